@@ -1,0 +1,3 @@
+module livegate.dev/board
+
+go 1.26

@@ -1,0 +1,3 @@
+module livegate.dev/cloud
+
+go 1.26

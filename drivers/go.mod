@@ -1,0 +1,3 @@
+module livegate.dev/drivers
+
+go 1.26

@@ -1,0 +1,3 @@
+module livegate.dev/firmware
+
+go 1.26

@@ -1,0 +1,3 @@
+module livegate.dev/models
+
+go 1.26

@@ -1,0 +1,3 @@
+module livegate.dev/ota
+
+go 1.26

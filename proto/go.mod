@@ -1,0 +1,3 @@
+module livegate.dev/proto
+
+go 1.26
