@@ -1,0 +1,216 @@
+package core
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Mode is a tenant's mode: live keys decide for real; test keys may simulate.
+type TenantMode string
+
+const (
+	TenantLive TenantMode = "live"
+	TenantTest TenantMode = "test"
+)
+
+// Tenant is an integrator account.
+type Tenant struct {
+	ID        string     `json:"id"` // "ten_…"
+	Name      string     `json:"name"`
+	Mode      TenantMode `json:"mode"`
+	CreatedAt time.Time  `json:"created_at"`
+	// WebhookSecrets are sealed (encrypted at rest, see package secret) HMAC
+	// keys, newest first. While a secret rotates there are two, and
+	// deliveries carry one v1 signature per secret.
+	WebhookSecrets []SealedSecret `json:"webhook_secrets"`
+	Disabled       bool           `json:"disabled,omitempty"`
+}
+
+// SealedSecret is an encrypted secret and when it stops being used.
+type SealedSecret struct {
+	Sealed    []byte     `json:"sealed"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // set on the old secret during rotation
+}
+
+// APIKey is one of a tenant's keys. The key itself is shown once at creation;
+// only its hash is kept.
+type APIKey struct {
+	ID        string     `json:"id"` // "key_…"
+	TenantID  string     `json:"tenant_id"`
+	Hash      []byte     `json:"hash"`   // HashSecret(key)
+	Prefix    string     `json:"prefix"` // first characters, for display: "iksk_live_ab12"
+	Mode      TenantMode `json:"mode"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ExpiresAt is set on the old key when a key is rotated with a grace period.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Usable reports whether the key authenticates at time now.
+func (k *APIKey) Usable(now time.Time) bool {
+	if k.RevokedAt != nil && !now.Before(*k.RevokedAt) {
+		return false
+	}
+	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return false
+	}
+	return true
+}
+
+// SessionKind says how a session was created.
+type SessionKind string
+
+const (
+	KindManaged SessionKind = "managed" // by an integrator's backend with an API key
+	KindDirect  SessionKind = "direct"  // by a browser, without a key
+)
+
+// Mode is the liveness mode of a session.
+type Mode string
+
+const (
+	ModeActive  Mode = "active"  // 3–6 random challenges
+	ModePassive Mode = "passive" // hold still for 3 seconds
+)
+
+// Status is a session's lifecycle state.
+type Status string
+
+const (
+	StatusPending    Status = "pending"
+	StatusInProgress Status = "in_progress"
+	StatusCompleted  Status = "completed"
+	StatusExpired    Status = "expired"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Terminal reports whether no further transition is allowed.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusExpired || s == StatusCancelled
+}
+
+// Verdict is the liveness decision.
+type Verdict string
+
+const (
+	VerdictPass  Verdict = "pass"
+	VerdictFail  Verdict = "fail"
+	VerdictRetry Verdict = "retry"
+)
+
+// Verdict bands of seed 001: pass ≥ 0.70, retry 0.45–0.70, fail below.
+const (
+	PassThreshold  = 0.70
+	RetryThreshold = 0.45
+)
+
+// VerdictFor maps a confidence in [0, 1] to its band.
+func VerdictFor(confidence float64) Verdict {
+	switch {
+	case confidence >= PassThreshold:
+		return VerdictPass
+	case confidence >= RetryThreshold:
+		return VerdictRetry
+	default:
+		return VerdictFail
+	}
+}
+
+// PhotoState tracks the ICAO photo of a passed session.
+type PhotoState string
+
+const (
+	PhotoNone    PhotoState = ""        // no photo (not passed, or not yet completed)
+	PhotoPending PhotoState = "pending" // being made: GET /photo answers 202
+	PhotoReady   PhotoState = "ready"
+	PhotoFailed  PhotoState = "failed"
+)
+
+// Check is one verification layer's outcome within a session. A flow (seed
+// 003) is an ordered list of checks; liveness reports one check per layer.
+type Check struct {
+	Name   string  `json:"name"`   // "challenges", "anti_spoof", "deepfake", "face_consistency", "motion", "light_response", …
+	Status string  `json:"status"` // "passed", "failed", "skipped", "pending"
+	Score  float64 `json:"score"`  // in [0, 1]
+	Detail string  `json:"detail,omitempty"`
+}
+
+// Session is one verification session. Bearer secrets are kept only as
+// hashes.
+type Session struct {
+	ID       string      `json:"id"` // "ses_…", time-ordered
+	Kind     SessionKind `json:"kind"`
+	TenantID string      `json:"tenant_id,omitempty"` // empty for legacy-key and direct sessions
+	Test     bool        `json:"test,omitempty"`      // created with a test key: may be simulated
+
+	UserID      string          `json:"user_id,omitempty"`
+	Mode        Mode            `json:"mode"`
+	Flow        []string        `json:"flow,omitempty"` // checks requested; liveness-only sessions leave it empty
+	RedirectURL string          `json:"redirect_url,omitempty"`
+	WebhookURL  string          `json:"webhook_url,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	DeviceID    string          `json:"device_id,omitempty"` // a kiosk that runs the session (flow 3)
+
+	// IdempotencyKey, when set, makes creation idempotent per tenant.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+
+	TokenHash       []byte    `json:"token_hash"`        // integrator's result token
+	ClientTokenHash []byte    `json:"client_token_hash"` // capture page / WebSocket token
+	ClientExpiresAt time.Time `json:"client_expires_at"`
+
+	Status      Status     `json:"status"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+
+	Verdict    *Verdict   `json:"verdict,omitempty"`
+	Confidence *float64   `json:"confidence,omitempty"`
+	Checks     []Check    `json:"checks,omitempty"`
+	Reasons    []string   `json:"reasons,omitempty"`
+	Attempts   int        `json:"attempts,omitempty"`
+	Photo      PhotoState `json:"photo,omitempty"`
+	Simulated  bool       `json:"simulated,omitempty"` // completed through the test-mode simulate route
+
+	Version int64 `json:"version"` // incremented on every update
+}
+
+// Event types, one per state change.
+const (
+	EventSessionCreated    = "session.created"
+	EventSessionStarted    = "session.in_progress"
+	EventSessionCompleted  = "session.completed"
+	EventSessionExpired    = "session.expired"
+	EventSessionCancelled  = "session.cancelled"
+	EventSessionPhotoReady = "session.photo_ready"
+)
+
+// DeliveryState is a webhook delivery's state.
+type DeliveryState string
+
+const (
+	DeliveryPending   DeliveryState = "pending"
+	DeliveryDelivered DeliveryState = "delivered"
+	DeliveryDead      DeliveryState = "dead" // attempts exhausted; listed and replayable
+)
+
+// Delivery is one webhook event bound for one URL: the durable outbox entry.
+// Body is the exact JSON sent ({"id","type","created","data"}); it is
+// signed at delivery time with the tenant's current secrets.
+type Delivery struct {
+	ID            string        `json:"id"` // the event id, "evt_…": Livegate-Event-Id
+	Type          string        `json:"type"`
+	SessionID     string        `json:"session_id"`
+	TenantID      string        `json:"tenant_id,omitempty"` // empty: unsigned (legacy key)
+	URL           string        `json:"url"`
+	Body          []byte        `json:"body"`
+	State         DeliveryState `json:"state"`
+	Attempts      int           `json:"attempts"` // attempts made so far
+	NextAttemptAt time.Time     `json:"next_attempt_at"`
+	LeaseUntil    time.Time     `json:"lease_until"` // a worker holds it until then
+	CreatedAt     time.Time     `json:"created_at"`
+	DeliveredAt   *time.Time    `json:"delivered_at,omitempty"`
+	LastStatus    int           `json:"last_status,omitempty"`
+	LastError     string        `json:"last_error,omitempty"`
+}

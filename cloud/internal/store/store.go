@@ -1,0 +1,86 @@
+// Package store defines the persistence interface of livegate-cloud. Two
+// implementations pass one shared test suite (storetest): bolt (embedded,
+// the default) and postgres (for several replicas).
+//
+// Durability contract: when a method that writes returns nil, the write is
+// on disk (fsynced, or committed in PostgreSQL). Session updates and the
+// webhook deliveries they cause are written in one transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"livegate.dev/cloud/internal/core"
+)
+
+// Sentinel errors. Implementations wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: no such tenant, key, session, photo or delivery.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: an object with that id (or idempotency key) already exists.
+	ErrExists = errors.New("store: already exists")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Store is what livegate-cloud persists. All methods are safe for concurrent use.
+type Store interface {
+	// CreateTenant stores a new tenant and its first API key together.
+	CreateTenant(ctx context.Context, t *core.Tenant, k *core.APIKey) error
+	GetTenant(ctx context.Context, id string) (*core.Tenant, error)
+	ListTenants(ctx context.Context) ([]*core.Tenant, error)
+	// UpdateTenant applies fn to the current tenant in a transaction and
+	// stores the result. If fn returns an error nothing is written.
+	UpdateTenant(ctx context.Context, id string, fn func(*core.Tenant) error) (*core.Tenant, error)
+
+	// PutAPIKey adds a key (ErrExists if its id or hash is taken).
+	PutAPIKey(ctx context.Context, k *core.APIKey) error
+	// APIKeyByHash finds a key by core.HashSecret of the presented key.
+	APIKeyByHash(ctx context.Context, hash []byte) (*core.APIKey, error)
+	ListAPIKeys(ctx context.Context, tenantID string) ([]*core.APIKey, error)
+	UpdateAPIKey(ctx context.Context, id string, fn func(*core.APIKey) error) (*core.APIKey, error)
+
+	// CreateSession stores a new session and the deliveries its creation
+	// causes. If s.IdempotencyKey is set and the tenant already has a session
+	// with that key, it returns that session and ErrExists.
+	CreateSession(ctx context.Context, s *core.Session, events []*core.Delivery) (*core.Session, error)
+	GetSession(ctx context.Context, id string) (*core.Session, error)
+	// UpdateSession applies fn to the current session in one transaction,
+	// bumps Version and UpdatedAt (to the session's UpdatedAt as fn set it),
+	// and enqueues the deliveries fn returns. If fn returns an error nothing
+	// is written and the error is returned as is.
+	UpdateSession(ctx context.Context, id string, fn func(*core.Session) ([]*core.Delivery, error)) (*core.Session, error)
+	// ListExpiring returns ids of sessions not in a terminal status whose
+	// ExpiresAt is at or before now, oldest first, at most limit.
+	ListExpiring(ctx context.Context, now time.Time, limit int) ([]string, error)
+
+	// PutPhoto stores the ICAO JPEG of a session; GetPhoto returns it or ErrNotFound.
+	PutPhoto(ctx context.Context, sessionID string, jpeg []byte) error
+	GetPhoto(ctx context.Context, sessionID string) ([]byte, error)
+
+	// ClaimDeliveries leases up to limit pending deliveries whose
+	// NextAttemptAt and LeaseUntil are at or before now, setting LeaseUntil to
+	// now+lease, oldest NextAttemptAt first. Two callers (in one process or in
+	// several replicas) never hold the same delivery at once.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*core.Delivery, error)
+	// SaveDelivery writes back a delivery after an attempt (state, attempts,
+	// next attempt, last status and error, lease cleared or kept).
+	SaveDelivery(ctx context.Context, d *core.Delivery) error
+	GetDelivery(ctx context.Context, id string) (*core.Delivery, error)
+	// ListDeliveries lists deliveries, newest first, filtered.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*core.Delivery, error)
+
+	// Ping reports whether the store can serve (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// DeliveryFilter selects deliveries. Zero fields match everything.
+type DeliveryFilter struct {
+	State     core.DeliveryState
+	TenantID  string
+	SessionID string
+	Limit     int // 0: 100
+}

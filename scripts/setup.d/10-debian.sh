@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Debian packages the build and the tests use. Installs only what is missing.
+set -euo pipefail
+pkgs=(
+  postgresql            # PostgreSQL store tests start their own throwaway server
+  mosquitto             # MQTT fault tests run a real broker
+  chromium              # browser end-to-end tests of the capture page
+  ffmpeg                # test media conversion (clips to y4m/frames)
+  gcc-aarch64-linux-gnu # cgo cross-build for arm64 boards
+  gcc-arm-linux-gnueabihf
+  qemu-user-static      # run arm64 tests under emulation
+  wrk                   # HTTP load for benchmarks
+  unzip xz-utils ca-certificates
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup: installing Debian packages: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
