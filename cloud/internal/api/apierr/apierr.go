@@ -1,0 +1,124 @@
+package apierr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+)
+
+// Code is a registered error code.
+type Code struct {
+	ID      string // dotted, stable: "session.not_found"
+	Status  int    // HTTP status it is sent with
+	Meaning string // one sentence for the reference page
+}
+
+func (c Code) String() string { return c.ID }
+
+var registry = map[string]Code{}
+
+func register(id string, status int, meaning string) Code {
+	if _, dup := registry[id]; dup {
+		panic("apierr: duplicate code " + id)
+	}
+	c := Code{ID: id, Status: status, Meaning: meaning}
+	registry[id] = c
+	return c
+}
+
+// The codes. Add new ones here only; docs and spec follow.
+var (
+	InvalidJSON          = register("request.invalid_json", http.StatusBadRequest, "The body is not valid JSON, or holds more than one JSON value.")
+	UnknownField         = register("request.unknown_field", http.StatusBadRequest, "The body has a field this route does not accept; the message names it.")
+	InvalidField         = register("request.invalid_field", http.StatusBadRequest, "A field has the wrong type or a value out of range; the message names it.")
+	MissingField         = register("request.missing_field", http.StatusBadRequest, "A required field is missing; the message names it.")
+	InvalidQuery         = register("request.invalid_query", http.StatusBadRequest, "A query parameter has an invalid value; the message names it.")
+	BodyTooLarge         = register("request.body_too_large", http.StatusRequestEntityTooLarge, "The body is larger than the documented limit (64 KiB by default).")
+	UnsupportedMediaType = register("request.unsupported_media_type", http.StatusUnsupportedMediaType, "A body was sent with a Content-Type other than application/json.")
+	RouteNotFound        = register("request.route_not_found", http.StatusNotFound, "No route matches this path.")
+	MethodNotAllowed     = register("request.method_not_allowed", http.StatusMethodNotAllowed, "The path exists but not with this HTTP method.")
+	BadRequest           = register("request.malformed", http.StatusBadRequest, "The HTTP request could not be parsed.")
+	RequestTimeout       = register("request.timeout", http.StatusRequestTimeout, "The client did not send the request in time.")
+	HeadersTooLarge      = register("request.headers_too_large", http.StatusRequestHeaderFieldsTooLarge, "The request headers are larger than the server accepts.")
+
+	InvalidRedirectURL = register("url.invalid_redirect_url", http.StatusBadRequest, "redirect_url is not an https URL to a public address (loopback, private, link-local, CGNAT, multicast, unspecified and ULA addresses are refused in every spelling); the message says why.")
+	InvalidWebhookURL  = register("url.invalid_webhook_url", http.StatusBadRequest, "webhook_url is not an https URL to a public address; the message says why.")
+
+	AuthMissing   = register("auth.missing", http.StatusUnauthorized, "No credentials: send Authorization: Bearer <API key> (or ?token= where the route allows a session token).")
+	AuthInvalid   = register("auth.invalid", http.StatusUnauthorized, "The API key is unknown, revoked or past its rotation grace period.")
+	TokenExpired  = register("auth.token_expired", http.StatusUnauthorized, "The session token is correct but has expired; read the session with the tenant's API key instead.")
+	AdminDisabled = register("auth.admin_disabled", http.StatusNotFound, "The admin API is disabled because LIVEGATE_ADMIN_TOKEN is not set.")
+	AdminInvalid  = register("auth.admin_invalid", http.StatusUnauthorized, "The admin bearer token is missing or wrong.")
+	LiveKey       = register("auth.test_key_required", http.StatusForbidden, "This route simulates a verdict and needs a test-mode key (iksk_test_…) of the session's tenant; live keys and the legacy key get this error.")
+
+	SessionNotFound   = register("session.not_found", http.StatusNotFound, "No such session, or it belongs to another tenant, or the token is not this session's.")
+	SessionExpired    = register("session.expired", http.StatusGone, "The session passed its TTL; its URL no longer serves capture.")
+	SessionTerminal   = register("session.already_finished", http.StatusConflict, "The session is already completed, expired or cancelled.")
+	PhotoUnavailable  = register("session.photo_unavailable", http.StatusNotFound, "The session did not pass, so it has no ICAO photo (or the photo could not be made).")
+	IdempotencyReused = register("session.idempotency_conflict", http.StatusConflict, "The Idempotency-Key was already used with a different request body.")
+
+	TenantNotFound   = register("tenant.not_found", http.StatusNotFound, "No tenant with this id.")
+	KeyNotFound      = register("tenant.key_not_found", http.StatusNotFound, "No API key with this id for this tenant.")
+	DeliveryNotFound = register("webhook.delivery_not_found", http.StatusNotFound, "No webhook delivery with this id.")
+
+	RateLimited = register("rate_limit.exceeded", http.StatusTooManyRequests, "Too many requests in the current window; wait for Retry-After seconds.")
+
+	StoreUnavailable = register("server.store_unavailable", http.StatusServiceUnavailable, "The store cannot serve right now; retry with backoff.")
+	Internal         = register("server.internal", http.StatusInternalServerError, "An unexpected error; the request_id identifies it in the server's logs.")
+)
+
+// Codes returns every registered code, sorted by id.
+func Codes() []Code {
+	out := make([]Code, 0, len(registry))
+	for _, c := range registry {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Lookup returns the registered code with id.
+func Lookup(id string) (Code, bool) {
+	c, ok := registry[id]
+	return c, ok
+}
+
+// Error is an API error: a code, a message for the caller, and optionally
+// the underlying cause (logged, never sent).
+type Error struct {
+	Code    Code
+	Message string
+	Cause   error
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Code.ID + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return e.Code.ID + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Status is the HTTP status of the error.
+func (e *Error) Status() int { return e.Code.Status }
+
+// New returns an *Error with a formatted message.
+func New(c Code, format string, args ...any) *Error {
+	return &Error{Code: c, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error whose cause is err (kept for logs only).
+func Wrap(c Code, err error, format string, args ...any) *Error {
+	return &Error{Code: c, Message: fmt.Sprintf(format, args...), Cause: err}
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
