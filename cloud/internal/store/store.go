@@ -26,6 +26,16 @@ var (
 )
 
 // Store is what livegate-cloud persists. All methods are safe for concurrent use.
+//
+// Update functions (UpdateTenant, UpdateAPIKey, UpdateSession) run inside the
+// store's transaction and may be called more than once if the store retries
+// it: they must only change the value they are given (and build the
+// deliveries they return), with no other side effects. They must not change
+// an object's id, nor a session's TenantID or IdempotencyKey, nor a key's
+// TenantID or Hash; the store refuses such an update.
+//
+// Times are kept exactly in the stored objects; comparisons the store makes
+// (expiry, due deliveries) have at least microsecond precision.
 type Store interface {
 	// CreateTenant stores a new tenant and its first API key together.
 	CreateTenant(ctx context.Context, t *core.Tenant, k *core.APIKey) error
