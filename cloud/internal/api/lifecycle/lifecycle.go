@@ -1,0 +1,518 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/store"
+)
+
+// URLChecker vets redirect and webhook URLs (netguard.Policy satisfies it).
+type URLChecker interface {
+	CheckURL(ctx context.Context, raw string) error
+}
+
+// Notifier wakes the webhook delivery worker after deliveries were queued.
+type Notifier interface {
+	Notify()
+}
+
+// Config configures a Service.
+type Config struct {
+	// Store persists sessions and deliveries. Required.
+	Store store.Store
+	// URLs checks redirect_url and webhook_url. Required.
+	URLs URLChecker
+	// TokenKey derives session tokens (HMAC-SHA256 key, ≥ 32 bytes). Required.
+	TokenKey []byte
+	// PublicURL is the externally visible base URL, e.g. https://verify.example.com. Required.
+	PublicURL string
+	// Notifier is told when deliveries were queued. Optional. Default: none.
+	Notifier Notifier
+	// Clock is the time source. Optional. Default: clock.Real.
+	Clock clock.Clock
+	// TTL is how long a session can be captured. Optional. Default: 30m.
+	TTL time.Duration
+	// TokenGrace is how long after the TTL a result token still reads the
+	// result. Optional. Default: 24h.
+	TokenGrace time.Duration
+	// SweepInterval is how often the sweeper looks for expired sessions.
+	// Optional. Default: 15s.
+	SweepInterval time.Duration
+	// Logger. Optional. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+func configDefault(c Config) (Config, error) {
+	if c.Store == nil || c.URLs == nil {
+		return c, errors.New("lifecycle: Store and URLs are required")
+	}
+	if len(c.TokenKey) < 32 {
+		return c, errors.New("lifecycle: TokenKey must be at least 32 bytes")
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("lifecycle: PublicURL %q is not an absolute http(s) URL", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.TTL <= 0 {
+		c.TTL = 30 * time.Minute
+	}
+	if c.TokenGrace <= 0 {
+		c.TokenGrace = 24 * time.Hour
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 15 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Service runs the session lifecycle.
+type Service struct {
+	cfg Config
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	cfg, err := configDefault(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// TTL is the configured session TTL.
+func (s *Service) TTL() time.Duration { return s.cfg.TTL }
+
+// Now is the service clock's time.
+func (s *Service) Now() time.Time { return s.cfg.Clock.Now() }
+
+// Principal is who makes a request.
+type Principal struct {
+	Kind     PrincipalKind
+	TenantID string // PrincipalTenant only
+	KeyID    string // PrincipalTenant only
+	Test     bool   // a test-mode key
+}
+
+// PrincipalKind says how a caller authenticated.
+type PrincipalKind int
+
+const (
+	PrincipalAnonymous PrincipalKind = iota // keyless (direct sessions)
+	PrincipalTenant                         // a tenant API key
+	PrincipalLegacy                         // the legacy global managed-session key
+)
+
+// CreateRequest is the body of POST /api/v1/managed-session and of
+// POST /v1/liveness/sessions.
+type CreateRequest struct {
+	UserID      string          `json:"user_id,omitempty" doc:"Your identifier for the user, echoed back in results and webhooks (≤ 256 characters)."`
+	Mode        string          `json:"mode,omitempty" doc:"active (default: 3–6 challenges) or passive (hold still for 3 seconds)." enum:"active,passive"`
+	RedirectURL string          `json:"redirect_url,omitempty" doc:"https URL the user returns to on completion; session_id is added to its query." format:"uri"`
+	WebhookURL  string          `json:"webhook_url,omitempty" doc:"https URL that receives the signed session.* events." format:"uri"`
+	Metadata    json.RawMessage `json:"metadata,omitempty" doc:"Any JSON object (≤ 8 KiB), stored and echoed back."`
+}
+
+// DirectRequest is the body of POST /api/v1/session (no key: no webhook).
+type DirectRequest struct {
+	UserID      string `json:"user_id,omitempty" doc:"Optional identifier for the user (≤ 256 characters)."`
+	Mode        string `json:"mode,omitempty" doc:"active (default) or passive." enum:"active,passive"`
+	RedirectURL string `json:"redirect_url,omitempty" doc:"https URL the user returns to on completion." format:"uri"`
+}
+
+// Created is a new (or idempotently replayed) session and its secrets.
+type Created struct {
+	Session     *core.Session
+	Token       string // result token, for the integrator's backend
+	ClientToken string // capture-page token, carried in SessionURL
+	SessionURL  string
+	Replayed    bool // an earlier request with the same Idempotency-Key
+}
+
+const (
+	maxUserID   = 256
+	maxMetadata = 8 << 10
+	maxIdemKey  = 255
+)
+
+// Create validates req and stores a new pending session for p.
+func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind, req CreateRequest, idempotencyKey string) (*Created, error) {
+	if len(req.UserID) > maxUserID {
+		return nil, apierr.New(apierr.InvalidField, "field \"user_id\" is longer than %d characters", maxUserID)
+	}
+	mode := core.Mode(req.Mode)
+	switch mode {
+	case "":
+		mode = core.ModeActive
+	case core.ModeActive, core.ModePassive:
+	default:
+		return nil, apierr.New(apierr.InvalidField, "field \"mode\" must be \"active\" or \"passive\", got %q", req.Mode)
+	}
+	var meta json.RawMessage
+	if len(req.Metadata) > 0 && !bytes.Equal(bytes.TrimSpace(req.Metadata), []byte("null")) {
+		if len(req.Metadata) > maxMetadata {
+			return nil, apierr.New(apierr.InvalidField, "field \"metadata\" is larger than %d bytes", maxMetadata)
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(req.Metadata, &obj); err != nil {
+			return nil, apierr.New(apierr.InvalidField, "field \"metadata\" must be a JSON object")
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, req.Metadata); err != nil {
+			return nil, apierr.New(apierr.InvalidField, "field \"metadata\" must be a JSON object")
+		}
+		meta = buf.Bytes()
+	}
+	if len(idempotencyKey) > maxIdemKey {
+		return nil, apierr.New(apierr.InvalidField, "header Idempotency-Key is longer than %d characters", maxIdemKey)
+	}
+	if req.RedirectURL != "" {
+		if err := s.cfg.URLs.CheckURL(ctx, req.RedirectURL); err != nil {
+			return nil, apierr.Wrap(apierr.InvalidRedirectURL, err, "redirect_url refused: %s", err.Error())
+		}
+	}
+	if req.WebhookURL != "" {
+		if err := s.cfg.URLs.CheckURL(ctx, req.WebhookURL); err != nil {
+			return nil, apierr.Wrap(apierr.InvalidWebhookURL, err, "webhook_url refused: %s", err.Error())
+		}
+	}
+
+	now := s.cfg.Clock.Now().UTC()
+	sess := &core.Session{
+		ID:             core.NewID("ses", now),
+		Kind:           kind,
+		TenantID:       p.TenantID,
+		Test:           p.Kind == PrincipalTenant && p.Test,
+		UserID:         req.UserID,
+		Mode:           mode,
+		RedirectURL:    req.RedirectURL,
+		WebhookURL:     req.WebhookURL,
+		Metadata:       meta,
+		IdempotencyKey: idempotencyKey,
+		Status:         core.StatusPending,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		ExpiresAt:      now.Add(s.cfg.TTL),
+	}
+	sess.ClientExpiresAt = sess.ExpiresAt
+	token, client := s.tokens(sess.ID)
+	sess.TokenHash = core.HashSecret(token)
+	sess.ClientTokenHash = core.HashSecret(client)
+
+	stored, err := s.cfg.Store.CreateSession(ctx, sess, nil)
+	replayed := false
+	if errors.Is(err, store.ErrExists) && idempotencyKey != "" && stored != nil {
+		if !sameRequest(stored, sess) {
+			return nil, apierr.New(apierr.IdempotencyReused, "Idempotency-Key %q was used for session %s with a different request", idempotencyKey, stored.ID)
+		}
+		replayed = true
+		sess = stored
+		token, client = s.tokens(sess.ID)
+	} else if err != nil {
+		return nil, storeErr("creating session", err)
+	}
+	return &Created{
+		Session:     sess,
+		Token:       token,
+		ClientToken: client,
+		SessionURL:  s.cfg.PublicURL + "/s/" + sess.ID + "?t=" + url.QueryEscape(client),
+		Replayed:    replayed,
+	}, nil
+}
+
+func sameRequest(a, b *core.Session) bool {
+	return a.Kind == b.Kind && a.TenantID == b.TenantID && a.UserID == b.UserID && a.Mode == b.Mode &&
+		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata)
+}
+
+// tokens derives a session's result token and client token: HMAC-SHA256
+// under the server's token key, so each is 256 bits, unpredictable without
+// that key, bound to one session id, and reproducible for an idempotent
+// retry. Only their hashes are stored.
+func (s *Service) tokens(sessionID string) (token, client string) {
+	mac := func(label string) string {
+		h := hmac.New(sha256.New, s.cfg.TokenKey)
+		h.Write([]byte(label))
+		h.Write([]byte{0})
+		h.Write([]byte(sessionID))
+		return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	}
+	return "lgst_" + mac("result-token"), "lgct_" + mac("client-token")
+}
+
+// Get returns a session, expiring it first if its TTL has passed.
+func (s *Service) Get(ctx context.Context, id string) (*core.Session, error) {
+	sess, err := s.cfg.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, storeErr("reading session", err)
+	}
+	if !sess.Status.Terminal() && !s.cfg.Clock.Now().Before(sess.ExpiresAt) {
+		return s.Expire(ctx, id)
+	}
+	return sess, nil
+}
+
+// TokenValid reports whether token is sess's result token and still valid
+// (until TokenGrace after the session's TTL). A token of another session is
+// simply not valid; an expired correct token reports expired.
+func (s *Service) TokenValid(sess *core.Session, token string) (ok, expired bool) {
+	if token == "" || !core.SecretMatches(token, sess.TokenHash) {
+		return false, false
+	}
+	if !s.cfg.Clock.Now().Before(sess.ExpiresAt.Add(s.cfg.TokenGrace)) {
+		return false, true
+	}
+	return true, false
+}
+
+// ClientTokenValid reports whether token is sess's capture-page token and
+// the session can still be captured.
+func (s *Service) ClientTokenValid(sess *core.Session, token string) bool {
+	return token != "" && core.SecretMatches(token, sess.ClientTokenHash) && s.cfg.Clock.Now().Before(sess.ClientExpiresAt)
+}
+
+var errNoChange = errors.New("lifecycle: no change")
+
+// Expire moves a non-terminal session past its TTL to expired and queues
+// session.expired. A terminal session is returned unchanged.
+func (s *Service) Expire(ctx context.Context, id string) (*core.Session, error) {
+	now := s.cfg.Clock.Now().UTC()
+	var queued bool
+	sess, err := s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		if cur.Status.Terminal() || now.Before(cur.ExpiresAt) {
+			return nil, errNoChange
+		}
+		cur.Status = core.StatusExpired
+		cur.UpdatedAt = now
+		ds, err := s.events(cur, core.EventSessionExpired, now)
+		queued = len(ds) > 0
+		return ds, err
+	})
+	if errors.Is(err, errNoChange) {
+		return s.cfg.Store.GetSession(ctx, id)
+	}
+	if err != nil {
+		return nil, storeErr("expiring session", err)
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "session expired", slog.String("session_id", id))
+	s.notify(queued)
+	return sess, nil
+}
+
+// Cancel cancels a session that has not finished and queues session.cancelled.
+func (s *Service) Cancel(ctx context.Context, id string) (*core.Session, error) {
+	now := s.cfg.Clock.Now().UTC()
+	var queued bool
+	sess, err := s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		if cur.Status.Terminal() {
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		}
+		cur.Status = core.StatusCancelled
+		cur.UpdatedAt = now
+		ds, err := s.events(cur, core.EventSessionCancelled, now)
+		queued = len(ds) > 0
+		return ds, err
+	})
+	if err != nil {
+		return nil, storeErr("cancelling session", err)
+	}
+	s.notify(queued)
+	return sess, nil
+}
+
+// Outcome is what a capture (real or simulated) decided.
+type Outcome struct {
+	Confidence float64
+	// Verdict, when empty, is core.VerdictFor(Confidence).
+	Verdict core.Verdict
+	Checks  []core.Check
+	Reasons []string
+	// Photo is the 480×600 ICAO JPEG of a pass. When nil on a pass, the
+	// photo is marked pending (GET /photo answers 202) until PutPhoto.
+	Photo     []byte
+	Simulated bool
+}
+
+// Complete records the outcome of a capture: the photo (on pass) first, then
+// the completed session and its session.completed delivery in one
+// transaction. A session past its TTL is expired instead and Complete
+// returns session.expired.
+func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Session, error) {
+	if o.Confidence < 0 || o.Confidence > 1 {
+		return nil, apierr.New(apierr.InvalidField, "confidence %v is outside [0, 1]", o.Confidence)
+	}
+	verdict := o.Verdict
+	if verdict == "" {
+		verdict = core.VerdictFor(o.Confidence)
+	}
+	if verdict == core.VerdictPass && o.Photo != nil {
+		if err := s.cfg.Store.PutPhoto(ctx, id, o.Photo); err != nil {
+			return nil, storeErr("storing photo", err)
+		}
+	}
+	now := s.cfg.Clock.Now().UTC()
+	var queued, expired bool
+	sess, err := s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		queued, expired = false, false
+		if cur.Status.Terminal() {
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		}
+		if !now.Before(cur.ExpiresAt) {
+			cur.Status = core.StatusExpired
+			cur.UpdatedAt = now
+			expired = true
+			ds, err := s.events(cur, core.EventSessionExpired, now)
+			queued = len(ds) > 0
+			return ds, err
+		}
+		conf := o.Confidence
+		v := verdict
+		cur.Status = core.StatusCompleted
+		cur.UpdatedAt = now
+		cur.CompletedAt = &now
+		cur.Verdict = &v
+		cur.Confidence = &conf
+		cur.Checks = append([]core.Check(nil), o.Checks...)
+		cur.Reasons = append([]string(nil), o.Reasons...)
+		cur.Simulated = o.Simulated
+		cur.Attempts++
+		switch {
+		case v != core.VerdictPass:
+			cur.Photo = core.PhotoNone
+		case o.Photo != nil:
+			cur.Photo = core.PhotoReady
+		default:
+			cur.Photo = core.PhotoPending
+		}
+		ds, err := s.events(cur, core.EventSessionCompleted, now)
+		queued = len(ds) > 0
+		return ds, err
+	})
+	if err != nil {
+		return nil, storeErr("completing session", err)
+	}
+	s.notify(queued)
+	if expired {
+		return sess, apierr.New(apierr.SessionExpired, "session %s passed its TTL before it completed", id)
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "session completed",
+		slog.String("session_id", id), slog.String("verdict", string(verdict)), slog.Bool("simulated", o.Simulated))
+	return sess, nil
+}
+
+// Photo returns the JPEG of a passed session.
+func (s *Service) Photo(ctx context.Context, id string) ([]byte, error) {
+	b, err := s.cfg.Store.GetPhoto(ctx, id)
+	if err != nil {
+		return nil, storeErr("reading photo", err)
+	}
+	return b, nil
+}
+
+func (s *Service) notify(queued bool) {
+	if queued && s.cfg.Notifier != nil {
+		s.cfg.Notifier.Notify()
+	}
+}
+
+// events builds the deliveries of one state change: one event to the
+// session's webhook_url, if it has one.
+func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core.Delivery, error) {
+	if sess.WebhookURL == "" {
+		return nil, nil
+	}
+	d, err := NewDelivery(typ, sess, ResultOf(sess), now)
+	if err != nil {
+		return nil, err
+	}
+	return []*core.Delivery{d}, nil
+}
+
+// Event is a webhook body: {"id","type","created","data"}.
+type Event struct {
+	ID      string `json:"id" doc:"Event id (evt_…), also in the Livegate-Event-Id header; deduplicate on it."`
+	Type    string `json:"type" doc:"session.completed, session.expired, session.cancelled, …"`
+	Created int64  `json:"created" doc:"Unix seconds when the event was made."`
+	Data    any    `json:"data" doc:"The session result, as GET /api/v1/session/{id}/result returns it."`
+}
+
+// NewDelivery makes the outbox entry of one event about sess: a pending
+// delivery to sess.WebhookURL with the exact body to send. It is signed at
+// delivery time (unsigned for sessions without a tenant).
+func NewDelivery(typ string, sess *core.Session, data any, now time.Time) (*core.Delivery, error) {
+	id := core.NewID("evt", now)
+	body, err := json.Marshal(Event{ID: id, Type: typ, Created: now.Unix(), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: encoding %s event of %s: %w", typ, sess.ID, err)
+	}
+	return &core.Delivery{
+		ID:            id,
+		Type:          typ,
+		SessionID:     sess.ID,
+		TenantID:      sess.TenantID,
+		URL:           sess.WebhookURL,
+		Body:          body,
+		State:         core.DeliveryPending,
+		NextAttemptAt: now,
+		CreatedAt:     now,
+	}, nil
+}
+
+// RedirectTarget is where the user goes when sess completes: redirect_url
+// with session_id added to its query (existing parameters kept as written).
+// Empty when the session has no redirect_url.
+func RedirectTarget(sess *core.Session) string {
+	if sess.RedirectURL == "" {
+		return ""
+	}
+	u, err := url.Parse(sess.RedirectURL)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	if q.Has("session_id") {
+		q.Set("session_id", sess.ID)
+		u.RawQuery = q.Encode()
+	} else if u.RawQuery == "" {
+		u.RawQuery = "session_id=" + url.QueryEscape(sess.ID)
+	} else {
+		u.RawQuery += "&session_id=" + url.QueryEscape(sess.ID)
+	}
+	return u.String()
+}
+
+// storeErr maps store errors to API errors; *apierr.Error passes through.
+func storeErr(what string, err error) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.Wrap(apierr.SessionNotFound, err, "session not found")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierr.Wrap(apierr.StoreUnavailable, err, "%s timed out", what)
+	case errors.Is(err, store.ErrClosed):
+		return apierr.Wrap(apierr.StoreUnavailable, err, "%s: the store is shutting down", what)
+	}
+	return apierr.Wrap(apierr.Internal, fmt.Errorf("%s: %w", what, err), "%s failed", what)
+}

@@ -1,0 +1,260 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/secret"
+	"livegate.dev/cloud/internal/store"
+)
+
+// KeyPrefix is the prefix of every tenant API key.
+const KeyPrefix = "iksk_"
+
+// Service manages tenants and keys.
+type Service struct {
+	store  store.Store
+	sealer *secret.Sealer
+	clock  clock.Clock
+}
+
+// New returns a Service. clk may be nil (the real clock).
+func New(st store.Store, sealer *secret.Sealer, clk clock.Clock) *Service {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Service{store: st, sealer: sealer, clock: clk}
+}
+
+// NewTenant is a created tenant with its secrets, shown once.
+type NewTenant struct {
+	Tenant        *core.Tenant
+	KeyID         string
+	APIKey        string
+	WebhookSecret string
+}
+
+// Create makes a tenant with its first API key and webhook secret.
+func (s *Service) Create(ctx context.Context, name string, mode core.TenantMode) (*NewTenant, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 200 {
+		return nil, apierr.New(apierr.InvalidField, "field \"name\" must be 1–200 characters")
+	}
+	if mode != core.TenantLive && mode != core.TenantTest {
+		return nil, apierr.New(apierr.InvalidField, "field \"mode\" must be \"live\" or \"test\", got %q", mode)
+	}
+	now := s.clock.Now().UTC()
+	whsec := core.NewSecret("whsec_")
+	t := &core.Tenant{
+		ID:             core.NewID("ten", now),
+		Name:           name,
+		Mode:           mode,
+		CreatedAt:      now,
+		WebhookSecrets: []core.SealedSecret{{Sealed: s.sealer.Seal([]byte(whsec)), CreatedAt: now}},
+	}
+	key, k := s.newKey(t.ID, mode, now)
+	if err := s.store.CreateTenant(ctx, t, k); err != nil {
+		return nil, storeErr("creating tenant", err)
+	}
+	return &NewTenant{Tenant: t, KeyID: k.ID, APIKey: key, WebhookSecret: whsec}, nil
+}
+
+func (s *Service) newKey(tenantID string, mode core.TenantMode, now time.Time) (string, *core.APIKey) {
+	key := core.NewSecret(KeyPrefix + string(mode) + "_")
+	return key, &core.APIKey{
+		ID:        core.NewID("key", now),
+		TenantID:  tenantID,
+		Hash:      core.HashSecret(key),
+		Prefix:    key[:len(KeyPrefix)+len(mode)+1+4],
+		Mode:      mode,
+		CreatedAt: now,
+	}
+}
+
+// Get returns a tenant.
+func (s *Service) Get(ctx context.Context, id string) (*core.Tenant, error) {
+	t, err := s.store.GetTenant(ctx, id)
+	if err != nil {
+		return nil, storeErr("reading tenant", err)
+	}
+	return t, nil
+}
+
+// List returns every tenant.
+func (s *Service) List(ctx context.Context) ([]*core.Tenant, error) {
+	ts, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, storeErr("listing tenants", err)
+	}
+	return ts, nil
+}
+
+// Keys lists a tenant's keys (hashes only).
+func (s *Service) Keys(ctx context.Context, tenantID string) ([]*core.APIKey, error) {
+	if _, err := s.Get(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	ks, err := s.store.ListAPIKeys(ctx, tenantID)
+	if err != nil {
+		return nil, storeErr("listing keys", err)
+	}
+	return ks, nil
+}
+
+// RotateKey adds a new key to the tenant. Every key usable now keeps working
+// for grace (0: stops at once), then expires.
+func (s *Service) RotateKey(ctx context.Context, tenantID string, grace time.Duration) (string, *core.APIKey, error) {
+	if grace < 0 {
+		return "", nil, apierr.New(apierr.InvalidField, "grace period must not be negative")
+	}
+	t, err := s.Get(ctx, tenantID)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.clock.Now().UTC()
+	old, err := s.store.ListAPIKeys(ctx, tenantID)
+	if err != nil {
+		return "", nil, storeErr("listing keys", err)
+	}
+	key, k := s.newKey(tenantID, t.Mode, now)
+	if err := s.store.PutAPIKey(ctx, k); err != nil {
+		return "", nil, storeErr("storing key", err)
+	}
+	until := now.Add(grace)
+	for _, o := range old {
+		if !o.Usable(now) {
+			continue
+		}
+		_, err := s.store.UpdateAPIKey(ctx, o.ID, func(k *core.APIKey) error {
+			if k.ExpiresAt == nil || k.ExpiresAt.After(until) {
+				k.ExpiresAt = &until
+			}
+			return nil
+		})
+		if err != nil {
+			return "", nil, storeErr("expiring old key", err)
+		}
+	}
+	return key, k, nil
+}
+
+// RevokeKey revokes one key at once.
+func (s *Service) RevokeKey(ctx context.Context, tenantID, keyID string) (*core.APIKey, error) {
+	now := s.clock.Now().UTC()
+	k, err := s.store.UpdateAPIKey(ctx, keyID, func(k *core.APIKey) error {
+		if k.TenantID != tenantID {
+			return store.ErrNotFound
+		}
+		if k.RevokedAt == nil {
+			k.RevokedAt = &now
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.New(apierr.KeyNotFound, "tenant %s has no key %s", tenantID, keyID)
+	}
+	if err != nil {
+		return nil, storeErr("revoking key", err)
+	}
+	return k, nil
+}
+
+// RotateWebhookSecret makes a new signing secret. The current ones keep
+// signing (a second v1 signature) for grace, then are dropped.
+func (s *Service) RotateWebhookSecret(ctx context.Context, tenantID string, grace time.Duration) (string, *core.Tenant, error) {
+	if grace < 0 {
+		return "", nil, apierr.New(apierr.InvalidField, "grace period must not be negative")
+	}
+	now := s.clock.Now().UTC()
+	whsec := core.NewSecret("whsec_")
+	sealed := s.sealer.Seal([]byte(whsec))
+	until := now.Add(grace)
+	t, err := s.store.UpdateTenant(ctx, tenantID, func(t *core.Tenant) error {
+		keep := []core.SealedSecret{{Sealed: sealed, CreatedAt: now}}
+		if grace > 0 {
+			for _, old := range t.WebhookSecrets {
+				if old.ExpiresAt != nil && !now.Before(*old.ExpiresAt) {
+					continue
+				}
+				if old.ExpiresAt == nil || old.ExpiresAt.After(until) {
+					old.ExpiresAt = &until
+				}
+				keep = append(keep, old)
+			}
+		}
+		t.WebhookSecrets = keep
+		return nil
+	})
+	if err != nil {
+		return "", nil, storeErr("rotating webhook secret", err)
+	}
+	return whsec, t, nil
+}
+
+// WebhookSecrets returns the tenant's secrets that still sign at now,
+// newest first, opened.
+func (s *Service) WebhookSecrets(ctx context.Context, tenantID string) ([][]byte, error) {
+	t, err := s.store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("tenancy: webhook secrets of %s: %w", tenantID, err)
+	}
+	now := s.clock.Now()
+	var out [][]byte
+	for _, ss := range t.WebhookSecrets {
+		if ss.ExpiresAt != nil && !now.Before(*ss.ExpiresAt) {
+			continue
+		}
+		b, err := s.sealer.Open(ss.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("tenancy: opening webhook secret of %s: %w", tenantID, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// Authenticate returns the usable key and its tenant for a presented
+// iksk_… key, or apierr.AuthInvalid.
+func (s *Service) Authenticate(ctx context.Context, presented string) (*core.APIKey, *core.Tenant, error) {
+	if !strings.HasPrefix(presented, KeyPrefix) {
+		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
+	}
+	k, err := s.store.APIKeyByHash(ctx, core.HashSecret(presented))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
+	}
+	if err != nil {
+		return nil, nil, storeErr("checking API key", err)
+	}
+	if !core.SecretMatches(presented, k.Hash) || !k.Usable(s.clock.Now()) {
+		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
+	}
+	t, err := s.store.GetTenant(ctx, k.TenantID)
+	if err != nil {
+		return nil, nil, storeErr("reading tenant of key", err)
+	}
+	if t.Disabled {
+		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
+	}
+	return k, t, nil
+}
+
+func storeErr(what string, err error) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.Wrap(apierr.TenantNotFound, err, "tenant not found")
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierr.Wrap(apierr.StoreUnavailable, err, "%s: store unavailable", what)
+	}
+	return apierr.Wrap(apierr.Internal, fmt.Errorf("%s: %w", what, err), "%s failed", what)
+}
