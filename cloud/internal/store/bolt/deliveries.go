@@ -15,12 +15,18 @@ import (
 	"livegate.dev/cloud/internal/store"
 )
 
-// due is when a pending delivery may next be claimed.
-func due(d *core.Delivery) time.Time {
-	if d.LeaseUntil.After(d.NextAttemptAt) {
-		return d.LeaseUntil
+// leaseValue is the value of a delivery_due entry: the lease end, so that
+// claims skip leased deliveries without decoding them.
+func leaseValue(d *core.Delivery) []byte {
+	return binary.BigEndian.AppendUint64(nil, nanos(d.LeaseUntil))
+}
+
+// claimable reports whether a delivery_due entry is claimable at bound.
+func claimable(k, v []byte, bound uint64) (due, free bool) {
+	if len(k) < 8 || binary.BigEndian.Uint64(k) > bound {
+		return false, false
 	}
-	return d.NextAttemptAt
+	return true, len(v) < 8 || binary.BigEndian.Uint64(v) <= bound
 }
 
 // putDelivery writes d and its index entries, replacing those of old.
@@ -36,7 +42,7 @@ func putDelivery(tx *bbolt.Tx, d *core.Delivery, data []byte, old *core.Delivery
 	dueB, stateB := tx.Bucket(bDeliveryDue), tx.Bucket(bDeliveryState)
 	if old != nil {
 		if old.State == core.DeliveryPending {
-			if err := dueB.Delete(timeKey(due(old), id)); err != nil {
+			if err := dueB.Delete(timeKey(old.NextAttemptAt, id)); err != nil {
 				return fmt.Errorf("bolt: unindex delivery %s: %w", id, err)
 			}
 		}
@@ -45,7 +51,7 @@ func putDelivery(tx *bbolt.Tx, d *core.Delivery, data []byte, old *core.Delivery
 		}
 	}
 	if d.State == core.DeliveryPending {
-		if err := dueB.Put(timeKey(due(d), id), nil); err != nil {
+		if err := dueB.Put(timeKey(d.NextAttemptAt, id), leaseValue(d)); err != nil {
 			return fmt.Errorf("bolt: index delivery %s: %w", id, err)
 		}
 	}
@@ -65,10 +71,9 @@ func putDelivery(tx *bbolt.Tx, d *core.Delivery, data []byte, old *core.Delivery
 	return nil
 }
 
-// ClaimDeliveries leases due pending deliveries. Candidates are taken in
-// order of their due time (the later of NextAttemptAt and LeaseUntil), which
-// is NextAttemptAt for every delivery not under an expired lease. Claims go
-// through the single committer, so two claimers never get the same delivery.
+// ClaimDeliveries leases due pending deliveries, oldest NextAttemptAt first
+// (then by id). Claims go through the single writer, so two claimers never
+// get the same delivery.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*core.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -77,12 +82,25 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		return nil, fmt.Errorf("bolt: claim deliveries: lease %v is not positive", lease)
 	}
 	bound := nanos(now)
+	scan := func(tx *bbolt.Tx, max int) [][]byte {
+		var keys [][]byte
+		c := tx.Bucket(bDeliveryDue).Cursor()
+		for k, v := c.First(); k != nil && len(keys) < max; k, v = c.Next() {
+			due, free := claimable(k, v, bound)
+			if !due {
+				break
+			}
+			if free {
+				keys = append(keys, bytes.Clone(k))
+			}
+		}
+		return keys
+	}
 	// An idle worker polls: answer "nothing due" from a read transaction
 	// instead of committing (and fsyncing) an empty write.
 	anyDue := false
 	err := s.view(ctx, "claim deliveries", func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(bDeliveryDue).Cursor().First()
-		anyDue = k != nil && len(k) >= 8 && binary.BigEndian.Uint64(k) <= bound
+		anyDue = len(scan(tx, 1)) > 0
 		return nil
 	})
 	if err != nil || !anyDue {
@@ -92,14 +110,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	var out []*core.Delivery
 	err = s.write(ctx, func(tx *bbolt.Tx) error {
 		out = out[:0]
-		var keys [][]byte
-		c := tx.Bucket(bDeliveryDue).Cursor()
-		for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-			if len(k) < 8 || binary.BigEndian.Uint64(k) > bound {
-				break
-			}
-			keys = append(keys, bytes.Clone(k))
-		}
+		keys := scan(tx, limit)
 		if len(keys) == 0 {
 			return nil
 		}

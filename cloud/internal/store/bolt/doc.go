@@ -35,8 +35,8 @@
 // apikey_tenant (tenant \x00 id), sessions (id → JSON), session_idem (tenant
 // \x00 idempotency key → id), session_expiry (expires-at ‖ id, non-terminal
 // sessions only), photos (session id → JPEG), deliveries (id → JSON),
-// delivery_due (due time ‖ id, pending deliveries only; the due time is the
-// later of NextAttemptAt and LeaseUntil), delivery_state (state \x00 id),
+// delivery_due (NextAttemptAt ‖ id → LeaseUntil, pending deliveries only),
+// delivery_state (state \x00 id),
 // delivery_session (session \x00 id), delivery_tenant (tenant \x00 id).
 // Values are the JSON of the core types.
 //
