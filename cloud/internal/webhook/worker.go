@@ -301,6 +301,10 @@ func (w *Worker) send(ctx context.Context, d *core.Delivery, attempt int) (int, 
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	if err := w.cfg.Policy.CheckURL(ctx, d.URL); err != nil {
+		var ne *netguard.Error
+		if errors.As(err, &ne) {
+			return 0, fmt.Errorf("webhook URL refused (%s): %w", ne.Code, err)
+		}
 		return 0, fmt.Errorf("webhook URL refused: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
