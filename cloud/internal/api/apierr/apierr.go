@@ -61,6 +61,7 @@ var (
 	TenantNotFound   = register("tenant.not_found", http.StatusNotFound, "No tenant with this id.")
 	KeyNotFound      = register("tenant.key_not_found", http.StatusNotFound, "No API key with this id for this tenant.")
 	DeliveryNotFound = register("webhook.delivery_not_found", http.StatusNotFound, "No webhook delivery with this id.")
+	DeliveryPending  = register("webhook.delivery_pending", http.StatusConflict, "The delivery is still pending; only dead or delivered deliveries can be replayed.")
 
 	RateLimited = register("rate_limit.exceeded", http.StatusTooManyRequests, "Too many requests in the current window; wait for Retry-After seconds.")
 

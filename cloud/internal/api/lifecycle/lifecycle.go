@@ -18,6 +18,7 @@ import (
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/store"
+	"livegate.dev/cloud/internal/webhook"
 )
 
 // URLChecker vets redirect and webhook URLs (netguard.Policy satisfies it).
@@ -436,46 +437,20 @@ func (s *Service) notify(queued bool) {
 }
 
 // events builds the deliveries of one state change: one event to the
-// session's webhook_url, if it has one.
+// session's webhook_url, if it has one, whose data is the session's result.
 func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core.Delivery, error) {
 	if sess.WebhookURL == "" {
 		return nil, nil
 	}
-	d, err := NewDelivery(typ, sess, ResultOf(sess), now)
+	data, err := json.Marshal(ResultOf(sess))
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
+	}
+	d, err := webhook.NewDelivery(now, typ, sess, data)
 	if err != nil {
 		return nil, err
 	}
 	return []*core.Delivery{d}, nil
-}
-
-// Event is a webhook body: {"id","type","created","data"}.
-type Event struct {
-	ID      string `json:"id" doc:"Event id (evt_…), also in the Livegate-Event-Id header; deduplicate on it."`
-	Type    string `json:"type" doc:"session.completed, session.expired, session.cancelled, …"`
-	Created int64  `json:"created" doc:"Unix seconds when the event was made."`
-	Data    any    `json:"data" doc:"The session result, as GET /api/v1/session/{id}/result returns it."`
-}
-
-// NewDelivery makes the outbox entry of one event about sess: a pending
-// delivery to sess.WebhookURL with the exact body to send. It is signed at
-// delivery time (unsigned for sessions without a tenant).
-func NewDelivery(typ string, sess *core.Session, data any, now time.Time) (*core.Delivery, error) {
-	id := core.NewID("evt", now)
-	body, err := json.Marshal(Event{ID: id, Type: typ, Created: now.Unix(), Data: data})
-	if err != nil {
-		return nil, fmt.Errorf("lifecycle: encoding %s event of %s: %w", typ, sess.ID, err)
-	}
-	return &core.Delivery{
-		ID:            id,
-		Type:          typ,
-		SessionID:     sess.ID,
-		TenantID:      sess.TenantID,
-		URL:           sess.WebhookURL,
-		Body:          body,
-		State:         core.DeliveryPending,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-	}, nil
 }
 
 // RedirectTarget is where the user goes when sess completes: redirect_url

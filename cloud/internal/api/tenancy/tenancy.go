@@ -198,28 +198,6 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, tenantID string, grac
 	return whsec, t, nil
 }
 
-// WebhookSecrets returns the tenant's secrets that still sign at now,
-// newest first, opened.
-func (s *Service) WebhookSecrets(ctx context.Context, tenantID string) ([][]byte, error) {
-	t, err := s.store.GetTenant(ctx, tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("tenancy: webhook secrets of %s: %w", tenantID, err)
-	}
-	now := s.clock.Now()
-	var out [][]byte
-	for _, ss := range t.WebhookSecrets {
-		if ss.ExpiresAt != nil && !now.Before(*ss.ExpiresAt) {
-			continue
-		}
-		b, err := s.sealer.Open(ss.Sealed)
-		if err != nil {
-			return nil, fmt.Errorf("tenancy: opening webhook secret of %s: %w", tenantID, err)
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}
-
 // Authenticate returns the usable key and its tenant for a presented
 // iksk_… key, or apierr.AuthInvalid.
 func (s *Service) Authenticate(ctx context.Context, presented string) (*core.APIKey, *core.Tenant, error) {

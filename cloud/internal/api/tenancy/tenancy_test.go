@@ -12,6 +12,7 @@ import (
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/secret"
 	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/cloud/internal/webhook"
 )
 
 func newService(t *testing.T) (*Service, *clock.Fake) {
@@ -55,7 +56,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 		if err != nil || ten.ID != nt.Tenant.ID || k.Mode != mode {
 			t.Fatalf("Authenticate = %v %v %v", k, ten, err)
 		}
-		secs, err := s.WebhookSecrets(ctx, nt.Tenant.ID)
+		secs, err := secrets(s, nt.Tenant.ID)
 		if err != nil || len(secs) != 1 || string(secs[0]) != nt.WebhookSecret {
 			t.Fatalf("WebhookSecrets = %q, %v", secs, err)
 		}
@@ -73,6 +74,15 @@ func TestCreateAndAuthenticate(t *testing.T) {
 	wantCode(t, err, apierr.InvalidField)
 	_, err = s.Create(ctx, "x", "sandbox")
 	wantCode(t, err, apierr.InvalidField)
+}
+
+// secrets opens the tenant's current webhook secrets as the delivery worker does.
+func secrets(s *Service, tenantID string) ([][]byte, error) {
+	t, err := s.Get(context.Background(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return webhook.TenantSecrets(s.sealer, t, s.clock.Now())
 }
 
 func nt0(t *testing.T, s *Service) string {
@@ -120,12 +130,12 @@ func TestRotateAndRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secs, _ := s.WebhookSecrets(ctx, nt.Tenant.ID)
+	secs, _ := secrets(s, nt.Tenant.ID)
 	if len(secs) != 2 || string(secs[0]) != whsec || string(secs[1]) != nt.WebhookSecret {
 		t.Fatalf("secrets during rotation: %q", secs)
 	}
 	clk.Advance(24 * time.Hour)
-	secs, _ = s.WebhookSecrets(ctx, nt.Tenant.ID)
+	secs, _ = secrets(s, nt.Tenant.ID)
 	if len(secs) != 1 || string(secs[0]) != whsec {
 		t.Fatalf("secrets after grace: %q", secs)
 	}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/webhook"
+)
+
+func serveCmd() *cobra.Command {
+	var (
+		o           daemon.Options
+		rateLimit   int
+		logLevel    string
+		logFormat   string
+		maxAttempts int
+		backoffBase time.Duration
+		backoffCap  time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the API, hosted session pages and webhook delivery",
+		Long: `Run livegate-cloud.
+
+Secrets come from the environment only:
+  LIVEGATE_ADMIN_TOKEN               enables the admin API (/admin/v1/…) with this bearer token
+  LIVEGATE_MANAGED_SESSION_API_KEY   the legacy global managed-session key (unsigned webhooks)
+  LIVEGATE_MASTER_KEY                64 hex digits sealing webhook secrets and deriving session
+                                     tokens; default: <data>/master.key, created on first start.
+                                     Replicas sharing PostgreSQL must share it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			o.Logger = logger
+			o.AdminToken = os.Getenv("LIVEGATE_ADMIN_TOKEN")
+			o.LegacyKey = os.Getenv("LIVEGATE_MANAGED_SESSION_API_KEY")
+			o.MasterKeyHex = os.Getenv("LIVEGATE_MASTER_KEY")
+			o.Version = version
+			switch {
+			case rateLimit < 0:
+				return fmt.Errorf("--rate-limit must be ≥ 0, got %d", rateLimit)
+			case rateLimit == 0:
+				o.RateLimit = -1 // disabled
+			default:
+				o.RateLimit = rateLimit
+			}
+			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			d, err := daemon.Start(ctx, o)
+			if err != nil {
+				return err
+			}
+			var runErr error
+			select {
+			case <-ctx.Done():
+				logger.Info("shutting down")
+			case runErr = <-d.Err():
+				logger.Error("stopping after a failure", slog.Any("error", runErr))
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := d.Shutdown(sctx); err != nil {
+				return errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
+			}
+			logger.Info("stopped")
+			return runErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Addr, "addr", ":8000", "address to listen on")
+	f.StringVar(&o.DataDir, "data", "./data", "data directory (bbolt file, master.key)")
+	f.StringVar(&o.PublicURL, "public-url", "", "external base URL used in session_url (default http://localhost:<port>)")
+	f.StringVar(&o.Store, "store", daemon.StoreBolt, "store: bbolt (embedded) or postgres")
+	f.StringVar(&o.PostgresDSN, "postgres-dsn", "", "PostgreSQL connection string (with --store postgres)")
+	f.DurationVar(&o.SessionTTL, "session-ttl", 30*time.Minute, "how long a session can be captured")
+	f.IntVar(&rateLimit, "rate-limit", api.DefaultRateLimit, "requests per minute per API key, and per client IP on keyless routes; 0 disables (per replica)")
+	f.BoolVar(&o.Dev, "dev", false, "also accept http:// redirect/webhook URLs whose host is literally 127.0.0.1, ::1 or localhost (local integration only)")
+	f.StringVar(&o.ProxyHeader, "proxy-header", "", "header carrying the client IP behind a trusted proxy, e.g. X-Forwarded-For")
+	f.IntVar(&o.BodyLimit, "body-limit", api.DefaultBodyLimit, "largest request body in bytes (413 above)")
+	f.IntVar(&maxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts per webhook delivery before it is dead")
+	f.DurationVar(&backoffBase, "webhook-backoff-base", webhook.DefaultBackoffBase, "first webhook retry window (doubles per failure)")
+	f.DurationVar(&backoffCap, "webhook-backoff-cap", webhook.DefaultBackoffCap, "largest webhook retry window")
+	f.DurationVar(&o.SweepInterval, "sweep-interval", 15*time.Second, "how often expired sessions are swept")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "json", "json or text")
+	annotateEnv(f)
+	return cmd
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be json or text, got %q", format)
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/store"
+	"livegate.dev/cloud/internal/webhook"
+)
+
+// admin wraps an admin handler with the admin token check.
+func (s *Server) admin(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := s.requireAdmin(c); err != nil {
+			return err
+		}
+		return h(c)
+	}
+}
+
+func (s *Server) createTenant(c *fiber.Ctx) error {
+	var req CreateTenantRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return apierr.New(apierr.MissingField, "field \"name\" is required")
+	}
+	if req.Mode == "" {
+		return apierr.New(apierr.MissingField, "field \"mode\" is required (live or test)")
+	}
+	nt, err := s.cfg.Tenants.Create(c.UserContext(), req.Name, core.TenantMode(req.Mode))
+	if err != nil {
+		return err
+	}
+	c.Locals(localTenantID, nt.Tenant.ID)
+	return c.Status(fiber.StatusCreated).JSON(TenantCreated{
+		TenantID: nt.Tenant.ID, Name: nt.Tenant.Name, Mode: nt.Tenant.Mode, CreatedAt: nt.Tenant.CreatedAt,
+		KeyID: nt.KeyID, APIKey: nt.APIKey, WebhookSecret: nt.WebhookSecret,
+	})
+}
+
+func tenantView(t *core.Tenant) TenantView {
+	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{}}
+	for _, s := range t.WebhookSecrets {
+		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
+	}
+	return v
+}
+
+func (s *Server) listTenants(c *fiber.Ctx) error {
+	ts, err := s.cfg.Tenants.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := TenantList{Tenants: []TenantView{}}
+	for _, t := range ts {
+		out.Tenants = append(out.Tenants, tenantView(t))
+	}
+	return c.JSON(out)
+}
+
+func tenantParam(c *fiber.Ctx) string {
+	id := strings.Clone(c.Params("id"))
+	c.Locals(localTenantID, id)
+	return id
+}
+
+func (s *Server) getTenant(c *fiber.Ctx) error {
+	t, err := s.cfg.Tenants.Get(c.UserContext(), tenantParam(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(tenantView(t))
+}
+
+func (s *Server) keyView(k *core.APIKey) KeyView {
+	return KeyView{KeyID: k.ID, Prefix: k.Prefix, Mode: k.Mode, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
+		ExpiresAt: k.ExpiresAt, Usable: k.Usable(s.cfg.Clock.Now())}
+}
+
+func (s *Server) listKeys(c *fiber.Ctx) error {
+	ks, err := s.cfg.Tenants.Keys(c.UserContext(), tenantParam(c))
+	if err != nil {
+		return err
+	}
+	out := KeyList{Keys: []KeyView{}}
+	for _, k := range ks {
+		out.Keys = append(out.Keys, s.keyView(k))
+	}
+	return c.JSON(out)
+}
+
+func grace(req RotateRequest, def time.Duration) (time.Duration, error) {
+	if req.GracePeriodSeconds == nil {
+		return def, nil
+	}
+	g := *req.GracePeriodSeconds
+	if g < 0 || g > 90*24*3600 {
+		return 0, apierr.New(apierr.InvalidField, "field \"grace_period_seconds\" must be between 0 and 7776000 (90 days)")
+	}
+	return time.Duration(g) * time.Second, nil
+}
+
+func (s *Server) rotateKey(c *fiber.Ctx) error {
+	var req RotateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	g, err := grace(req, 0)
+	if err != nil {
+		return err
+	}
+	key, k, err := s.cfg.Tenants.RotateKey(c.UserContext(), tenantParam(c), g)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(KeyRotated{KeyID: k.ID, APIKey: key, Prefix: k.Prefix, Mode: k.Mode,
+		CreatedAt: k.CreatedAt, PreviousKeysExpireAt: k.CreatedAt.Add(g)})
+}
+
+func (s *Server) revokeKey(c *fiber.Ctx) error {
+	k, err := s.cfg.Tenants.RevokeKey(c.UserContext(), tenantParam(c), strings.Clone(c.Params("key_id")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.keyView(k))
+}
+
+func (s *Server) rotateSecret(c *fiber.Ctx) error {
+	var req RotateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	g, err := grace(req, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	sec, t, err := s.cfg.Tenants.RotateWebhookSecret(c.UserContext(), tenantParam(c), g)
+	if err != nil {
+		return err
+	}
+	created := t.WebhookSecrets[0].CreatedAt
+	return c.Status(fiber.StatusCreated).JSON(SecretRotated{WebhookSecret: sec, CreatedAt: created, PreviousExpiresAt: created.Add(g)})
+}
+
+func deliveryView(d *core.Delivery) DeliveryView {
+	host := ""
+	if u, err := url.Parse(d.URL); err == nil {
+		host = u.Host
+	}
+	return DeliveryView{DeliveryID: d.ID, Type: d.Type, SessionID: d.SessionID, TenantID: d.TenantID, Host: host,
+		State: d.State, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt,
+		DeliveredAt: d.DeliveredAt, LastStatus: d.LastStatus, LastError: d.LastError, Body: d.Body}
+}
+
+func (s *Server) listDeliveries(c *fiber.Ctx) error {
+	f := store.DeliveryFilter{
+		State:     core.DeliveryState(c.Query("state")),
+		TenantID:  strings.Clone(c.Query("tenant_id")),
+		SessionID: strings.Clone(c.Query("session_id")),
+	}
+	switch f.State {
+	case "", core.DeliveryPending, core.DeliveryDelivered, core.DeliveryDead:
+	default:
+		return apierr.New(apierr.InvalidQuery, "query parameter \"state\" must be pending, delivered or dead, got %q", f.State)
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return apierr.New(apierr.InvalidQuery, "query parameter \"limit\" must be an integer from 1 to 1000, got %q", l)
+		}
+		f.Limit = n
+	}
+	ds, err := s.cfg.Store.ListDeliveries(c.UserContext(), f)
+	if err != nil {
+		return apierr.Wrap(apierr.Internal, err, "listing deliveries failed")
+	}
+	out := DeliveryList{Deliveries: []DeliveryView{}}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, deliveryView(d))
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) getDelivery(c *fiber.Ctx) error {
+	id := strings.Clone(c.Params("id"))
+	d, err := s.cfg.Store.GetDelivery(c.UserContext(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apierr.New(apierr.DeliveryNotFound, "delivery %s not found", id)
+	}
+	if err != nil {
+		return apierr.Wrap(apierr.Internal, err, "reading delivery failed")
+	}
+	return c.JSON(deliveryView(d))
+}
+
+func (s *Server) replayDelivery(c *fiber.Ctx) error {
+	id := strings.Clone(c.Params("id"))
+	d, err := s.cfg.Replay(c.UserContext(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.New(apierr.DeliveryNotFound, "delivery %s not found", id)
+	case errors.Is(err, webhook.ErrNotReplayable):
+		return apierr.New(apierr.DeliveryPending, "delivery %s is still pending: the worker will deliver it", id)
+	case err != nil:
+		return apierr.Wrap(apierr.Internal, err, "replaying delivery failed")
+	}
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier.Notify()
+	}
+	return c.Status(fiber.StatusAccepted).JSON(deliveryView(d))
+}

@@ -1,0 +1,285 @@
+package daemon
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/secret"
+	"livegate.dev/cloud/internal/store"
+	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/cloud/internal/webhook"
+)
+
+// Store kinds.
+const (
+	StoreBolt     = "bbolt"
+	StorePostgres = "postgres"
+)
+
+// Options configures a daemon. Zero values take the documented defaults.
+type Options struct {
+	// Addr to listen on. Optional. Default: ":8000". Ignored when Listener is set.
+	Addr string
+	// Listener to serve on instead of Addr. Optional.
+	Listener net.Listener
+	// DataDir holds the bbolt file and master.key. Optional. Default: "./data".
+	DataDir string
+	// PublicURL is the externally visible base URL for session_url.
+	// Optional. Default: http://localhost:<port>.
+	PublicURL string
+	// Store is "bbolt" or "postgres". Optional. Default: "bbolt".
+	Store string
+	// PostgresDSN is required with Store "postgres".
+	PostgresDSN string
+	// SessionTTL. Optional. Default: 30m.
+	SessionTTL time.Duration
+	// RateLimit is requests per minute per API key / client IP; negative
+	// disables it. Optional. Default: api.DefaultRateLimit.
+	RateLimit int
+	// Dev also allows http:// webhook and redirect URLs to literal loopback hosts.
+	Dev bool
+	// AdminToken enables the admin API. Optional.
+	AdminToken string
+	// LegacyKey is the legacy global managed-session key. Optional.
+	LegacyKey string
+	// MasterKeyHex is LIVEGATE_MASTER_KEY; when empty, DataDir/master.key is
+	// used (created on first start). Replicas sharing PostgreSQL must share it.
+	MasterKeyHex string
+	// ProxyHeader names the header holding the client IP behind a trusted proxy. Optional.
+	ProxyHeader string
+	// BodyLimit in bytes. Optional. Default: api.DefaultBodyLimit.
+	BodyLimit int
+	// SweepInterval of the TTL sweeper. Optional. Default: 15s.
+	SweepInterval time.Duration
+	// Webhook tunes the delivery worker (Store, Sealer, Clock, Policy and
+	// Logger are filled in). Optional.
+	Webhook webhook.Config
+	// Resolver for URL checks. Optional. Default: the system resolver.
+	Resolver netguard.Resolver
+	// Clock. Optional. Default: clock.Real.
+	Clock clock.Clock
+	// Logger. Optional. Default: slog.Default().
+	Logger *slog.Logger
+	// Version reported in the OpenAPI document. Optional.
+	Version string
+	// BoltOptions for the bbolt store. Optional.
+	BoltOptions bolt.Options
+}
+
+// Daemon is a running livegate-cloud.
+type Daemon struct {
+	opts     Options
+	st       store.Store
+	srv      *api.Server
+	ln       net.Listener
+	worker   *webhook.Worker
+	sessions *lifecycle.Service
+	tenants  *tenancy.Service
+	sealer   *secret.Sealer
+	url      string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errc   chan error
+	once   sync.Once
+}
+
+// OpenStore opens the store the options name.
+func OpenStore(ctx context.Context, o Options) (store.Store, error) {
+	switch o.Store {
+	case "", StoreBolt:
+		return bolt.Open(o.DataDir, o.BoltOptions)
+	case StorePostgres:
+		if o.PostgresDSN == "" {
+			return nil, errors.New("daemon: --store postgres needs --postgres-dsn (LIVEGATE_POSTGRES_DSN)")
+		}
+		return openPostgres(ctx, o.PostgresDSN)
+	}
+	return nil, fmt.Errorf("daemon: unknown store %q (want bbolt or postgres)", o.Store)
+}
+
+// MasterKey loads (or creates) the master key of o.
+func MasterKey(o Options) ([]byte, error) {
+	return secret.LoadOrCreateKey(o.MasterKeyHex, filepath.Join(o.DataDir, "master.key"))
+}
+
+// TokenKey derives the session-token HMAC key from the master key.
+func TokenKey(master []byte) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("livegate session tokens v1"))
+	return m.Sum(nil)
+}
+
+func (o *Options) defaults() {
+	if o.Addr == "" {
+		o.Addr = ":8000"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "./data"
+	}
+	if o.Store == "" {
+		o.Store = StoreBolt
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 30 * time.Minute
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = api.DefaultRateLimit
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Start opens everything and starts serving. Call Shutdown to stop.
+func Start(ctx context.Context, o Options) (*Daemon, error) {
+	o.defaults()
+	d := &Daemon{opts: o, errc: make(chan error, 4)}
+	master, err := MasterKey(o)
+	if err != nil {
+		return nil, err
+	}
+	d.sealer, err = secret.New(master)
+	if err != nil {
+		return nil, err
+	}
+	d.st, err = OpenStore(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			d.st.Close()
+		}
+	}()
+	policy := netguard.Policy{Dev: o.Dev, Resolver: o.Resolver}
+	if o.Dev {
+		o.Logger.Warn("dev mode: http:// webhook and redirect URLs to 127.0.0.1, ::1 and localhost are accepted; do not use in production")
+	}
+	wc := o.Webhook
+	wc.Store, wc.Sealer, wc.Clock, wc.Policy, wc.Logger = d.st, d.sealer, o.Clock, policy, o.Logger
+	d.worker, err = webhook.New(wc)
+	if err != nil {
+		return nil, err
+	}
+
+	d.ln = o.Listener
+	if d.ln == nil {
+		d.ln, err = net.Listen("tcp", o.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: listen on %s: %w", o.Addr, err)
+		}
+	}
+	d.url = o.PublicURL
+	if d.url == "" {
+		port := d.ln.Addr().(*net.TCPAddr).Port
+		d.url = "http://localhost:" + strconv.Itoa(port)
+	}
+	d.sessions, err = lifecycle.New(lifecycle.Config{
+		Store: d.st, URLs: policy, TokenKey: TokenKey(master), PublicURL: d.url, Notifier: d.worker,
+		Clock: o.Clock, TTL: o.SessionTTL, SweepInterval: o.SweepInterval, Logger: o.Logger,
+	})
+	if err != nil {
+		d.ln.Close()
+		return nil, err
+	}
+	d.tenants = tenancy.New(d.st, d.sealer, o.Clock)
+	rate := o.RateLimit
+	if rate < 0 {
+		rate = 0
+	}
+	d.srv, err = api.New(api.Config{
+		Sessions: d.sessions, Tenants: d.tenants, Store: d.st,
+		Replay: func(ctx context.Context, id string) (*core.Delivery, error) {
+			return webhook.Replay(ctx, d.st, id, o.Clock.Now())
+		},
+		Notifier: d.worker, AdminToken: o.AdminToken, LegacyKey: o.LegacyKey, RateLimit: rate,
+		BodyLimit: o.BodyLimit, ProxyHeader: o.ProxyHeader, Clock: o.Clock, Logger: o.Logger, Version: o.Version,
+	})
+	if err != nil {
+		d.ln.Close()
+		return nil, err
+	}
+
+	bg, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.wg.Add(3)
+	go func() {
+		defer d.wg.Done()
+		if err := d.worker.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			d.errc <- fmt.Errorf("webhook worker: %w", err)
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		if err := d.sessions.RunSweeper(bg); err != nil && !errors.Is(err, context.Canceled) {
+			d.errc <- fmt.Errorf("session sweeper: %w", err)
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		if err := d.srv.Serve(d.ln); err != nil {
+			d.errc <- fmt.Errorf("http server: %w", err)
+		}
+	}()
+	ok = true
+	o.Logger.Info("livegate-cloud serving", slog.String("addr", d.ln.Addr().String()), slog.String("public_url", d.url),
+		slog.String("store", o.Store), slog.Duration("session_ttl", o.SessionTTL), slog.Int("rate_limit", rate),
+		slog.Bool("admin_api", o.AdminToken != ""), slog.Bool("legacy_key", o.LegacyKey != ""))
+	return d, nil
+}
+
+// URL is the public base URL.
+func (d *Daemon) URL() string { return d.url }
+
+// Addr is the address the server listens on.
+func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
+
+// Store is the open store.
+func (d *Daemon) Store() store.Store { return d.st }
+
+// Server is the HTTP server.
+func (d *Daemon) Server() *api.Server { return d.srv }
+
+// Sessions is the lifecycle service.
+func (d *Daemon) Sessions() *lifecycle.Service { return d.sessions }
+
+// Worker is the webhook delivery worker.
+func (d *Daemon) Worker() *webhook.Worker { return d.worker }
+
+// Err reports a background failure (server, worker or sweeper stopped).
+func (d *Daemon) Err() <-chan error { return d.errc }
+
+// Shutdown stops accepting requests, drains those in flight (until ctx
+// ends), stops the worker and sweeper, and closes the store.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	var err error
+	d.once.Do(func() {
+		err = d.srv.Shutdown(ctx)
+		d.cancel()
+		d.wg.Wait()
+		if cerr := d.st.Close(); err == nil {
+			err = cerr
+		}
+	})
+	return err
+}

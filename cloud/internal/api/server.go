@@ -1,0 +1,184 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/openapi"
+	"livegate.dev/cloud/internal/api/ratelimit"
+	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/store"
+)
+
+// DefaultBodyLimit is the largest request body accepted (413 above it).
+const DefaultBodyLimit = 64 << 10
+
+// DefaultRateLimit is the default number of requests per minute per API key
+// (or per client IP on keyless routes).
+const DefaultRateLimit = 600
+
+// Notifier wakes the webhook worker (webhook.Worker satisfies it).
+type Notifier interface {
+	Notify()
+}
+
+// ReplayFunc re-queues a dead or delivered webhook delivery
+// (webhook.Replay with the store bound).
+type ReplayFunc func(ctx context.Context, id string) (*core.Delivery, error)
+
+// Config configures a Server.
+type Config struct {
+	// Sessions runs the session lifecycle. Required.
+	Sessions *lifecycle.Service
+	// Tenants manages tenants and authenticates API keys. Required.
+	Tenants *tenancy.Service
+	// Store backs /readyz and the delivery admin routes. Required.
+	Store store.Store
+	// Replay re-queues a delivery for POST /admin/v1/deliveries/{id}/replay. Required.
+	Replay ReplayFunc
+	// Notifier is told when the admin API re-queued a delivery. Optional.
+	Notifier Notifier
+	// AdminToken enables the admin API when non-empty. Optional. Default: disabled.
+	AdminToken string
+	// LegacyKey is the legacy global managed-session key (seed 000). Optional. Default: none.
+	LegacyKey string
+	// RateLimit is requests per minute per identity; ≤ 0 disables limiting
+	// (headers are still sent). Optional. Default: 0 here; the command sets DefaultRateLimit.
+	RateLimit int
+	// BodyLimit in bytes. Optional. Default: DefaultBodyLimit.
+	BodyLimit int
+	// ProxyHeader, when set, is the header holding the client IP (e.g.
+	// X-Forwarded-For) behind a trusted proxy. Optional. Default: the peer address.
+	ProxyHeader string
+	// Clock. Optional. Default: clock.Real.
+	Clock clock.Clock
+	// Logger. Optional. Default: slog.Default().
+	Logger *slog.Logger
+	// Version is reported in the OpenAPI document. Optional. Default: "dev".
+	Version string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg        Config
+	app        *fiber.App
+	limiter    *ratelimit.Limiter
+	ops        []route
+	adminHash  [32]byte
+	legacyHash [32]byte
+
+	specOnce sync.Once
+	spec     map[string]any
+	specJSON []byte
+	specErr  error
+}
+
+// New builds the server and registers its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Sessions == nil || cfg.Tenants == nil || cfg.Store == nil || cfg.Replay == nil {
+		return nil, errors.New("api: Sessions, Tenants, Store and Replay are required")
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{cfg: cfg, limiter: ratelimit.New(ratelimit.Config{Limit: cfg.RateLimit, Clock: cfg.Clock})}
+	if cfg.AdminToken != "" {
+		s.adminHash = sha256.Sum256([]byte(cfg.AdminToken))
+	}
+	if cfg.LegacyKey != "" {
+		s.legacyHash = sha256.Sum256([]byte(cfg.LegacyKey))
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "livegate-cloud",
+		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		ProxyHeader:           cfg.ProxyHeader,
+		JSONEncoder:           marshalJSON,
+		JSONDecoder:           json.Unmarshal,
+	})
+	s.app.Use(s.requestID, s.recoverPanic, s.accessLog, s.rateLimit)
+	s.ops = s.routes()
+	for _, r := range s.ops {
+		s.app.Add(r.Method, fiberPath(r.Path), r.handler)
+	}
+	return s, nil
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// fiberPath turns /a/{id}/b into Fiber's /a/:id/b.
+func fiberPath(p string) string { return pathParam.ReplaceAllString(p, ":$1") }
+
+// App is the Fiber application (for tests and embedding).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve serves HTTP on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for requests in flight
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// Operations are the documented routes, as the server registers them.
+func (s *Server) Operations() []openapi.Operation {
+	out := make([]openapi.Operation, len(s.ops))
+	for i, r := range s.ops {
+		out[i] = r.Operation
+	}
+	return out
+}
+
+// OpenAPI returns the OpenAPI 3.1 document as JSON.
+func (s *Server) OpenAPI() ([]byte, error) {
+	s.specOnce.Do(func() {
+		s.spec, s.specErr = openapi.Build(openapi.Info{
+			Title:   "livegate-cloud API",
+			Version: s.cfg.Version,
+			Description: "Hosted face-liveness sessions: create a session with your API key, send the user to session_url, " +
+				"receive the signed webhook, and read the result (and, on pass, the 480×600 ICAO photo). " +
+				"Errors are always {\"detail\": {\"code\", \"message\", \"request_id\"}}.",
+		}, s.Operations())
+		if s.specErr == nil {
+			s.specJSON, s.specErr = json.MarshalIndent(s.spec, "", "  ")
+		}
+	})
+	if s.specErr != nil {
+		return nil, fmt.Errorf("api: building OpenAPI document: %w", s.specErr)
+	}
+	return s.specJSON, nil
+}
+
+// marshalJSON encodes like json.Marshal without escaping <, > and & (URLs
+// in responses stay readable; every response is application/json).
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

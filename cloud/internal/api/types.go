@@ -1,0 +1,172 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
+)
+
+// SessionCreated is the 201 body of both session-creating routes.
+type SessionCreated struct {
+	SessionID   string      `json:"session_id" doc:"Session id (ses_…), time-ordered."`
+	SessionURL  string      `json:"session_url" doc:"Send the user here: the hosted capture page (carries the client token)."`
+	Token       string      `json:"token" doc:"Result token for GET …/result and …/photo (?token=). Shown once; valid for this session only, until 24 h after expires_at."`
+	ClientToken string      `json:"client_token" doc:"Capture-page token (already inside session_url); valid until expires_at."`
+	ExpiresAt   time.Time   `json:"expires_at" doc:"Creation + session TTL (30 min by default); after it the session_url answers 410."`
+	Mode        core.Mode   `json:"mode" enum:"active,passive"`
+	Status      core.Status `json:"status" enum:"pending,in_progress,completed,expired,cancelled"`
+}
+
+// LivenessSession is a session in the shape of seed 002's
+// /v1/liveness/sessions routes.
+type LivenessSession struct {
+	ID         string                 `json:"id" doc:"Session id (ses_…)."`
+	Object     string                 `json:"object" doc:"Always liveness_session." enum:"liveness_session"`
+	Status     core.Status            `json:"status" enum:"pending,in_progress,completed,expired,cancelled"`
+	Mode       core.Mode              `json:"mode" enum:"active,passive"`
+	UserID     string                 `json:"user_id,omitempty"`
+	URL        string                 `json:"url,omitempty" doc:"The hosted page to send the user to (on creation only)."`
+	Token      string                 `json:"token,omitempty" doc:"Result token (on creation only)."`
+	CreatedAt  time.Time              `json:"created_at"`
+	ExpiresAt  time.Time              `json:"expires_at"`
+	Result     *LivenessSessionResult `json:"result" doc:"null until the session completes."`
+	Metadata   json.RawMessage        `json:"metadata,omitempty"`
+	Test       bool                   `json:"test,omitempty" doc:"Created with a test-mode key."`
+	Simulated  bool                   `json:"simulated,omitempty" doc:"Completed by the simulate route."`
+	RedirectTo string                 `json:"redirect_to,omitempty" doc:"Where the user is sent on completion (redirect_url plus session_id)."`
+}
+
+// LivenessSessionResult is the decision part of a LivenessSession.
+type LivenessSessionResult struct {
+	Verdict        core.Verdict `json:"verdict" enum:"pass,fail,retry"`
+	Confidence     float64      `json:"confidence"`
+	Checks         []core.Check `json:"checks"`
+	Reasons        []string     `json:"reasons"`
+	CompletedAt    time.Time    `json:"completed_at"`
+	PhotoAvailable bool         `json:"photo_available"`
+}
+
+// SimulateRequest is the body of POST /api/v1/session/{id}/simulate.
+type SimulateRequest struct {
+	Verdict    string   `json:"verdict" doc:"The verdict to simulate." enum:"pass,fail,retry"`
+	Confidence *float64 `json:"confidence,omitempty" doc:"Optional; must lie in the verdict's band (pass ≥ 0.70, retry 0.45–0.70, fail < 0.45). Default: 0.97, 0.55 or 0.12."`
+}
+
+// SimulateResponse is the session's result after simulation, plus where the
+// hosted page sends the user.
+type SimulateResponse struct {
+	lifecycle.Result
+	RedirectTo string `json:"redirect_to,omitempty" doc:"redirect_url with session_id added to its query; empty without redirect_url."`
+}
+
+// PhotoPending is the 202 body of GET …/photo while the photo may still come.
+type PhotoPending struct {
+	SessionID string      `json:"session_id"`
+	Status    core.Status `json:"status" doc:"The session's status."`
+	Message   string      `json:"message"`
+}
+
+// Health is the body of /healthz and /readyz.
+type Health struct {
+	Status string `json:"status" enum:"ok"`
+}
+
+// CreateTenantRequest is the body of POST /admin/v1/tenants.
+type CreateTenantRequest struct {
+	Name string `json:"name" doc:"Display name, 1–200 characters."`
+	Mode string `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
+}
+
+// TenantCreated is the 201 body of tenant creation. Secrets are shown once.
+type TenantCreated struct {
+	TenantID      string          `json:"tenant_id"`
+	Name          string          `json:"name"`
+	Mode          core.TenantMode `json:"mode" enum:"live,test"`
+	CreatedAt     time.Time       `json:"created_at"`
+	KeyID         string          `json:"key_id"`
+	APIKey        string          `json:"api_key" doc:"iksk_live_… or iksk_test_…; shown once, stored hashed."`
+	WebhookSecret string          `json:"webhook_secret" doc:"whsec_…: the HMAC-SHA256 key of Livegate-Signature; shown once."`
+}
+
+// TenantView is a tenant without secrets.
+type TenantView struct {
+	TenantID       string          `json:"tenant_id"`
+	Name           string          `json:"name"`
+	Mode           core.TenantMode `json:"mode" enum:"live,test"`
+	CreatedAt      time.Time       `json:"created_at"`
+	Disabled       bool            `json:"disabled"`
+	WebhookSecrets []SecretView    `json:"webhook_secrets" doc:"Signing secrets, newest first (values never shown again)."`
+}
+
+// SecretView describes one webhook secret without its value.
+type SecretView struct {
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at" doc:"Set on a secret being rotated out."`
+}
+
+// TenantList is the body of GET /admin/v1/tenants.
+type TenantList struct {
+	Tenants []TenantView `json:"tenants"`
+}
+
+// KeyView describes an API key without its value.
+type KeyView struct {
+	KeyID     string          `json:"key_id"`
+	Prefix    string          `json:"prefix" doc:"The key's first characters, to recognise it."`
+	Mode      core.TenantMode `json:"mode" enum:"live,test"`
+	CreatedAt time.Time       `json:"created_at"`
+	RevokedAt *time.Time      `json:"revoked_at"`
+	ExpiresAt *time.Time      `json:"expires_at" doc:"End of the grace period of a rotated key."`
+	Usable    bool            `json:"usable" doc:"Whether the key authenticates now."`
+}
+
+// KeyList is the body of GET /admin/v1/tenants/{id}/keys.
+type KeyList struct {
+	Keys []KeyView `json:"keys"`
+}
+
+// RotateRequest is the body of the key and secret rotation routes.
+type RotateRequest struct {
+	GracePeriodSeconds *int64 `json:"grace_period_seconds,omitempty" doc:"How long the old key(s)/secret(s) keep working. Default: 0 for keys (stop now), 86400 for webhook secrets."`
+}
+
+// KeyRotated is the 201 body of key rotation. The key is shown once.
+type KeyRotated struct {
+	KeyID                string          `json:"key_id"`
+	APIKey               string          `json:"api_key"`
+	Prefix               string          `json:"prefix"`
+	Mode                 core.TenantMode `json:"mode" enum:"live,test"`
+	CreatedAt            time.Time       `json:"created_at"`
+	PreviousKeysExpireAt time.Time       `json:"previous_keys_expire_at" doc:"When the keys that were usable before stop working."`
+}
+
+// SecretRotated is the 201 body of webhook secret rotation.
+type SecretRotated struct {
+	WebhookSecret     string    `json:"webhook_secret" doc:"The new whsec_…; shown once."`
+	CreatedAt         time.Time `json:"created_at"`
+	PreviousExpiresAt time.Time `json:"previous_expires_at" doc:"Until then deliveries carry one v1 signature per secret."`
+}
+
+// DeliveryView is a webhook outbox entry.
+type DeliveryView struct {
+	DeliveryID    string             `json:"delivery_id" doc:"The event id (evt_…), sent as Livegate-Event-Id."`
+	Type          string             `json:"type"`
+	SessionID     string             `json:"session_id"`
+	TenantID      string             `json:"tenant_id,omitempty"`
+	Host          string             `json:"host" doc:"The webhook URL's host (paths and queries are not shown)."`
+	State         core.DeliveryState `json:"state" enum:"pending,delivered,dead"`
+	Attempts      int                `json:"attempts"`
+	NextAttemptAt time.Time          `json:"next_attempt_at"`
+	CreatedAt     time.Time          `json:"created_at"`
+	DeliveredAt   *time.Time         `json:"delivered_at"`
+	LastStatus    int                `json:"last_status,omitempty" doc:"HTTP status of the last attempt."`
+	LastError     string             `json:"last_error,omitempty"`
+	Body          json.RawMessage    `json:"body" doc:"The exact event JSON that is sent."`
+}
+
+// DeliveryList is the body of GET /admin/v1/deliveries.
+type DeliveryList struct {
+	Deliveries []DeliveryView `json:"deliveries"`
+}
