@@ -62,9 +62,10 @@ func mac(secret []byte, ts string, body []byte) []byte {
 // Verify checks a Livegate-Signature header against the raw request body and
 // one secret: some v1 value must equal HMAC-SHA256(secret, "<t>.<body>")
 // (compared in constant time) and t must be within tolerance of now
-// (tolerance <= 0 means DefaultTolerance). Unknown schemes (v0, v2, …) are
-// ignored. It returns nil, ErrInvalidHeader, ErrNoValidSignature or
-// ErrTimestampOutOfTolerance (wrapped).
+// (tolerance <= 0 means DefaultTolerance). Unknown schemes (v0, v2, …) and v1
+// values that are not 64 hex digits are ignored. It returns nil,
+// ErrInvalidHeader, ErrNoValidSignature or ErrTimestampOutOfTolerance
+// (wrapped).
 func Verify(header string, body []byte, secret []byte, tolerance time.Duration, now time.Time) error {
 	ts, sigs, err := parseHeader(header)
 	if err != nil {
@@ -103,6 +104,7 @@ func parseHeader(header string) (int64, [][]byte, error) {
 		ts    int64
 		haveT bool
 		sigs  [][]byte
+		nv1   int
 	)
 	for _, part := range strings.Split(header, ",") {
 		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
@@ -120,21 +122,20 @@ func parseHeader(header string) (int64, [][]byte, error) {
 			}
 			ts, haveT = n, true
 		case "v1":
-			if len(sigs) == maxSignatures {
+			if nv1++; nv1 > maxSignatures {
 				return 0, nil, fmt.Errorf("%w: more than %d v1 signatures", ErrInvalidHeader, maxSignatures)
 			}
-			s, err := hex.DecodeString(v)
-			if err != nil || len(s) != sha256.Size {
-				return 0, nil, fmt.Errorf("%w: v1 is not %d hex digits", ErrInvalidHeader, 2*sha256.Size)
+			// A malformed v1 cannot match; skip it like an unknown scheme.
+			if s, err := hex.DecodeString(v); err == nil && len(s) == sha256.Size {
+				sigs = append(sigs, s)
 			}
-			sigs = append(sigs, s)
 		}
 	}
 	if !haveT {
 		return 0, nil, fmt.Errorf("%w: no t", ErrInvalidHeader)
 	}
 	if len(sigs) == 0 {
-		return 0, nil, fmt.Errorf("%w: no v1 signature", ErrInvalidHeader)
+		return 0, nil, fmt.Errorf("%w: no well-formed v1 signature (%d hex digits)", ErrInvalidHeader, 2*sha256.Size)
 	}
 	return ts, sigs, nil
 }
