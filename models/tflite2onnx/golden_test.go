@@ -13,14 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
 	"golang.org/x/image/draw"
 
-	"livegate.dev/models/tflite2onnx"
+	"livegate.dev/models/assets"
+	"livegate.dev/models/ort"
 )
 
 // The golden test runs every project model twice on the same inputs: the
@@ -49,7 +47,7 @@ var goldenModels = []goldenModel{
 	{name: "FaceAntiSpoofing", size: 256, batch: 1, pre: unit, lo: 0, hi: 1,
 		photos: []string{"grace_hopper_512x512.jpg"}, outputs: 2},
 	{name: "MobileFaceNet", size: 112, batch: 2, pre: mfn, lo: -1, hi: 1,
-		photos: []string{"johns/John_Salley", "johns/John_Simm"}, outputs: 1},
+		photos: []string{"johns/John_Salley/000179_02159509.jpg", "johns/John_Simm/000288_00470387.jpg"}, outputs: 1},
 }
 
 func signed(v float64) float32 { return float32(v/127.5 - 1) }
@@ -64,53 +62,21 @@ const (
 	relTol = 1e-3
 )
 
-func cacheDir() string {
-	if d := os.Getenv("LIVEGATE_CACHE"); d != "" {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "livegate")
-}
-
-func modelsDir() string {
-	if d := os.Getenv("LIVEGATE_MODELS"); d != "" {
-		return d
-	}
-	return filepath.Join(cacheDir(), "models")
-}
-
-func ortLib() string {
-	if p := os.Getenv("LIVEGATE_ORT_LIB"); p != "" {
-		return p
-	}
-	return filepath.Join(cacheDir(), "ort", "linux-"+runtime.GOARCH, "libonnxruntime.so.1")
-}
-
-// mustExist stops the test when a file fetched by `make setup` is missing.
+// mustExist fails the test when a file fetched by `make setup` is missing.
 func mustExist(t *testing.T, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is missing (%v): run `make setup`", path, err)
+		t.Fatalf("%s is missing (%v): run `make setup`", path, err)
 	}
 }
 
-// photoInput loads an image (or the first image of a directory), resizes it
+// photoInput loads a test image, resizes it
 // to size² with bilinear filtering and maps it to the model's range, NHWC RGB.
 func photoInput(t *testing.T, rel string, size int, pre func(float64) float32) []float32 {
 	t.Helper()
-	p := filepath.Join(cacheDir(), "media", rel)
-	mustExist(t, p)
-	if st, _ := os.Stat(p); st.IsDir() {
-		ents, err := os.ReadDir(p)
-		if err != nil || len(ents) == 0 {
-			t.Fatalf("no images in %s: run `make setup`", p)
-		}
-		names := make([]string, 0, len(ents))
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		sort.Strings(names)
-		p = filepath.Join(p, names[0])
+	p, err := assets.Media(rel)
+	if err != nil {
+		t.Fatal(err)
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -175,7 +141,7 @@ type goldenCase struct {
 // runTFLite runs the cases in the TFLite WebAssembly runtime.
 func runTFLite(t *testing.T, dir string, cases []goldenCase) {
 	t.Helper()
-	nodeModules := filepath.Join(cacheDir(), "tflite-golden", "node_modules")
+	nodeModules := filepath.Join(assets.CacheDir(), "tflite-golden", "node_modules")
 	mustExist(t, filepath.Join(nodeModules, "@tensorflow", "tfjs-tflite", "package.json"))
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -205,29 +171,11 @@ func TestGoldenAgainstTFLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("golden comparison runs the TFLite WebAssembly runtime (seconds)")
 	}
-	lib := ortLib()
-	mustExist(t, lib)
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatalf("init ONNX Runtime from %s: %v", lib, err)
-	}
-	defer ort.DestroyEnvironment()
-
 	dir := t.TempDir()
 	var cases []goldenCase
 	for mi, gm := range goldenModels {
-		src := filepath.Join(modelsDir(), gm.name+".tflite")
-		mustExist(t, src)
-		data, err := os.ReadFile(src)
+		src, err := assets.Model(gm.name + ".tflite")
 		if err != nil {
-			t.Fatal(err)
-		}
-		onnx, err := tflite2onnx.Convert(gm.name, data)
-		if err != nil {
-			t.Fatalf("convert %s: %v", gm.name, err)
-		}
-		onnxPath := filepath.Join(dir, gm.name+".onnx")
-		if err := os.WriteFile(onnxPath, onnx, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		per := gm.size * gm.size * 3
@@ -251,10 +199,25 @@ func TestGoldenAgainstTFLite(t *testing.T) {
 	}
 	runTFLite(t, dir, cases)
 
+	// The converted models made by `make setup`, whose bytes
+	// TestConvertedModelsMatchManifest checks against Convert's.
+	sessions := map[string]*ort.Model{}
+	for _, gm := range goldenModels {
+		path, err := assets.Model(gm.name + ".onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ort.Load(path, nil, nil, ort.Options{})
+		if err != nil {
+			t.Fatalf("load %s: %v", path, err)
+		}
+		defer m.Close()
+		sessions[gm.name] = m
+	}
 	worst := map[string]float64{}
 	for _, c := range cases {
 		want := readF32(t, c.Output)
-		got := runONNX(t, filepath.Join(dir, c.name+".onnx"), c.data)
+		got := runONNX(t, sessions[c.name], c.data)
 		if len(got) != len(want) {
 			t.Fatalf("%s/%s: ONNX gave %d values, TFLite %d", c.name, c.label, len(got), len(want))
 		}
@@ -284,49 +247,18 @@ func TestGoldenAgainstTFLite(t *testing.T) {
 }
 
 // runONNX runs a converted model and returns all its outputs concatenated.
-func runONNX(t *testing.T, path string, input []float32) []float32 {
+func runONNX(t *testing.T, m *ort.Model, input []float32) []float32 {
 	t.Helper()
-	ins, outs, err := ort.GetInputOutputInfo(path)
-	if err != nil {
-		t.Fatalf("inspect %s: %v", path, err)
+	if len(m.Inputs()) != 1 || len(m.Input(0)) != len(input) {
+		t.Fatalf("%s: inputs %v, want one of %d values", m.Path(), m.Inputs(), len(input))
 	}
-	if len(ins) != 1 {
-		t.Fatalf("%s: %d inputs, want 1", path, len(ins))
-	}
-	var outNames []string
-	for _, o := range outs {
-		outNames = append(outNames, o.Name)
-	}
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetIntraOpNumThreads(1); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := ort.NewDynamicAdvancedSession(path, []string{ins[0].Name}, outNames, opts)
-	if err != nil {
-		t.Fatalf("load %s: %v", path, err)
-	}
-	defer sess.Destroy()
-	x, err := ort.NewTensor(ort.NewShape(ins[0].Dimensions...), input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Destroy()
-	values := make([]ort.Value, len(outs))
-	if err := sess.Run([]ort.Value{x}, values); err != nil {
-		t.Fatalf("run %s: %v", path, err)
+	copy(m.Input(0), input)
+	if err := m.Run(); err != nil {
+		t.Fatalf("run %s: %v", m.Path(), err)
 	}
 	var all []float32
-	for _, v := range values {
-		tv, ok := v.(*ort.Tensor[float32])
-		if !ok {
-			t.Fatalf("%s: output of type %T, want float32", path, v)
-		}
-		all = append(all, tv.GetData()...)
-		v.Destroy()
+	for i := range m.Outputs() {
+		all = append(all, m.Output(i)...)
 	}
 	return all
 }
