@@ -53,7 +53,8 @@ func newErr(code, host, format string, args ...any) *Error {
 	return &Error{Code: code, Host: host, Message: fmt.Sprintf(format, args...)}
 }
 
-// Resolver looks up a host's addresses. *net.Resolver satisfies it.
+// Resolver looks up a host's addresses. *net.Resolver satisfies it. Hosts
+// are passed lower-case, without a trailing dot.
 type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
@@ -69,7 +70,9 @@ type Policy struct {
 	Dev bool
 	// Resolver resolves host names.
 	//
-	// Optional. Default: net.DefaultResolver.
+	// Optional. Default: net.DefaultResolver, asked for the rooted name
+	// ("example.com."), so search domains are never appended (and the
+	// pure-Go resolver answers from DNS, not /etc/hosts).
 	Resolver Resolver
 }
 
@@ -77,7 +80,16 @@ func (p Policy) resolver() Resolver {
 	if p.Resolver != nil {
 		return p.Resolver
 	}
-	return net.DefaultResolver
+	return fqdnResolver{net.DefaultResolver}
+}
+
+// fqdnResolver looks names up as fully qualified (with a trailing dot), so
+// that the system's search domains never turn a public-looking name into an
+// internal one.
+type fqdnResolver struct{ r *net.Resolver }
+
+func (f fqdnResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return f.r.LookupNetIP(ctx, network, host+".")
 }
 
 // target is a host that passed the syntactic checks.

@@ -27,6 +27,9 @@ func newFakeResolver(names map[string][][]string) *fakeResolver {
 func (r *fakeResolver) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if host != strings.ToLower(host) || strings.HasSuffix(host, ".") {
+		return nil, fmt.Errorf("resolver asked for %q, not a normalised name", host)
+	}
 	answers, ok := r.names[host]
 	if !ok {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
