@@ -85,8 +85,11 @@ func Verify(header string, body []byte, secret []byte, tolerance time.Duration, 
 		tolerance = DefaultTolerance
 	}
 	age := now.Sub(time.Unix(ts, 0))
-	if age > tolerance || age < -tolerance {
-		return fmt.Errorf("%w: signed at %d, %s from now (tolerance %s)", ErrTimestampOutOfTolerance, ts, age.Round(time.Second), tolerance)
+	if age > tolerance {
+		return fmt.Errorf("%w: signed %s ago (tolerance %s)", ErrTimestampOutOfTolerance, age.Round(time.Second), tolerance)
+	}
+	if age < -tolerance {
+		return fmt.Errorf("%w: signed %s in the future (tolerance %s)", ErrTimestampOutOfTolerance, (-age).Round(time.Second), tolerance)
 	}
 	return nil
 }
