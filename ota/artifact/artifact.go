@@ -260,6 +260,17 @@ type Reader struct {
 // trust if newer, verifies the signature chain and checks the manifest
 // against target. Any refusal happens here, before a payload byte is read.
 func Open(r io.Reader, trust *sign.Trust, target Target) (*Reader, error) {
+	return open(r, trust, &target)
+}
+
+// OpenAnyTarget is Open without the device checks (kind, board, arch,
+// versions): for a release server or a technician's tool that checks
+// signatures and payload before publishing. Devices use Open.
+func OpenAnyTarget(r io.Reader, trust *sign.Trust) (*Reader, error) {
+	return open(r, trust, nil)
+}
+
+func open(r io.Reader, trust *sign.Trust, target *Target) (*Reader, error) {
 	cr := &countingReader{r: r}
 	tr := tar.NewReader(cr)
 	meta, err := readMeta(cr, tr)
@@ -296,8 +307,10 @@ func Open(r io.Reader, trust *sign.Trust, target Target) (*Reader, error) {
 	if m.Created.Before(chk.Key.NotBefore) || !m.Created.Before(chk.Key.NotAfter) {
 		return nil, fmt.Errorf("artifact: %w: manifest created %s outside the signing key's window", ErrKeyExpired, m.Created)
 	}
-	if err := target.Check(m); err != nil {
-		return nil, fmt.Errorf("artifact: %w", err)
+	if target != nil {
+		if err := target.Check(m); err != nil {
+			return nil, fmt.Errorf("artifact: %w", err)
+		}
 	}
 	if meta.PayloadSize != m.PayloadSize {
 		return nil, fmt.Errorf("artifact: %w: payload entry is %d bytes, manifest says %d", ErrPayloadMismatch, meta.PayloadSize, m.PayloadSize)

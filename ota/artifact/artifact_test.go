@@ -429,3 +429,22 @@ func resignedArtifact(t testing.TB, sk *sign.SigningKey, m *Manifest, p []byte, 
 	sig, _ := json.Marshal(sk.Sign(sign.PurposeManifest, raw))
 	return replaceEntry(t, replaceEntry(t, data, EntryManifest, raw), EntrySignature, sig)
 }
+
+func TestOpenAnyTarget(t *testing.T) {
+	k := newKeys(t)
+	m := manifestFor(payload)
+	m.Boards = []string{"rk3588"}
+	m.Kind = KindModels
+	data := build(t, m, payload, k.signing, nil)
+	r, err := OpenAnyTarget(bytes.NewReader(data), k.trust(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); err != nil {
+		t.Fatal(err)
+	}
+	// Signatures and payload are still checked.
+	if _, err := OpenAnyTarget(bytes.NewReader(data), newKeys(t).trust(t)); !errors.Is(err, ErrUntrustedKey) {
+		t.Fatalf("untrusted: err = %v", err)
+	}
+}
