@@ -27,8 +27,8 @@ import (
 func signCmd(g *globals) *cobra.Command {
 	var (
 		keyPath, certPath, revPath, payloadPath, out string
-		m                                           artifact.Manifest
-		kind, notesFile                             string
+		m                                            artifact.Manifest
+		kind, notesFile                              string
 	)
 	cmd := &cobra.Command{
 		Use:   "sign",
