@@ -21,6 +21,7 @@ type OpCode struct {
 	Deprecated int8
 	Builtin    int32
 	Version    int32
+	Custom     string // custom_code (for CUSTOM ops)
 }
 
 // Code returns the OpCode a current TFLite writer emits for op.
@@ -194,8 +195,15 @@ func Build(m Model) []byte {
 
 	var codeOffs []flatbuffers.UOffsetT
 	for _, c := range m.OpCodes {
+		var custom flatbuffers.UOffsetT
+		if c.Custom != "" {
+			custom = b.CreateString(c.Custom)
+		}
 		b.StartObject(4)
 		b.PrependInt8Slot(0, c.Deprecated, 0)
+		if custom != 0 {
+			b.PrependUOffsetTSlot(1, custom, 0)
+		}
 		b.PrependInt32Slot(2, c.Version, 1)
 		b.PrependInt32Slot(3, c.Builtin, 0)
 		codeOffs = append(codeOffs, b.EndObject())
