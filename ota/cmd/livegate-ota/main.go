@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -65,6 +66,15 @@ func (g *globals) bar(cmd *cobra.Command, total int64, desc string) *progressbar
 	)
 }
 
+// logger logs to stderr: info and up, or warnings and up with --quiet.
+func (g *globals) logger(cmd *cobra.Command) *slog.Logger {
+	level := slog.LevelInfo
+	if g.quiet {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+}
+
 func newRootCmd() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -75,6 +85,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
 	root.PersistentFlags().StringVar(&g.now, "now", "", "verify as of this RFC 3339 time instead of the clock")
-	root.AddCommand(keygenCmd(g), revokeCmd(g), signCmd(g), verifyCmd(g), inspectCmd(g), publishCmd(g), fetchCmd(g))
+	root.AddCommand(keygenCmd(g), revokeCmd(g), signCmd(g), verifyCmd(g), inspectCmd(g), publishCmd(g), fetchCmd(g), simCmd(g))
 	return root
 }

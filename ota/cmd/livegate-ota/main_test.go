@@ -163,3 +163,33 @@ func certKeyID(t *testing.T, path string) string {
 	}
 	return cb.KeyID
 }
+
+// TestSim installs through the tool onto a sim device directory and boots
+// it with a health command that passes, then with one that fails.
+func TestSim(t *testing.T) {
+	d := t.TempDir()
+	p := func(name string) string { return filepath.Join(d, name) }
+	mustRun(t, "keygen", "root", "-o", p("root"))
+	mustRun(t, "keygen", "signing", "--root", p("root.key"), "--serial", "1", "-o", p("k"))
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		os.WriteFile(p("img-"+v), bytes.Repeat([]byte(v), 10_000), 0o644)
+		mustRun(t, "sign", "--key", p("k.key"), "--cert", p("k.cert"), "--payload", p("img-"+v), "--kind", "firmware",
+			"--version", v, "--board", "sim", "--arch", "amd64", "-o", p(v+".lgota"))
+	}
+	sim := func(args ...string) []string {
+		return append([]string{"sim", "--root", p("dev"), "--roots", p("root.pub"), "--arch", "amd64"}, args...)
+	}
+	mustRun(t, sim("provision", p("1.0.0.lgota"))...)
+	mustRun(t, sim("install", p("1.1.0.lgota"))...)
+	if out := mustRun(t, sim("--health-cmd", `test "$LIVEGATE_VERSION" = 1.1.0 && test -f "$LIVEGATE_SLOT_PATH/image"`, "start")...); !strings.Contains(out, "running firmware 1.1.0 from slot b") {
+		t.Fatalf("start: %q", out)
+	}
+	if _, err := run(t, sim("install", p("1.1.0.lgota"))...); !errors.Is(err, artifact.ErrDowngrade) {
+		t.Fatalf("reinstall: %v", err)
+	}
+	mustRun(t, sim("install", p("1.2.0.lgota"))...)
+	out := mustRun(t, sim("--health-cmd", "exit 1", "start")...)
+	if !strings.Contains(out, "running firmware 1.1.0 from slot b") || !strings.Contains(out, "last rollback: 1.2.0") {
+		t.Fatalf("start with failing health: %q", out)
+	}
+}
