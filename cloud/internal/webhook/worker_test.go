@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,13 +14,18 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"livegate.dev/cloud/internal/pgtest"
+	"livegate.dev/cloud/internal/store/postgres"
 
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
@@ -29,7 +35,74 @@ import (
 	"livegate.dev/cloud/internal/store/bolt"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pgServer != nil {
+		if err := pgServer.Stop(); err != nil {
+			fmt.Println(err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Println("goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// opener opens a fresh, empty store for one test.
+type opener func(t *testing.T) store.Store
+
+func openBolt(t *testing.T) store.Store {
+	st, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// One throwaway PostgreSQL server for the package, a database per test.
+var (
+	pgOnce   sync.Once
+	pgServer *pgtest.Server
+	pgErr    error
+	pgSeq    atomic.Int64
+)
+
+func openPostgres(t *testing.T) store.Store {
+	pgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		pgServer, pgErr = pgtest.StartServer(ctx, "")
+	})
+	if pgErr != nil {
+		t.Fatalf("starting PostgreSQL: %v", pgErr)
+	}
+	dsn, err := pgServer.NewDatabase(fmt.Sprintf("webhook_%d", pgSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// eachStore runs a store-dependent scenario against both implementations.
+func eachStore(t *testing.T, fn func(t *testing.T, open opener)) {
+	t.Run("bolt", func(t *testing.T) { fn(t, openBolt) })
+	t.Run("postgres", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: no PostgreSQL")
+		}
+		fn(t, openPostgres)
+	})
+}
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -95,23 +168,23 @@ func (l *lockedBuffer) String() string {
 // running worker.
 type env struct {
 	t        *testing.T
-	st       *bolt.Store
+	st       store.Store
 	clk      *clock.Fake
 	sealer   *secret.Sealer
 	tenant   *core.Tenant
 	secret   string
 	logs     *lockedBuffer
-	w        *Worker
+	cfg      Config
+	w        *Worker   // the first worker
+	workers  []*Worker // all workers, started by start
 	attempts chan core.Delivery
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t *testing.T, cfg Config) *env { return newEnvOn(t, openBolt, cfg) }
+
+func newEnvOn(t *testing.T, open opener, cfg Config) *env {
 	t.Helper()
-	st, err := bolt.Open(t.TempDir(), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := open(t)
 	key := make([]byte, secret.KeySize)
 	rand.Read(key)
 	sealer, err := secret.New(key)
@@ -132,23 +205,36 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if (cfg.Policy == netguard.Policy{}) {
 		cfg.Policy = netguard.Policy{Dev: true}
 	}
-	e.w, err = New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.w.afterAttempt = func(d core.Delivery) { e.attempts <- d }
+	e.cfg = cfg
+	e.w = e.addWorker()
 	return e
 }
 
-// start runs the worker until the test ends.
+// addWorker adds a worker on the same store and clock (a second replica).
+func (e *env) addWorker() *Worker {
+	e.t.Helper()
+	w, err := New(e.cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w.afterAttempt = func(d core.Delivery) { e.attempts <- d }
+	e.workers = append(e.workers, w)
+	return w
+}
+
+// start runs the workers until the test ends.
 func (e *env) start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.w.Run(ctx) }()
+	done := make(chan error, len(e.workers))
+	for _, w := range e.workers {
+		go func() { done <- w.Run(ctx) }()
+	}
 	e.t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			e.t.Errorf("Run: %v", err)
+		for range e.workers {
+			if err := <-done; err != nil {
+				e.t.Errorf("Run: %v", err)
+			}
 		}
 	})
 }
@@ -215,178 +301,184 @@ func (e *env) checkLogs() {
 }
 
 func TestDeliverSigned(t *testing.T) {
-	rc := newReceiver(t, status(http.StatusNoContent))
-	e := newEnv(t, Config{})
-	e.start()
-	e.sleeping() // idle worker, then enqueue and Notify: no clock movement needed
-	d := e.enqueue(rc.srv.URL+"/hook?token=s3cr3t-query", true)
-	e.w.Notify()
-	got := e.next()
-	if got.ID != d.ID || got.State != core.DeliveryDelivered || got.Attempts != 1 || got.LastStatus != 204 || got.DeliveredAt == nil {
-		t.Fatalf("after delivery: %+v", got)
-	}
-	saved, err := e.st.GetDelivery(context.Background(), d.ID)
-	if err != nil || saved.State != core.DeliveryDelivered || !saved.LeaseUntil.IsZero() {
-		t.Fatalf("stored delivery %+v, %v", saved, err)
-	}
-	reqs := rc.requests()
-	if len(reqs) != 1 {
-		t.Fatalf("receiver got %d requests", len(reqs))
-	}
-	r := reqs[0]
-	for h, want := range map[string]string{
-		"Content-Type": "application/json", "User-Agent": DefaultUserAgent, "Livegate-Event-Id": d.ID,
-		"Livegate-Event-Type": core.EventSessionCompleted, "Livegate-Attempt": "1",
-	} {
-		if got := r.header.Get(h); got != want {
-			t.Errorf("header %s = %q, want %q", h, got, want)
+	eachStore(t, func(t *testing.T, open opener) {
+		rc := newReceiver(t, status(http.StatusNoContent))
+		e := newEnvOn(t, open, Config{})
+		e.start()
+		e.sleeping() // idle worker, then enqueue and Notify: no clock movement needed
+		d := e.enqueue(rc.srv.URL+"/hook?token=s3cr3t-query", true)
+		e.w.Notify()
+		got := e.next()
+		if got.ID != d.ID || got.State != core.DeliveryDelivered || got.Attempts != 1 || got.LastStatus != 204 || got.DeliveredAt == nil {
+			t.Fatalf("after delivery: %+v", got)
 		}
-	}
-	if !bytes.Equal(r.body, d.Body) {
-		t.Fatalf("body %s, want %s", r.body, d.Body)
-	}
-	sig := r.header.Get("Livegate-Signature")
-	if err := Verify(sig, r.body, []byte(e.secret), 0, e.clk.Now()); err != nil {
-		t.Fatalf("signature %q does not verify: %v", sig, err)
-	}
-	if !strings.HasPrefix(sig, "t="+strconv.FormatInt(t0.Unix(), 10)+",v1=") {
-		t.Fatalf("signature %q is not stamped with the clock's time", sig)
-	}
-	var ev Event
-	if err := json.Unmarshal(r.body, &ev); err != nil {
-		t.Fatal(err)
-	}
-	var data map[string]any
-	json.Unmarshal(ev.Data, &data)
-	if ev.ID != d.ID || ev.Type != core.EventSessionCompleted || ev.Created != t0.Unix() || data["verdict"] != "pass" {
-		t.Fatalf("event %+v", ev)
-	}
-	e.checkLogs()
+		saved, err := e.st.GetDelivery(context.Background(), d.ID)
+		if err != nil || saved.State != core.DeliveryDelivered || !saved.LeaseUntil.IsZero() {
+			t.Fatalf("stored delivery %+v, %v", saved, err)
+		}
+		reqs := rc.requests()
+		if len(reqs) != 1 {
+			t.Fatalf("receiver got %d requests", len(reqs))
+		}
+		r := reqs[0]
+		for h, want := range map[string]string{
+			"Content-Type": "application/json", "User-Agent": DefaultUserAgent, "Livegate-Event-Id": d.ID,
+			"Livegate-Event-Type": core.EventSessionCompleted, "Livegate-Attempt": "1",
+		} {
+			if got := r.header.Get(h); got != want {
+				t.Errorf("header %s = %q, want %q", h, got, want)
+			}
+		}
+		if !bytes.Equal(r.body, d.Body) {
+			t.Fatalf("body %s, want %s", r.body, d.Body)
+		}
+		sig := r.header.Get("Livegate-Signature")
+		if err := Verify(sig, r.body, []byte(e.secret), 0, e.clk.Now()); err != nil {
+			t.Fatalf("signature %q does not verify: %v", sig, err)
+		}
+		if !strings.HasPrefix(sig, "t="+strconv.FormatInt(t0.Unix(), 10)+",v1=") {
+			t.Fatalf("signature %q is not stamped with the clock's time", sig)
+		}
+		var ev Event
+		if err := json.Unmarshal(r.body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		var data map[string]any
+		json.Unmarshal(ev.Data, &data)
+		if ev.ID != d.ID || ev.Type != core.EventSessionCompleted || ev.Created != t0.Unix() || data["verdict"] != "pass" {
+			t.Fatalf("event %+v", ev)
+		}
+		e.checkLogs()
+	})
 }
 
 func TestRetryWithBackoffThenSuccess(t *testing.T) {
-	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
-		if n < 3 {
-			w.WriteHeader([]int{500, 503}[n-1])
-			return
-		}
-		w.WriteHeader(200)
-	})
-	e := newEnv(t, Config{})
-	d := e.enqueue(rc.srv.URL+"/hook", true)
-	e.start()
+	eachStore(t, func(t *testing.T, open opener) {
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+			if n < 3 {
+				w.WriteHeader([]int{500, 503}[n-1])
+				return
+			}
+			w.WriteHeader(200)
+		})
+		e := newEnvOn(t, open, Config{})
+		d := e.enqueue(rc.srv.URL+"/hook", true)
+		e.start()
 
-	for i, want := range []struct {
-		status   int
-		min, max time.Duration
-	}{{500, 30 * time.Second, time.Minute}, {503, time.Minute, 2 * time.Minute}} {
+		for i, want := range []struct {
+			status   int
+			min, max time.Duration
+		}{{500, 30 * time.Second, time.Minute}, {503, time.Minute, 2 * time.Minute}} {
+			got := e.next()
+			if got.State != core.DeliveryPending || got.Attempts != i+1 || got.LastStatus != want.status {
+				t.Fatalf("attempt %d: %+v", i+1, got)
+			}
+			wait := got.NextAttemptAt.Sub(e.clk.Now())
+			if wait < want.min || wait > want.max {
+				t.Fatalf("attempt %d: next attempt in %s, want [%s, %s]", i+1, wait, want.min, want.max)
+			}
+			if !strings.Contains(got.LastError, strconv.Itoa(want.status)) {
+				t.Fatalf("attempt %d: last error %q", i+1, got.LastError)
+			}
+			// Just before it is due nothing happens.
+			e.sleeping()
+			e.clk.Set(got.NextAttemptAt.Add(-time.Second))
+			e.sleeping()
+			e.noAttempt()
+			// Once it is due, the worker's next poll (on the clock alone) sends it.
+			e.clk.Advance(DefaultPollInterval)
+		}
 		got := e.next()
-		if got.State != core.DeliveryPending || got.Attempts != i+1 || got.LastStatus != want.status {
-			t.Fatalf("attempt %d: %+v", i+1, got)
+		if got.State != core.DeliveryDelivered || got.Attempts != 3 || got.LastStatus != 200 || got.LastError != "" {
+			t.Fatalf("final attempt: %+v", got)
 		}
-		wait := got.NextAttemptAt.Sub(e.clk.Now())
-		if wait < want.min || wait > want.max {
-			t.Fatalf("attempt %d: next attempt in %s, want [%s, %s]", i+1, wait, want.min, want.max)
+		reqs := rc.requests()
+		if len(reqs) != 3 {
+			t.Fatalf("receiver got %d requests", len(reqs))
 		}
-		if !strings.Contains(got.LastError, strconv.Itoa(want.status)) {
-			t.Fatalf("attempt %d: last error %q", i+1, got.LastError)
+		for i, r := range reqs {
+			if r.header.Get("Livegate-Event-Id") != d.ID || r.header.Get("Livegate-Attempt") != strconv.Itoa(i+1) {
+				t.Fatalf("request %d headers %v", i+1, r.header)
+			}
+			if !bytes.Equal(r.body, d.Body) {
+				t.Fatalf("request %d body changed", i+1)
+			}
 		}
-		// Just before it is due nothing happens.
-		e.sleeping()
-		e.clk.Set(got.NextAttemptAt.Add(-time.Second))
-		e.sleeping()
-		e.noAttempt()
-		// Once it is due, the worker's next poll (on the clock alone) sends it.
-		e.clk.Advance(DefaultPollInterval)
-	}
-	got := e.next()
-	if got.State != core.DeliveryDelivered || got.Attempts != 3 || got.LastStatus != 200 || got.LastError != "" {
-		t.Fatalf("final attempt: %+v", got)
-	}
-	reqs := rc.requests()
-	if len(reqs) != 3 {
-		t.Fatalf("receiver got %d requests", len(reqs))
-	}
-	for i, r := range reqs {
-		if r.header.Get("Livegate-Event-Id") != d.ID || r.header.Get("Livegate-Attempt") != strconv.Itoa(i+1) {
-			t.Fatalf("request %d headers %v", i+1, r.header)
-		}
-		if !bytes.Equal(r.body, d.Body) {
-			t.Fatalf("request %d body changed", i+1)
-		}
-	}
-	e.checkLogs()
+		e.checkLogs()
+	})
 }
 
 func TestDeadLetterThenReplay(t *testing.T) {
-	var mu sync.Mutex
-	code := 500
-	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		w.WriteHeader(code)
-	})
-	e := newEnv(t, Config{MaxAttempts: 3})
-	d := e.enqueue(rc.srv.URL+"/hook", true)
-	e.start()
-	for i := 1; i <= 3; i++ {
-		got := e.next()
-		if got.Attempts != i {
-			t.Fatalf("attempt %d: %+v", i, got)
-		}
-		if i < 3 {
-			if got.State != core.DeliveryPending {
-				t.Fatalf("attempt %d: state %s", i, got.State)
+	eachStore(t, func(t *testing.T, open opener) {
+		var mu sync.Mutex
+		code := 500
+		rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			w.WriteHeader(code)
+		})
+		e := newEnvOn(t, open, Config{MaxAttempts: 3})
+		d := e.enqueue(rc.srv.URL+"/hook", true)
+		e.start()
+		for i := 1; i <= 3; i++ {
+			got := e.next()
+			if got.Attempts != i {
+				t.Fatalf("attempt %d: %+v", i, got)
 			}
-			e.sleeping()
-			e.clk.Set(got.NextAttemptAt)
-			continue
+			if i < 3 {
+				if got.State != core.DeliveryPending {
+					t.Fatalf("attempt %d: state %s", i, got.State)
+				}
+				e.sleeping()
+				e.clk.Set(got.NextAttemptAt)
+				continue
+			}
+			if got.State != core.DeliveryDead || got.LastStatus != 500 {
+				t.Fatalf("after MaxAttempts: %+v", got)
+			}
 		}
-		if got.State != core.DeliveryDead || got.LastStatus != 500 {
-			t.Fatalf("after MaxAttempts: %+v", got)
+		ctx := context.Background()
+		dead, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{State: core.DeliveryDead})
+		if err != nil || len(dead) != 1 || dead[0].ID != d.ID {
+			t.Fatalf("dead letters: %v, %v", dead, err)
 		}
-	}
-	ctx := context.Background()
-	dead, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{State: core.DeliveryDead})
-	if err != nil || len(dead) != 1 || dead[0].ID != d.ID {
-		t.Fatalf("dead letters: %v, %v", dead, err)
-	}
-	// Days later nothing is retried.
-	e.sleeping()
-	e.clk.Advance(72 * time.Hour)
-	e.sleeping()
-	e.noAttempt()
+		// Days later nothing is retried.
+		e.sleeping()
+		e.clk.Advance(72 * time.Hour)
+		e.sleeping()
+		e.noAttempt()
 
-	mu.Lock()
-	code = 200
-	mu.Unlock()
-	r, err := Replay(ctx, e.st, d.ID, e.clk.Now())
-	if err != nil || r.State != core.DeliveryPending || r.Attempts != 0 {
-		t.Fatalf("Replay: %+v, %v", r, err)
-	}
-	if _, err := Replay(ctx, e.st, d.ID, e.clk.Now()); !errors.Is(err, ErrNotReplayable) {
-		t.Fatalf("Replay of a pending delivery: %v", err)
-	}
-	if _, err := Replay(ctx, e.st, "evt_missing", e.clk.Now()); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Replay of a missing delivery: %v", err)
-	}
-	e.w.Notify()
-	got := e.next()
-	if got.State != core.DeliveryDelivered || got.Attempts != 1 || got.LastStatus != 200 {
-		t.Fatalf("after replay: %+v", got)
-	}
-	reqs := rc.requests()
-	if len(reqs) != 4 || reqs[3].header.Get("Livegate-Event-Id") != d.ID || reqs[3].header.Get("Livegate-Attempt") != "1" {
-		t.Fatalf("replayed request: %d requests, last %v", len(reqs), reqs[len(reqs)-1].header)
-	}
-	// A delivered event can be replayed too (the receiver dedupes on the id).
-	if r, err := Replay(ctx, e.st, d.ID, e.clk.Now()); err != nil || r.DeliveredAt != nil {
-		t.Fatalf("Replay of a delivered delivery: %+v, %v", r, err)
-	}
-	e.w.Notify()
-	if got := e.next(); got.State != core.DeliveryDelivered {
-		t.Fatalf("second replay: %+v", got)
-	}
+		mu.Lock()
+		code = 200
+		mu.Unlock()
+		r, err := Replay(ctx, e.st, d.ID, e.clk.Now())
+		if err != nil || r.State != core.DeliveryPending || r.Attempts != 0 {
+			t.Fatalf("Replay: %+v, %v", r, err)
+		}
+		if _, err := Replay(ctx, e.st, d.ID, e.clk.Now()); !errors.Is(err, ErrNotReplayable) {
+			t.Fatalf("Replay of a pending delivery: %v", err)
+		}
+		if _, err := Replay(ctx, e.st, "evt_missing", e.clk.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Replay of a missing delivery: %v", err)
+		}
+		e.w.Notify()
+		got := e.next()
+		if got.State != core.DeliveryDelivered || got.Attempts != 1 || got.LastStatus != 200 {
+			t.Fatalf("after replay: %+v", got)
+		}
+		reqs := rc.requests()
+		if len(reqs) != 4 || reqs[3].header.Get("Livegate-Event-Id") != d.ID || reqs[3].header.Get("Livegate-Attempt") != "1" {
+			t.Fatalf("replayed request: %d requests, last %v", len(reqs), reqs[len(reqs)-1].header)
+		}
+		// A delivered event can be replayed too (the receiver dedupes on the id).
+		if r, err := Replay(ctx, e.st, d.ID, e.clk.Now()); err != nil || r.DeliveredAt != nil {
+			t.Fatalf("Replay of a delivered delivery: %+v, %v", r, err)
+		}
+		e.w.Notify()
+		if got := e.next(); got.State != core.DeliveryDelivered {
+			t.Fatalf("second replay: %+v", got)
+		}
+	})
 }
 
 func TestRedirectNotFollowed(t *testing.T) {
@@ -546,22 +638,62 @@ func TestPolicyEnforcedOnDelivery(t *testing.T) {
 // TestLeaseTakeover: a worker that claimed a delivery and died holds it
 // until the lease ends; then another worker delivers it.
 func TestLeaseTakeover(t *testing.T) {
-	rc := newReceiver(t, status(200))
-	e := newEnv(t, Config{Lease: time.Minute})
-	d := e.enqueue(rc.srv.URL+"/hook", true)
-	claimed, err := e.st.ClaimDeliveries(context.Background(), e.clk.Now(), time.Minute, 10)
-	if err != nil || len(claimed) != 1 || claimed[0].ID != d.ID {
-		t.Fatalf("claim: %v, %v", claimed, err)
-	}
-	e.start()
-	e.sleeping()
-	e.clk.Advance(30 * time.Second)
-	e.sleeping()
-	e.noAttempt()
-	e.clk.Advance(30 * time.Second)
-	if got := e.next(); got.State != core.DeliveryDelivered || got.Attempts != 1 {
-		t.Fatalf("after the lease: %+v", got)
-	}
+	eachStore(t, func(t *testing.T, open opener) {
+		rc := newReceiver(t, status(200))
+		e := newEnvOn(t, open, Config{Lease: time.Minute})
+		d := e.enqueue(rc.srv.URL+"/hook", true)
+		claimed, err := e.st.ClaimDeliveries(context.Background(), e.clk.Now(), time.Minute, 10)
+		if err != nil || len(claimed) != 1 || claimed[0].ID != d.ID {
+			t.Fatalf("claim: %v, %v", claimed, err)
+		}
+		e.start()
+		e.sleeping()
+		e.clk.Advance(30 * time.Second)
+		e.sleeping()
+		e.noAttempt()
+		e.clk.Advance(30 * time.Second)
+		if got := e.next(); got.State != core.DeliveryDelivered || got.Attempts != 1 {
+			t.Fatalf("after the lease: %+v", got)
+		}
+	})
+}
+
+// TestTwoWorkersShareTheOutbox: two workers (two replicas) on one store
+// deliver every event exactly once between them.
+func TestTwoWorkersShareTheOutbox(t *testing.T) {
+	eachStore(t, func(t *testing.T, open opener) {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[r.Header.Get("Livegate-Event-Id")]++
+			mu.Unlock()
+			w.WriteHeader(200)
+		})
+		e := newEnvOn(t, open, Config{BatchSize: 4})
+		e.addWorker()
+		const n = 24
+		ids := map[string]bool{}
+		for range n {
+			ids[e.enqueue(rc.srv.URL+"/hook", true).ID] = true
+		}
+		e.start()
+		for range n {
+			if got := e.next(); got.State != core.DeliveryDelivered || got.Attempts != 1 {
+				t.Fatalf("%+v", got)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != n {
+			t.Fatalf("receiver saw %d distinct events, want %d", len(seen), n)
+		}
+		for id, c := range seen {
+			if !ids[id] || c != 1 {
+				t.Fatalf("event %s received %d times", id, c)
+			}
+		}
+	})
 }
 
 func TestDefaultScheduleSpansADay(t *testing.T) {
