@@ -425,6 +425,9 @@ var opCases = []opCase{
 			{tflite.OpRelu6, nil, func(v float64) float64 { return min(max(v, 0), 6) }},
 			{tflite.OpReluN1To1, nil, func(v float64) float64 { return min(max(v, -1), 1) }},
 			{tflite.OpAbs, nil, math.Abs},
+			{tflite.OpExp, nil, math.Exp},
+			{tflite.OpNeg, nil, func(v float64) float64 { return -v }},
+			{tflite.OpSqrt, nil, func(v float64) float64 { return math.Sqrt(math.Abs(v)) }},
 			{tflite.OpLeakyRelu, []tflitetest.Field{tflitetest.F(0, 0.1)}, func(v float64) float64 {
 				if v < 0 {
 					return float64(float32(0.1)) * v
@@ -433,9 +436,15 @@ var opCases = []opCase{
 			}},
 		}
 		var want [][]float32
+		abs := g.v("abs_for_sqrt", 2, 5)
+		g.op(tflite.OpAbs, []int32{in}, []int32{abs})
 		for k, o := range ops {
 			y := g.v(string(rune('a'+k)), 2, 5)
-			g.op(o.op, []int32{in}, []int32{y}, o.opts...)
+			src := in
+			if o.op == tflite.OpSqrt {
+				src = abs
+			}
+			g.op(o.op, []int32{src}, []int32{y}, o.opts...)
 			g.output(y)
 			w := make([]float32, len(x))
 			for i, v := range x {
@@ -474,7 +483,7 @@ var opCases = []opCase{
 		g.output(rev, col)
 		return g.build(), [][]float32{x}, [][]float32{{7, 6, 5, 4, 11, 10, 9, 8}, {2, 6, 10}}
 	}},
-	{"LESS and GREATER_EQUAL cast to float, MAXIMUM, DIV", func(r *rand.Rand) ([]byte, [][]float32, [][]float32) {
+	{"comparisons cast to float, MAXIMUM, MINIMUM, DIV", func(r *rand.Rand) ([]byte, [][]float32, [][]float32) {
 		g := newGraph()
 		x := []float32{-2, 0.5, 1, 3}
 		in := g.input("x", 1, 4)
@@ -488,7 +497,27 @@ var opCases = []opCase{
 		g.op(tflite.OpMaximum, []int32{in, th}, []int32{mx})
 		g.op(tflite.OpDiv, []int32{in, g.constF("two", []int32{1}, []float32{2})}, []int32{dv})
 		g.output(lf, gf, mx, dv)
-		return g.build(), [][]float32{x}, [][]float32{{1, 1, 0, 0}, {0, 0, 1, 1}, {1, 1, 1, 3}, {-1, 0.25, 0.5, 1.5}}
+		want := [][]float32{{1, 1, 0, 0}, {0, 0, 1, 1}, {1, 1, 1, 3}, {-1, 0.25, 0.5, 1.5}}
+		for k, c := range []struct {
+			op   tflite.BuiltinOp
+			want []float32
+		}{
+			{tflite.OpGreater, []float32{0, 0, 0, 1}},
+			{tflite.OpLessEqual, []float32{1, 1, 1, 0}},
+			{tflite.OpEqual, []float32{0, 0, 1, 0}},
+		} {
+			b := g.tensor(string(rune('p'+k)), []int32{1, 4}, tflite.Bool, nil)
+			f := g.v(string(rune('u'+k)), 1, 4)
+			g.op(c.op, []int32{in, th}, []int32{b})
+			g.op(tflite.OpCast, []int32{b}, []int32{f})
+			g.output(f)
+			want = append(want, c.want)
+		}
+		mn := g.v("mn", 1, 4)
+		g.op(tflite.OpMinimum, []int32{in, th}, []int32{mn})
+		g.output(mn)
+		want = append(want, []float32{-2, 0.5, 1, 1})
+		return g.build(), [][]float32{x}, want
 	}},
 	{"DEQUANTIZE of fp16 and int8 constants folded", func(r *rand.Rand) ([]byte, [][]float32, [][]float32) {
 		g := newGraph()
@@ -511,6 +540,20 @@ var opCases = []opCase{
 		// q8 → 0.25·(q+2) = 1.5, 0, 0.5
 		return g.build(), [][]float32{x}, [][]float32{{(1 + 1) * 1.5, (2 - 2) * 0, (3 + 0.5) * 0.5}}
 	}},
+}
+
+func init() {
+	opCases = append(opCases, opCase{"SQUEEZE, EXPAND_DIMS and PADV2 with a value", func(r *rand.Rand) ([]byte, [][]float32, [][]float32) {
+		g := newGraph()
+		x := []float32{1, 2, 3}
+		in := g.input("x", 1, 1, 3)
+		sq, ex, pd := g.v("sq", 3), g.v("ex", 3, 1), g.v("pd", 5, 1)
+		g.op(tflite.OpSqueeze, []int32{in}, []int32{sq}, tflitetest.V(0, 0, 1))
+		g.op(tflite.OpExpandDims, []int32{sq, g.constI("axis", []int32{}, 1)}, []int32{ex})
+		g.op(tflite.OpPadv2, []int32{ex, g.constI("pads", []int32{2, 2}, 1, 1, 0, 0), g.constF("val", []int32{}, []float32{-7})}, []int32{pd})
+		g.output(sq, pd)
+		return g.build(), [][]float32{x}, [][]float32{{1, 2, 3}, {-7, 1, 2, 3, -7}}
+	}})
 }
 
 func TestOps(t *testing.T) {
