@@ -166,6 +166,10 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if span := minSpan(cfg); cfg.MaxAttempts < 8 || span < 24*time.Hour {
+		cfg.Logger.Warn("webhook retry schedule is shorter than the recommended 8 attempts over 24h",
+			"max_attempts", cfg.MaxAttempts, "min_span", span.String())
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // never through a proxy: the policy dials
 		DialContext:           cfg.Policy.DialContext,
@@ -359,6 +363,18 @@ func (w *Worker) backoff(n int) time.Duration {
 	win := window(w.cfg.BackoffBase, w.cfg.BackoffCap, n)
 	half := win / 2
 	return half + rand.N(win-half+1)
+}
+
+// minSpan is the shortest time from the first to the last attempt.
+func minSpan(cfg Config) time.Duration {
+	var d time.Duration
+	for n := 1; n < cfg.MaxAttempts; n++ {
+		d += window(cfg.BackoffBase, cfg.BackoffCap, n) / 2
+		if d > 365*24*time.Hour {
+			break
+		}
+	}
+	return d
 }
 
 // window is the retry window after failed attempt n.

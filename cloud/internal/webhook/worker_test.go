@@ -704,17 +704,20 @@ func TestDefaultScheduleSpansADay(t *testing.T) {
 	if cfg.MaxAttempts < 8 {
 		t.Fatalf("MaxAttempts %d < 8", cfg.MaxAttempts)
 	}
-	var minSpan, maxSpan time.Duration
+	var lowSpan, maxSpan time.Duration
 	for n := 1; n < cfg.MaxAttempts; n++ {
 		w := window(cfg.BackoffBase, cfg.BackoffCap, n)
-		minSpan += w / 2
+		lowSpan += w / 2
 		maxSpan += w
 	}
-	if minSpan < 24*time.Hour {
-		t.Fatalf("shortest span of %d attempts is %s, want >= 24h", cfg.MaxAttempts, minSpan)
+	if got := minSpan(cfg); got != lowSpan {
+		t.Fatalf("minSpan = %s, want %s", got, lowSpan)
 	}
-	if minSpan.Round(time.Minute) != 26*time.Hour+32*time.Minute || maxSpan != 53*time.Hour+3*time.Minute {
-		t.Fatalf("schedule span [%s, %s] differs from the documented 26.5h–53h", minSpan, maxSpan)
+	if lowSpan < 24*time.Hour {
+		t.Fatalf("shortest span of %d attempts is %s, want >= 24h", cfg.MaxAttempts, lowSpan)
+	}
+	if lowSpan.Round(time.Minute) != 26*time.Hour+32*time.Minute || maxSpan != 53*time.Hour+3*time.Minute {
+		t.Fatalf("schedule span [%s, %s] differs from the documented 26.5h–53h", lowSpan, maxSpan)
 	}
 	w := &Worker{cfg: cfg}
 	for n := 1; n < cfg.MaxAttempts; n++ {
