@@ -38,7 +38,8 @@ func (s *Server) routes() []route {
 	adminErrs := func(extra ...apierr.Code) []apierr.Code {
 		return append([]apierr.Code{apierr.AdminDisabled, apierr.AdminInvalid}, extra...)
 	}
-	createErrs := append(append([]apierr.Code{}, keyAuthErrors...), apierr.InvalidRedirectURL, apierr.InvalidWebhookURL, apierr.IdempotencyReused)
+	urlErrs := []apierr.Code{apierr.URLInvalid, apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable}
+	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused)
 	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, apierr.TokenExpired, apierr.SessionNotFound}
 	rl := true
 	return []route{
@@ -54,7 +55,7 @@ func (s *Server) routes() []route {
 			Description: "Client-side sessions for demos and standalone apps. Rate-limited per client IP; no webhook.",
 			Body:        lifecycle.DirectRequest{}, RateLimited: rl,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location"}}},
-			Errors:    []apierr.Code{apierr.InvalidRedirectURL}}, s.createDirect},
+			Errors:    urlErrs}, s.createDirect},
 		{openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/result", ID: "getSessionResult", Tag: tagSessions,
 			Summary:     "Get a session's result",
 			Description: "With ?token= (this session's token only) or the owning tenant's API key. Any other credential gets 404, exactly like a missing session.",

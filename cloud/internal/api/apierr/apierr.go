@@ -42,8 +42,10 @@ var (
 	RequestTimeout       = register("request.timeout", http.StatusRequestTimeout, "The client did not send the request in time.")
 	HeadersTooLarge      = register("request.headers_too_large", http.StatusRequestHeaderFieldsTooLarge, "The request headers are larger than the server accepts.")
 
-	InvalidRedirectURL = register("url.invalid_redirect_url", http.StatusBadRequest, "redirect_url is not an https URL to a public address (loopback, private, link-local, CGNAT, multicast, unspecified and ULA addresses are refused in every spelling); the message says why.")
-	InvalidWebhookURL  = register("url.invalid_webhook_url", http.StatusBadRequest, "webhook_url is not an https URL to a public address; the message says why.")
+	URLInvalid          = register("url.invalid", http.StatusBadRequest, "redirect_url or webhook_url (the message names which) is not a well-formed absolute URL, or writes its host in an ambiguous form (percent-encoding, non-canonical numbers, single label).")
+	URLSchemeNotAllowed = register("url.scheme_not_allowed", http.StatusBadRequest, "redirect_url or webhook_url is not https (with --dev, http:// to a literal 127.0.0.1, ::1 or localhost is also accepted).")
+	URLHostNotAllowed   = register("url.host_not_allowed", http.StatusBadRequest, "The URL's host is, or resolves to, a loopback, private, link-local (cloud metadata), CGNAT, multicast, unspecified, IPv6 ULA or other non-public address, in any spelling (decimal, hex, octal, IPv4-mapped IPv6, NAT64, 6to4…).")
+	URLHostUnresolvable = register("url.host_unresolvable", http.StatusBadRequest, "The URL's host name does not resolve to any address.")
 
 	AuthMissing   = register("auth.missing", http.StatusUnauthorized, "No credentials: send Authorization: Bearer <API key> (or ?token= where the route allows a session token).")
 	AuthInvalid   = register("auth.invalid", http.StatusUnauthorized, "The API key is unknown, revoked or past its rotation grace period.")

@@ -17,6 +17,7 @@ import (
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
 	"livegate.dev/cloud/internal/store"
 	"livegate.dev/cloud/internal/webhook"
 )
@@ -187,14 +188,12 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 	if len(idempotencyKey) > maxIdemKey {
 		return nil, apierr.New(apierr.InvalidField, "header Idempotency-Key is longer than %d characters", maxIdemKey)
 	}
-	if req.RedirectURL != "" {
-		if err := s.cfg.URLs.CheckURL(ctx, req.RedirectURL); err != nil {
-			return nil, apierr.Wrap(apierr.InvalidRedirectURL, err, "redirect_url refused: %s", err.Error())
+	for _, u := range []struct{ field, url string }{{"redirect_url", req.RedirectURL}, {"webhook_url", req.WebhookURL}} {
+		if u.url == "" {
+			continue
 		}
-	}
-	if req.WebhookURL != "" {
-		if err := s.cfg.URLs.CheckURL(ctx, req.WebhookURL); err != nil {
-			return nil, apierr.Wrap(apierr.InvalidWebhookURL, err, "webhook_url refused: %s", err.Error())
+		if err := s.cfg.URLs.CheckURL(ctx, u.url); err != nil {
+			return nil, urlErr(u.field, err)
 		}
 	}
 
@@ -474,6 +473,24 @@ func RedirectTarget(sess *core.Session) string {
 		u.RawQuery += "&session_id=" + url.QueryEscape(sess.ID)
 	}
 	return u.String()
+}
+
+// urlErr maps a URL policy refusal to its API code, naming the field.
+func urlErr(field string, err error) error {
+	code := apierr.URLInvalid
+	var ne *netguard.Error
+	if errors.As(err, &ne) {
+		switch ne.Code {
+		case netguard.CodeSchemeNotAllowed:
+			code = apierr.URLSchemeNotAllowed
+		case netguard.CodeHostNotAllowed:
+			code = apierr.URLHostNotAllowed
+		case netguard.CodeHostUnresolvable:
+			code = apierr.URLHostUnresolvable
+		}
+		return apierr.Wrap(code, err, "%s refused: %s", field, ne.Message)
+	}
+	return apierr.Wrap(code, err, "%s refused: %s", field, err.Error())
 }
 
 // storeErr maps store errors to API errors; *apierr.Error passes through.
