@@ -166,6 +166,15 @@ func (s *Store) view(ctx context.Context, what string, fn func(*bbolt.Tx) error)
 	return err
 }
 
+// bucket returns a top-level bucket. Keys mostly append (time-ordered ids
+// and times), so pages are filled almost completely before they split:
+// fewer pages to write and fsync per commit.
+func bucket(tx *bbolt.Tx, name []byte) *bbolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 0.95
+	return b
+}
+
 // ---- encoding helpers
 
 func decode[T any](what, id string, data []byte) (*T, error) {
@@ -260,7 +269,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *core.Tenant, k *core.APIKey
 		}
 	}
 	return s.write(ctx, func(tx *bbolt.Tx) error {
-		tb := tx.Bucket(bTenants)
+		tb := bucket(tx, bTenants)
 		if tb.Get([]byte(t.ID)) != nil {
 			return reject(exists("tenant", t.ID))
 		}
@@ -280,23 +289,23 @@ func (s *Store) CreateTenant(ctx context.Context, t *core.Tenant, k *core.APIKey
 }
 
 func checkNewKey(tx *bbolt.Tx, k *core.APIKey) error {
-	if tx.Bucket(bAPIKeys).Get([]byte(k.ID)) != nil {
+	if bucket(tx, bAPIKeys).Get([]byte(k.ID)) != nil {
 		return exists("api key", k.ID)
 	}
-	if tx.Bucket(bAPIKeyHash).Get(k.Hash) != nil {
+	if bucket(tx, bAPIKeyHash).Get(k.Hash) != nil {
 		return exists("api key hash of", k.ID)
 	}
 	return nil
 }
 
 func putKey(tx *bbolt.Tx, k *core.APIKey, data []byte) error {
-	if err := tx.Bucket(bAPIKeys).Put([]byte(k.ID), data); err != nil {
+	if err := bucket(tx, bAPIKeys).Put([]byte(k.ID), data); err != nil {
 		return fmt.Errorf("bolt: put api key %s: %w", k.ID, err)
 	}
-	if err := tx.Bucket(bAPIKeyHash).Put(k.Hash, []byte(k.ID)); err != nil {
+	if err := bucket(tx, bAPIKeyHash).Put(k.Hash, []byte(k.ID)); err != nil {
 		return fmt.Errorf("bolt: index api key %s: %w", k.ID, err)
 	}
-	if err := tx.Bucket(bAPIKeyTenant).Put(pairKey(k.TenantID, k.ID), nil); err != nil {
+	if err := bucket(tx, bAPIKeyTenant).Put(pairKey(k.TenantID, k.ID), nil); err != nil {
 		return fmt.Errorf("bolt: index api key %s: %w", k.ID, err)
 	}
 	return nil
@@ -305,7 +314,7 @@ func putKey(tx *bbolt.Tx, k *core.APIKey, data []byte) error {
 func (s *Store) GetTenant(ctx context.Context, id string) (*core.Tenant, error) {
 	var t *core.Tenant
 	err := s.view(ctx, "get tenant", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bTenants).Get([]byte(id))
+		v := bucket(tx, bTenants).Get([]byte(id))
 		if v == nil {
 			return notFound("tenant", id)
 		}
@@ -319,7 +328,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*core.Tenant, error) 
 func (s *Store) ListTenants(ctx context.Context) ([]*core.Tenant, error) {
 	var out []*core.Tenant
 	err := s.view(ctx, "list tenants", func(tx *bbolt.Tx) error {
-		return tx.Bucket(bTenants).ForEach(func(k, v []byte) error {
+		return bucket(tx, bTenants).ForEach(func(k, v []byte) error {
 			t, err := decode[core.Tenant]("tenant", string(k), v)
 			if err != nil {
 				return err
@@ -334,7 +343,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]*core.Tenant, error) {
 func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(*core.Tenant) error) (*core.Tenant, error) {
 	var out *core.Tenant
 	err := s.write(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bTenants)
+		b := bucket(tx, bTenants)
 		v := b.Get([]byte(id))
 		if v == nil {
 			return reject(notFound("tenant", id))
@@ -374,7 +383,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k *core.APIKey) error {
 		return fmt.Errorf("bolt: encode api key %s: %w", k.ID, err)
 	}
 	return s.write(ctx, func(tx *bbolt.Tx) error {
-		if tx.Bucket(bTenants).Get([]byte(k.TenantID)) == nil {
+		if bucket(tx, bTenants).Get([]byte(k.TenantID)) == nil {
 			return reject(notFound("tenant", k.TenantID))
 		}
 		if err := checkNewKey(tx, k); err != nil {
@@ -387,11 +396,11 @@ func (s *Store) PutAPIKey(ctx context.Context, k *core.APIKey) error {
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*core.APIKey, error) {
 	var k *core.APIKey
 	err := s.view(ctx, "api key by hash", func(tx *bbolt.Tx) error {
-		id := tx.Bucket(bAPIKeyHash).Get(hash)
+		id := bucket(tx, bAPIKeyHash).Get(hash)
 		if id == nil {
 			return fmt.Errorf("bolt: api key by hash: %w", store.ErrNotFound)
 		}
-		v := tx.Bucket(bAPIKeys).Get(id)
+		v := bucket(tx, bAPIKeys).Get(id)
 		if v == nil {
 			return notFound("api key", string(id))
 		}
@@ -405,9 +414,9 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*core.APIKey, er
 func (s *Store) ListAPIKeys(ctx context.Context, tenantID string) ([]*core.APIKey, error) {
 	var out []*core.APIKey
 	err := s.view(ctx, "list api keys", func(tx *bbolt.Tx) error {
-		keys := tx.Bucket(bAPIKeys)
+		keys := bucket(tx, bAPIKeys)
 		prefix := pairKey(tenantID, "")
-		c := tx.Bucket(bAPIKeyTenant).Cursor()
+		c := bucket(tx, bAPIKeyTenant).Cursor()
 		for ik, _ := c.Seek(prefix); ik != nil && bytes.HasPrefix(ik, prefix); ik, _ = c.Next() {
 			id := ik[len(prefix):]
 			v := keys.Get(id)
@@ -428,7 +437,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string) ([]*core.APIKe
 func (s *Store) UpdateAPIKey(ctx context.Context, id string, fn func(*core.APIKey) error) (*core.APIKey, error) {
 	var out *core.APIKey
 	err := s.write(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bAPIKeys)
+		b := bucket(tx, bAPIKeys)
 		v := b.Get([]byte(id))
 		if v == nil {
 			return reject(notFound("api key", id))

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -32,22 +33,21 @@ func claimable(k, v []byte, bound uint64) (due, free bool) {
 // putDelivery writes d and its index entries, replacing those of old.
 func putDelivery(tx *bbolt.Tx, d *core.Delivery, data []byte, old *core.Delivery) error {
 	id := d.ID
-	b := tx.Bucket(bDeliveries)
-	if old == nil {
-		b.FillPercent = 0.9 // new ids append
-	}
+	b := bucket(tx, bDeliveries)
 	if err := b.Put([]byte(id), data); err != nil {
 		return fmt.Errorf("bolt: put delivery %s: %w", id, err)
 	}
-	dueB, stateB := tx.Bucket(bDeliveryDue), tx.Bucket(bDeliveryState)
+	dueB, stateB := bucket(tx, bDeliveryDue), bucket(tx, bDeliveryState)
 	if old != nil {
 		if old.State == core.DeliveryPending {
 			if err := dueB.Delete(timeKey(old.NextAttemptAt, id)); err != nil {
 				return fmt.Errorf("bolt: unindex delivery %s: %w", id, err)
 			}
 		}
-		if err := stateB.Delete(pairKey(string(old.State), id)); err != nil {
-			return fmt.Errorf("bolt: unindex delivery %s: %w", id, err)
+		if old.State != core.DeliveryPending {
+			if err := stateB.Delete(pairKey(string(old.State), id)); err != nil {
+				return fmt.Errorf("bolt: unindex delivery %s: %w", id, err)
+			}
 		}
 	}
 	if d.State == core.DeliveryPending {
@@ -55,15 +55,17 @@ func putDelivery(tx *bbolt.Tx, d *core.Delivery, data []byte, old *core.Delivery
 			return fmt.Errorf("bolt: index delivery %s: %w", id, err)
 		}
 	}
-	if err := stateB.Put(pairKey(string(d.State), id), nil); err != nil {
-		return fmt.Errorf("bolt: index delivery %s: %w", id, err)
+	if d.State != core.DeliveryPending { // pending ones are in delivery_due
+		if err := stateB.Put(pairKey(string(d.State), id), nil); err != nil {
+			return fmt.Errorf("bolt: index delivery %s: %w", id, err)
+		}
 	}
 	if old == nil {
-		if err := tx.Bucket(bDeliverySession).Put(pairKey(d.SessionID, id), nil); err != nil {
+		if err := bucket(tx, bDeliverySession).Put(pairKey(d.SessionID, id), nil); err != nil {
 			return fmt.Errorf("bolt: index delivery %s: %w", id, err)
 		}
 		if d.TenantID != "" {
-			if err := tx.Bucket(bDeliveryTenant).Put(pairKey(d.TenantID, id), nil); err != nil {
+			if err := bucket(tx, bDeliveryTenant).Put(pairKey(d.TenantID, id), nil); err != nil {
 				return fmt.Errorf("bolt: index delivery %s: %w", id, err)
 			}
 		}
@@ -84,7 +86,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	bound := nanos(now)
 	scan := func(tx *bbolt.Tx, max int) [][]byte {
 		var keys [][]byte
-		c := tx.Bucket(bDeliveryDue).Cursor()
+		c := bucket(tx, bDeliveryDue).Cursor()
 		for k, v := c.First(); k != nil && len(keys) < max; k, v = c.Next() {
 			due, free := claimable(k, v, bound)
 			if !due {
@@ -114,7 +116,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if len(keys) == 0 {
 			return nil
 		}
-		b := tx.Bucket(bDeliveries)
+		b := bucket(tx, bDeliveries)
 		type claimed struct {
 			d    *core.Delivery
 			data []byte
@@ -162,7 +164,7 @@ func (s *Store) SaveDelivery(ctx context.Context, d *core.Delivery) error {
 		return fmt.Errorf("bolt: encode delivery %s: %w", d.ID, err)
 	}
 	return s.write(ctx, func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bDeliveries).Get([]byte(d.ID))
+		v := bucket(tx, bDeliveries).Get([]byte(d.ID))
 		if v == nil {
 			return reject(notFound("delivery", d.ID))
 		}
@@ -180,7 +182,7 @@ func (s *Store) SaveDelivery(ctx context.Context, d *core.Delivery) error {
 func (s *Store) GetDelivery(ctx context.Context, id string) (*core.Delivery, error) {
 	var out *core.Delivery
 	err := s.view(ctx, "get delivery", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bDeliveries).Get([]byte(id))
+		v := bucket(tx, bDeliveries).Get([]byte(id))
 		if v == nil {
 			return notFound("delivery", id)
 		}
@@ -200,7 +202,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 	}
 	var out []*core.Delivery
 	err := s.view(ctx, "list deliveries", func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bDeliveries)
+		b := bucket(tx, bDeliveries)
 		var ferr error
 		visit := func(id, v []byte) bool {
 			if v == nil {
@@ -224,11 +226,26 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 		var prefix []byte
 		switch {
 		case f.SessionID != "":
-			idx, prefix = tx.Bucket(bDeliverySession), pairKey(f.SessionID, "")
+			idx, prefix = bucket(tx, bDeliverySession), pairKey(f.SessionID, "")
+		case f.State == core.DeliveryPending:
+			// Pending deliveries are few (the outbox in flight): take them
+			// from delivery_due and order them newest first.
+			var pending [][]byte
+			c := bucket(tx, bDeliveryDue).Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				pending = append(pending, k[8:])
+			}
+			slices.SortFunc(pending, func(a, b []byte) int { return bytes.Compare(b, a) })
+			for _, id := range pending {
+				if !visit(id, nil) {
+					break
+				}
+			}
+			return ferr
 		case f.State != "":
-			idx, prefix = tx.Bucket(bDeliveryState), pairKey(string(f.State), "")
+			idx, prefix = bucket(tx, bDeliveryState), pairKey(string(f.State), "")
 		case f.TenantID != "":
-			idx, prefix = tx.Bucket(bDeliveryTenant), pairKey(f.TenantID, "")
+			idx, prefix = bucket(tx, bDeliveryTenant), pairKey(f.TenantID, "")
 		default:
 			scanPrefixReverse(b, nil, func(k, v []byte) bool { return visit(k, v) })
 			return ferr

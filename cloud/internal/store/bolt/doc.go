@@ -36,7 +36,7 @@
 // \x00 idempotency key → id), session_expiry (expires-at ‖ id, non-terminal
 // sessions only), photos (session id → JPEG), deliveries (id → JSON),
 // delivery_due (NextAttemptAt ‖ id → LeaseUntil, pending deliveries only),
-// delivery_state (state \x00 id),
+// delivery_state (state \x00 id, delivered and dead ones only),
 // delivery_session (session \x00 id), delivery_tenant (tenant \x00 id).
 // Values are the JSON of the core types.
 //

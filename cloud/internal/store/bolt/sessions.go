@@ -38,7 +38,7 @@ func encodeDeliveries(ds []*core.Delivery) ([]encodedDelivery, error) {
 
 // checkNewDeliveries fails with ErrExists if any id is taken (or repeated).
 func checkNewDeliveries(tx *bbolt.Tx, ds []encodedDelivery) error {
-	b := tx.Bucket(bDeliveries)
+	b := bucket(tx, bDeliveries)
 	for i, e := range ds {
 		if b.Get([]byte(e.d.ID)) != nil {
 			return exists("delivery", e.d.ID)
@@ -67,7 +67,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session, events []
 	var existing *core.Session
 	err = s.write(ctx, func(tx *bbolt.Tx) error {
 		existing = nil
-		sb := tx.Bucket(bSessions)
+		sb := bucket(tx, bSessions)
 		id := []byte(sess.ID)
 		if sb.Get(id) != nil {
 			return reject(exists("session", sess.ID))
@@ -75,7 +75,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session, events []
 		var idem []byte
 		if sess.IdempotencyKey != "" {
 			idem = pairKey(sess.TenantID, sess.IdempotencyKey)
-			if prev := tx.Bucket(bSessionIdem).Get(idem); prev != nil {
+			if prev := bucket(tx, bSessionIdem).Get(idem); prev != nil {
 				v := sb.Get(prev)
 				if v == nil {
 					return reject(notFound("session", string(prev)))
@@ -91,19 +91,16 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session, events []
 		if err := checkNewDeliveries(tx, evs); err != nil {
 			return reject(err)
 		}
-		// Fresh ids are the largest keys: filling pages completely keeps
-		// appends dense.
-		sb.FillPercent = 0.9
 		if err := sb.Put(id, data); err != nil {
 			return fmt.Errorf("bolt: put session %s: %w", sess.ID, err)
 		}
 		if idem != nil {
-			if err := tx.Bucket(bSessionIdem).Put(idem, id); err != nil {
+			if err := bucket(tx, bSessionIdem).Put(idem, id); err != nil {
 				return fmt.Errorf("bolt: index session %s: %w", sess.ID, err)
 			}
 		}
 		if !sess.Status.Terminal() {
-			if err := tx.Bucket(bSessionExpiry).Put(timeKey(sess.ExpiresAt, sess.ID), nil); err != nil {
+			if err := bucket(tx, bSessionExpiry).Put(timeKey(sess.ExpiresAt, sess.ID), nil); err != nil {
 				return fmt.Errorf("bolt: index session %s: %w", sess.ID, err)
 			}
 		}
@@ -131,7 +128,7 @@ func putNewDeliveries(tx *bbolt.Tx, evs []encodedDelivery) error {
 func (s *Store) GetSession(ctx context.Context, id string) (*core.Session, error) {
 	var out *core.Session
 	err := s.view(ctx, "get session", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bSessions).Get([]byte(id))
+		v := bucket(tx, bSessions).Get([]byte(id))
 		if v == nil {
 			return notFound("session", id)
 		}
@@ -146,7 +143,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Sess
 	var out *core.Session
 	err := s.write(ctx, func(tx *bbolt.Tx) error {
 		out = nil
-		sb := tx.Bucket(bSessions)
+		sb := bucket(tx, bSessions)
 		v := sb.Get([]byte(id))
 		if v == nil {
 			return reject(notFound("session", id))
@@ -182,7 +179,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Sess
 		if err := sb.Put([]byte(id), data); err != nil {
 			return fmt.Errorf("bolt: put session %s: %w", id, err)
 		}
-		exp := tx.Bucket(bSessionExpiry)
+		exp := bucket(tx, bSessionExpiry)
 		if oldExpiry != nil {
 			if err := exp.Delete(oldExpiry); err != nil {
 				return fmt.Errorf("bolt: unindex session %s: %w", id, err)
@@ -212,7 +209,7 @@ func (s *Store) ListExpiring(ctx context.Context, now time.Time, limit int) ([]s
 	bound := nanos(now)
 	var ids []string
 	err := s.view(ctx, "list expiring", func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bSessionExpiry).Cursor()
+		c := bucket(tx, bSessionExpiry).Cursor()
 		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
 			if len(k) < 8 || binary.BigEndian.Uint64(k) > bound {
 				break
@@ -230,10 +227,10 @@ func (s *Store) PutPhoto(ctx context.Context, sessionID string, jpeg []byte) err
 	}
 	data := bytes.Clone(jpeg)
 	return s.write(ctx, func(tx *bbolt.Tx) error {
-		if tx.Bucket(bSessions).Get([]byte(sessionID)) == nil {
+		if bucket(tx, bSessions).Get([]byte(sessionID)) == nil {
 			return reject(notFound("session", sessionID))
 		}
-		if err := tx.Bucket(bPhotos).Put([]byte(sessionID), data); err != nil {
+		if err := bucket(tx, bPhotos).Put([]byte(sessionID), data); err != nil {
 			return fmt.Errorf("bolt: put photo of session %s: %w", sessionID, err)
 		}
 		return nil
@@ -243,7 +240,7 @@ func (s *Store) PutPhoto(ctx context.Context, sessionID string, jpeg []byte) err
 func (s *Store) GetPhoto(ctx context.Context, sessionID string) ([]byte, error) {
 	var out []byte
 	err := s.view(ctx, "get photo", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bPhotos).Get([]byte(sessionID))
+		v := bucket(tx, bPhotos).Get([]byte(sessionID))
 		if v == nil {
 			return notFound("photo of session", sessionID)
 		}
