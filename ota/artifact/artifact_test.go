@@ -262,10 +262,11 @@ func TestTamperEveryManifestField(t *testing.T) {
 	}
 }
 
-// TestTruncatedAtEveryOffset cuts the artifact at every length short of
-// complete (inside the payload, every 37th byte; everywhere else, every
-// byte: headers, metadata, padding and the end-of-archive marker); every
-// cut must be refused as truncated, none accepted.
+// TestTruncatedAtEveryOffset cuts the artifact short of complete: at every
+// byte of the headers and metadata; in the payload, padding and
+// end-of-archive marker at every 37th byte plus every byte near the payload's
+// ends, the 512-byte block boundaries and the end of the file. Every cut must
+// be refused as truncated, none accepted.
 func TestTruncatedAtEveryOffset(t *testing.T) {
 	k := newKeys(t)
 	data := build(t, manifestFor(payload), payload, k.signing, nil)
@@ -273,7 +274,9 @@ func TestTruncatedAtEveryOffset(t *testing.T) {
 	payloadStart := bytes.Index(data, payload[:64])
 	payloadEnd := payloadStart + len(payload)
 	for n := 0; n < len(data); n++ {
-		if n > payloadStart+8 && n < payloadEnd-8 && n%37 != 0 {
+		near := n <= payloadStart+8 || (n >= payloadEnd-8 && n <= payloadEnd+8) ||
+			n%512 <= 1 || n%512 == 511 || len(data)-n <= 8
+		if !near && n%37 != 0 {
 			continue
 		}
 		_, err := openAll(data[:n], tr, device)
