@@ -38,7 +38,14 @@ var ErrUnsupported = errors.New("unsupported")
 // Convert converts the TFLite model tfl into a serialized ONNX ModelProto.
 // modelName names the model in errors and in the ONNX graph name. The result
 // is deterministic.
-func Convert(modelName string, tfl []byte) ([]byte, error) {
+func Convert(modelName string, tfl []byte) (out []byte, err error) {
+	// A file that parses but is inconsistent (shapes that contradict the
+	// data, say) must be an error for the caller, not a crash of a tool.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("tflite2onnx: model %q: inconsistent model: %v", modelName, r)
+		}
+	}()
 	m, err := tflite.Parse(tfl)
 	if err != nil {
 		return nil, fmt.Errorf("tflite2onnx: model %q: %w", modelName, err)

@@ -640,3 +640,16 @@ func TestConvertDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Randomly corrupted models give an error or a model, never a panic.
+func TestConvertCorruptNeverPanics(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	good, _, _ := opCases[4].build(r)
+	for i := 0; i < 300; i++ {
+		b := append([]byte(nil), good...)
+		for k := 0; k < 1+r.IntN(3); k++ {
+			b[8+r.IntN(len(b)-8)] = byte(r.Uint32())
+		}
+		_, _ = tflite2onnx.Convert("corrupt", b)
+	}
+}
