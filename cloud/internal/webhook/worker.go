@@ -171,15 +171,16 @@ func New(cfg Config) (*Worker, error) {
 			"max_attempts", cfg.MaxAttempts, "min_span", span.String())
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // never through a proxy: the policy dials
-		DialContext:           cfg.Policy.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
+		Proxy:                  nil, // never through a proxy: the policy dials
+		DialContext:            cfg.Policy.DialContext,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    cfg.Timeout,
+		ResponseHeaderTimeout:  cfg.Timeout,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
 	}
 	return &Worker{
 		cfg:       cfg,
