@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/download"
 	"livegate.dev/ota/internal/failpoint"
@@ -48,7 +50,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // childMain is what a kiosk's update agent does, start to finish: boot
