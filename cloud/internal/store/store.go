@@ -1,10 +1,3 @@
-// Package store defines the persistence interface of livegate-cloud. Two
-// implementations pass one shared test suite (storetest): bolt (embedded,
-// the default) and postgres (for several replicas).
-//
-// Durability contract: when a method that writes returns nil, the write is
-// on disk (fsynced, or committed in PostgreSQL). Session updates and the
-// webhook deliveries they cause are written in one transaction.
 package store
 
 import (

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/pgtest"
 	"livegate.dev/cloud/internal/store"
@@ -26,6 +28,13 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code == 0 {
+		// Every pool (and its health-check goroutine) was closed.
+		if err := goleak.Find(); err != nil {
+			fmt.Println(err)
+			code = 1
+		}
+	}
 	if server != nil {
 		if err := server.Stop(); err != nil {
 			fmt.Println(err)
