@@ -110,6 +110,13 @@ func (f *Fetcher) Fetch(ctx context.Context, url, dst string, size int64, sha256
 			if errors.Is(err, ErrHTTP) {
 				return err
 			}
+			if errors.Is(err, ErrDigest) {
+				// The server sends something else than expected: do not
+				// keep or resume from its bytes.
+				file.Close()
+				os.Remove(part)
+				return err
+			}
 			c.Logger.Warn("ota download interrupted", "url", url, "offset", s.n, "attempt", attempt, "err", err)
 			lastErr = err
 		}

@@ -216,6 +216,11 @@ func TestFetchRefuses(t *testing.T) {
 			if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
 				t.Error("refused download got its final name")
 			}
+			if errors.Is(tt.want, ErrDigest) {
+				if _, err := os.Stat(dst + ".part"); !errors.Is(err, os.ErrNotExist) {
+					t.Error("bytes of a mismatching download kept for resuming")
+				}
+			}
 		})
 	}
 }

@@ -348,3 +348,55 @@ func TestProvisionTwiceRefused(t *testing.T) {
 		t.Fatal("second provision accepted")
 	}
 }
+
+// TestModelsDevice: a model pack goes through its own Device and layout
+// with the same guarantees, and the two installers refuse each other's
+// artifacts.
+func TestModelsDevice(t *testing.T) {
+	ctx := context.Background()
+	keys := otatest.NewKeys(t)
+	root := t.TempDir()
+	layout, err := NewSim(filepath.Join(root, "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded []string
+	dev, err := New(Config{
+		Layout: layout, Trust: keys.Trust(t), Kind: artifact.KindModels, Board: "sim", Arch: "amd64", Logger: quiet(),
+		Health: func(_ context.Context, r Running) error {
+			// The engine would load the pack from r.Path and run its self-test.
+			b, err := os.ReadFile(filepath.Join(r.Path, "image"))
+			if err != nil {
+				return err
+			}
+			loaded = append(loaded, r.Version)
+			if !bytes.HasPrefix(b, []byte("image "+r.Version)) {
+				return errors.New("self-test inference failed")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := func(kind artifact.Kind, v string) *bytes.Reader {
+		p := otatest.Payload(v, 5000)
+		return bytes.NewReader(keys.Artifact(t, otatest.Manifest(kind, v, p), p))
+	}
+	if _, err := dev.Provision(ctx, pack(artifact.KindModels, "2026.11.0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.Install(ctx, pack(artifact.KindFirmware, "2026.12.0")); !errors.Is(err, artifact.ErrWrongKind) {
+		t.Fatalf("firmware into models slots: %v", err)
+	}
+	if _, err := dev.Install(ctx, pack(artifact.KindModels, "2026.12.0")); err != nil {
+		t.Fatal(err)
+	}
+	run, err := dev.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Version != "2026.12.0" || run.Kind != artifact.KindModels || len(loaded) != 1 {
+		t.Fatalf("running %+v, health saw %v", run, loaded)
+	}
+}
