@@ -159,7 +159,7 @@ func runTFLite(t *testing.T, dir string, cases []goldenCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, script, jobPath)
+	cmd := exec.CommandContext(t.Context(), node, script, jobPath)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nodeModules)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
