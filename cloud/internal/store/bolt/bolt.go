@@ -52,6 +52,11 @@ type Options struct {
 	Commit CommitMode
 	// MaxBatch is the most writes one group commit takes. Optional. Default: 1024.
 	MaxBatch int
+	// MaxLinger caps how long the committer waits for writers to come back
+	// after a commit (see the package doc); the wait is also at most a quarter
+	// of the previous commit's duration. Optional. Default: 2ms. Negative:
+	// never wait.
+	MaxLinger time.Duration
 	// LockTimeout is how long Open waits for another process to release the
 	// file. Optional. Default: 5s.
 	LockTimeout time.Duration
@@ -61,6 +66,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1024
 	}
+	if o.MaxLinger == 0 {
+		o.MaxLinger = 2 * time.Millisecond
+	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
 	}
@@ -69,10 +77,11 @@ func (o Options) withDefaults() Options {
 
 // Store is the bbolt implementation of store.Store.
 type Store struct {
-	db       *bbolt.DB
-	path     string
-	mode     CommitMode
-	maxBatch int
+	db        *bbolt.DB
+	path      string
+	mode      CommitMode
+	maxBatch  int
+	maxLinger time.Duration
 
 	mu      sync.RWMutex // guards closed and sending on queue
 	closed  bool
@@ -111,7 +120,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: init %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, mode: opts.Commit, maxBatch: opts.MaxBatch, stopped: make(chan struct{})}
+	s := &Store{db: db, path: path, mode: opts.Commit, maxBatch: opts.MaxBatch, maxLinger: opts.MaxLinger, stopped: make(chan struct{})}
 	if s.mode == CommitGroup {
 		s.queue = make(chan *request, opts.MaxBatch)
 		go s.committer()

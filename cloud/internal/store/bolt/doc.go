@@ -16,7 +16,10 @@
 // transactions: it takes every write waiting in its queue (up to
 // Options.MaxBatch), applies them in one bbolt transaction and commits once,
 // with one fsync round for the whole group. Writes that arrive while a commit
-// is running wait and form the next group. A write whose function fails
+// is running wait and form the next group; when fewer are waiting than the
+// last group had, the committer lingers briefly (at most a quarter of the
+// last commit's duration, Options.MaxLinger at most) for the writers that
+// are about to come back. A write whose function fails
 // before touching the database (not found, exists, the caller's update
 // function returned an error) is answered with its error and the others go
 // on in the same transaction; a write that fails after it began writing
