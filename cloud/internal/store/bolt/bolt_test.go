@@ -187,3 +187,56 @@ func TestOpenLocked(t *testing.T) {
 		t.Fatal("second Open of a locked file succeeded")
 	}
 }
+
+// TestCloseWhileWriting: writes racing with Close either fail with ErrClosed
+// or are on disk after reopening; none hangs.
+func TestCloseWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const writers = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var acked []string
+	started := make(chan struct{}, writers)
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := core.NewID("ses", time.Now())
+				_, err := s.CreateSession(ctx, session(id), nil)
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, store.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("CreateSession: %v", err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	for range writers {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s = open(t, dir, Options{})
+	for _, id := range acked {
+		if _, err := s.GetSession(ctx, id); err != nil {
+			t.Errorf("acknowledged session %s: %v", id, err)
+		}
+	}
+	t.Logf("%d writes acknowledged before Close", len(acked))
+}
