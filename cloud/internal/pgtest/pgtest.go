@@ -89,9 +89,14 @@ func StartServer(ctx context.Context, dir string) (*Server, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
+	reapOrphans(ctx, dir, bin)
 	root, err := os.MkdirTemp(dir, "livegate-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: temp dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	s := &Server{root: root, data: filepath.Join(root, "data"), bin: bin}
 	ok := false
@@ -237,4 +242,38 @@ func (s *Server) Stop() error {
 	}
 	s.root = ""
 	return err
+}
+
+// ownerFile holds the pid of the process that started a server.
+const ownerFile = "owner.pid"
+
+// reapOrphans stops and removes servers under dir whose starting process is
+// gone (a test binary killed by a timeout never runs its cleanup).
+func reapOrphans(ctx context.Context, dir, bin string) {
+	roots, _ := filepath.Glob(filepath.Join(dir, "livegate-pg-*"))
+	for _, root := range roots {
+		b, err := os.ReadFile(filepath.Join(root, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		orphan := &Server{root: root, data: filepath.Join(root, "data"), bin: bin}
+		if fi, err := os.Stat(root); err == nil && os.Geteuid() == 0 {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+				orphan.runAs = "postgres"
+			}
+		}
+		if _, err := os.Stat(filepath.Join(orphan.data, "postmaster.pid")); err == nil {
+			orphan.run(ctx, "pg_ctl", "-D", orphan.data, "-m", "immediate", "-w", "stop")
+		}
+		os.RemoveAll(root)
+	}
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

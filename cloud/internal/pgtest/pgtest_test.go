@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,40 @@ func TestBinDirMissing(t *testing.T) {
 func TestNotInstalledMessage(t *testing.T) {
 	if msg := ErrNotInstalled.Error(); !strings.Contains(msg, "make setup") || !strings.Contains(msg, "postgresql") {
 		t.Errorf("message %q does not say how to install PostgreSQL", msg)
+	}
+}
+
+// TestReapOrphans: a server whose starting process died is stopped and
+// removed by the next StartServer in the same directory.
+func TestReapOrphans(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "pgtest-reap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	orphan, err := StartServer(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orphan.Stop()
+	// Pretend its owner died: a pid that cannot be a live process.
+	if err := os.WriteFile(filepath.Join(orphan.root, ownerFile), []byte("2147483646"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := StartServer(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if _, err := os.Stat(orphan.root); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphan %s not removed: %v", orphan.root, err)
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ccancel()
+	if conn, err := pgx.Connect(cctx, orphan.DSN()); err == nil {
+		conn.Close(ctx)
+		t.Error("orphan server still accepts connections")
 	}
 }
