@@ -1,7 +1,10 @@
 package face
 
 import (
+	"fmt"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -77,4 +80,87 @@ func newTestDetector(t testing.TB, r Range, model string) *Detector {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+func newTestLandmarker(t testing.TB) *Landmarker {
+	t.Helper()
+	l, err := NewLandmarker(LandmarkerOptions{Model: needModel(t, LandmarkModel)})
+	if err != nil {
+		t.Fatalf("landmarker: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func newTestEmbedder(t testing.TB) *Embedder {
+	t.Helper()
+	e, err := NewEmbedder(EmbedderOptions{Model: needModel(t, EmbedModel)})
+	if err != nil {
+		t.Fatalf("embedder: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// videoFrame extracts frame n of a test clip as an image (ffmpeg, installed
+// by `make setup`).
+func videoFrame(t testing.TB, rel string, n int) *imgproc.RGB {
+	t.Helper()
+	src := needMedia(t, rel)
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatalf("ffmpeg not found (%v) — run `make setup`", err)
+	}
+	out := filepath.Join(t.TempDir(), "frame.png")
+	cmd := exec.Command(ff, "-loglevel", "error", "-y", "-i", src, "-vf", fmt.Sprintf("select=eq(n\\,%d)", n), "-frames:v", "1", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg frame %d of %s: %v: %s", n, rel, err, b)
+	}
+	m, err := imgproc.DecodeFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// firstFace detects and returns the best face, failing when there is none.
+func firstFace(t testing.TB, d *Detector, img *imgproc.RGB) Face {
+	t.Helper()
+	faces, err := d.Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) == 0 {
+		t.Fatal("no face detected")
+	}
+	return faces[0]
+}
+
+// meshOf runs detection then the mesh on the best face.
+func meshOf(t testing.TB, d *Detector, l *Landmarker, img *imgproc.RGB) *Landmarks {
+	t.Helper()
+	var out Landmarks
+	if err := l.Detect(img, firstFace(t, d, img), &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+// rotated returns img turned clockwise by deg degrees about its centre.
+func rotated(img *imgproc.RGB, deg float64) *imgproc.RGB {
+	var s imgproc.Sampler
+	buf := make([]float32, img.W*img.H*3)
+	a := imgproc.RotatedRect(float64(img.W)/2, float64(img.H)/2, float64(img.W), float64(img.H), -deg*math.Pi/180, img.W, img.H)
+	s.Warp(buf, img.W, img.H, img, a, imgproc.Norm{Scale: 1})
+	out := imgproc.NewRGB(img.W, img.H)
+	for i, v := range buf {
+		out.Pix[i] = uint8(math.Max(0, math.Min(255, math.Round(float64(v)))))
+	}
+	return out
+}
+
+func mirrored(img *imgproc.RGB) *imgproc.RGB {
+	var out imgproc.RGB
+	imgproc.FlipH(&out, img)
+	return &out
 }

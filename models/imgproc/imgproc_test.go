@@ -317,3 +317,30 @@ func TestSteadyStateAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per frame, want 0", n)
 	}
 }
+
+func TestYCbCrFastPathMatchesStdlib(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410} {
+		full := image.NewYCbCr(image.Rect(0, 0, 37, 23), ratio)
+		for i := range full.Y {
+			full.Y[i] = uint8(i * 13)
+		}
+		for i := range full.Cb {
+			full.Cb[i], full.Cr[i] = uint8(i*29), uint8(255-i*7)
+		}
+		// A sub-image with odd offsets exercises the chroma indexing.
+		img := full.SubImage(image.Rect(3, 1, 37, 22)).(*image.YCbCr)
+		m := FromImage(img, nil)
+		b := img.Bounds()
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				c := img.YCbCrAt(b.Min.X+x, b.Min.Y+y)
+				r, g, bb := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+				gr, gg, gb := m.At(x, y)
+				if gr != r || gg != g || gb != bb {
+					t.Fatalf("%v (%d,%d): got %d,%d,%d want %d,%d,%d", ratio, x, y, gr, gg, gb, r, g, bb)
+				}
+			}
+		}
+	}
+}

@@ -60,16 +60,7 @@ func FromImage(img image.Image, dst *RGB) *RGB {
 	p := dst.Pix
 	switch src := img.(type) {
 	case *image.YCbCr:
-		for y := 0; y < h; y++ {
-			o := y * w * 3
-			yi := src.YOffset(b.Min.X, b.Min.Y+y)
-			for x := 0; x < w; x++ {
-				ci := src.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bb := color.YCbCrToRGB(src.Y[yi+x], src.Cb[ci], src.Cr[ci])
-				p[o], p[o+1], p[o+2] = r, g, bb
-				o += 3
-			}
-		}
+		ycbcrToRGB(p, src, w, h)
 	case *image.RGBA:
 		for y := 0; y < h; y++ {
 			s := src.Pix[(y)*src.Stride:]
@@ -232,4 +223,47 @@ func clamp8(v int32) uint8 {
 		return 255
 	}
 	return uint8(v)
+}
+
+// ycbcrToRGB converts with JFIF full-range coefficients in 16-bit fixed point
+// (the same formula as color.YCbCrToRGB) without per-pixel method calls.
+func ycbcrToRGB(p []uint8, src *image.YCbCr, w, h int) {
+	b := src.Rect
+	for y := 0; y < h; y++ {
+		yrow := src.Y[src.YOffset(b.Min.X, b.Min.Y+y):]
+		yrow = yrow[:w]
+		c0 := src.COffset(b.Min.X, b.Min.Y+y)
+		out := p[y*w*3 : (y+1)*w*3]
+		var shift uint
+		switch src.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+			shift = 0
+		case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+			shift = 1
+		case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+			shift = 2
+		}
+		x0 := b.Min.X
+		for x := 0; x < w; x++ {
+			ci := c0 + ((x0+x)>>shift - x0>>shift)
+			yy := int32(yrow[x]) * 0x10101
+			cb := int32(src.Cb[ci]) - 128
+			cr := int32(src.Cr[ci]) - 128
+			r := yy + 91881*cr
+			g := yy - 22554*cb - 46802*cr
+			bb := yy + 116130*cb
+			o := out[x*3 : x*3+3 : x*3+3]
+			o[0], o[1], o[2] = clamp16(r), clamp16(g), clamp16(bb)
+		}
+	}
+}
+
+func clamp16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	if v < 0 {
+		return 0
+	}
+	return 255
 }
