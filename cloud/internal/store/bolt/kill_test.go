@@ -19,8 +19,8 @@ import (
 const killChildEnv = "LIVEGATE_BOLT_KILL_CHILD_DIR"
 
 // TestKill9 re-executes the test binary as a child that creates sessions
-// (each with a queued delivery) from several goroutines and prints each id
-// only after the call returned; the parent SIGKILLs it mid-stream, reopens
+// (each with a queued delivery) and completes some (queueing another) from
+// several goroutines, printing each id only after the call returned; the parent SIGKILLs it mid-stream, reopens
 // the file, and checks that everything the child printed is there.
 func TestKill9(t *testing.T) {
 	if os.Getenv(killChildEnv) != "" {
@@ -47,7 +47,7 @@ func TestKill9(t *testing.T) {
 
 	const killAfter = 400 // acknowledged sessions before the kill
 	type ack struct{ session, delivery string }
-	var acks []ack
+	var acks, updates []ack // created with a delivery; completed with a delivery
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -65,10 +65,15 @@ read:
 				break read
 			}
 			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "ACK" {
+			if len(f) != 3 {
 				continue
 			}
-			acks = append(acks, ack{f[1], f[2]})
+			switch f[0] {
+			case "ACK":
+				acks = append(acks, ack{f[1], f[2]})
+			case "UPD":
+				updates = append(updates, ack{f[1], f[2]})
+			}
 			if len(acks) == killAfter && !killed {
 				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 					t.Fatal(err)
@@ -103,15 +108,29 @@ read:
 			t.Errorf("acknowledged delivery %s lost: %v", a.delivery, err)
 		}
 	}
+	for _, u := range updates {
+		if ses, err := s.GetSession(ctx, u.session); err != nil || ses.Status != core.StatusCompleted {
+			missing++
+			t.Errorf("acknowledged completion of %s lost: %+v, %v", u.session, ses, err)
+		}
+		if d, err := s.GetDelivery(ctx, u.delivery); err != nil || d.Type != core.EventSessionCompleted {
+			missing++
+			t.Errorf("acknowledged completion delivery %s lost: %v", u.delivery, err)
+		}
+	}
+	if len(updates) == 0 {
+		t.Error("the child acknowledged no completion before the kill")
+	}
 	// The reopened store works: the acknowledged deliveries are claimable.
 	claimed, err := s.ClaimDeliveries(ctx, time.Now().Add(time.Hour), time.Minute, len(acks)+1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(claimed) < len(acks) {
-		t.Errorf("claimed %d deliveries after restart, want at least %d", len(claimed), len(acks))
+	if len(claimed) < len(acks)+len(updates) {
+		t.Errorf("claimed %d deliveries after restart, want at least %d", len(claimed), len(acks)+len(updates))
 	}
-	t.Logf("killed after %d acknowledged sessions; %d lost; %d deliveries claimable", len(acks), missing, len(claimed))
+	t.Logf("killed after %d acknowledged creations and %d completions; %d lost; %d deliveries claimable",
+		len(acks), len(updates), missing, len(claimed))
 }
 
 // TestKill9Child is the child of TestKill9; it runs only when re-executed.
@@ -145,6 +164,25 @@ func TestKill9Child(t *testing.T) {
 				mu.Lock()
 				fmt.Fprintf(w, "ACK %s %s\n", ses.ID, d.ID)
 				w.Flush() // the line is out before the next write starts
+				mu.Unlock()
+				if ses.ID[len(ses.ID)-1]%4 != 0 {
+					continue
+				}
+				// Complete about a quarter of them, queueing session.completed.
+				var done *core.Delivery
+				_, err := s.UpdateSession(ctx, ses.ID, func(c *core.Session) ([]*core.Delivery, error) {
+					c.Status = core.StatusCompleted
+					done = delivery(core.NewID("evt", time.Now()), c.ID)
+					done.Type = core.EventSessionCompleted
+					return []*core.Delivery{done}, nil
+				})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "child:", err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Fprintf(w, "UPD %s %s\n", ses.ID, done.ID)
+				w.Flush()
 				mu.Unlock()
 			}
 		}()
