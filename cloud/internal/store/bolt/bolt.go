@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,17 @@ import (
 // FileName is the name of the database file inside the data directory.
 const FileName = "livegate.db"
 
+// SchemaVersion is the layout version this build writes. Open refuses a file
+// written by a newer build (ErrNewerSchema) rather than misread it.
+const SchemaVersion = 1
+
+// ErrNewerSchema: the file was written by a newer livegate-cloud.
+var ErrNewerSchema = errors.New("bolt: database written by a newer version")
+
 var (
+	bMeta     = []byte("meta")
+	keySchema = []byte("schema_version")
+
 	bTenants         = []byte("tenants")
 	bAPIKeys         = []byte("apikeys")
 	bAPIKeyHash      = []byte("apikey_hash")
@@ -109,12 +120,21 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bMeta, err)
+		}
+		if v := meta.Get(keySchema); v != nil {
+			if n, err := strconv.Atoi(string(v)); err != nil || n > SchemaVersion {
+				return fmt.Errorf("file has schema version %q, this build knows %d: %w", v, SchemaVersion, ErrNewerSchema)
+			}
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 	})
 	if err != nil {
 		db.Close()

@@ -240,3 +240,25 @@ func TestCloseWhileWriting(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged before Close", len(acked))
 }
+
+// TestNewerSchema: a file from a newer build is refused, not misread.
+func TestNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bMeta).Put(keySchema, []byte(fmt.Sprint(SchemaVersion+1)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(dir, Options{}); !errors.Is(err, ErrNewerSchema) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a newer file = %v, want ErrNewerSchema", err)
+	}
+}

@@ -34,7 +34,7 @@
 //
 // # Layout
 //
-// Buckets: tenants, apikeys (id → JSON), apikey_hash (hash → id),
+// Buckets: meta (schema_version; Open refuses a newer one), tenants, apikeys (id → JSON), apikey_hash (hash → id),
 // apikey_tenant (tenant \x00 id), sessions (id → JSON), session_idem (tenant
 // \x00 idempotency key → id), session_expiry (expires-at ‖ id, non-terminal
 // sessions only), photos (session id → JPEG), deliveries (id → JSON),
