@@ -32,7 +32,7 @@ const (
 // env is one running livegate-cloud (daemon.Start, the same wiring as
 // `livegate-cloud serve`) on 127.0.0.1:0 with a fake clock.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	d      *daemon.Daemon
 	clk    *clock.Fake
 	base   string
@@ -40,7 +40,7 @@ type env struct {
 }
 
 // starter starts an env with the suite's store, applying mods to the options.
-type starter func(t *testing.T, mods ...func(*daemon.Options)) *env
+type starter func(t testing.TB, mods ...func(*daemon.Options)) *env
 
 // fakeResolver answers the names the hostile-URL table uses.
 type fakeResolver map[string][]string
@@ -70,8 +70,8 @@ var resolver = fakeResolver{
 }
 
 // startWith returns a starter that adds base options (the store) first.
-func startWith(base func(t *testing.T, o *daemon.Options)) starter {
-	return func(t *testing.T, mods ...func(*daemon.Options)) *env {
+func startWith(base func(t testing.TB, o *daemon.Options)) starter {
+	return func(t testing.TB, mods ...func(*daemon.Options)) *env {
 		t.Helper()
 		clk := clock.NewFake(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -110,6 +110,13 @@ func startWith(base func(t *testing.T, o *daemon.Options)) starter {
 		return &env{t: t, d: d, clk: clk, base: "http://" + ln.Addr().String(),
 			client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	}
+}
+
+// with returns a copy of e reporting to t (for subtests and fuzz targets).
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
 }
 
 // retryNow moves the fake clock by d (past a scheduled retry) and wakes the
@@ -202,7 +209,7 @@ func (e *env) do(method, path string, body any, hdr ...string) resp {
 
 func bearer(key string) []string { return []string{"Authorization", "Bearer " + key} }
 
-func (r resp) decode(t *testing.T, v any) {
+func (r resp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)
@@ -211,7 +218,7 @@ func (r resp) decode(t *testing.T, v any) {
 
 // want checks the status and, for errors, that the body is the envelope
 // with code and the X-Request-Id it names.
-func (r resp) want(t *testing.T, status int, code string) resp {
+func (r resp) want(t testing.TB, status int, code string) resp {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
@@ -234,7 +241,7 @@ func (r resp) want(t *testing.T, status int, code string) resp {
 	return r
 }
 
-func (r resp) message(t *testing.T) string {
+func (r resp) message(t testing.TB) string {
 	var env openapi.Envelope
 	r.decode(t, &env)
 	return env.Detail.Message
