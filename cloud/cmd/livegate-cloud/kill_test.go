@@ -133,7 +133,9 @@ func TestKill9(t *testing.T) {
 		if err != nil || code != 201 {
 			t.Fatalf("create: %d %s %v", code, body, err)
 		}
-		var sc struct{ SessionID string `json:"session_id"` }
+		var sc struct {
+			SessionID string `json:"session_id"`
+		}
 		json.Unmarshal(body, &sc)
 		verdict := []string{"pass", "fail", "retry"}[i%3]
 		if code, body, err := post(p.base, "/api/v1/session/"+sc.SessionID+"/simulate", tenant.APIKey, `{"verdict":"`+verdict+`"}`); err != nil || code != 200 {
