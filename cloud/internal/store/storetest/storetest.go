@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SaveDelivery", testSaveDelivery},
 		{"ListDeliveries", testListDeliveries},
 		{"ConcurrentCreate", testConcurrentCreate},
+		{"CancelledContext", testCancelledContext},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -802,6 +803,22 @@ func testConcurrentCreate(t *testing.T, s store.Store) {
 	if len(ds) != writers*each {
 		t.Errorf("%d deliveries, want %d", len(ds), writers*each)
 	}
+}
+
+// testCancelledContext: a write whose context is already done fails with
+// the context's error and writes nothing.
+func testCancelledContext(t *testing.T, s store.Store) {
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	ses := Session("")
+	ev := Delivery(ses, core.EventSessionCreated)
+	if _, err := s.CreateSession(cctx, ses, []*core.Delivery{ev}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateSession with a cancelled context = %v, want context.Canceled", err)
+	}
+	_, err := s.GetSession(ctx, ses.ID)
+	isErr(t, "session of cancelled creation", err, store.ErrNotFound)
+	_, err = s.GetDelivery(ctx, ev.ID)
+	isErr(t, "delivery of cancelled creation", err, store.ErrNotFound)
 }
 
 func testClose(t *testing.T, s store.Store) {
