@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"context"
-	"errors"
 
 	"livegate.dev/cloud/internal/store"
+	"livegate.dev/cloud/internal/store/postgres"
 )
 
-// openPostgres opens the PostgreSQL store.
+// openPostgres opens the PostgreSQL store (running its migrations).
 func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
-	return nil, errors.New("daemon: the PostgreSQL store is not wired into this build yet")
+	return postgres.Open(ctx, dsn, postgres.Options{})
 }
