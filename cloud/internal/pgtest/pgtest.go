@@ -121,7 +121,11 @@ func StartServer(ctx context.Context, dir string) (*Server, error) {
 		if s.port, err = freePort(); err != nil {
 			return nil, err
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", s.port, s.root)
+		sock := s.root
+		if len(sock)+len("/.s.PGSQL.65535") > 100 { // beyond sun_path: TCP only
+			sock = "''"
+		}
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", s.port, sock)
 		out, err := s.run(ctx, "pg_ctl", "-D", s.data, "-l", filepath.Join(s.root, "postgres.log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			ok = true
