@@ -152,7 +152,7 @@ func TestDetectGroupPhotos(t *testing.T) {
 	d := newTestDetector(t, FullRange, FullRangeModel)
 	want := []int{3, 2, 3, 4, 5, 4}
 	if testing.Short() {
-		want = want[:2]
+		want = want[:1]
 	}
 	for i, n := range want {
 		name := "face-api/sample" + string(rune('1'+i)) + ".jpg"
@@ -172,9 +172,9 @@ func TestDetectGroupPhotos(t *testing.T) {
 	// Short range is for near faces: on a 1920 px group photo it still finds
 	// some, letterboxed rather than stretched.
 	s := newTestDetector(t, ShortRange, ShortRangeModel)
-	faces, err := s.Detect(loadImage(t, "face-api/sample3.jpg"))
+	faces, err := s.Detect(loadImage(t, "face-api/sample1.jpg"))
 	if err != nil || len(faces) < 2 {
-		t.Fatalf("short range on sample3: %d faces, %v", len(faces), err)
+		t.Fatalf("short range on sample1: %d faces, %v", len(faces), err)
 	}
 }
 

@@ -149,34 +149,56 @@ func (e *Embedder) Embed(img *imgproc.RGB, a imgproc.Affine, out []float32) erro
 
 // EmbedPair embeds two crops in one model call; outB may be nil.
 func (e *Embedder) EmbedPair(imgA *imgproc.RGB, a imgproc.Affine, imgB *imgproc.RGB, b imgproc.Affine, outA, outB []float32) error {
-	if imgA == nil || imgA.W == 0 || imgB == nil || imgB.W == 0 {
+	if imgA == nil || imgA.W == 0 || (outB != nil && (imgB == nil || imgB.W == 0)) {
 		return ErrNoImage
 	}
 	if len(outA) < e.dim || (outB != nil && len(outB) < e.dim) {
 		return fmt.Errorf("face: embedding buffer shorter than %d", e.dim)
 	}
+	if outB != nil && e.batch < 2 {
+		if err := e.EmbedPair(imgA, a, nil, a, outA, nil); err != nil {
+			return err
+		}
+		return e.EmbedPair(imgB, b, nil, b, outB, nil)
+	}
+	if outB == nil {
+		imgB = nil
+	}
+	e.Prepare(imgA, a, imgB, b)
+	if err := e.m.Run(); err != nil {
+		return fmt.Errorf("face: run embedder: %w", err)
+	}
+	e.Result(outA, outB)
+	return nil
+}
+
+// Prepare writes the crops into the model input: a into the first batch
+// slot and b (or a again when imgB is nil) into the second. Prepare,
+// RunModel and Result are what EmbedPair does, split for benchmarks.
+func (e *Embedder) Prepare(imgA *imgproc.RGB, a imgproc.Affine, imgB *imgproc.RGB, b imgproc.Affine) {
 	in := e.m.Input(0)
 	n := EmbedInput * EmbedInput * 3
 	e.sampler.Warp(in[:n], EmbedInput, EmbedInput, imgA, a, imgproc.NormFaceNet)
 	if e.batch > 1 {
-		if outB != nil {
+		if imgB != nil {
 			e.sampler.Warp(in[n:2*n], EmbedInput, EmbedInput, imgB, b, imgproc.NormFaceNet)
 		} else {
 			copy(in[n:2*n], in[:n])
 		}
 	}
-	if err := e.m.Run(); err != nil {
-		return fmt.Errorf("face: run embedder: %w", err)
-	}
+}
+
+// RunModel runs the session on the prepared input.
+func (e *Embedder) RunModel() error { return e.m.Run() }
+
+// Result writes the L2-normalised embeddings of the last run; outB may be
+// nil.
+func (e *Embedder) Result(outA, outB []float32) {
 	o := e.m.Output(0)
 	l2norm(outA[:e.dim], o[:e.dim])
-	if outB != nil {
-		if e.batch < 2 {
-			return e.EmbedPair(imgB, b, imgB, b, outB, nil)
-		}
+	if outB != nil && e.batch > 1 {
 		l2norm(outB[:e.dim], o[e.dim:2*e.dim])
 	}
-	return nil
 }
 
 func l2norm(dst, src []float32) {

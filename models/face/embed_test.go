@@ -219,13 +219,13 @@ func TestEmbeddingSeparationJohns(t *testing.T) {
 // than any two different people.
 func TestEmbeddingStableUnderEdits(t *testing.T) {
 	r := newEmbedRig(t)
-	per := 0
+	per, editPer := 0, 5
 	if testing.Short() {
-		per = 2
+		per, editPer = 3, 1
 	}
 	set := johnsSet(t, r, per)
-	// Every different-person pair of the set; the edits on up to 5 photos per
-	// person to keep the test short.
+	// Every different-person pair of the set; the edits on up to editPer
+	// photos per person to keep the test short.
 	edited := map[int]int{}
 	maxDiff := -1.0
 	for i := range set {
@@ -246,7 +246,7 @@ func TestEmbeddingStableUnderEdits(t *testing.T) {
 	}
 	minEdit := 2.0
 	for _, s := range set {
-		if edited[s.person]++; edited[s.person] > 5 {
+		if edited[s.person]++; edited[s.person] > editPer {
 			continue
 		}
 		var imgs []*imgproc.RGB

@@ -148,11 +148,12 @@ func span(t, pad, scale float64, size int) (int32, int32) {
 }
 
 // Warp samples src through the affine map a (tensor → source) into a dw×dh
-// NHWC tensor dst. Source outside the image reads as black. When one tensor
-// pixel covers two or more source pixels, n×n bilinear samples per tensor
-// pixel are averaged (n up to 4) so shrunken faces do not alias.
+// NHWC tensor dst. Source outside the image reads as black. Sampling is
+// bilinear, as MediaPipe's crops are; only when one tensor pixel covers four
+// or more source pixels across are n×n bilinear samples averaged (n =
+// footprint/2, at most 4) so strongly shrunken faces do not alias.
 func (s *Sampler) Warp(dst []float32, dw, dh int, src *RGB, a Affine, n Norm) {
-	ss := int(a.Scale())
+	ss := int(a.Scale() / 2)
 	if ss < 1 {
 		ss = 1
 	}
@@ -163,6 +164,10 @@ func (s *Sampler) Warp(dst []float32, dw, dh int, src *RGB, a Affine, n Norm) {
 }
 
 func (s *Sampler) warp(dst []float32, dw, dh int, src *RGB, a Affine, n Norm, ss int) {
+	if ss == 1 {
+		warp1(dst, dw, dh, src, a, n)
+		return
+	}
 	inv := 1 / float32(ss*ss)
 	k := n.Scale * inv
 	step := 1 / float64(ss)
@@ -184,6 +189,41 @@ func (s *Sampler) warp(dst []float32, dw, dh int, src *RGB, a Affine, n Norm, ss
 			o[0] = r*k + n.Offset
 			o[1] = g*k + n.Offset
 			o[2] = b*k + n.Offset
+		}
+	}
+}
+
+// warp1 is Warp with one bilinear sample per tensor pixel, stepping the
+// source position incrementally along each row.
+func warp1(dst []float32, dw, dh int, src *RGB, a Affine, n Norm) {
+	w, h := src.W, src.H
+	fw, fh := float64(w-1), float64(h-1)
+	pix := src.Pix
+	stride := w * 3
+	for v := 0; v < dh; v++ {
+		// Pixel-index coordinates (centres at integers) of tensor pixel (0, v).
+		x := a.A*0.5 + a.B*(float64(v)+0.5) + a.C - 0.5
+		y := a.D*0.5 + a.E*(float64(v)+0.5) + a.F - 0.5
+		row := dst[v*dw*3 : (v+1)*dw*3]
+		for u := 0; u < dw; u, x, y = u+1, x+a.A, y+a.D {
+			o := row[u*3 : u*3+3 : u*3+3]
+			if x >= 0 && y >= 0 && x < fw && y < fh {
+				x0, y0 := int(x), int(y)
+				ax, ay := float32(x-float64(x0)), float32(y-float64(y0))
+				i := y0*stride + x0*3
+				p := pix[i : i+6 : i+6]
+				q := pix[i+stride : i+stride+6 : i+stride+6]
+				w00, w10 := (1-ax)*(1-ay), ax*(1-ay)
+				w01, w11 := (1-ax)*ay, ax*ay
+				o[0] = (w00*float32(p[0])+w10*float32(p[3])+w01*float32(q[0])+w11*float32(q[3]))*n.Scale + n.Offset
+				o[1] = (w00*float32(p[1])+w10*float32(p[4])+w01*float32(q[1])+w11*float32(q[4]))*n.Scale + n.Offset
+				o[2] = (w00*float32(p[2])+w10*float32(p[5])+w01*float32(q[2])+w11*float32(q[5]))*n.Scale + n.Offset
+				continue
+			}
+			r, g, b := bilinear(src, x, y)
+			o[0] = r*n.Scale + n.Offset
+			o[1] = g*n.Scale + n.Offset
+			o[2] = b*n.Scale + n.Offset
 		}
 	}
 }
