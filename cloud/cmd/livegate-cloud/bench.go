@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ func benchCmd() *cobra.Command {
 		conns            int
 		stores           string
 		tool             string
+		cpuProfile       string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -59,6 +61,17 @@ func benchCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if tool == "auto" {
 				tool = "go"
 				if _, err := exec.LookPath("wrk"); err == nil {
@@ -100,6 +113,7 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&conns, "conns", 64, "concurrent keep-alive connections")
 	f.StringVar(&stores, "stores", "bbolt,postgres", "stores to measure")
 	f.StringVar(&tool, "tool", "auto", "load generator: wrk, go, or auto (wrk if installed)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server side to this file")
 	return cmd
 }
 

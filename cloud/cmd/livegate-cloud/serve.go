@@ -90,6 +90,7 @@ Secrets come from the environment only:
 	f.StringVar(&o.PublicURL, "public-url", "", "external base URL used in session_url (default http://localhost:<port>)")
 	f.StringVar(&o.Store, "store", daemon.StoreBolt, "store: bbolt (embedded) or postgres")
 	f.StringVar(&o.PostgresDSN, "postgres-dsn", "", "PostgreSQL connection string (with --store postgres)")
+	f.IntVar(&o.PostgresMaxConns, "postgres-max-conns", 32, "PostgreSQL connection pool size per replica")
 	f.DurationVar(&o.SessionTTL, "session-ttl", 30*time.Minute, "how long a session can be captured")
 	f.IntVar(&rateLimit, "rate-limit", api.DefaultRateLimit, "requests per minute per API key, and per client IP on keyless routes; 0 disables (per replica)")
 	f.BoolVar(&o.Dev, "dev", false, "also accept http:// redirect/webhook URLs whose host is literally 127.0.0.1, ::1 or localhost (local integration only)")

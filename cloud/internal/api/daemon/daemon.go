@@ -46,6 +46,9 @@ type Options struct {
 	Store string
 	// PostgresDSN is required with Store "postgres".
 	PostgresDSN string
+	// PostgresMaxConns is the connection pool size. Optional. Default: 32
+	// (concurrent commits share WAL flushes, PostgreSQL's group commit).
+	PostgresMaxConns int
 	// SessionTTL. Optional. Default: 30m.
 	SessionTTL time.Duration
 	// RateLimit is requests per minute per API key / client IP; negative
@@ -108,7 +111,7 @@ func OpenStore(ctx context.Context, o Options) (store.Store, error) {
 		if o.PostgresDSN == "" {
 			return nil, errors.New("daemon: --store postgres needs --postgres-dsn (LIVEGATE_POSTGRES_DSN)")
 		}
-		return openPostgres(ctx, o.PostgresDSN)
+		return openPostgres(ctx, o.PostgresDSN, o.PostgresMaxConns)
 	}
 	return nil, fmt.Errorf("daemon: unknown store %q (want bbolt or postgres)", o.Store)
 }

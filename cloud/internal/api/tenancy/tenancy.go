@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,11 +19,27 @@ import (
 // KeyPrefix is the prefix of every tenant API key.
 const KeyPrefix = "iksk_"
 
+// AuthCacheTTL is how long a successful key lookup is reused. A key revoked
+// or rotated through this process stops at once; through another replica
+// (or the offline CLI), within AuthCacheTTL.
+const AuthCacheTTL = 5 * time.Second
+
+const authCacheMax = 10000
+
 // Service manages tenants and keys.
 type Service struct {
 	store  store.Store
 	sealer *secret.Sealer
 	clock  clock.Clock
+
+	mu    sync.Mutex
+	cache map[string]authEntry // by key hash
+}
+
+type authEntry struct {
+	key    *core.APIKey
+	tenant *core.Tenant
+	until  time.Time
 }
 
 // New returns a Service. clk may be nil (the real clock).
@@ -30,7 +47,18 @@ func New(st store.Store, sealer *secret.Sealer, clk clock.Clock) *Service {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Service{store: st, sealer: sealer, clock: clk}
+	return &Service{store: st, sealer: sealer, clock: clk, cache: map[string]authEntry{}}
+}
+
+// forget drops cached lookups of a tenant's keys.
+func (s *Service) forget(tenantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, e := range s.cache {
+		if e.key.TenantID == tenantID {
+			delete(s.cache, h)
+		}
+	}
 }
 
 // NewTenant is a created tenant with its secrets, shown once.
@@ -124,6 +152,7 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string, grace time.Dur
 		return "", nil, storeErr("listing keys", err)
 	}
 	key, k := s.newKey(tenantID, t.Mode, now)
+	defer s.forget(tenantID)
 	if err := s.store.PutAPIKey(ctx, k); err != nil {
 		return "", nil, storeErr("storing key", err)
 	}
@@ -148,6 +177,7 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string, grace time.Dur
 // RevokeKey revokes one key at once.
 func (s *Service) RevokeKey(ctx context.Context, tenantID, keyID string) (*core.APIKey, error) {
 	now := s.clock.Now().UTC()
+	defer s.forget(tenantID)
 	k, err := s.store.UpdateAPIKey(ctx, keyID, func(k *core.APIKey) error {
 		if k.TenantID != tenantID {
 			return store.ErrNotFound
@@ -173,6 +203,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, tenantID string, grac
 		return "", nil, apierr.New(apierr.InvalidField, "grace period must not be negative")
 	}
 	now := s.clock.Now().UTC()
+	defer s.forget(tenantID)
 	whsec := core.NewSecret("whsec_")
 	sealed := s.sealer.Seal([]byte(whsec))
 	until := now.Add(grace)
@@ -204,24 +235,35 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (*core.API
 	if !strings.HasPrefix(presented, KeyPrefix) {
 		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
 	}
-	k, err := s.store.APIKeyByHash(ctx, core.HashSecret(presented))
-	if errors.Is(err, store.ErrNotFound) {
+	hash := core.HashSecret(presented)
+	now := s.clock.Now()
+	s.mu.Lock()
+	e, ok := s.cache[string(hash)]
+	s.mu.Unlock()
+	if !ok || !now.Before(e.until) {
+		k, err := s.store.APIKeyByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
+		}
+		if err != nil {
+			return nil, nil, storeErr("checking API key", err)
+		}
+		t, err := s.store.GetTenant(ctx, k.TenantID)
+		if err != nil {
+			return nil, nil, storeErr("reading tenant of key", err)
+		}
+		e = authEntry{key: k, tenant: t, until: now.Add(AuthCacheTTL)}
+		s.mu.Lock()
+		if len(s.cache) >= authCacheMax {
+			clear(s.cache)
+		}
+		s.cache[string(hash)] = e
+		s.mu.Unlock()
+	}
+	if !core.SecretMatches(presented, e.key.Hash) || !e.key.Usable(now) || e.tenant.Disabled {
 		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
 	}
-	if err != nil {
-		return nil, nil, storeErr("checking API key", err)
-	}
-	if !core.SecretMatches(presented, k.Hash) || !k.Usable(s.clock.Now()) {
-		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
-	}
-	t, err := s.store.GetTenant(ctx, k.TenantID)
-	if err != nil {
-		return nil, nil, storeErr("reading tenant of key", err)
-	}
-	if t.Disabled {
-		return nil, nil, apierr.New(apierr.AuthInvalid, "invalid API key")
-	}
-	return k, t, nil
+	return e.key, e.tenant, nil
 }
 
 func storeErr(what string, err error) error {

@@ -140,3 +140,26 @@ func TestRotateAndRevoke(t *testing.T) {
 		t.Fatalf("secrets after grace: %q", secs)
 	}
 }
+
+func TestRevocationByAnotherReplica(t *testing.T) {
+	a, clk := newService(t)
+	b := New(a.store, a.sealer, clk) // a second replica on the same store
+	ctx := context.Background()
+	nt, err := a.Create(ctx, "Acme", core.TenantLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(ctx, nt.APIKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RevokeKey(ctx, nt.Tenant.ID, nt.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	// The replica that revoked refuses at once.
+	_, _, err = b.Authenticate(ctx, nt.APIKey)
+	wantCode(t, err, apierr.AuthInvalid)
+	// The other may use its cached lookup until AuthCacheTTL, not longer.
+	clk.Advance(AuthCacheTTL)
+	_, _, err = a.Authenticate(ctx, nt.APIKey)
+	wantCode(t, err, apierr.AuthInvalid)
+}
