@@ -56,7 +56,7 @@ func tenantCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(c.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)
 		}
