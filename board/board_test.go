@@ -80,6 +80,8 @@ func TestValidationNamesField(t *testing.T) {
 		{"camera source", Config{Board: "rpi4", CameraSource: ptr("rtsp")}, "camera.source"},
 		{"camera file needs path", Config{Board: "sim", CameraSource: ptr("file")}, "camera.device"},
 		{"camera fps", Config{Board: "sim", CameraFPS: ptr(0.0)}, "camera.fps"},
+		{"sim bus on a real board", Config{Board: "rpi4", PCA9685Bus: ptr("sim")}, "pca9685.bus"},
+		{"real bus on the sim", Config{Board: "sim", ToFBus: ptr("1")}, "tof.bus"},
 		{"threads", Config{Board: "rk3588", InferenceThreads: ptr(0)}, "inference_threads"},
 	}
 	for _, tt := range tests {

@@ -208,7 +208,7 @@ func Open(ctx context.Context, p Profile, opts Opts) (*Board, error) {
 	}
 	b := &Board{Profile: p, Lights: map[string]drivers.Light{}}
 	var e env
-	if p.Name == "sim" || p.PCA9685.Bus == SimBus || p.ToF.Bus == SimBus {
+	if p.Name == "sim" {
 		b.Sim = newSim(p, opts.Clock)
 		e = b.Sim
 		b.Report.Host = []Result{{Part: "host.Init", State: Skipped, Detail: "sim board: every part is a fake"}}

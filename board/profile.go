@@ -108,28 +108,28 @@ type Profile struct {
 // the Profile field a validation error names.
 type Config struct {
 	// Board is the profile name. Required.
-	Board string `json:"board"`
+	Board string `json:"board" yaml:"board" toml:"board"`
 
-	RelayPin       *string        `json:"relay_pin"`        // [relay.name]
-	RelayActiveLow *bool          `json:"relay_active_low"` // [relay.active_low]
-	RelayMaxOn     *time.Duration `json:"relay_max_on"`     // [relay.max_on]
-	PIRPin         *string        `json:"pir_pin"`          // [pir.name]; "" removes the PIR
-	StatusPin      *string        `json:"status_pin"`       // [status.name]
-	BuzzerPin      *string        `json:"buzzer_pin"`       // [buzzer.name]
+	RelayPin       *string        `json:"relay_pin" yaml:"relay_pin" toml:"relay_pin"`                      // [relay.name]
+	RelayActiveLow *bool          `json:"relay_active_low" yaml:"relay_active_low" toml:"relay_active_low"` // [relay.active_low]
+	RelayMaxOn     *time.Duration `json:"relay_max_on" yaml:"relay_max_on" toml:"relay_max_on"`             // [relay.max_on]
+	PIRPin         *string        `json:"pir_pin" yaml:"pir_pin" toml:"pir_pin"`                            // [pir.name]; "" removes the PIR
+	StatusPin      *string        `json:"status_pin" yaml:"status_pin" toml:"status_pin"`                   // [status.name]
+	BuzzerPin      *string        `json:"buzzer_pin" yaml:"buzzer_pin" toml:"buzzer_pin"`                   // [buzzer.name]
 	// Lights replaces the profile's whole light list when non-nil.
-	Lights           []LightSpec `json:"lights"`            // [lights[i].…]
-	PCA9685Bus       *string     `json:"pca9685_bus"`       // [pca9685.bus]; "" removes it
-	PCA9685Addr      *uint16     `json:"pca9685_addr"`      // [pca9685.addr]
-	ToFBus           *string     `json:"tof_bus"`           // [tof.bus]; "" removes it
-	ToFAddr          *uint16     `json:"tof_addr"`          // [tof.addr]
-	ToFNearMM        *int        `json:"tof_near_mm"`       // [tof.near_mm]
-	CameraSource     *string     `json:"camera_source"`     // [camera.source]
-	CameraDevice     *string     `json:"camera_device"`     // [camera.device]
-	CameraFormat     *string     `json:"camera_format"`     // [camera.format]
-	CameraWidth      *int        `json:"camera_width"`      // [camera.width]
-	CameraHeight     *int        `json:"camera_height"`     // [camera.height]
-	CameraFPS        *float64    `json:"camera_fps"`        // [camera.fps]
-	InferenceThreads *int        `json:"inference_threads"` // [inference_threads]
+	Lights           []LightSpec `json:"lights" yaml:"lights" toml:"lights"`                                  // [lights[i].…]
+	PCA9685Bus       *string     `json:"pca9685_bus" yaml:"pca9685_bus" toml:"pca9685_bus"`                   // [pca9685.bus]; "" removes it
+	PCA9685Addr      *uint16     `json:"pca9685_addr" yaml:"pca9685_addr" toml:"pca9685_addr"`                // [pca9685.addr]
+	ToFBus           *string     `json:"tof_bus" yaml:"tof_bus" toml:"tof_bus"`                               // [tof.bus]; "" removes it
+	ToFAddr          *uint16     `json:"tof_addr" yaml:"tof_addr" toml:"tof_addr"`                            // [tof.addr]
+	ToFNearMM        *int        `json:"tof_near_mm" yaml:"tof_near_mm" toml:"tof_near_mm"`                   // [tof.near_mm]
+	CameraSource     *string     `json:"camera_source" yaml:"camera_source" toml:"camera_source"`             // [camera.source]
+	CameraDevice     *string     `json:"camera_device" yaml:"camera_device" toml:"camera_device"`             // [camera.device]
+	CameraFormat     *string     `json:"camera_format" yaml:"camera_format" toml:"camera_format"`             // [camera.format]
+	CameraWidth      *int        `json:"camera_width" yaml:"camera_width" toml:"camera_width"`                // [camera.width]
+	CameraHeight     *int        `json:"camera_height" yaml:"camera_height" toml:"camera_height"`             // [camera.height]
+	CameraFPS        *float64    `json:"camera_fps" yaml:"camera_fps" toml:"camera_fps"`                      // [camera.fps]
+	InferenceThreads *int        `json:"inference_threads" yaml:"inference_threads" toml:"inference_threads"` // [inference_threads]
 }
 
 // ErrUnknownBoard reports a profile name that is not built in.
@@ -245,6 +245,11 @@ func (p Profile) Validate() error {
 	usePin("buzzer.name", p.Buzzer.Name)
 
 	validAddr := func(a uint16) bool { return a >= 0x08 && a <= 0x77 }
+	for _, b := range []struct{ field, bus string }{{"pca9685.bus", p.PCA9685.Bus}, {"tof.bus", p.ToF.Bus}} {
+		if b.bus != "" && (b.bus == SimBus) != (p.Name == "sim") {
+			bad(b.field, "bus %q: the in-memory bus %q is the sim board's, and the sim board has only that one", b.bus, SimBus)
+		}
+	}
 	if p.PCA9685.Bus != "" {
 		if !validAddr(p.PCA9685.Addr) {
 			bad("pca9685.addr", "%#x is not a 7-bit device address (0x08–0x77)", p.PCA9685.Addr)

@@ -34,8 +34,12 @@ type Sim struct {
 	pins    map[string]*gpiotest.Pin // by pin name
 }
 
+// SimLogLimit is how many events the sim's Log keeps (the newest).
+const SimLogLimit = 200000
+
 func newSim(p Profile, clk drivers.Clock) *Sim {
 	log := drivertest.NewLog(clk)
+	log.SetLimit(SimLogLimit)
 	return &Sim{
 		Clock: clk, Log: log, profile: p,
 		PCA9685: pca9685test.New(p.PCA9685.Addr, log),

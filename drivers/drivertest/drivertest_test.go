@@ -58,3 +58,15 @@ func TestPinLogs(t *testing.T) {
 		t.Fatal("filter wrong")
 	}
 }
+
+func TestLogLimit(t *testing.T) {
+	l := NewLog(NewClock(time.Unix(0, 0)))
+	l.SetLimit(3)
+	for i := 0; i < 5; i++ {
+		l.Add("x", "level", float64(i))
+	}
+	ev := l.Events()
+	if len(ev) != 3 || ev[0].Value != 2 || ev[2].Value != 4 || l.Dropped() != 2 {
+		t.Fatalf("events %v dropped %d", ev, l.Dropped())
+	}
+}

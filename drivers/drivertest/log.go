@@ -30,10 +30,12 @@ func (e Event) String() string {
 // Log records Events with the time of a clock. It is safe for concurrent
 // use.
 type Log struct {
-	clock  drivers.Clock
-	mu     sync.Mutex
-	events []Event
-	notify chan struct{}
+	clock   drivers.Clock
+	mu      sync.Mutex
+	events  []Event
+	limit   int
+	dropped int
+	notify  chan struct{}
 }
 
 // NewLog returns an empty Log stamping events with c.
@@ -47,8 +49,28 @@ func (l *Log) Add(device, kind string, v float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, Event{Time: t, Device: device, Kind: kind, Value: v})
+	if l.limit > 0 && len(l.events) > l.limit {
+		n := len(l.events) - l.limit
+		l.events = append(l.events[:0], l.events[n:]...)
+		l.dropped += n
+	}
 	close(l.notify)
 	l.notify = make(chan struct{})
+}
+
+// SetLimit keeps only the newest n events (0: all), so a long-running sim
+// does not grow without bound.
+func (l *Log) SetLimit(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = n
+}
+
+// Dropped reports how many old events the limit discarded.
+func (l *Log) Dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
 }
 
 // Events returns a copy of every event so far, optionally only those of the
