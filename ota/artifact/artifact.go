@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"livegate.dev/ota/sign"
 )
@@ -140,7 +141,7 @@ func Write(w io.Writer, m *Manifest, payload io.Reader, key *sign.SigningKey, re
 }
 
 func header(name string, size int64, m *Manifest) *tar.Header {
-	return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: m.Created.UTC(), Format: tar.FormatPAX}
+	return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: m.Created.UTC().Truncate(time.Second), Format: tar.FormatPAX}
 }
 
 // countingReader counts bytes taken from the underlying reader.
