@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 )
 
 // Code is a registered error code.
@@ -124,4 +125,17 @@ func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// Markdown renders the registry as the docs/error-codes.md table.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("# Error codes\n\n")
+	b.WriteString("<!-- Generated from cloud/internal/api/apierr (the one registry of codes); `go test ./internal/api/apierr -update` rewrites it. The running server serves the same table at /docs/reference/error-codes. -->\n\n")
+	b.WriteString("Every error is `{\"detail\": {\"code\", \"message\", \"request_id\"}}` with the HTTP status below; `request_id` is also in the `X-Request-Id` header. Match on `code`, show `message` to developers, log `request_id`.\n\n")
+	b.WriteString("| code | HTTP status | meaning |\n| --- | --- | --- |\n")
+	for _, c := range Codes() {
+		fmt.Fprintf(&b, "| `%s` | %d %s | %s |\n", c.ID, c.Status, http.StatusText(c.Status), c.Meaning)
+	}
+	return b.String()
 }
