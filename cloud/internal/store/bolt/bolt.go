@@ -68,6 +68,11 @@ type Options struct {
 	// of the previous commit's duration. Optional. Default: 2ms. Negative:
 	// never wait.
 	MaxLinger time.Duration
+	// InitialMmapSize is how much address space the file is mapped with at
+	// first. Growing past it remaps the file, which waits for every reader
+	// and stalls writes. Optional. Default: 1 GiB on 64-bit systems, bbolt's
+	// default elsewhere. It reserves address space, not memory.
+	InitialMmapSize int
 	// LockTimeout is how long Open waits for another process to release the
 	// file. Optional. Default: 5s.
 	LockTimeout time.Duration
@@ -79,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxLinger == 0 {
 		o.MaxLinger = 2 * time.Millisecond
+	}
+	if o.InitialMmapSize == 0 && strconv.IntSize == 64 {
+		o.InitialMmapSize = 1 << 30
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
@@ -112,9 +120,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:        opts.LockTimeout,
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
+		Timeout:         opts.LockTimeout,
+		InitialMmapSize: opts.InitialMmapSize,
+		NoFreelistSync:  true,
+		FreelistType:    bbolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
