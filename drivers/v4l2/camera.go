@@ -265,6 +265,7 @@ func (c *Camera) Next(ctx context.Context) (drivers.Frame, error) {
 		}
 		c.held = -1
 	}
+	var b buffer
 	for {
 		if err := ctx.Err(); err != nil {
 			return drivers.Frame{}, err
@@ -273,13 +274,18 @@ func (c *Camera) Next(ctx context.Context) (drivers.Frame, error) {
 		if err != nil {
 			return drivers.Frame{}, fmt.Errorf("v4l2 %s: wait for frame: %w", c.name, err)
 		}
-		if ok {
-			break
+		if !ok {
+			continue
 		}
-	}
-	b := buffer{Type: bufTypeVideoCapture, Memory: memoryMmap}
-	if err := c.dev.Ioctl(vidiocDQBuf, unsafe.Pointer(&b)); err != nil {
-		return drivers.Frame{}, fmt.Errorf("v4l2 %s: VIDIOC_DQBUF: %w", c.name, err)
+		b = buffer{Type: bufTypeVideoCapture, Memory: memoryMmap}
+		err = c.dev.Ioctl(vidiocDQBuf, unsafe.Pointer(&b))
+		if errors.Is(err, syscall.EAGAIN) {
+			continue // woken without a filled buffer
+		}
+		if err != nil {
+			return drivers.Frame{}, fmt.Errorf("v4l2 %s: VIDIOC_DQBUF: %w", c.name, err)
+		}
+		break
 	}
 	if int(b.Index) >= len(c.bufs) {
 		return drivers.Frame{}, fmt.Errorf("v4l2 %s: driver returned buffer %d of %d", c.name, b.Index, len(c.bufs))
@@ -295,11 +301,14 @@ func (c *Camera) Next(ctx context.Context) (drivers.Frame, error) {
 	if pf == drivers.FormatYUYV {
 		data = c.packed(raw)
 	}
-	// Buffer timestamps are CLOCK_MONOTONIC: turn them into wall time.
+	// Monotonic buffer timestamps become wall time; without one, the time
+	// of dequeueing stands in.
 	ts := time.Duration(b.Timestamp.Sec)*time.Second + time.Duration(b.Timestamp.Usec)*time.Microsecond
 	t := c.opts.Clock.Now()
-	if ts > 0 {
-		t = t.Add(ts - c.dev.Monotonic())
+	if b.Flags&bufFlagTimestampMask == bufFlagTimestampMonotonic && ts > 0 {
+		if mono := c.dev.Monotonic(); mono > 0 {
+			t = t.Add(ts - mono)
+		}
 	}
 	return drivers.Frame{Data: data, Format: pf, Width: c.mode.Width, Height: c.mode.Height, Time: t, Seq: uint64(b.Sequence)}, nil
 }

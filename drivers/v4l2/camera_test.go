@@ -49,6 +49,7 @@ func TestNegotiate(t *testing.T) {
 func TestCaptureYUYV(t *testing.T) {
 	dev := newFake()
 	dev.tsLag = 100 * time.Millisecond
+	dev.spurious = 2
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cam, err := New(dev, "/dev/video9", Opts{Want: Want{Format: drivers.FormatYUYV, FPS: 15}, Clock: drivertest.NewClock(t0)})
 	if err != nil {

@@ -27,6 +27,7 @@ type fakeDevice struct {
 	padding      int // extra bytes per YUYV line
 	mono         time.Duration
 	tsLag        time.Duration // buffer timestamp = mono - tsLag
+	spurious     int           // DQBUF answers EAGAIN this many times first
 
 	pix       pixFormat
 	tpf       fract
@@ -173,6 +174,10 @@ func (d *fakeDevice) Ioctl(req uint, arg unsafe.Pointer) error {
 		if !d.streaming || len(d.queued) == 0 {
 			return syscall.EAGAIN
 		}
+		if d.spurious > 0 {
+			d.spurious--
+			return syscall.EAGAIN
+		}
 		i := d.queued[0]
 		d.queued = d.queued[1:]
 		buf := d.bufs[i]
@@ -185,6 +190,7 @@ func (d *fakeDevice) Ioctl(req uint, arg unsafe.Pointer) error {
 			b.BytesUsed = uint32(len(buf) / 10) // a compressed frame is shorter
 		}
 		b.Sequence = d.seq
+		b.Flags = bufFlagTimestampMonotonic
 		ts := d.mono - d.tsLag
 		b.Timestamp = timeval{Sec: clong(ts / time.Second), Usec: clong(ts % time.Second / time.Microsecond)}
 		d.seq++

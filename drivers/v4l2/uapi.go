@@ -17,6 +17,9 @@ const (
 	frmsizeContinuous = 2
 	frmsizeStepwise   = 3
 	frmivalDiscrete   = 1
+
+	bufFlagTimestampMask      = 0x0000e000
+	bufFlagTimestampMonotonic = 0x00002000
 )
 
 // FourCC codes.
