@@ -272,3 +272,42 @@ func TestRealProfileWithoutHardware(t *testing.T) {
 	}
 	t.Logf("report on this machine:\n%s", b.Report)
 }
+
+// A killed kiosk leaves the relay pin energised; the next start finds it so
+// and drives it off before anything else.
+func TestSimStateSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := Load(Config{Board: "sim"})
+	clk := drivertest.NewClock(time.Unix(0, 0))
+	b1, err := Open(context.Background(), p, Opts{Clock: clk, Logger: quiet, SimStateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b1.Sim.Restored("GPIO17"); ok {
+		t.Fatal("restored a level on the first start")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _, _ = b1.Relay.Pulse(ctx, time.Second); close(done) }()
+	if !clk.WaitForWaiters(1, 5*time.Second) {
+		t.Fatal("pulse did not start")
+	}
+	// "kill -9": the process is gone mid-pulse; nothing runs Close.
+	b2, err := Open(context.Background(), p, Opts{Clock: drivertest.NewClock(time.Unix(0, 0)), Logger: quiet, SimStateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if l, ok := b2.Sim.Restored("GPIO17"); !ok || l != true {
+		t.Fatalf("restored relay level %v %v, want energised", l, ok)
+	}
+	if b2.Sim.Pin("GPIO17").Read() != false {
+		t.Fatal("relay not driven off at restart")
+	}
+	if ev := b2.Sim.Log.Events("relay"); len(ev) != 1 || ev[0].Value != 0 {
+		t.Fatalf("restart log %v", ev)
+	}
+	cancel() // let the first board's goroutine end for goleak
+	<-done
+	b1.Close()
+}

@@ -87,6 +87,13 @@ type Opts struct {
 	Clock drivers.Clock
 	// Logger. Optional. Default: slog.Default().
 	Logger *slog.Logger
+	// SimStateDir, on the sim board, keeps each output pin's level in a
+	// file named after the pin in this directory, rewritten atomically on
+	// every change, and starts each pin at the level found there: like a
+	// real pin, a level outlives a killed process, so a restart test can
+	// see the relay left energised and then driven off. Optional. Default:
+	// "" (levels live in memory only).
+	SimStateDir string
 }
 
 // Board is an opened board. A part that was skipped or failed is nil (or
@@ -209,7 +216,7 @@ func Open(ctx context.Context, p Profile, opts Opts) (*Board, error) {
 	b := &Board{Profile: p, Lights: map[string]drivers.Light{}}
 	var e env
 	if p.Name == "sim" {
-		b.Sim = newSim(p, opts.Clock)
+		b.Sim = newSim(p, opts.Clock, opts.SimStateDir)
 		e = b.Sim
 		b.Report.Host = []Result{{Part: "host.Init", State: Skipped, Detail: "sim board: every part is a fake"}}
 	} else {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,23 +32,35 @@ type Sim struct {
 	PCA9685 *pca9685test.Chip
 	ToF     *vl53l0xtest.Chip
 
-	profile Profile
-	mu      sync.Mutex
-	pins    map[string]*gpiotest.Pin // by pin name
+	profile  Profile
+	stateDir string
+	mu       sync.Mutex
+	pins     map[string]*gpiotest.Pin // by pin name
+	restored map[string]gpio.Level    // levels read from stateDir at open
 }
 
 // SimLogLimit is how many events the sim's Log keeps (the newest).
 const SimLogLimit = 200000
 
-func newSim(p Profile, clk drivers.Clock) *Sim {
+func newSim(p Profile, clk drivers.Clock, stateDir string) *Sim {
 	log := drivertest.NewLog(clk)
 	log.SetLimit(SimLogLimit)
 	return &Sim{
 		Clock: clk, Log: log, profile: p,
 		PCA9685: pca9685test.New(p.PCA9685.Addr, log),
 		ToF:     vl53l0xtest.New(p.ToF.Addr, log, "distance"),
-		pins:    map[string]*gpiotest.Pin{},
+		pins:    map[string]*gpiotest.Pin{}, restored: map[string]gpio.Level{},
+		stateDir: stateDir,
 	}
+}
+
+// Restored returns the level pin name started at from SimStateDir, if a
+// state file existed.
+func (s *Sim) Restored(name string) (gpio.Level, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.restored[name]
+	return l, ok
 }
 
 // Pin returns the fake pin name (nil if the board did not open it).
@@ -63,7 +78,68 @@ func (s *Sim) pin(part, name string) (gpio.PinIO, error) {
 	}
 	p := &gpiotest.Pin{N: name, EdgesChan: make(chan gpio.Level, 16)}
 	s.pins[name] = p
-	return &drivertest.Pin{PinIO: p, Device: part, Log: s.Log}, nil
+	var inner gpio.PinIO = p
+	if s.stateDir != "" {
+		path := filepath.Join(s.stateDir, name)
+		if b, err := os.ReadFile(path); err == nil {
+			l := gpio.Level(strings.TrimSpace(string(b)) == "1")
+			p.L = l
+			s.restored[name] = l
+		}
+		inner = &statePin{PinIO: p, path: path}
+	}
+	return &drivertest.Pin{PinIO: inner, Device: part, Log: s.Log}, nil
+}
+
+// statePin writes the output level to path on every change.
+type statePin struct {
+	gpio.PinIO
+	path string
+}
+
+func (p *statePin) Out(l gpio.Level) error {
+	if err := p.PinIO.Out(l); err != nil {
+		return err
+	}
+	v := "0\n"
+	if l {
+		v = "1\n"
+	}
+	return writeAtomic(p.path, v)
+}
+
+func (p *statePin) PWM(d gpio.Duty, f physic.Frequency) error {
+	if err := p.PinIO.PWM(d, f); err != nil {
+		return err
+	}
+	v := "0\n"
+	if d > 0 {
+		v = "1\n" // a PWM output is "on" for a restart check
+	}
+	return writeAtomic(p.path, v)
+}
+
+// writeAtomic replaces path with data: temp file, fsync, rename.
+func writeAtomic(path, data string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".pin-*")
+	if err != nil {
+		return fmt.Errorf("sim pin state: %w", err)
+	}
+	_, err = f.WriteString(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("sim pin state %s: %w", path, err)
+	}
+	return nil
 }
 
 func (s *Sim) bus(name string) (i2c.Bus, io.Closer, error) {
