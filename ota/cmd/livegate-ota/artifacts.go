@@ -138,11 +138,11 @@ func verifyFile(g *globals, cmd *cobra.Command, path string, tr *sign.Trust, tar
 		r, err = artifact.OpenAnyTarget(fh, tr)
 	}
 	if err != nil {
-		return nil, refusal{err}
+		return nil, refusalIf(err)
 	}
 	bar := g.bar(cmd, r.Manifest.PayloadSize, "verifying")
 	if _, err := io.Copy(bar, r); err != nil {
-		return nil, refusal{err}
+		return nil, refusalIf(err)
 	}
 	bar.Finish()
 	return r, nil
