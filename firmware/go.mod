@@ -1,3 +1,16 @@
 module livegate.dev/firmware
 
 go 1.26
+
+require (
+	github.com/eclipse/paho.mqtt.golang v1.5.1 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/net v0.44.0 // indirect
+	golang.org/x/sync v0.20.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
+
+require livegate.dev/proto v0.0.0
+
+replace livegate.dev/proto => ../proto
