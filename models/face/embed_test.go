@@ -205,8 +205,10 @@ func TestEmbeddingSeparationJohns(t *testing.T) {
 	auc, eer, thr, fnmr := rocStats(same, diff, 0.01)
 	fm := rate(diff, func(d float64) bool { return d >= DefaultMatchThreshold })
 	fnm := rate(same, func(s float64) bool { return s < DefaultMatchThreshold })
-	t.Logf("johns: %d same / %d different pairs: AUC %.4f, EER %.3f, FNMR %.3f at FMR 1%% (threshold %.3f); at %.2f: FMR %.3f FNMR %.3f",
-		len(same), len(diff), auc, eer, fnmr, thr, DefaultMatchThreshold, fm, fnm)
+	sort.Float64s(same)
+	sort.Float64s(diff)
+	t.Logf("johns: %d same / %d different pairs: AUC %.4f, EER %.3f, FNMR %.3f at FMR 1%% (threshold %.3f); at %.2f: FMR %.3f FNMR %.3f; same-person min %.3f median %.3f, different-people max %.3f median %.3f",
+		len(same), len(diff), auc, eer, fnmr, thr, DefaultMatchThreshold, fm, fnm, same[0], same[len(same)/2], diff[len(diff)-1], diff[len(diff)/2])
 	if auc < 0.97 || eer > 0.08 || fnmr > 0.2 {
 		t.Errorf("separation too weak: AUC %.4f EER %.3f FNMR@FMR1%% %.3f", auc, eer, fnmr)
 	}

@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -87,20 +88,25 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 }
 
 func TestDecodeLimitChecksHeaderFirst(t *testing.T) {
-	hdr := pngHeader(20000, 20000)
-	allocs := testing.AllocsPerRun(5, func() {
+	for _, hdr := range [][]byte{pngHeader(20000, 20000), writeFlatJPEG(3, nil, 20000, 20000)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		if _, err := DecodeBytes(hdr, nil, DecodeOptions{}); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v", err)
 		}
-	})
-	// A 20000×20000 buffer would be one huge allocation; the header check makes
-	// a few small ones.
-	if allocs > 50 {
-		t.Fatalf("%v allocations refusing a header", allocs)
+		runtime.ReadMemStats(&after)
+		// Decoding would allocate 1.2 GB; refusing from the header takes a few
+		// small buffers.
+		if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+			t.Fatalf("refusing a 20000×20000 header allocated %d bytes", d)
+		}
 	}
 	_, err := DecodeBytes(encodePNG(t, image.NewRGBA(image.Rect(0, 0, 300, 200))), nil, DecodeOptions{MaxPixels: 100 * 100})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("custom limit: err = %v", err)
+	}
+	if _, err := Decode(bytes.NewReader(make([]byte, 2000)), nil, DecodeOptions{MaxBytes: 1000}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("byte limit: err = %v", err)
 	}
 }
 

@@ -90,11 +90,44 @@ func landmarksCmd(g *globals) *cobra.Command {
 }
 
 // drawPNG draws boxes (yellow), detector keypoints (red) and mesh points
-// (green) onto a copy of img.
+// (green) onto a copy of img. With crop the drawing shows only the faces,
+// resampled to about 480 px wide so the mesh stays legible.
 func drawPNG(path string, img *imgproc.RGB, faces []face.Face, meshes []face.Landmarks, crop bool) error {
-	canvas := img.ToImage()
+	// Source region drawn and its scale.
+	x0, y0, x1, y1 := 0.0, 0.0, float64(img.W), float64(img.H)
+	if crop && len(faces) > 0 {
+		x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, f := range faces {
+			m := float64(f.Box[2]) * 0.3
+			x0 = math.Min(x0, float64(f.Box[0])-m)
+			y0 = math.Min(y0, float64(f.Box[1])-m)
+			x1 = math.Max(x1, float64(f.Box[0]+f.Box[2])+m)
+			y1 = math.Max(y1, float64(f.Box[1]+f.Box[3])+m)
+		}
+		x0, y0 = math.Max(0, x0), math.Max(0, y0)
+		x1, y1 = math.Min(float64(img.W), x1), math.Min(float64(img.H), y1)
+	}
+	k := 1.0
+	if crop {
+		k = 480 / (x1 - x0)
+	}
+	cw, ch := int(math.Round((x1-x0)*k)), int(math.Round((y1-y0)*k))
+	var s imgproc.Sampler
+	buf := make([]float32, cw*ch*3)
+	s.Warp(buf, cw, ch, img, imgproc.Affine{A: 1 / k, C: x0, E: 1 / k, F: y0}, imgproc.Norm{Scale: 1})
+	canvas := image.NewRGBA(image.Rect(0, 0, cw, ch))
+	for i, j := 0, 0; i < len(buf); i, j = i+3, j+4 {
+		for c := 0; c < 3; c++ {
+			canvas.Pix[j+c] = uint8(math.Max(0, math.Min(255, math.Round(float64(buf[i+c])))))
+		}
+		canvas.Pix[j+3] = 255
+	}
+	at := func(x, y float32) (int, int) {
+		return int(math.Round((float64(x) - x0) * k)), int(math.Round((float64(y) - y0) * k))
+	}
+	r := max(1, int(k*0.6))
 	dot := func(x, y float32, r int, c color.RGBA) {
-		cx, cy := int(math.Round(float64(x))), int(math.Round(float64(y)))
+		cx, cy := at(x, y)
 		for dy := -r; dy <= r; dy++ {
 			for dx := -r; dx <= r; dx++ {
 				if dx*dx+dy*dy <= r*r {
@@ -104,37 +137,30 @@ func drawPNG(path string, img *imgproc.RGB, faces []face.Face, meshes []face.Lan
 		}
 	}
 	yellow := color.RGBA{255, 220, 0, 255}
-	bounds := image.Rectangle{}
 	for i, f := range faces {
-		x0, y0 := int(f.Box[0]), int(f.Box[1])
-		x1, y1 := int(f.Box[0]+f.Box[2]), int(f.Box[1]+f.Box[3])
-		for x := x0; x <= x1; x++ {
-			canvas.SetRGBA(x, y0, yellow)
-			canvas.SetRGBA(x, y1, yellow)
+		bx0, by0 := at(f.Box[0], f.Box[1])
+		bx1, by1 := at(f.Box[0]+f.Box[2], f.Box[1]+f.Box[3])
+		for x := bx0; x <= bx1; x++ {
+			canvas.SetRGBA(x, by0, yellow)
+			canvas.SetRGBA(x, by1, yellow)
 		}
-		for y := y0; y <= y1; y++ {
-			canvas.SetRGBA(x0, y, yellow)
-			canvas.SetRGBA(x1, y, yellow)
+		for y := by0; y <= by1; y++ {
+			canvas.SetRGBA(bx0, y, yellow)
+			canvas.SetRGBA(bx1, y, yellow)
 		}
 		for _, p := range meshes[i].Points {
-			dot(p[0], p[1], 0, color.RGBA{0, 255, 80, 255})
+			dot(p[0], p[1], r, color.RGBA{0, 255, 80, 255})
 		}
-		for _, k := range f.Keypoints {
-			dot(k[0], k[1], 2, color.RGBA{255, 30, 30, 255})
+		for _, kp := range f.Keypoints {
+			dot(kp[0], kp[1], r+3, color.RGBA{255, 30, 30, 255})
 		}
-		m := int(f.Box[2] * 0.35)
-		bounds = bounds.Union(image.Rect(x0-m, y0-m, x1+m, y1+m))
-	}
-	var out image.Image = canvas
-	if crop && len(faces) > 0 {
-		out = canvas.SubImage(bounds.Intersect(canvas.Bounds()))
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write drawing: %w", err)
 	}
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(f, out); err != nil {
+	if err := enc.Encode(f, canvas); err != nil {
 		f.Close()
 		return fmt.Errorf("encode drawing %s: %w", path, err)
 	}
