@@ -66,7 +66,9 @@ var _ drivers.FrameSource = (*File)(nil)
 // OpenFile opens a y4m file (.y4m), an MJPEG stream file (.mjpeg, .mjpg:
 // concatenated JPEG images) or a folder of .jpg/.jpeg or .png images
 // (played in name order; JPEGs are delivered as MJPEG frames, PNGs as
-// RGB24).
+// RGB24). Compressed videos (.mp4, .webm, .mkv, .avi, .mov) are decoded by
+// an ffmpeg child process into y4m (I420 frames) when ffmpeg is on PATH; on
+// a kiosk without ffmpeg, convert them to y4m beforehand.
 func OpenFile(path string, opts FileOpts) (*File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -83,8 +85,10 @@ func OpenFile(path string, opts FileOpts) (*File, error) {
 		r, ff, err = openY4M(path)
 	case ext == ".mjpeg" || ext == ".mjpg":
 		r, ff, err = openMJPEG(path)
+	case ffmpegExts[ext]:
+		r, ff, err = openFFmpeg(path)
 	default:
-		err = fmt.Errorf("unknown recording type %q (want .y4m, .mjpeg, .mjpg or a folder of images)", ext)
+		err = fmt.Errorf("unknown recording type %q (want .y4m, .mjpeg, .mjpg, a folder of images, or with ffmpeg installed .mp4, .webm, .mkv, .avi, .mov)", ext)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("camera file %s: %w", path, err)

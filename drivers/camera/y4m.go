@@ -56,13 +56,13 @@ func parseY4MHeader(r *bufio.Reader) (y4mHeader, error) {
 				return h, fmt.Errorf("y4m: interlaced streams (I%s) are not supported", v)
 			}
 		case 'C':
-			switch {
-			case strings.HasPrefix(v, "420"):
+			switch v {
+			case "420", "420jpeg", "420paldv", "420mpeg2":
 				h.format = drivers.FormatI420
-			case v == "mono":
+			case "mono":
 				h.format = drivers.FormatGray
 			default:
-				return h, fmt.Errorf("y4m: colour space C%s not supported (420* and mono are)", v)
+				return h, fmt.Errorf("y4m: colour space C%s not supported (8-bit 420, 420jpeg, 420paldv, 420mpeg2 and mono are)", v)
 			}
 		}
 		if err != nil {
