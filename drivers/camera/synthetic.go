@@ -142,41 +142,67 @@ func FaceBox(w, h int, seq uint64) (cx, cy, ax, ay float64) {
 
 // Render draws frame seq as packed RGB into dst (w×h×3 bytes): a gradient
 // background that drifts, a bright bar that sweeps across, and optionally
-// the face; light tints the scene.
+// the face; light tints the scene (the face strongly, the background
+// weakly).
 func Render(dst []byte, w, h int, seq uint64, face bool, light [3]float64) {
-	cx, cy, ax, ay := FaceBox(w, h, seq)
+	const kBackground, kFace = 0.1, 0.6 // share of the LED light reaching each
+	tint := func(c [3]float64, k float64) [3]byte {
+		var o [3]byte
+		for ch := range o {
+			o[ch] = clamp8(c[ch]*(1-k/2) + 255*k*light[ch])
+		}
+		return o
+	}
+	// The background colour depends only on (x + y + 2·seq) mod 256.
+	var lut [256][3]byte
+	for g := range lut {
+		gf := float64(g) / 255
+		lut[g] = tint([3]float64{60 + 80*gf, 70 + 60*gf, 90 + 50*(1-gf)}, kBackground)
+	}
+	bar := tint([3]float64{230, 230, 230}, kBackground)
 	barX := int(seq*6) % w
-	blink := seq%75 >= 72
+	shift := int(seq % 256 * 2)
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var c [3]float64
-			g := float64((x+y+int(seq)*2)%256) / 255
-			c = [3]float64{60 + 80*g, 70 + 60*g, 90 + 50*(1-g)}
-			if x >= barX && x < barX+8 {
-				c = [3]float64{230, 230, 230}
+		row := dst[y*w*3 : (y+1)*w*3]
+		for x, i := 0, 0; x < w; x, i = x+1, i+3 {
+			c := &lut[(x+y+shift)&255]
+			row[i], row[i+1], row[i+2] = c[0], c[1], c[2]
+		}
+		for x := barX; x < barX+8 && x < w; x++ {
+			row[x*3], row[x*3+1], row[x*3+2] = bar[0], bar[1], bar[2]
+		}
+	}
+	if !face {
+		return
+	}
+	cx, cy, ax, ay := FaceBox(w, h, seq)
+	skinC, eyeC, mouthC := tint(skin, kFace), tint(eye, kFace), tint(mouth, kFace)
+	blink := seq%75 >= 72
+	y0, y1 := max(0, int(cy-ay)-1), min(h-1, int(cy+ay)+1)
+	x0, x1 := max(0, int(cx-ax)-1), min(w-1, int(cx+ax)+1)
+	for y := y0; y <= y1; y++ {
+		dy := (float64(y) - cy) / ay
+		if dy*dy > 1 {
+			continue
+		}
+		row := dst[y*w*3:]
+		for x := x0; x <= x1; x++ {
+			dx := (float64(x) - cx) / ax
+			if dx*dx+dy*dy > 1 {
+				continue
 			}
-			k := 0.1 // the background is far: little LED light reaches it
-			if face {
-				dx, dy := (float64(x)-cx)/ax, (float64(y)-cy)/ay
-				if dx*dx+dy*dy <= 1 {
-					c, k = skin, 0.6
-					ex := math.Abs(dx) - 0.38
-					ey := dy + 0.2
-					switch {
-					case !blink && (ex*ex)/(0.16*0.16)+(ey*ey)/(0.07*0.07) <= 1:
-						c = eye
-					case blink && math.Abs(ey) < 0.015 && math.Abs(ex) < 0.16:
-						c = eye
-					case (dx*dx)/(0.3*0.3)+((dy-0.5)*(dy-0.5))/(0.06*0.06) <= 1:
-						c = mouth
-					}
-				}
+			c := &skinC
+			ex := math.Abs(dx) - 0.38
+			ey := dy + 0.2
+			switch {
+			case !blink && (ex*ex)/(0.16*0.16)+(ey*ey)/(0.07*0.07) <= 1:
+				c = &eyeC
+			case blink && math.Abs(ey) < 0.015 && math.Abs(ex) < 0.16:
+				c = &eyeC
+			case (dx*dx)/(0.3*0.3)+((dy-0.5)*(dy-0.5))/(0.06*0.06) <= 1:
+				c = &mouthC
 			}
-			i := (y*w + x) * 3
-			for ch := 0; ch < 3; ch++ {
-				v := c[ch]*(1-k/2) + 255*k*light[ch]
-				dst[i+ch] = clamp8(v)
-			}
+			row[x*3], row[x*3+1], row[x*3+2] = c[0], c[1], c[2]
 		}
 	}
 }
