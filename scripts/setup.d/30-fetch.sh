@@ -19,10 +19,12 @@ MEDIA_DIR=$CACHE/media
 
 die() { echo "fetch: $*" >&2; exit 1; }
 
-# Tools this step needs. npm and jq come from Debian when missing.
+# Tools this step needs, from Debian when missing: npm and jq for the fetch,
+# the arm64 C headers for the cgo cross-build of the models tests.
 need=()
 command -v jq >/dev/null || need+=(jq)
 command -v npm >/dev/null || need+=(npm)
+[ -f /usr/aarch64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   echo "fetch: installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

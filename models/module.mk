@@ -1,0 +1,22 @@
+# models/ make targets, included by the top-level Makefile.
+#   make test   also cross-builds the models tests for linux/arm64 and runs them
+#               under qemu-aarch64 with the arm64 ONNX Runtime library
+#   make bench  prints per-model ONNX Runtime latency (median, p95; 1 and 2 threads)
+
+.PHONY: test-models-arm64 build-models-arm64 bench-models
+
+BENCH_EXTRA += bench-models
+
+test-models-arm64:
+	@bash scripts/fetch/test-arm64.sh
+
+# Only the arm64 build of livegate-face (no tests), for a quick check.
+build-models-arm64:
+	@mkdir -p bin/linux-arm64
+	@if [ -d models/cmd/livegate-face ]; then \
+	  cd models && CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+	    $(GO) build -o ../bin/linux-arm64/ ./cmd/livegate-face && echo "bin/linux-arm64/livegate-face"; \
+	else echo "models/cmd/livegate-face does not exist yet"; fi
+
+bench-models:
+	@cd models && $(GO) test -run '^$$' -bench BenchmarkModels -benchtime 50x -count 1 ./ort/
