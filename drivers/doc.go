@@ -15,6 +15,9 @@
 //	vl53l0x   the ST VL53L0X time-of-flight distance sensor over I²C
 //	buzzer    an active buzzer on a GPIO pin
 //
+// The status LED is a Light (light.GPIO). The sim board in package
+// livegate.dev/board puts all of these on fakes.
+//
 // Each has a fake or a record/replay test beside it (periph.io's gpiotest
 // and i2ctest, and drivertest for a fake clock and a log of what was
 // driven). Drivers know nothing of sessions or the cloud.

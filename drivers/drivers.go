@@ -113,6 +113,10 @@ type Frame struct {
 	Time time.Time
 	// Seq counts frames from 0 on this source; a gap means dropped frames.
 	Seq uint64
+	// LimitedRange is set for Y'CbCr formats (YUYV, I420, Gray) whose
+	// samples use the video range (Y' 16–235, Cb/Cr 16–240), as most
+	// cameras and video files do; Image expands them to full range.
+	LimitedRange bool
 }
 
 // Clone returns a copy of f that owns its Data.
@@ -128,10 +132,16 @@ type FrameFormat struct {
 	Height int
 	// FPS is the nominal frame rate (0 when unknown).
 	FPS float64
+	// LimitedRange: see Frame.LimitedRange.
+	LimitedRange bool
 }
 
 func (f FrameFormat) String() string {
-	return fmt.Sprintf("%s %dx%d@%g", f.Format, f.Width, f.Height, f.FPS)
+	r := ""
+	if f.LimitedRange {
+		r = " limited-range"
+	}
+	return fmt.Sprintf("%s %dx%d@%g%s", f.Format, f.Width, f.Height, f.FPS, r)
 }
 
 // FrameSource delivers camera frames one at a time.

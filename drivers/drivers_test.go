@@ -83,3 +83,26 @@ func TestSleep(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestLimitedRange(t *testing.T) {
+	// Video black (16) and white (235) become 0 and 255; neutral chroma stays.
+	for _, f := range []Frame{
+		{Data: []byte{16, 128, 235, 128}, Format: FormatYUYV, Width: 2, Height: 1, LimitedRange: true},
+		{Data: []byte{16, 235, 16, 235, 128, 128}, Format: FormatI420, Width: 2, Height: 2, LimitedRange: true},
+		{Data: []byte{16, 235}, Format: FormatGray, Width: 2, Height: 1, LimitedRange: true},
+	} {
+		data := append([]byte(nil), f.Data...)
+		img, err := f.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r0, _, _, _ := img.At(0, 0).RGBA()
+		r1, _, _, _ := img.At(1, 0).RGBA()
+		if r0>>8 != 0 || r1>>8 != 255 {
+			t.Errorf("%s: black %d white %d", f.Format, r0>>8, r1>>8)
+		}
+		if string(data) != string(f.Data) {
+			t.Errorf("%s: Image modified the frame's data", f.Format)
+		}
+	}
+}

@@ -142,13 +142,14 @@ func TestY4MHeaderErrors(t *testing.T) {
 		"YUV4MPEG2 W2 H2 It\n",
 		"YUV4MPEG2 H2\n",
 		"YUV4MPEG2 W2 H2 F0:1\n",
+		"YUV4MPEG2 W2 H2 C420p10\n",
 	} {
 		if _, err := parseY4MHeader(bufio.NewReader(bytes.NewBufferString(h))); err == nil {
 			t.Errorf("header %q accepted", h)
 		}
 	}
 	hd, err := parseY4MHeader(bufio.NewReader(bytes.NewBufferString("YUV4MPEG2 W4 H2 F30000:1001 Ip Cmono XYSCSS=mono\n")))
-	if err != nil || hd.format != drivers.FormatGray || hd.fpsNum != 30000 {
+	if err != nil || hd.format != drivers.FormatGray || hd.fpsNum != 30000 || !hd.limited {
 		t.Fatalf("%+v %v", hd, err)
 	}
 }

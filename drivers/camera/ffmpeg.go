@@ -32,7 +32,7 @@ func openFFmpeg(path string) (frameReader, drivers.FrameFormat, error) {
 		return nil, drivers.FrameFormat{}, err
 	}
 	r.size = h.format.FrameSize(h.w, h.h)
-	return r, drivers.FrameFormat{Format: h.format, Width: h.w, Height: h.h, FPS: float64(h.fpsNum) / float64(h.fpsDen)}, nil
+	return r, drivers.FrameFormat{Format: h.format, Width: h.w, Height: h.h, FPS: float64(h.fpsNum) / float64(h.fpsDen), LimitedRange: h.limited}, nil
 }
 
 func (r *ffmpegReader) start() (y4mHeader, error) {

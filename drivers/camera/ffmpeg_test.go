@@ -31,7 +31,7 @@ func TestFFmpegVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if f := src.Format(); f != (drivers.FrameFormat{Format: drivers.FormatI420, Width: 64, Height: 48, FPS: 10}) {
+	if f := src.Format(); f != (drivers.FrameFormat{Format: drivers.FormatI420, Width: 64, Height: 48, FPS: 10, LimitedRange: true}) {
 		t.Fatalf("format %v", f)
 	}
 	var first []byte

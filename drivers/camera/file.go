@@ -154,7 +154,7 @@ func (f *File) Next(ctx context.Context) (drivers.Frame, error) {
 		}
 		return drivers.Frame{
 			Data: data, Format: f.format.Format, Width: f.format.Width, Height: f.format.Height,
-			Time: f.opts.Clock.Now(), Seq: seq,
+			Time: f.opts.Clock.Now(), Seq: seq, LimitedRange: f.format.LimitedRange,
 		}, nil
 	}
 }
@@ -198,7 +198,7 @@ func openY4M(path string) (frameReader, drivers.FrameFormat, error) {
 		return nil, drivers.FrameFormat{}, err
 	}
 	r := &y4mReader{f: f, br: br, size: h.format.FrameSize(h.w, h.h), data: off - int64(br.Buffered())}
-	return r, drivers.FrameFormat{Format: h.format, Width: h.w, Height: h.h, FPS: float64(h.fpsNum) / float64(h.fpsDen)}, nil
+	return r, drivers.FrameFormat{Format: h.format, Width: h.w, Height: h.h, FPS: float64(h.fpsNum) / float64(h.fpsDen), LimitedRange: h.limited}, nil
 }
 
 func (r *y4mReader) next(buf []byte) ([]byte, error) {

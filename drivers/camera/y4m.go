@@ -17,6 +17,9 @@ type y4mHeader struct {
 	fpsNum int
 	fpsDen int
 	format drivers.PixelFormat
+	// limited is true unless the header says XCOLORRANGE=FULL: video range
+	// is the convention of y4m files and of ffmpeg's output.
+	limited bool
 }
 
 // parseY4MHeader reads the "YUV4MPEG2 …" line.
@@ -29,7 +32,7 @@ func parseY4MHeader(r *bufio.Reader) (y4mHeader, error) {
 	if len(fields) == 0 || fields[0] != "YUV4MPEG2" {
 		return y4mHeader{}, errors.New("y4m: not a YUV4MPEG2 stream")
 	}
-	h := y4mHeader{fpsNum: 25, fpsDen: 1, format: drivers.FormatI420}
+	h := y4mHeader{fpsNum: 25, fpsDen: 1, format: drivers.FormatI420, limited: true}
 	for _, f := range fields[1:] {
 		if len(f) < 2 {
 			continue
@@ -54,6 +57,13 @@ func parseY4MHeader(r *bufio.Reader) (y4mHeader, error) {
 		case 'I':
 			if v != "p" && v != "?" {
 				return h, fmt.Errorf("y4m: interlaced streams (I%s) are not supported", v)
+			}
+		case 'X':
+			switch strings.ToUpper(v) {
+			case "COLORRANGE=FULL":
+				h.limited = false
+			case "COLORRANGE=LIMITED":
+				h.limited = true
 			}
 		case 'C':
 			switch v {
@@ -107,7 +117,7 @@ type Y4MWriter struct {
 }
 
 // NewY4MWriter writes the stream header for f (FormatI420 or FormatGray)
-// to w.
+// to w, with XCOLORRANGE from f.LimitedRange.
 func NewY4MWriter(w io.Writer, f drivers.FrameFormat) (*Y4MWriter, error) {
 	c := "420jpeg"
 	switch f.Format {
@@ -118,7 +128,11 @@ func NewY4MWriter(w io.Writer, f drivers.FrameFormat) (*Y4MWriter, error) {
 		return nil, fmt.Errorf("y4m: cannot write %s", f.Format)
 	}
 	num, den := fpsRatio(f.FPS)
-	if _, err := fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C%s\n", f.Width, f.Height, num, den, c); err != nil {
+	rng := "FULL"
+	if f.LimitedRange {
+		rng = "LIMITED"
+	}
+	if _, err := fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C%s XCOLORRANGE=%s\n", f.Width, f.Height, num, den, c, rng); err != nil {
 		return nil, fmt.Errorf("y4m: write header: %w", err)
 	}
 	return &Y4MWriter{w: w, format: f}, nil

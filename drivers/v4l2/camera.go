@@ -248,7 +248,7 @@ func (c *Camera) Mode() Mode { return c.mode }
 
 // Format reports the negotiated format.
 func (c *Camera) Format() drivers.FrameFormat {
-	return drivers.FrameFormat{Format: PixelFormatOf(c.mode.FourCC), Width: c.mode.Width, Height: c.mode.Height, FPS: c.fps}
+	return drivers.FrameFormat{Format: PixelFormatOf(c.mode.FourCC), Width: c.mode.Width, Height: c.mode.Height, FPS: c.fps, LimitedRange: c.limited()}
 }
 
 // Next dequeues the next filled buffer. The buffer handed out by the
@@ -310,7 +310,22 @@ func (c *Camera) Next(ctx context.Context) (drivers.Frame, error) {
 			t = t.Add(ts - mono)
 		}
 	}
-	return drivers.Frame{Data: data, Format: pf, Width: c.mode.Width, Height: c.mode.Height, Time: t, Seq: uint64(b.Sequence)}, nil
+	return drivers.Frame{Data: data, Format: pf, Width: c.mode.Width, Height: c.mode.Height, Time: t, Seq: uint64(b.Sequence), LimitedRange: c.limited()}, nil
+}
+
+// limited reports whether YUYV samples are video range: V4L2's default
+// quantization for Y'CbCr is limited, except for the JPEG colorspace.
+func (c *Camera) limited() bool {
+	if PixelFormatOf(c.mode.FourCC) != drivers.FormatYUYV {
+		return false
+	}
+	switch c.pix.Quantization {
+	case quantFullRange:
+		return false
+	case quantDefault:
+		return c.pix.Colorspace != colorspaceJPEG
+	}
+	return true
 }
 
 // packed returns YUYV rows without the driver's line padding, copying into

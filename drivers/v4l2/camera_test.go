@@ -55,7 +55,7 @@ func TestCaptureYUYV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cam.Format(); got != (drivers.FrameFormat{Format: drivers.FormatYUYV, Width: 640, Height: 480, FPS: 15}) {
+	if got := cam.Format(); got != (drivers.FrameFormat{Format: drivers.FormatYUYV, Width: 640, Height: 480, FPS: 15, LimitedRange: true}) {
 		t.Fatalf("format = %v", got)
 	}
 	want := []string{"S_FMT YUYV 640x480", "S_PARM 1/15", "REQBUFS 4", "STREAMON"}
@@ -68,7 +68,7 @@ func TestCaptureYUYV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Seq != uint64(i) || len(f.Data) != 640*480*2 || f.Data[0] != byte(i) {
+		if f.Seq != uint64(i) || len(f.Data) != 640*480*2 || f.Data[0] != byte(i) || !f.LimitedRange {
 			t.Fatalf("frame %d: seq %d len %d first %d", i, f.Seq, len(f.Data), f.Data[0])
 		}
 		if !f.Time.Equal(t0.Add(-100 * time.Millisecond)) {
@@ -109,7 +109,7 @@ func TestCaptureMJPEGWithoutRateControl(t *testing.T) {
 		}
 	}
 	f, err := cam.Next(context.Background())
-	if err != nil || f.Format != drivers.FormatMJPEG || len(f.Data) != 1280*720/10 {
+	if err != nil || f.Format != drivers.FormatMJPEG || len(f.Data) != 1280*720/10 || f.LimitedRange {
 		t.Fatalf("frame: %v len %d", err, len(f.Data))
 	}
 }

@@ -18,6 +18,10 @@ const (
 	frmsizeStepwise   = 3
 	frmivalDiscrete   = 1
 
+	quantDefault   = 0
+	quantFullRange = 1
+	colorspaceJPEG = 7
+
 	bufFlagTimestampMask      = 0x0000e000
 	bufFlagTimestampMonotonic = 0x00002000
 )
