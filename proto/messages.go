@@ -239,3 +239,40 @@ type Telemetry struct {
 	CPUTempC        float64 `json:"cpu_temp_c,omitempty"`
 	FreeDiskBytes   int64   `json:"free_disk_bytes,omitempty"`
 }
+
+// Status is the body of a status message (topic status, retained): one of
+// the Status… values and, for online, what the device runs.
+type Status struct {
+	State           string `json:"state"`
+	FirmwareVersion string `json:"firmware_version,omitempty"`
+	ModelsVersion   string `json:"models_version,omitempty"`
+}
+
+// Validate checks the fields a consumer relies on.
+func (s *Status) Validate() error {
+	switch s.State {
+	case StatusOnline, StatusOffline, StatusStopped:
+		return nil
+	}
+	return fmt.Errorf("state %q must be online, offline or stopped", s.State)
+}
+
+// EnrollRequest is what a device sends once, over HTTPS, to exchange its
+// one-time enrollment token for its own credentials
+// (POST /api/v1/devices/enroll).
+type EnrollRequest struct {
+	Token string `json:"token"` // the one-time enrollment token
+	// CSR is a PEM "CERTIFICATE REQUEST" for the device's own ECDSA P-256
+	// key (the key never leaves the device). Empty: ask for a password.
+	CSR string `json:"csr,omitempty"`
+}
+
+// EnrollResponse carries the device's credentials. It is shown once.
+type EnrollResponse struct {
+	DeviceID    string `json:"device_id"`
+	Certificate string `json:"certificate,omitempty"` // PEM client certificate (mutual TLS)
+	CACert      string `json:"ca_cert,omitempty"`     // PEM device CA, to trust the broker's certificate
+	Username    string `json:"username,omitempty"`    // password mode: the device id
+	Password    string `json:"password,omitempty"`    // password mode: shown once, stored hashed
+	BrokerURL   string `json:"broker_url,omitempty"`  // where to connect, e.g. ssl://mqtt.example.com:8883
+}

@@ -75,6 +75,9 @@ type Store interface {
 	// ListDeliveries lists deliveries, newest first, filtered.
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*core.Delivery, error)
 
+	// DeviceStore: devices and enrollment tokens (the fleet).
+	DeviceStore
+
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListDeliveries", testListDeliveries},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"CancelledContext", testCancelledContext},
+		{"Enrollment", testEnrollment},
+		{"Devices", testDevices},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
