@@ -200,7 +200,8 @@ func (s *Sim) SetPresence(present bool, distanceMM int) {
 
 // Pulse is one relay activation seen on the pin.
 type Pulse struct {
-	Start, End time.Time // End is zero while still energised
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"` // zero while still energised
 }
 
 // RelayPulses returns the relay's activations from the log, taking
@@ -221,8 +222,8 @@ func (s *Sim) RelayPulses() []Pulse {
 
 // LightLevel is a light's brightness from a time on.
 type LightLevel struct {
-	Time       time.Time
-	Brightness float64
+	Time       time.Time `json:"time"`
+	Brightness float64   `json:"brightness"`
 }
 
 // LightTrace returns light name's brightness changes from the log,

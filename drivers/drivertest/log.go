@@ -14,13 +14,13 @@ import (
 
 // Event is one thing driven on a fake device.
 type Event struct {
-	Time time.Time
+	Time time.Time `json:"time"`
 	// Device names the pin or channel ("relay", "GPIO17", "pca9685/3").
-	Device string
+	Device string `json:"device"`
 	// Kind is "level" (Value 0 or 1), "duty" (Value a fraction in [0, 1])
-	// or a driver-specific kind.
-	Kind  string
-	Value float64
+	// or a driver-specific kind ("distance_mm").
+	Kind  string  `json:"kind"`
+	Value float64 `json:"value"`
 }
 
 func (e Event) String() string {
