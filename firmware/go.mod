@@ -9,8 +9,20 @@ require (
 	golang.org/x/net v0.44.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
-require livegate.dev/proto v0.0.0
+require (
+	livegate.dev/board v0.0.0
+	livegate.dev/drivers v0.0.0
+	livegate.dev/models v0.0.0
+	livegate.dev/proto v0.0.0
+)
 
 replace livegate.dev/proto => ../proto
+
+replace livegate.dev/drivers => ../drivers
+
+replace livegate.dev/board => ../board
+
+replace livegate.dev/models => ../models

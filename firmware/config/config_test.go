@@ -1,0 +1,94 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		env     []string
+		wantKey string // "" means valid
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "minimal", yaml: "device_id: k1\nboard: {board: sim}\n", check: func(t *testing.T, c Config) {
+			if c.RelayPulse != 1500*time.Millisecond || c.Session.Mode != "passive" || *c.Session.AuditFrames != 4 {
+				t.Errorf("defaults not applied: %+v", c)
+			}
+		}},
+		{name: "durations and overrides", yaml: "device_id: k1\nboard: {board: sim, relay_max_on: 2s}\nrelay_pulse: 800ms\ncool_down: 1s\n", check: func(t *testing.T, c Config) {
+			p, err := c.Profile()
+			if err != nil || p.Relay.MaxOn != 2*time.Second || c.RelayPulse != 800*time.Millisecond {
+				t.Errorf("got %v %v %v", p.Relay.MaxOn, c.RelayPulse, err)
+			}
+		}},
+		{name: "env override", yaml: "device_id: k1\nboard: {board: sim}\n", env: []string{"LIVEGATE_KIOSK_RELAY_PULSE=2s", "LIVEGATE_KIOSK_STORE_PATH=/tmp/x.db", "LIVEGATE_KIOSK_BOARD_CAMERA_WIDTH=320", "PATH=/bin"}, check: func(t *testing.T, c Config) {
+			if c.RelayPulse != 2*time.Second || c.Store.Path != "/tmp/x.db" || *c.Board.CameraWidth != 320 {
+				t.Errorf("env not applied: %v %q %v", c.RelayPulse, c.Store.Path, c.Board.CameraWidth)
+			}
+		}},
+		{name: "unknown env", yaml: "device_id: k1\nboard: {board: sim}\n", env: []string{"LIVEGATE_KIOSK_RELAY_PULS=2s"}, wantKey: "LIVEGATE_KIOSK_RELAY_PULS"},
+		{name: "bad env value", yaml: "device_id: k1\nboard: {board: sim}\n", env: []string{"LIVEGATE_KIOSK_COOL_DOWN=soon"}, wantKey: "cool_down"},
+		{name: "unknown key", yaml: "device_id: k1\nboard: {board: sim}\nrelay_puls: 1s\n", wantKey: "relay_puls"},
+		{name: "missing board", yaml: "device_id: k1\n", wantKey: "board.board"},
+		{name: "unknown board", yaml: "device_id: k1\nboard: {board: rpi9}\n", wantKey: "board"},
+		{name: "board field", yaml: "device_id: k1\nboard: {board: sim, relay_max_on: 1m}\n", wantKey: "relay.max_on"},
+		{name: "threshold", yaml: "device_id: k1\nboard: {board: sim}\nsession: {pass_threshold: 1.5}\n", wantKey: "session.pass_threshold"},
+		{name: "mode", yaml: "device_id: k1\nboard: {board: sim}\nsession: {mode: lazy}\n", wantKey: "session.mode"},
+		{name: "audit frames", yaml: "device_id: k1\nboard: {board: sim}\nsession: {audit_frames: 9}\n", wantKey: "session.audit_frames"},
+		{name: "relay pulse", yaml: "device_id: k1\nboard: {board: sim}\nrelay_pulse: 0s\n", wantKey: "relay_pulse"},
+		{name: "broker scheme", yaml: "device_id: k1\nboard: {board: sim}\ncloud: {broker: example:1883}\n", wantKey: "cloud.broker"},
+		{name: "hash", yaml: "device_id: k1\nboard: {board: sim}\ntechnician: {user: tech, password_hash: plain}\n", wantKey: "technician.password_hash"},
+		{name: "device id", yaml: "device_id: a/b\nboard: {board: sim}\n", wantKey: "device_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml), tt.env)
+			if tt.wantKey == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tt.wantKey)
+			}
+			if !strings.Contains(err.Error(), tt.wantKey) {
+				t.Errorf("error %q does not name %s", err, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestPassword(t *testing.T) {
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(h, "correct") {
+		t.Fatal("hash contains the password")
+	}
+	if !CheckPassword(h, "correct horse") || CheckPassword(h, "correct hors") || CheckPassword("junk", "x") {
+		t.Error("CheckPassword wrong")
+	}
+	if _, err := HashPassword("short"); err == nil {
+		t.Error("short password accepted")
+	}
+	if _, err := Parse([]byte("device_id: k\nboard: {board: sim}\ntechnician: {user: t, password_hash: \""+h+"\"}\n"), nil); err != nil {
+		t.Errorf("valid hash refused: %v", err)
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	n := strings.Join(EnvNames(), " ")
+	for _, want := range []string{"LIVEGATE_KIOSK_RELAY_PULSE", "LIVEGATE_KIOSK_SESSION_PASS_THRESHOLD", "LIVEGATE_KIOSK_TECHNICIAN_LISTEN", "LIVEGATE_KIOSK_BOARD_RELAY_PIN"} {
+		if !strings.Contains(n, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+}
