@@ -200,6 +200,16 @@ func TestSimPresenceAndDistance(t *testing.T) {
 	if _, err := b.Distance.DistanceMM(ctx); !errors.Is(err, drivers.ErrOutOfRange) {
 		t.Fatalf("distance after leaving: %v", err)
 	}
+	// Nobody reading: many changes must not block, and the last one wins.
+	for i := 0; i < 100; i++ {
+		b.Sim.SetPresence(i%2 == 1, 300)
+	}
+	if ev, err = b.Presence.Next(ctx); err != nil || !ev.Present {
+		t.Fatalf("after burst %+v %v", ev, err)
+	}
+	if b.Sim.Pin("GPIO27").Read() != true {
+		t.Fatal("PIR pin not at the last level")
+	}
 }
 
 func TestSimCameraReflectsLights(t *testing.T) {

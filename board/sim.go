@@ -194,7 +194,23 @@ func (s *Sim) SetPresence(present bool, distanceMM int) {
 	}
 	s.ToF.SetDistance(distanceMM)
 	if p := s.Pin(s.profile.PIR.Name); p != nil {
-		p.EdgesChan <- gpio.Level(present != s.profile.PIR.ActiveLow)
+		l := gpio.Level(present != s.profile.PIR.ActiveLow)
+		p.Lock()
+		p.L = l
+		p.Unlock()
+		// Keep only the newest edge: a stale one would replay an old
+		// level (gpiotest sets the level from the edge it delivers).
+		for drained := false; !drained; {
+			select {
+			case <-p.EdgesChan:
+			default:
+				drained = true
+			}
+		}
+		select {
+		case p.EdgesChan <- l: // wakes a waiting reader at once
+		default:
+		}
 	}
 }
 
