@@ -1,0 +1,598 @@
+package liveness
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Layer thresholds (calibrated on real clips against made attacks:
+// docs/liveness.md and calibrate_test.go).
+const (
+	// Motion: pairs of frames 300 ms–1 s apart; a pair informs when its
+	// non-similarity motion is at least minNonSim (IOD units). The parallax
+	// ratio (homography residual over non-similarity residual) of a plane
+	// stays near planarRatio; a head's stays above liveRatio.
+	pairMinGap   = 300 * time.Millisecond
+	pairMaxGap   = time.Second
+	minNonSim    = 0.012
+	minPairs     = 3
+	planarRatio  = 0.35
+	liveRatio    = 0.55
+	staticDrift  = 0.004 // smoothed landmark drift (IOD) below which the face is a still
+	minDriftSpan = 1500 * time.Millisecond
+
+	// Injection.
+	repeatMAD     = 0.35 // grey levels: consecutive face thumbnails this close are repeats
+	repeatShare   = 0.5  // share of repeated consecutive pairs that is decisive
+	repeatWarn    = 0.25
+	minInterval   = 4 * time.Millisecond
+	maxInterval   = 2 * time.Second
+	perfectCV     = 0.002 // interval coefficient of variation of a synthetic clock
+	jumpIOD       = 0.6   // face centre jump between consecutive frames < 100 ms apart
+	jumpMaxGap    = 100 * time.Millisecond
+	loopMinFrames = 3
+
+	// Anti-spoof texture.
+	moireLive  = 2.6
+	moireSpoof = 4.0
+
+	// Light response: correlation of emitted light and face colour.
+	lightMaxLag  = 300 * time.Millisecond
+	lightMinCorr = 0.45
+	lightNoCorr  = 0.2
+	lightMinN    = 8
+
+	// Identity: score scale above the threshold.
+	identitySpan = 0.3
+)
+
+func good(recs []frameRec) []*frameRec {
+	out := make([]*frameRec, 0, len(recs))
+	for i := range recs {
+		if recs[i].ok {
+			out = append(out, &recs[i])
+		}
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	c := append([]float64(nil), v...)
+	sort.Float64s(c)
+	if len(c)%2 == 1 {
+		return c[len(c)/2]
+	}
+	return (c[len(c)/2-1] + c[len(c)/2]) / 2
+}
+
+// challengeLayer scores the active challenges.
+func challengeLayer(c *challengeTracker, sawFace bool) LayerScore {
+	n := len(c.seq)
+	done := len(c.doneAt)
+	l := LayerScore{Name: LayerChallenges, Measures: map[string]float64{"completed": float64(done), "count": float64(n)}}
+	if n == 0 {
+		l.Score, l.Passed, l.Detail = 1, true, "no challenges"
+		return l
+	}
+	l.Score = float64(done) / float64(n)
+	l.Passed = done == n
+	switch {
+	case l.Passed:
+		l.Detail = fmt.Sprintf("%d of %d challenges completed in order", done, n)
+	case !sawFace:
+		l.Detail = "no face seen"
+		l.Reasons, l.hard = []string{ReasonFaceNotDetected}, true
+	default:
+		l.Detail = fmt.Sprintf("%d of %d challenges completed; %s not done within its window", done, n, c.seq[done])
+		l.Reasons, l.hard = []string{ReasonChallengeTimeout}, true
+	}
+	return l
+}
+
+// antiSpoofLayer scores texture evidence of screens and prints.
+func antiSpoofLayer(recs []frameRec) LayerScore {
+	l := LayerScore{Name: LayerAntiSpoof, Measures: map[string]float64{}}
+	var moire, hf, spoof []float64
+	for i := range recs {
+		r := &recs[i]
+		if r.hasTx {
+			moire = append(moire, r.tex.Moire)
+			hf = append(hf, r.tex.HF)
+		}
+		if !math.IsNaN(r.spoof) {
+			spoof = append(spoof, r.spoof)
+		}
+	}
+	if len(moire) == 0 {
+		l.Score, l.Passed, l.Detail = 0.5, false, "no face patch to analyse"
+		l.Reasons = []string{ReasonLowQuality}
+		return l
+	}
+	m := median(moire)
+	l.Measures["moire"] = m
+	l.Measures["hf"] = median(hf)
+	l.Measures["frames"] = float64(len(moire))
+	if len(spoof) > 0 {
+		// FaceAntiSpoofing's raw score is reported, not weighed: on real
+		// clips against made attacks it separated worse than chance
+		// (MODELS.md, docs/liveness.md).
+		l.Measures["model_score"] = median(spoof)
+	}
+	l.Score = 1 - clamp01((m-moireLive)/(moireSpoof-moireLive))
+	l.Passed = m < moireSpoof
+	l.Detail = fmt.Sprintf("spectral peak %.2f (screen ≥ %.1f), high-frequency share %.3f over %d patches", m, moireSpoof, l.Measures["hf"], len(moire))
+	if !l.Passed {
+		l.Reasons, l.hard = []string{ReasonSpoofSuspected}, true
+	}
+	return l
+}
+
+// injectionLayer scores the stream's own integrity.
+func injectionLayer(recs []frameRec, tsErrors, badFrames int, strict bool) LayerScore {
+	l := LayerScore{Name: LayerInjection, Measures: map[string]float64{}}
+	var reasons []string
+	hard := false
+	score := 1.0
+	// Timestamps.
+	var iv []float64
+	badIv := tsErrors
+	for i := 1; i < len(recs); i++ {
+		d := recs[i].t - recs[i-1].t
+		if d < minInterval || d > maxInterval {
+			badIv++
+		}
+		iv = append(iv, float64(d))
+	}
+	cv := math.NaN()
+	if len(iv) >= 2 {
+		var m, s float64
+		for _, v := range iv {
+			m += v
+		}
+		m /= float64(len(iv))
+		for _, v := range iv {
+			s += (v - m) * (v - m)
+		}
+		cv = math.Sqrt(s/float64(len(iv))) / math.Max(m, 1)
+	}
+	l.Measures["interval_cv"] = cv
+	l.Measures["bad_intervals"] = float64(badIv)
+	if badIv > 0 {
+		reasons = append(reasons, ReasonTimestampAnomaly)
+		score -= math.Min(0.5, 0.1*float64(badIv))
+		if badIv >= 3 {
+			hard = true
+		}
+	}
+	if strict && len(iv) >= 20 && cv < perfectCV {
+		reasons = append(reasons, ReasonTimestampAnomaly)
+		score -= 0.3
+	}
+	if badFrames > 0 {
+		l.Measures["bad_frames"] = float64(badFrames)
+		reasons = append(reasons, ReasonBadFrames)
+		score -= math.Min(0.3, 0.05*float64(badFrames))
+	}
+	// Repeats, loops and jumps among consecutive one-face frames.
+	g := good(recs)
+	pairs, reps, jumps := 0, 0, 0
+	for i := 1; i < len(g); i++ {
+		a, b := g[i-1], g[i]
+		if b.idx != a.idx+1 {
+			continue
+		}
+		pairs++
+		if a.hash == b.hash || thumbMAD(a, b) < repeatMAD {
+			reps++
+		}
+		if b.t-a.t <= jumpMaxGap {
+			ca, cb := a.centre(), b.centre()
+			if math.Hypot(ca[0]-cb[0], ca[1]-cb[1]) > jumpIOD*math.Max(a.iod, b.iod) {
+				jumps++
+			}
+		}
+	}
+	loops := loopFrames(g)
+	share := 0.0
+	if pairs > 0 {
+		share = float64(reps) / float64(pairs)
+	}
+	l.Measures["repeat_share"] = share
+	l.Measures["loop_frames"] = float64(loops)
+	l.Measures["jumps"] = float64(jumps)
+	l.Measures["jitter"] = jitter(g)
+	switch {
+	case pairs >= 4 && share >= repeatShare:
+		reasons = append(reasons, ReasonRepeatedFrames, ReasonInjectionSuspected)
+		hard = true
+		score = 0
+	case pairs >= 4 && share >= repeatWarn:
+		reasons = append(reasons, ReasonRepeatedFrames)
+		score -= 0.3
+	}
+	if loops >= loopMinFrames {
+		reasons = append(reasons, ReasonInjectionSuspected)
+		hard = true
+		score = 0
+	}
+	if jumps > 0 {
+		reasons = append(reasons, ReasonInjectionSuspected)
+		score -= 0.25 * float64(jumps)
+		if jumps >= 2 {
+			hard = true
+		}
+	}
+	l.Score = clamp01(score)
+	l.Reasons = dedup(reasons)
+	l.hard = hard
+	l.Passed = !hard && len(l.Reasons) == 0
+	l.Detail = fmt.Sprintf("%d/%d consecutive frames repeated, %d loop frames, %d jumps, %d bad intervals, interval CV %.4f",
+		reps, pairs, loops, jumps, badIv, cv)
+	return l
+}
+
+// loopFrames counts frames that repeat a non-adjacent earlier frame while
+// the frames in between differ: a stream played in a loop.
+func loopFrames(g []*frameRec) int {
+	n := 0
+	for i := 2; i < len(g); i++ {
+		for j := 0; j < i-1; j++ {
+			if g[i].hash != g[j].hash && thumbMAD(g[i], g[j]) >= repeatMAD/2 {
+				continue
+			}
+			// Something different happened in between?
+			moved := false
+			for k := j + 1; k < i; k++ {
+				if thumbMAD(g[k], g[i]) > 4*repeatMAD {
+					moved = true
+					break
+				}
+			}
+			if moved {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// jitter is the median second difference of the landmark centroid over
+// the IOD: landmark tremor frame to frame.
+func jitter(g []*frameRec) float64 {
+	var v []float64
+	for i := 2; i < len(g); i++ {
+		a, b, c := g[i-2].centre(), g[i-1].centre(), g[i].centre()
+		d := math.Hypot(a[0]-2*b[0]+c[0], a[1]-2*b[1]+c[1])
+		v = append(v, d/math.Max(g[i].iod, 1))
+	}
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return median(v)
+}
+
+// consistencyLayer checks one face and one identity throughout.
+func consistencyLayer(recs []frameRec, emb []embSample, thr float64) LayerScore {
+	l := LayerScore{Name: LayerConsistency, Measures: map[string]float64{}}
+	multi, ok, none := 0, 0, 0
+	for i := range recs {
+		switch {
+		case recs[i].faces > 1:
+			multi++
+		case recs[i].ok:
+			ok++
+		default:
+			none++
+		}
+	}
+	l.Measures["face_frames"] = float64(ok)
+	l.Measures["multi_face_frames"] = float64(multi)
+	l.Measures["no_face_frames"] = float64(none)
+	var reasons []string
+	score := 1.0
+	if ok < minFaceFrames {
+		reasons = append(reasons, ReasonFaceNotDetected)
+		l.hard = true
+		score = 0
+	}
+	if multi >= 2 && float64(multi) >= 0.05*float64(len(recs)) {
+		reasons = append(reasons, ReasonMultipleFaces)
+		l.hard = true
+		score = 0
+	}
+	minCos := math.NaN()
+	if len(emb) > 0 {
+		c := make([]float64, len(emb))
+		for i, e := range emb {
+			c[i] = e.cos
+		}
+		sort.Float64s(c)
+		// The second lowest when there are several: one bad crop is not a
+		// second person.
+		minCos = c[0]
+		if len(c) >= 4 {
+			minCos = c[1]
+		}
+		l.Measures["min_cosine"] = minCos
+		l.Measures["median_cosine"] = median(c)
+		if minCos < thr {
+			reasons = append(reasons, ReasonIdentityChanged)
+			l.hard = true
+		}
+		score = math.Min(score, clamp01(0.5+(minCos-thr)/(2*identitySpan)+0.25))
+		if minCos < thr {
+			score = math.Min(score, 0.2)
+		}
+	}
+	l.Score = score
+	l.Reasons = reasons
+	l.Passed = len(reasons) == 0
+	l.Detail = fmt.Sprintf("%d frames with one face, %d with several, %d without; identity cosine min %.2f over %d samples (threshold %.2f)",
+		ok, multi, none, minCos, len(emb), thr)
+	return l
+}
+
+// motionPoints are the mesh points the motion layer fits: features the
+// landmark model places by appearance (eye corners and lids, brows, nose
+// tip and wings, lips, chin) and the face contour, which slides over a
+// turning head but is painted on a picture.
+var motionPoints = []int{
+	33, 133, 362, 263, 159, 145, 386, 374, // eyes
+	70, 105, 107, 336, 334, 300, // brows
+	1, 2, 98, 327, 168, 6, // nose
+	61, 291, 0, 17, 13, 14, // mouth
+	152, 234, 454, 132, 361, 58, 288, 172, 397, 10, 109, 338, // chin, contour, forehead
+}
+
+func subset(pts []pt2) []pt2 {
+	out := make([]pt2, len(motionPoints))
+	for i, k := range motionPoints {
+		out[i] = pts[k]
+	}
+	return out
+}
+
+// motionLayer looks for 3-D evidence: parallax a moving plane cannot make.
+//
+// For pairs of frames 300 ms–1 s apart it fits a similarity and a
+// homography to the landmarks. Landmark noise gives both a floor, measured
+// on consecutive frames; above it, a plane's homography residual stays at
+// the floor however much it tilts, while a head's grows with its turn. The
+// parallax ratio is the homography residual over the similarity residual,
+// both above their floors.
+func motionLayer(recs []frameRec) LayerScore {
+	l := LayerScore{Name: LayerMotion, Measures: map[string]float64{}}
+	g := good(recs)
+	sub := make([][]pt2, len(g))
+	for i, r := range g {
+		sub[i] = subset(r.pts)
+	}
+	// Noise floors from consecutive frames.
+	var fs, fh []float64
+	for i := 1; i < len(g); i++ {
+		if g[i].idx != g[i-1].idx+1 {
+			continue
+		}
+		pm, ok := motionBetween(sub[i-1], sub[i], (g[i].iod+g[i-1].iod)/2)
+		if ok {
+			fs = append(fs, pm.NonSim)
+			fh = append(fh, pm.Parallax)
+		}
+	}
+	floorS, floorH := 0.0, 0.0
+	if len(fs) > 0 {
+		floorS, floorH = median(fs), median(fh)
+	}
+	excess := func(v, floor float64) float64 { return math.Sqrt(math.Max(v*v-floor*floor, 0)) }
+	var ratios, nonSims []float64
+	j := 0
+	for i := range g {
+		for j+1 < i && g[i].t-g[j+1].t >= pairMinGap {
+			j++
+		}
+		if j >= i || g[i].t-g[j].t < pairMinGap || g[i].t-g[j].t > pairMaxGap {
+			continue
+		}
+		pm, ok := motionBetween(sub[j], sub[i], (g[i].iod+g[j].iod)/2)
+		if !ok {
+			continue
+		}
+		es := excess(pm.NonSim, floorS)
+		nonSims = append(nonSims, es)
+		if es >= minNonSim {
+			ratios = append(ratios, excess(pm.Parallax, floorH)/es)
+		}
+	}
+	drift, span := driftOf(g)
+	l.Measures["drift"] = drift
+	l.Measures["floor_similarity"] = floorS
+	l.Measures["floor_homography"] = floorH
+	l.Measures["pairs"] = float64(len(nonSims))
+	l.Measures["informative_pairs"] = float64(len(ratios))
+	if len(nonSims) > 0 {
+		l.Measures["nonsim_median"] = median(nonSims)
+	}
+	if len(ratios) > 0 {
+		l.Measures["parallax_ratio"] = median(ratios)
+	}
+	switch {
+	case len(g) < minFaceFrames:
+		l.Score, l.Detail = 0, "too few face frames"
+		l.Reasons = []string{ReasonInsufficientMotion}
+		return l
+	case span >= minDriftSpan && drift < staticDrift && len(ratios) < minPairs:
+		l.Score = 0
+		l.Detail = fmt.Sprintf("the face does not move at all (drift %.4f IOD over %v): a still", drift, span.Round(time.Millisecond))
+		l.Reasons, l.hard = []string{ReasonInsufficientMotion, ReasonSpoofSuspected}, true
+		return l
+	case len(ratios) < minPairs:
+		l.Score = 0.5
+		l.Detail = fmt.Sprintf("too little 3-D motion to judge (%d informative pairs of %d)", len(ratios), len(nonSims))
+		l.Reasons = []string{ReasonInsufficientMotion}
+		return l
+	}
+	r := median(ratios)
+	l.Score = clamp01((r - planarRatio) / (liveRatio - planarRatio))
+	l.Passed = r >= (planarRatio+liveRatio)/2
+	l.Detail = fmt.Sprintf("parallax ratio %.2f over %d informative pairs (plane < %.2f, head > %.2f)", r, len(ratios), planarRatio, liveRatio)
+	if r < planarRatio {
+		l.Reasons, l.hard = []string{ReasonPlanarMotion, ReasonSpoofSuspected}, true
+	} else if !l.Passed {
+		l.Reasons = []string{ReasonPlanarMotion}
+	}
+	return l
+}
+
+// driftOf is the RMS distance of the smoothed landmark centroid from its
+// mean over the IOD, and the time it spans.
+func driftOf(g []*frameRec) (float64, time.Duration) {
+	if len(g) < 5 {
+		return math.NaN(), 0
+	}
+	var cs []pt2
+	var iod float64
+	for i := 2; i < len(g)-2; i++ {
+		var c pt2
+		for k := i - 2; k <= i+2; k++ {
+			ck := g[k].centre()
+			c[0] += ck[0] / 5
+			c[1] += ck[1] / 5
+		}
+		cs = append(cs, c)
+		iod += g[i].iod
+	}
+	iod /= float64(len(cs))
+	var m pt2
+	for _, c := range cs {
+		m[0] += c[0] / float64(len(cs))
+		m[1] += c[1] / float64(len(cs))
+	}
+	var s float64
+	for _, c := range cs {
+		s += (c[0]-m[0])*(c[0]-m[0]) + (c[1]-m[1])*(c[1]-m[1])
+	}
+	return math.Sqrt(s/float64(len(cs))) / math.Max(iod, 1), g[len(g)-1].t - g[0].t
+}
+
+// lightLayer correlates the emitted light with the face's colour.
+func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step time.Duration) LayerScore {
+	l := LayerScore{Name: LayerLight, Measures: map[string]float64{}}
+	g := good(recs)
+	var em, ob [][3]float64
+	var ts []time.Duration
+	follow, reported := 0, 0
+	for _, r := range g {
+		if r.light == nil {
+			continue
+		}
+		reported++
+		em = append(em, r.light.vec())
+		ob = append(ob, r.skin)
+		ts = append(ts, r.t)
+		// Does the reported light follow the plan (within one step)?
+		k := int((r.t - start) / step)
+		for d := -1; d <= 1; d++ {
+			if i := k + d; i >= 0 && i < len(plan) && plan[i].Light == *r.light {
+				follow++
+				break
+			}
+		}
+	}
+	l.Measures["frames"] = float64(reported)
+	if reported < lightMinN {
+		l.Score, l.Detail = 0, fmt.Sprintf("%d frames report the emitted light (need %d)", reported, lightMinN)
+		l.Reasons, l.hard = []string{ReasonLightResponseMissing}, true
+		return l
+	}
+	followShare := float64(follow) / float64(reported)
+	l.Measures["follows_plan"] = followShare
+	best, bestLag := math.Inf(-1), time.Duration(0)
+	for lag := 0; lag < len(ts); lag++ {
+		if lag > 0 && ts[lag]-ts[0] > lightMaxLag+step/2 {
+			break
+		}
+		c := lagCorr(em, ob, ts, lag)
+		if c > best {
+			best, bestLag = c, ts[lag]-ts[0]
+		}
+	}
+	l.Measures["correlation"] = best
+	l.Measures["lag_ms"] = float64(bestLag.Milliseconds())
+	l.Score = clamp01((best - lightNoCorr) / (lightMinCorr + 0.15 - lightNoCorr))
+	l.Passed = best >= lightMinCorr && followShare >= 0.8
+	l.Detail = fmt.Sprintf("face colour follows the emitted light with correlation %.2f at lag %v; %.0f%% of frames report the planned light",
+		best, bestLag, 100*followShare)
+	if !l.Passed {
+		l.Reasons = []string{ReasonLightResponseMissing}
+		l.hard = best < lightNoCorr || followShare < 0.5
+		if followShare < 0.8 {
+			l.Score = math.Min(l.Score, 0.2)
+		}
+	}
+	return l
+}
+
+// lagCorr is the Pearson correlation, pooled over the three channels, of
+// the emitted light at frame i and the face colour at frame i+lag (each
+// channel mean-removed; the face colour detrended).
+func lagCorr(em, ob [][3]float64, ts []time.Duration, lag int) float64 {
+	n := len(em) - lag
+	if n < lightMinN {
+		return math.Inf(-1)
+	}
+	var sxy, sxx, syy float64
+	for c := 0; c < 3; c++ {
+		// Linear detrend of the observed channel against time.
+		var mt, mo, me float64
+		for i := 0; i < n; i++ {
+			mt += float64(ts[i+lag])
+			mo += ob[i+lag][c]
+			me += em[i][c]
+		}
+		mt /= float64(n)
+		mo /= float64(n)
+		me /= float64(n)
+		var stt, sto float64
+		for i := 0; i < n; i++ {
+			dt := float64(ts[i+lag]) - mt
+			stt += dt * dt
+			sto += dt * (ob[i+lag][c] - mo)
+		}
+		slope := 0.0
+		if stt > 0 {
+			slope = sto / stt
+		}
+		// Normalise each channel's observation by its mean so a dim channel
+		// weighs as much as a bright one.
+		norm := math.Max(mo, 1e-4)
+		for i := 0; i < n; i++ {
+			x := em[i][c] - me
+			y := (ob[i+lag][c] - mo - slope*(float64(ts[i+lag])-mt)) / norm
+			sxy += x * y
+			sxx += x * x
+			syy += y * y
+		}
+	}
+	if sxx == 0 || syy == 0 {
+		return 0
+	}
+	return sxy / math.Sqrt(sxx*syy)
+}
+
+func dedup(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package liveness
+
+import (
+	"hash/maphash"
+	"math"
+	"time"
+
+	"livegate.dev/models/face"
+	"livegate.dev/models/imgproc"
+)
+
+// thumbN is the side of the grey face thumbnail compared between frames.
+const thumbN = 24
+
+// frameRec is what the Analyzer keeps of one frame: measures, not pixels.
+type frameRec struct {
+	idx   int
+	t     time.Duration
+	faces int  // significant faces detected
+	ok    bool // exactly one face with a mesh
+	pts   []pt2
+	iod   float64
+	m     face.Measures
+	box   [4]float32
+	luma  float64 // mean grey level of the face box
+	sharp float64 // mean |Laplacian| of the face box at a fixed scale
+	skin  [3]float64
+	light *Light
+	thumb [thumbN * thumbN]float32
+	hash  uint64 // of the whole frame's pixels
+	tex   texture
+	hasTx bool
+	spoof float64 // FaceAntiSpoofing raw score; NaN when not run
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// centre returns the landmark centroid.
+func (r *frameRec) centre() pt2 {
+	var c pt2
+	for _, p := range r.pts {
+		c[0] += p[0]
+		c[1] += p[1]
+	}
+	n := float64(len(r.pts))
+	return pt2{c[0] / n, c[1] / n}
+}
+
+// fillPatches computes the face box's grey thumbnail, luma and sharpness.
+func (r *frameRec) fillPatches(img *imgproc.RGB) {
+	bx, by, bw, bh := float64(r.box[0]), float64(r.box[1]), float64(r.box[2]), float64(r.box[3])
+	// Thumbnail: area means over thumbN×thumbN cells of the box.
+	for j := 0; j < thumbN; j++ {
+		y0 := int(by + bh*float64(j)/thumbN)
+		y1 := max(int(by+bh*float64(j+1)/thumbN), y0+1)
+		for i := 0; i < thumbN; i++ {
+			x0 := int(bx + bw*float64(i)/thumbN)
+			x1 := max(int(bx+bw*float64(i+1)/thumbN), x0+1)
+			var s float64
+			n := 0
+			for y := max(y0, 0); y < min(y1, img.H); y++ {
+				for x := max(x0, 0); x < min(x1, img.W); x++ {
+					k := (y*img.W + x) * 3
+					s += 0.299*float64(img.Pix[k]) + 0.587*float64(img.Pix[k+1]) + 0.114*float64(img.Pix[k+2])
+					n++
+				}
+			}
+			if n > 0 {
+				s /= float64(n)
+			}
+			r.thumb[j*thumbN+i] = float32(s)
+		}
+	}
+	// Luma and sharpness on a 64×64 nearest-neighbour grid of the box: the
+	// Laplacian at a fixed face scale, so the figure does not depend on the
+	// distance.
+	const g = 64
+	var grid [g * g]float64
+	var sum float64
+	for j := 0; j < g; j++ {
+		y := min(max(int(by+bh*(float64(j)+0.5)/g), 0), img.H-1)
+		for i := 0; i < g; i++ {
+			x := min(max(int(bx+bw*(float64(i)+0.5)/g), 0), img.W-1)
+			k := (y*img.W + x) * 3
+			v := 0.299*float64(img.Pix[k]) + 0.587*float64(img.Pix[k+1]) + 0.114*float64(img.Pix[k+2])
+			grid[j*g+i] = v
+			sum += v
+		}
+	}
+	r.luma = sum / (g * g)
+	var lap float64
+	for j := 1; j < g-1; j++ {
+		for i := 1; i < g-1; i++ {
+			c := grid[j*g+i]
+			lap += math.Abs(4*c - grid[(j-1)*g+i] - grid[(j+1)*g+i] - grid[j*g+i-1] - grid[j*g+i+1])
+		}
+	}
+	r.sharp = lap / float64((g-2)*(g-2))
+}
+
+// skinPoints are mesh points on the cheeks and forehead, away from the
+// eyes, nostrils and lips, whose colour follows the light on the face.
+var skinPoints = []int{50, 280, 151, 101, 330, 117, 346}
+
+// fillSkin averages the colour of small squares around skinPoints, in
+// linear [0, 1] RGB.
+func (r *frameRec) fillSkin(img *imgproc.RGB) {
+	rad := max(int(r.iod*0.12), 1)
+	var s [3]float64
+	n := 0
+	for _, pi := range skinPoints {
+		cx, cy := int(r.pts[pi][0]), int(r.pts[pi][1])
+		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
+			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
+				k := (y*img.W + x) * 3
+				s[0] += srgbToLinear[img.Pix[k]]
+				s[1] += srgbToLinear[img.Pix[k+1]]
+				s[2] += srgbToLinear[img.Pix[k+2]]
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		for c := range s {
+			r.skin[c] = s[c] / float64(n)
+		}
+	}
+}
+
+var srgbToLinear = func() (t [256]float64) {
+	for i := range t {
+		v := float64(i) / 255
+		if v <= 0.04045 {
+			t[i] = v / 12.92
+		} else {
+			t[i] = math.Pow((v+0.055)/1.055, 2.4)
+		}
+	}
+	return t
+}()
+
+func frameHash(img *imgproc.RGB) uint64 {
+	return maphash.Bytes(hashSeed, img.Pix)
+}
+
+// thumbMAD is the mean absolute grey difference of two thumbnails.
+func thumbMAD(a, b *frameRec) float64 {
+	var s float64
+	for i := range a.thumb {
+		s += math.Abs(float64(a.thumb[i] - b.thumb[i]))
+	}
+	return s / float64(len(a.thumb))
+}
+
+// iodOf is the distance between the outer eye corners.
+func iodOf(pts []pt2) float64 {
+	a, b := pts[face.MeshRightEyeOuter], pts[face.MeshLeftEyeOuter]
+	return math.Hypot(a[0]-b[0], a[1]-b[1])
+}
