@@ -321,3 +321,18 @@ func TestSimStateSurvivesKill(t *testing.T) {
 	<-done
 	b1.Close()
 }
+
+func TestSimFileCamera(t *testing.T) {
+	missing := t.TempDir() + "/none.y4m"
+	b, _ := openSim(t, Config{CameraSource: ptr(CameraFile), CameraDevice: &missing})
+	r, _ := b.Report.Part("camera")
+	if r.State != Failed || b.Camera != nil {
+		t.Fatalf("camera %v", r)
+	}
+	if err := b.Require("camera"); !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "failed") {
+		t.Fatalf("Require: %v", err)
+	}
+	if err := b.Require("relay", "light white"); err != nil {
+		t.Fatalf("other parts: %v", err)
+	}
+}
