@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -204,6 +205,34 @@ func (e *env) do(method, path string, body any, hdr ...string) resp {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return resp{status: r.StatusCode, header: r.Header, body: b}
+}
+
+// rawOversized posts a body of twice the limit over a raw connection and
+// reads the answer even though the server stops reading the body early
+// (a normal client may see a broken pipe before it reads the 413).
+func (e *env) rawOversized(path string, hdr ...string) resp {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	n := 2 * api.DefaultBodyLimit
+	head := "POST " + path + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(n) + "\r\n"
+	for i := 0; i+1 < len(hdr); i += 2 {
+		head += hdr[i] + ": " + hdr[i+1] + "\r\n"
+	}
+	if _, err := conn.Write([]byte(head + "\r\n")); err != nil {
+		e.t.Fatal(err)
+	}
+	go conn.Write(bytes.Repeat([]byte("a"), n)) // may fail once the server closes; the answer is what matters
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		e.t.Fatalf("reading the answer to an oversized body: %v", err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
 	return resp{status: r.StatusCode, header: r.Header, body: b}
 }
 

@@ -61,7 +61,6 @@ func testHealth(t *testing.T, start starter) {
 func testEnvelope(t *testing.T, start starter) {
 	e := start(t)
 	key := e.tenant("test").APIKey
-	big := `{"user_id":"` + strings.Repeat("a", api.DefaultBodyLimit) + `"}`
 	cases := []struct {
 		name, method, path string
 		body               any
@@ -71,7 +70,7 @@ func testEnvelope(t *testing.T, start starter) {
 	}{
 		{"unknown route", "GET", "/nope", nil, nil, 404, "request.route_not_found", "/nope"},
 		{"wrong method", "DELETE", "/api/v1/managed-session", nil, bearer(key), 405, "request.method_not_allowed", "DELETE"},
-		{"body too large", "POST", "/api/v1/managed-session", big, bearer(key), 413, "request.body_too_large", ""},
+		{"body too large (raw connection)", "POST", "/api/v1/managed-session", nil, bearer(key), 413, "request.body_too_large", ""},
 		{"invalid JSON", "POST", "/api/v1/managed-session", `{"user_id":`, bearer(key), 400, "request.invalid_json", ""},
 		{"not an object", "POST", "/api/v1/managed-session", `[1]`, bearer(key), 400, "request.invalid_json", "object"},
 		{"trailing data", "POST", "/api/v1/managed-session", `{}{}`, bearer(key), 400, "request.invalid_json", ""},
@@ -85,7 +84,14 @@ func testEnvelope(t *testing.T, start starter) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := e.do(c.method, c.path, c.body, c.hdr...).want(t, c.status, c.code)
+			e := e.with(t)
+			var r resp
+			if c.status == 413 {
+				r = e.rawOversized(c.path, c.hdr...)
+			} else {
+				r = e.do(c.method, c.path, c.body, c.hdr...)
+			}
+			r.want(t, c.status, c.code)
 			if !strings.Contains(r.message(t), c.msg) {
 				t.Fatalf("message %q does not mention %q", r.message(t), c.msg)
 			}
@@ -114,7 +120,7 @@ func testAuth(t *testing.T, start starter) {
 		{"admin with near-miss token", "GET", "/admin/v1/tenants", bearer(adminToken + "x"), 401, "auth.admin_invalid"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { e.do(c.method, c.path, nil, c.hdr...).want(t, c.status, c.code) })
+		t.Run(c.name, func(t *testing.T) { e.with(t).do(c.method, c.path, nil, c.hdr...).want(t, c.status, c.code) })
 	}
 	// Admin API disabled without LIVEGATE_ADMIN_TOKEN.
 	e2 := start(t, func(o *daemon.Options) { o.AdminToken, o.LegacyKey = "", "" })
@@ -336,6 +342,7 @@ func testSimulate(t *testing.T, start starter) {
 	}
 	for _, c := range cases {
 		t.Run(c.body, func(t *testing.T) {
+			e := e.with(t)
 			sc := e.session(test.APIKey, map[string]any{"mode": "active"})
 			r := e.do("POST", "/api/v1/session/"+sc.SessionID+"/simulate", c.body, bearer(test.APIKey)...).want(t, c.status, c.code)
 			if c.status != 200 {
@@ -516,7 +523,7 @@ func testHostileURLs(t *testing.T, start starter) {
 	for _, h := range hostileURLs {
 		for _, field := range []string{"redirect_url", "webhook_url"} {
 			t.Run(field+"="+h.url, func(t *testing.T) {
-				r := e.do("POST", "/api/v1/managed-session", map[string]string{field: h.url}, bearer(tc.APIKey)...).want(t, 400, h.code)
+				r := e.with(t).do("POST", "/api/v1/managed-session", map[string]string{field: h.url}, bearer(tc.APIKey)...).want(t, 400, h.code)
 				if !strings.HasPrefix(r.message(t), field+" refused") {
 					t.Fatalf("message %q does not name %s", r.message(t), field)
 				}
