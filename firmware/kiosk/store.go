@@ -1,0 +1,52 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"livegate.dev/drivers"
+	"livegate.dev/firmware/outbox"
+	"livegate.dev/proto"
+)
+
+// OutboxStore commits each session result to the bbolt outbox as a
+// proto session.result message whose id is the session id, fsynced before
+// Commit returns; the sync part drains it to the cloud.
+type OutboxStore struct {
+	Outbox *outbox.Outbox
+	Clock  drivers.Clock
+}
+
+var _ Store = (*OutboxStore)(nil)
+
+// storeFull marks outbox.ErrFull for the kiosk's out-of-service state.
+type storeFull struct{ error }
+
+func (storeFull) Full() bool      { return true }
+func (e storeFull) Unwrap() error { return e.error }
+
+// Commit encodes r and appends it.
+func (s *OutboxStore) Commit(ctx context.Context, r *proto.SessionResult) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("kiosk store: session %s: %w", r.SessionID, err)
+	}
+	now := r.DecidedAt
+	if s.Clock != nil {
+		now = s.Clock.Now()
+	}
+	b, err := proto.Encode(r.SessionID, proto.TypeSessionResult, now, r)
+	if err != nil {
+		return fmt.Errorf("kiosk store: %w", err)
+	}
+	if _, err := s.Outbox.Append(r.SessionID, now, b); err != nil {
+		if errors.Is(err, outbox.ErrFull) {
+			return storeFull{fmt.Errorf("kiosk store: session %s: %w", r.SessionID, err)}
+		}
+		return fmt.Errorf("kiosk store: session %s: %w", r.SessionID, err)
+	}
+	return nil
+}
