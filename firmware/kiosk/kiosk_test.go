@@ -347,4 +347,3 @@ func (s *blockingStore) Commit(ctx context.Context, r *proto.SessionResult) erro
 }
 
 func gpioLow(b *board.Board) bool { return b.Profile.Relay.ActiveLow }
-
