@@ -156,7 +156,8 @@ func Names() []string {
 	return n
 }
 
-// Profile returns a copy of the built-in profile name.
+// Builtin returns a copy of the built-in profile name, without validation
+// or overrides.
 func Builtin(name string) (Profile, error) {
 	p, ok := profiles[name]
 	if !ok {
