@@ -1,0 +1,22 @@
+// Package broker runs the embedded MQTT broker (mochi-mqtt) of a
+// single-machine livegate-cloud and generates the ACL and configuration of
+// an external Mosquitto broker.
+//
+// Every client authenticates: a device with its own credentials (a client
+// certificate from the device CA, verified by mutual TLS, or its password),
+// its MQTT client id equal to its device id; the cloud's own consumer with
+// the service credentials. The ACL confines a device to its own topics:
+// publish status, sessions, commands/resp and telemetry; subscribe acks and
+// commands. A revoked device is refused at connect and Disconnect drops its
+// live connection at once.
+//
+// Persistence: the broker keeps sessions and retained messages in memory
+// only. mochi-mqtt's bbolt storage hook ran about 50× slower than without
+// it (see BenchmarkPersistence) and it is not needed for correctness: the
+// broker lives in the cloud process, devices keep every unacknowledged
+// result in their outbox and republish it after a reconnect, and the cloud
+// acks duplicates again. What a broker restart loses is acks and commands
+// not yet delivered (the device resends, and commands carry an expiry and
+// are sent again by their caller) and the retained status (devices publish
+// their birth again when they reconnect).
+package broker

@@ -1,0 +1,16 @@
+// Package fleet is the cloud side of the device fleet; its sub-packages are
+//
+//   - broker: the embedded MQTT broker (mochi-mqtt), the single-machine
+//     default, with an auth+ACL hook that authenticates each device with
+//     its own credentials and confines it to its own topics; and the
+//     Mosquitto ACL/config generated for the external-broker mode;
+//   - ingest: the MQTT consumer that turns device results into sessions
+//     (idempotent by session id, durable before the Ack), keeps the device
+//     registry (status, last seen, versions, outbox depth) and sends
+//     commands;
+//   - provision: the device CA, one-time enrollment tokens and their
+//     exchange for a client certificate or a password, and revocation.
+//
+// The contract (topics and payloads) is livegate.dev/proto; the device side
+// is livegate.dev/firmware/sync.
+package fleet
