@@ -11,8 +11,9 @@ import (
 )
 
 // OutboxStore commits each session result to the bbolt outbox as a
-// proto session.result message whose id is the session id, fsynced before
-// Commit returns; the sync part drains it to the cloud.
+// proto session.result message with id MessageID(session id), fsynced
+// before Commit returns; the sync part (livegate.dev/firmware/sync) drains
+// it to the cloud and deletes it on the cloud's ack.
 type OutboxStore struct {
 	Outbox *outbox.Outbox
 	Clock  drivers.Clock
@@ -38,11 +39,12 @@ func (s *OutboxStore) Commit(ctx context.Context, r *proto.SessionResult) error 
 	if s.Clock != nil {
 		now = s.Clock.Now()
 	}
-	b, err := proto.Encode(r.SessionID, proto.TypeSessionResult, now, r)
+	id := MessageID(r.SessionID)
+	b, err := proto.Encode(id, proto.TypeSessionResult, now, r)
 	if err != nil {
 		return fmt.Errorf("kiosk store: %w", err)
 	}
-	if _, err := s.Outbox.Append(r.SessionID, now, b); err != nil {
+	if _, err := s.Outbox.Append(id, now, b); err != nil {
 		if errors.Is(err, outbox.ErrFull) {
 			return storeFull{fmt.Errorf("kiosk store: session %s: %w", r.SessionID, err)}
 		}
@@ -50,3 +52,7 @@ func (s *OutboxStore) Commit(ctx context.Context, r *proto.SessionResult) error 
 	}
 	return nil
 }
+
+// MessageID is the outbox and MQTT message id of a session's result: the
+// same id the sync part's EncodeResult uses, so a result is queued once.
+func MessageID(sessionID string) string { return "res_" + sessionID }

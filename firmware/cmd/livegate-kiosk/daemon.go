@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"livegate.dev/board"
+	"livegate.dev/drivers"
+	"livegate.dev/firmware/config"
+	"livegate.dev/firmware/health"
+	"livegate.dev/firmware/kiosk"
+	"livegate.dev/firmware/kiosk/simcam"
+	"livegate.dev/firmware/outbox"
+	"livegate.dev/firmware/tech"
+)
+
+// cmdRun is the daemon: board, store, engine, kiosk loop, technician view,
+// systemd notification; SIGTERM/SIGINT stop it with the relay off and the
+// store closed.
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/livegate/kiosk.yaml", "config file (YAML)")
+	simState := fs.String("sim-state", "", "sim board: directory keeping pin levels across restarts (tests)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := config.Load(*path, os.Environ())
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, c.LogLevel).With("device_id", c.DeviceID)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return daemon(ctx, c, daemonOpts{simState: *simState, log: log, getenv: os.Getenv})
+}
+
+type daemonOpts struct {
+	simState string
+	log      *slog.Logger
+	getenv   func(string) string
+	// ready, when set, receives the technician view's address once
+	// serving (tests).
+	ready func(addr string)
+}
+
+func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
+	log := o.log
+	notifier, err := health.FromEnv(o.getenv)
+	if err != nil {
+		return err
+	}
+	p, err := c.Profile()
+	if err != nil {
+		return err
+	}
+	clk := drivers.RealClock{}
+	b, err := board.Open(ctx, p, board.Opts{Clock: clk, Logger: log, SimStateDir: o.simState})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := b.Close(); cerr != nil {
+			log.Error("board close", "err", cerr)
+		}
+	}()
+	if err := b.Require("relay", "camera"); err != nil {
+		return err
+	}
+	if len(b.Lights) == 0 {
+		return errors.New("board: no illumination light opened (see the board report)")
+	}
+	if err := os.MkdirAll(filepath.Dir(c.Store.Path), 0o700); err != nil {
+		return fmt.Errorf("store dir: %w", err)
+	}
+	ob, err := outbox.Open(c.Store.Path, outbox.Options{MaxEntries: c.Store.MaxEntries, MaxBytes: c.Store.MaxBytes})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ob.Close(); cerr != nil {
+			log.Error("store close", "err", cerr)
+		}
+	}()
+	st := ob.Stats()
+	log.Info("store open", "path", c.Store.Path, "entries", st.Entries, "bytes", st.Bytes)
+	eng, loc, err := newEngine(c, p.InferenceThreads, 0)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	defer loc.Close()
+
+	cam := b.Camera
+	if b.Sim != nil && p.Camera.Source == board.CameraFile {
+		cam = simcam.NewReflect(cam, b.Lights, simcam.Opts{Locator: loc})
+	}
+	k, err := kiosk.New(kiosk.Hardware{Camera: cam, Relay: b.Relay, Lights: b.Lights, Presence: b.Presence, Status: b.Status, Buzzer: b.Buzzer},
+		eng, &kiosk.OutboxStore{Outbox: ob, Clock: clk}, loc, kiosk.Options{
+			DeviceID: c.DeviceID, FirmwareVersion: version, Clock: clk, Logger: log,
+			RelayPulse: c.RelayPulse, CoolDown: c.CoolDown, MaxDuration: c.Session.MaxDuration,
+			GuideTimeout: c.Session.GuideTimeout, AuditFrames: *c.Session.AuditFrames, NoAudit: *c.Session.AuditFrames == 0,
+		})
+	if err != nil {
+		return err
+	}
+
+	// The loop's liveness for health: Run is alive, and a session in
+	// progress still gets frames.
+	var loopDone atomic.Bool
+	healthy := func() error {
+		if loopDone.Load() {
+			return errors.New("kiosk loop stopped")
+		}
+		s := k.Status()
+		switch s.State {
+		case kiosk.StateGuiding, kiosk.StateChallenges:
+			if age := clk.Now().Sub(s.LastFrameAt); age > 5*time.Second {
+				return fmt.Errorf("no camera frame for %s", age.Round(time.Second))
+			}
+		}
+		return nil
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	tv := tech.New(k, tech.Options{User: c.Technician.User, PasswordHash: c.Technician.PasswordHash, Check: config.CheckPassword,
+		Health: healthy, Logger: log})
+	serve := func(addr string, h http.Handler, what string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s listen %s: %w", what, addr, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(what, "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer scancel()
+			srv.Shutdown(sctx)
+		}()
+		log.Info(what+" listening", "addr", ln.Addr().String())
+		if o.ready != nil && what == "technician view" {
+			o.ready(ln.Addr().String())
+		}
+		return nil
+	}
+	if l := c.Technician.Listen; l != "" && l != "off" {
+		if err := serve(l, tv, "technician view"); err != nil {
+			return err
+		}
+	}
+	if l := c.Technician.HealthListen; l != "" {
+		if err := serve(l, tv.HealthHandler(), "health"); err != nil {
+			return err
+		}
+	}
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		notifier.RunWatchdog(ctx, clk, log, healthy)
+	}()
+	if err := notifier.Ready(); err != nil {
+		log.Error("sd_notify", "err", err)
+	}
+	log.Info("kiosk running", "board", p.Name, "mode", eng.Mode())
+	runErr := k.Run(ctx)
+	stopped := ctx.Err() != nil
+	loopDone.Store(true)
+	if err := notifier.Stopping(); err != nil {
+		log.Error("sd_notify", "err", err)
+	}
+	cancel()
+	if stopped && (runErr == nil || errors.Is(runErr, context.Canceled)) {
+		log.Info("kiosk stopped: relay off, store closing")
+		return nil
+	}
+	return runErr
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"livegate.dev/firmware/config"
+	"livegate.dev/firmware/kiosk/engine"
+	"livegate.dev/models/face"
+	"livegate.dev/models/liveness"
+	"livegate.dev/models/ort"
+)
+
+// newEngine loads the liveness engine and the audit face locator.
+func newEngine(c config.Config, threads int, seed uint64) (*engine.Engine, *engine.Locator, error) {
+	o := ort.Options{LibPath: c.Models.ORTLibrary, IntraOpThreads: threads}
+	mo := liveness.ModelOptions{ORT: o}
+	det := face.DetectorOptions{ORT: o}
+	if d := c.Models.Dir; d != "" {
+		det.Model = filepath.Join(d, face.ShortRangeModel)
+		mo.Detector.Model = det.Model
+		mo.Landmarker.Model = filepath.Join(d, face.LandmarkModel)
+		mo.Embedder.Model = filepath.Join(d, face.EmbedModel)
+		mo.AntiSpoof.Model = filepath.Join(d, face.AntiSpoofModel)
+	}
+	mode := liveness.Passive
+	if c.Session.Mode == "active" {
+		mode = liveness.Active
+	}
+	lc := liveness.Config{
+		Mode:           mode,
+		PassThreshold:  c.Session.PassThreshold,
+		RetryThreshold: c.Session.RetryThreshold,
+		LightStep:      c.Session.LightStep,
+		MaxDuration:    c.Session.MaxDuration,
+	}
+	e, err := engine.New(engine.Options{Config: lc, Models: mo, Seed: seed})
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := engine.NewLocator(det)
+	if err != nil {
+		e.Close()
+		return nil, nil, fmt.Errorf("audit face locator: %w", err)
+	}
+	return e, loc, nil
+}
+
+// guideTimeout is the default wait for a first face.
+const guideTimeout = 10 * time.Second
