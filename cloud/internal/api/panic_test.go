@@ -2,15 +2,24 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
 
-	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/secret"
+	"livegate.dev/cloud/internal/store/bolt"
 )
 
 // syncWriter is a goroutine-safe log sink.
@@ -31,32 +40,64 @@ func (w *syncWriter) String() string {
 	return w.buf.String()
 }
 
+// TestPanicIsEnvelopedAndLogged builds the server from its parts, adds a
+// panicking route before serving, and drives it in process.
 func TestPanicIsEnvelopedAndLogged(t *testing.T) {
 	var logs syncWriter
-	e := startWith(nil)(t, func(o *daemon.Options) {
-		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
-	// A route added for the test only; the server's middleware applies to it.
-	e.d.Server().App().Get("/test-panic", func(*fiber.Ctx) error { panic("boom") })
-	r := e.do("GET", "/test-panic", nil).want(t, 500, "server.internal")
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	st, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := secret.New(bytes.Repeat([]byte{1}, secret.KeySize))
+	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{2}, 32),
+		PublicURL: "http://localhost:8000", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants := tenancy.New(st, sealer, nil)
+	srv, err := api.New(api.Config{Sessions: sessions, Tenants: tenants, Store: st, Logger: logger, AdminToken: adminToken,
+		Replay: func(context.Context, string) (*core.Delivery, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.App().Get("/test-panic", func(*fiber.Ctx) error { panic("boom") })
+	do := func(method, path, body string, hdr ...string) resp {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		r, err := srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		return resp{status: r.StatusCode, header: r.Header, body: b}
+	}
+
+	r := do("GET", "/test-panic", "").want(t, 500, "server.internal")
 	if strings.Contains(string(r.body), "boom") {
 		t.Fatalf("panic value leaked to the client: %s", r.body)
 	}
-	// The server keeps serving.
-	e.do("GET", "/healthz", nil).want(t, 200, "")
-	// The log has the panic with its request id, and no secrets.
-	tc := e.tenant("test")
-	e.do("POST", "/api/v1/managed-session", nil, bearer(tc.APIKey)...).want(t, 201, "")
+	do("GET", "/healthz", "").want(t, 200, "") // still serving
+	nt, err := tenants.Create(context.Background(), "Acme", core.TenantTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc api.SessionCreated
+	do("POST", "/api/v1/managed-session", `{}`, bearer(nt.APIKey)...).want(t, 201, "").decode(t, &sc)
+	do("GET", "/api/v1/session/"+sc.SessionID+"/result?token="+sc.Token, "").want(t, 200, "")
+
 	out := logs.String()
 	if !strings.Contains(out, "boom") || !strings.Contains(out, r.header.Get("X-Request-Id")) {
 		t.Fatalf("panic not logged with its request id:\n%s", out)
 	}
-	for _, secret := range []string{tc.APIKey, tc.WebhookSecret, adminToken, "lgst_", "lgct_"} {
-		if strings.Contains(out, secret) {
-			t.Fatalf("log contains a secret (%s…)", secret[:5])
+	for _, s := range []string{nt.APIKey, nt.WebhookSecret, adminToken, sc.Token, sc.ClientToken, "token="} {
+		if strings.Contains(out, s) {
+			t.Fatalf("log contains a secret (%s…)", s[:5])
 		}
 	}
-	// Every request line is structured with request_id; session routes carry session_id.
 	sawSession := false
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var rec map[string]any
@@ -68,11 +109,11 @@ func TestPanicIsEnvelopedAndLogged(t *testing.T) {
 				t.Fatalf("request log without request_id: %s", line)
 			}
 			if rec["path"] == "/api/v1/managed-session" {
-				sawSession = rec["session_id"] != nil && rec["tenant_id"] != nil
+				sawSession = rec["session_id"] == sc.SessionID && rec["tenant_id"] == nt.Tenant.ID
 			}
 		}
 	}
 	if !sawSession {
-		t.Fatal("session creation logged without session_id/tenant_id")
+		t.Fatalf("session creation logged without its session_id/tenant_id:\n%s", out)
 	}
 }
