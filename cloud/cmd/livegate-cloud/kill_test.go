@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,21 +22,48 @@ import (
 	"livegate.dev/cloud/internal/webhook"
 )
 
-// buildBinary builds livegate-cloud into a temp dir.
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	buildDir  string
+)
+
+// buildBinary builds livegate-cloud once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "livegate-cloud")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "livegate-cloud-test-")
+		if buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "livegate-cloud")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 type proc struct {
-	cmd  *exec.Cmd
-	base string
-	done chan struct{}
+	cmd     *exec.Cmd
+	base    string
+	done    chan struct{}
+	waitErr error
+	mu      sync.Mutex
+	msgs    []string // log messages seen
 }
 
 // startServe runs `livegate-cloud serve` on 127.0.0.1:0 and waits for its
@@ -60,11 +88,17 @@ func startServe(t *testing.T, bin, data string, extra ...string) *proc {
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "livegate-cloud serving" {
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			p.mu.Lock()
+			p.msgs = append(p.msgs, rec.Msg)
+			p.mu.Unlock()
+			if rec.Msg == "livegate-cloud serving" {
 				addr <- rec.Addr
 			}
 		}
-		cmd.Wait()
+		p.waitErr = cmd.Wait()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -247,5 +281,35 @@ func TestKill9(t *testing.T) {
 	defer rmu.Unlock()
 	if len(bad) > 0 {
 		t.Fatalf("bad signatures: %v", bad)
+	}
+}
+
+// TestSIGTERMShutsDownCleanly: SIGTERM drains and exits 0, logging "stopped".
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	p := startServe(t, bin, t.TempDir())
+	resp, err := http.Get(p.base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30 s of SIGTERM")
+	}
+	if p.waitErr != nil {
+		t.Fatalf("exit after SIGTERM: %v", p.waitErr)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last := p.msgs[len(p.msgs)-1]; last != "stopped" {
+		t.Fatalf("last log message %q, want \"stopped\" (all: %v)", last, p.msgs)
 	}
 }

@@ -102,14 +102,14 @@ func (s *schemas) object(t reflect.Type) Schema {
 	var order []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
+		if !f.IsExported() && !(f.Anonymous && name == "") {
+			continue
+		}
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
 			// Embedded struct: its fields are promoted, as encoding/json does.
 			inner := s.object(f.Type)
