@@ -90,30 +90,59 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 // unlimited paths are health probes: a load balancer must not be throttled.
 func unlimited(path string) bool { return path == "/healthz" || path == "/readyz" }
 
-// rateLimit counts the request against its API key (any Authorization
-// bearer) or else its client IP, sets X-RateLimit-* and refuses with 429.
+// keyless reports whether a path never takes an API key: it is limited per
+// client IP whatever Authorization header comes with it (so inventing
+// bearer values cannot buy a fresh budget).
+func keyless(method, path string) bool {
+	return (method == fiber.MethodPost && path == "/api/v1/session") || strings.HasPrefix(path, "/s/") ||
+		strings.HasPrefix(path, "/docs/") || path == "/openapi.json"
+}
+
+// rateLimit counts the request against its credential (any Authorization
+// bearer) or, on keyless routes and without one, its client IP; it sets
+// X-RateLimit-* and refuses with 429.
 func (s *Server) rateLimit(c *fiber.Ctx) error {
 	if s.cfg.RateLimit <= 0 || unlimited(c.Path()) {
 		return c.Next()
 	}
-	var id string
-	if b := bearer(c); b != "" {
+	id := "ip:" + c.IP()
+	if b := bearer(c); b != "" && !keyless(c.Method(), c.Path()) {
 		h := sha256.Sum256([]byte(b))
 		id = "k:" + hex.EncodeToString(h[:12])
-	} else {
-		id = "ip:" + c.IP()
 	}
+	if err := s.count(c, id, true); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// count counts one request for id; with headers it sets X-RateLimit-*.
+func (s *Server) count(c *fiber.Ctx, id string, headers bool) error {
 	d := s.limiter.Allow(id)
 	reset := int(math.Ceil(d.Reset.Seconds()))
-	c.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	c.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	c.Set("X-RateLimit-Reset", strconv.Itoa(reset))
+	if headers {
+		c.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+		c.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+		c.Set("X-RateLimit-Reset", strconv.Itoa(reset))
+	}
 	if !d.Allowed {
 		e := apierr.New(apierr.RateLimited, "rate limit of %d requests per minute exceeded; retry in %d s", d.Limit, reset)
 		e.RetryAfter = max(reset, 1)
 		return e
 	}
-	return c.Next()
+	return nil
+}
+
+// authFailed counts a refused API key against the client IP as well, so
+// that guessing keys from one address is limited like keyless traffic.
+func (s *Server) authFailed(c *fiber.Ctx, err error) error {
+	if s.cfg.RateLimit <= 0 {
+		return err
+	}
+	if lerr := s.count(c, "authfail:"+c.IP(), false); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // errorHandler renders every error as the envelope.
@@ -198,6 +227,9 @@ func (s *Server) principalFor(c *fiber.Ctx, key string) (lifecycle.Principal, er
 	}
 	k, t, err := s.cfg.Tenants.Authenticate(c.UserContext(), key)
 	if err != nil {
+		if e, ok := apierr.As(err); ok && e.Code == apierr.AuthInvalid {
+			return lifecycle.Principal{}, s.authFailed(c, err)
+		}
 		return lifecycle.Principal{}, err
 	}
 	c.Locals(localTenantID, t.ID)
@@ -211,7 +243,7 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 	}
 	h := sha256.Sum256([]byte(bearer(c)))
 	if subtle.ConstantTimeCompare(h[:], s.adminHash[:]) != 1 {
-		return apierr.New(apierr.AdminInvalid, "send Authorization: Bearer <admin token>")
+		return s.authFailed(c, apierr.New(apierr.AdminInvalid, "send Authorization: Bearer <admin token>"))
 	}
 	return nil
 }

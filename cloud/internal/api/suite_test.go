@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"net/http"
 	"net/url"
@@ -423,6 +424,13 @@ func testRateLimit(t *testing.T, start starter) {
 	e.do("GET", "/healthz", nil).want(t, 200, "")
 	// A key has its own budget, separate from the IP's.
 	e.do("GET", "/admin/v1/tenants", nil, bearer(adminToken)...).want(t, 200, "")
+	// Inventing bearer values on a keyless route buys no new budget…
+	e.do("POST", "/api/v1/session", nil, bearer("made-up-1")...).want(t, 429, "rate_limit.exceeded")
+	// …and guessing keys on keyed routes is limited per client IP too.
+	for i := 0; i < 3; i++ {
+		e.do("POST", "/api/v1/managed-session", nil, bearer(fmt.Sprint("iksk_live_guess", i))...).want(t, 401, "auth.invalid")
+	}
+	e.do("POST", "/api/v1/managed-session", nil, bearer("iksk_live_guess4")...).want(t, 429, "rate_limit.exceeded")
 	e.clk.Advance(30 * time.Second)
 	r = e.do("POST", "/api/v1/session", nil).want(t, 429, "rate_limit.exceeded")
 	if r.header.Get("Retry-After") != "30" {
