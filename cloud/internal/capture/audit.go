@@ -1,0 +1,174 @@
+package capture
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// AuditFrame is one kept frame of a session, for the tenant's audit trail.
+type AuditFrame struct {
+	// Index is the frame's position among the frames of its attempt.
+	Index int `json:"index"`
+	// Why says why it was kept: reference, best, challenge:<kind>, last.
+	Why string `json:"why"`
+	// Boxes are the faces found in it: x, y, width, height in pixels.
+	Boxes [][4]float64 `json:"boxes"`
+	// JPEG is the frame as the client sent it (not in listings).
+	JPEG []byte `json:"-"`
+}
+
+// AuditStore keeps 0–4 audit frames per session for a retention period.
+type AuditStore interface {
+	Put(ctx context.Context, sessionID string, frames []AuditFrame) error
+	// List returns the frames' metadata (JPEG empty); none is not an error.
+	List(ctx context.Context, sessionID string) ([]AuditFrame, error)
+	// Get returns frame n with its JPEG, or ErrAuditNotFound.
+	Get(ctx context.Context, sessionID string, n int) (*AuditFrame, error)
+	// Sweep deletes sessions' frames older than the retention.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
+// ErrAuditNotFound is returned for a frame that is not kept.
+var ErrAuditNotFound = errors.New("capture: audit frame not found")
+
+var sessionIDRe = regexp.MustCompile(`^ses_[A-Za-z0-9]{1,64}$`)
+
+// DirStore keeps audit frames on disk: Dir/<session>/meta.json and n.jpg,
+// written to a temp dir and renamed into place.
+type DirStore struct {
+	Dir       string
+	Retention time.Duration
+	mu        sync.Mutex
+}
+
+var _ AuditStore = (*DirStore)(nil)
+
+// NewDirStore creates dir; retention ≤ 0 means 30 days.
+func NewDirStore(dir string, retention time.Duration) (*DirStore, error) {
+	if retention <= 0 {
+		retention = 30 * 24 * time.Hour
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("capture: audit dir %s: %w", dir, err)
+	}
+	return &DirStore{Dir: dir, Retention: retention}, nil
+}
+
+func (d *DirStore) path(id string) (string, error) {
+	if !sessionIDRe.MatchString(id) {
+		return "", fmt.Errorf("capture: audit: bad session id %q", id)
+	}
+	return filepath.Join(d.Dir, id), nil
+}
+
+// Put writes the frames of a session, replacing earlier ones.
+func (d *DirStore) Put(_ context.Context, id string, frames []AuditFrame) error {
+	p, err := d.path(id)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(d.Dir, ".tmp-")
+	if err != nil {
+		return fmt.Errorf("capture: audit temp dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for i, f := range frames {
+		if err := writeSync(filepath.Join(tmp, fmt.Sprintf("%d.jpg", i)), f.JPEG); err != nil {
+			return err
+		}
+	}
+	meta, _ := json.Marshal(frames)
+	if err := writeSync(filepath.Join(tmp, "meta.json"), meta); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_ = os.RemoveAll(p)
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("capture: audit store %s: %w", id, err)
+	}
+	return nil
+}
+
+func writeSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("capture: audit write %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("capture: audit write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("capture: audit sync %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// List returns the frames of a session without their JPEGs.
+func (d *DirStore) List(_ context.Context, id string) ([]AuditFrame, error) {
+	p, err := d.path(id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return []AuditFrame{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("capture: audit list %s: %w", id, err)
+	}
+	var out []AuditFrame
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("capture: audit meta %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Get returns frame n of a session.
+func (d *DirStore) Get(ctx context.Context, id string, n int) (*AuditFrame, error) {
+	list, err := d.List(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n >= len(list) {
+		return nil, ErrAuditNotFound
+	}
+	p, _ := d.path(id)
+	b, err := os.ReadFile(filepath.Join(p, fmt.Sprintf("%d.jpg", n)))
+	if err != nil {
+		return nil, fmt.Errorf("capture: audit read %s/%d: %w", id, n, err)
+	}
+	f := list[n]
+	f.JPEG = b
+	return &f, nil
+}
+
+// Sweep deletes the frames of sessions stored longer ago than the retention.
+func (d *DirStore) Sweep(_ context.Context, now time.Time) (int, error) {
+	ents, err := os.ReadDir(d.Dir)
+	if err != nil {
+		return 0, fmt.Errorf("capture: audit sweep: %w", err)
+	}
+	n := 0
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		if now.Sub(info.ModTime()) > d.Retention {
+			if err := os.RemoveAll(filepath.Join(d.Dir, e.Name())); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}

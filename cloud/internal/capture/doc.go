@@ -1,0 +1,16 @@
+// Package capture runs hosted capture sessions over WebSocket
+// (GET /api/v1/session/{id}/ws?token=<client token>): the browser sends
+// binary JPEG frames, the server feeds them to one liveness.Analyzer per
+// attempt and answers with JSON guidance (feedback, challenge, light,
+// progress), then a verdict. docs/websocket.md is the protocol.
+//
+// Admission is bounded everywhere: one live connection per session, a frame
+// size limit, a frame-rate cap, and at most one frame waiting per session
+// while the engine is busy (a newer frame replaces it and the drop is
+// reported to the client), so memory does not grow with load. Attempts per
+// session are counted, and failed attempts are throttled per client (at
+// most 5 in 3 minutes, then a cool-down). The final verdict completes the
+// session through package lifecycle (stored result, webhook outbox), with
+// the ICAO photo made from the best frame and up to four audit frames (with
+// face boxes) kept in an AuditStore for a retention period.
+package capture

@@ -1,0 +1,781 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/models/liveness"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxFrameBytes = 1_500_000
+	DefaultMaxFPS        = 15
+	DefaultAttempts      = 3
+	DefaultIdleTimeout   = 30 * time.Second
+	DefaultMaxBadFrames  = 10
+	maxAuditFrames       = 4
+)
+
+// Sessions is the session lifecycle as capture uses it (lifecycle.Service
+// satisfies it).
+type Sessions interface {
+	Get(ctx context.Context, id string) (*core.Session, error)
+	ClientTokenValid(sess *core.Session, token string) bool
+	Complete(ctx context.Context, id string, o lifecycle.Outcome) (*core.Session, error)
+}
+
+// BoxFunc finds the face boxes of a JPEG (for audit frames).
+type BoxFunc func(ctx context.Context, jpeg []byte) ([][4]float64, error)
+
+// Config configures a Handler.
+type Config struct {
+	// Sessions reads and completes sessions. Required.
+	Sessions Sessions
+	// Models are the liveness models shared by every session. Required.
+	Models *liveness.Models
+	// Analyzer is the base analyzer configuration; Mode comes from the
+	// session and LightControlled from Light. Optional.
+	Analyzer liveness.Config
+	// NoLight disables the screen-colour light challenge. Optional.
+	// Default: false (the page flashes the colours the server chose).
+	NoLight bool
+	// Photo makes the ICAO photo of a pass. Optional. Default: Portrait.
+	Photo PhotoFunc
+	// Audit keeps audit frames. Optional. Default: none kept.
+	Audit AuditStore
+	// Boxes finds face boxes for audit frames. Optional.
+	Boxes BoxFunc
+	// MaxFrameBytes is the largest frame accepted. Optional. Default: 1.5 MB.
+	MaxFrameBytes int
+	// MaxFPS caps the frames analysed per second and session; faster frames
+	// are dropped (and counted). Optional. Default: 15.
+	MaxFPS float64
+	// Attempts is the number of attempts a session allows. Optional. Default: 3.
+	Attempts int
+	// Throttle limits failed attempts per client. Optional. Default: 5 in 3 min, 3 min cool-down.
+	Throttle *Throttle
+	// IdleTimeout closes a connection with no message for this long.
+	// Optional. Default: 30 s.
+	IdleTimeout time.Duration
+	// MaxBadFrames closes a connection after this many undecodable frames
+	// or malformed messages in a row. Optional. Default: 10.
+	MaxBadFrames int
+	// Clock is used for session expiry and throttling. Optional. Default: clock.Real.
+	Clock clock.Clock
+	// Logger. Optional. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Stats are counters over every connection since the Handler started.
+type Stats struct {
+	Received, Analysed, Dropped, BadFrames, Verdicts int64
+}
+
+// Handler serves the capture WebSocket.
+type Handler struct {
+	cfg      Config
+	ctx      context.Context
+	cancel   context.CancelFunc
+	attempts attempts
+
+	mu   sync.Mutex
+	live map[string]*conn
+	wg   sync.WaitGroup
+
+	received, analysed, dropped, badFrames, verdicts atomic.Int64
+}
+
+// New returns a Handler; Close ends its connections.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Sessions == nil || cfg.Models == nil {
+		return nil, errors.New("capture: Sessions and Models are required")
+	}
+	if cfg.Photo == nil {
+		cfg.Photo = Portrait
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxFPS <= 0 {
+		cfg.MaxFPS = DefaultMaxFPS
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = NewThrottle(0, 0, 0)
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxBadFrames <= 0 {
+		cfg.MaxBadFrames = DefaultMaxBadFrames
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Analyzer.Validate(); err != nil {
+		return nil, fmt.Errorf("capture: analyzer config: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Handler{cfg: cfg, ctx: ctx, cancel: cancel, live: map[string]*conn{}}, nil
+}
+
+// Stats returns the counters.
+func (h *Handler) Stats() Stats {
+	return Stats{Received: h.received.Load(), Analysed: h.analysed.Load(), Dropped: h.dropped.Load(),
+		BadFrames: h.badFrames.Load(), Verdicts: h.verdicts.Load()}
+}
+
+// Close ends every connection (close code 1001) and waits for them.
+func (h *Handler) Close() error {
+	h.cancel()
+	h.wg.Wait()
+	return nil
+}
+
+// Live reports whether a connection is live for the session.
+func (h *Handler) Live(sessionID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.live[sessionID] != nil
+}
+
+const (
+	localSession = "capture.session"
+)
+
+// Route is the fiber handler of GET /api/v1/session/{id}/ws?token=…: it
+// authenticates the client token and the session's state over HTTP (404,
+// 410, 409 in the API's envelope), then upgrades.
+func (h *Handler) Route() fiber.Handler {
+	ws := websocket.New(h.serve, websocket.Config{ReadBufferSize: 32 << 10, WriteBufferSize: 4 << 10, HandshakeTimeout: 10 * time.Second})
+	return func(c *fiber.Ctx) error {
+		id := strings.Clone(c.Params("id"))
+		sess, err := h.check(c.UserContext(), id, c.Query("token"))
+		if err != nil {
+			return err
+		}
+		if !websocket.IsWebSocketUpgrade(c) {
+			return apierr.New(apierr.BadRequest, "this route needs a WebSocket upgrade (docs/websocket.md)")
+		}
+		c.Locals(localSession, sess)
+		return ws(c)
+	}
+}
+
+// check authenticates the client token and requires a session that can
+// still be captured.
+func (h *Handler) check(ctx context.Context, id, token string) (*core.Session, error) {
+	notFound := apierr.New(apierr.SessionNotFound, "session %s not found", id)
+	sess, err := h.cfg.Sessions.Get(ctx, id)
+	if err != nil {
+		if e, ok := apierr.As(err); ok && e.Code == apierr.SessionNotFound {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	if token == "" || !core.SecretMatches(token, sess.ClientTokenHash) {
+		return nil, notFound
+	}
+	now := h.cfg.Clock.Now()
+	if sess.Status == core.StatusExpired || !now.Before(sess.ExpiresAt) || !h.cfg.Sessions.ClientTokenValid(sess, token) {
+		return nil, apierr.New(apierr.SessionExpired, "session %s expired at %s", id, sess.ExpiresAt.Format(time.RFC3339))
+	}
+	if sess.Status.Terminal() {
+		return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, sess.Status)
+	}
+	return sess, nil
+}
+
+// conn is one live connection.
+type conn struct {
+	h      *Handler
+	ws     *websocket.Conn
+	sess   *core.Session
+	client string
+	log    *slog.Logger
+
+	wmu    sync.Mutex
+	closed bool
+
+	mu        sync.Mutex
+	gen       int  // attempt generation: frames of older generations are discarded
+	capturing bool // frames are accepted
+	light     *liveness.Light
+	lastFrame time.Time
+	dropped   int
+	badRun    int
+}
+
+type frameIn struct {
+	gen   int
+	data  []byte
+	ts    time.Duration
+	light *liveness.Light
+}
+
+func (h *Handler) register(id string, c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.live[id] != nil {
+		return false
+	}
+	h.live[id] = c
+	return true
+}
+
+func (h *Handler) unregister(id string, c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.live[id] == c {
+		delete(h.live, id)
+	}
+}
+
+func (h *Handler) serve(ws *websocket.Conn) {
+	h.wg.Add(1)
+	defer h.wg.Done()
+	sess, _ := ws.Locals(localSession).(*core.Session)
+	if sess == nil {
+		return
+	}
+	c := &conn{h: h, ws: ws, sess: sess, client: ws.IP(), log: h.cfg.Logger.With(slog.String("session_id", sess.ID))}
+	if !h.register(sess.ID, c) {
+		c.closeWith(CloseBusy, ErrSessionBusy, "another connection is live for this session", 0)
+		return
+	}
+	defer h.unregister(sess.ID, c)
+	if blocked, wait := h.cfg.Throttle.Blocked(c.client, h.cfg.Clock.Now()); blocked {
+		c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
+		return
+	}
+	if h.attempts.get(sess.ID) >= h.cfg.Attempts {
+		c.closeWith(CloseSessionOver, ErrSessionOver, "this session has no attempts left", 0)
+		return
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	afterDone := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(afterDone)
+		if h.ctx.Err() != nil {
+			c.closeWith(CloseGoingAway, "", "server shutting down", 0)
+		}
+		_ = ws.Close()
+	})
+	defer func() {
+		if !stop() {
+			<-afterDone // the connection must not be touched after serve returns
+		}
+	}()
+
+	frames := make(chan frameIn, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cancel()
+		c.analyse(ctx, frames)
+	}()
+	c.mu.Lock()
+	c.gen, c.capturing = 1, true
+	c.mu.Unlock()
+	c.read(ctx, frames)
+	cancel()
+	<-done
+}
+
+// read is the reader loop: it bounds, rate-limits and forwards frames, and
+// handles control messages.
+func (c *conn) read(ctx context.Context, frames chan frameIn) {
+	cfg := &c.h.cfg
+	start := time.Now()
+	var lastTS time.Duration
+	minGap := time.Duration(float64(time.Second) / cfg.MaxFPS * 0.9)
+	for ctx.Err() == nil {
+		_ = c.ws.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+		mt, r, err := c.ws.NextReader()
+		if err != nil {
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				c.closeWith(CloseIdle, ErrIdle, fmt.Sprintf("no message for %s", cfg.IdleTimeout), 0)
+			}
+			return
+		}
+		switch mt {
+		case websocket.BinaryMessage:
+			data, err := io.ReadAll(io.LimitReader(r, int64(cfg.MaxFrameBytes)+1))
+			if err != nil {
+				return
+			}
+			c.h.received.Add(1)
+			if len(data) > cfg.MaxFrameBytes {
+				c.closeWith(CloseFrameTooLarge, ErrFrameTooLarge, fmt.Sprintf("frames are at most %d bytes", cfg.MaxFrameBytes), 0)
+				return
+			}
+			if now := cfg.Clock.Now(); !now.Before(c.sess.ExpiresAt) {
+				c.closeWith(CloseSessionOver, ErrSessionOver, "the session expired", 0)
+				return
+			}
+			if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+				if !c.badFrame("frames must be JPEG images") {
+					return
+				}
+				continue
+			}
+			now := time.Now()
+			c.mu.Lock()
+			if !c.capturing {
+				c.mu.Unlock()
+				continue // between attempts: frames are ignored
+			}
+			if !c.lastFrame.IsZero() && now.Sub(c.lastFrame) < minGap {
+				c.dropped++
+				c.mu.Unlock()
+				c.h.dropped.Add(1)
+				continue
+			}
+			c.lastFrame = now
+			ts := now.Sub(start)
+			if ts <= lastTS {
+				ts = lastTS + time.Microsecond
+			}
+			lastTS = ts
+			f := frameIn{gen: c.gen, data: data, ts: ts, light: c.light}
+			c.mu.Unlock()
+			select {
+			case frames <- f:
+			default:
+				// The engine is busy with this session's previous frame: the
+				// waiting frame is replaced by the newer one.
+				select {
+				case <-frames:
+					c.mu.Lock()
+					c.dropped++
+					c.mu.Unlock()
+					c.h.dropped.Add(1)
+				default:
+				}
+				select {
+				case frames <- f:
+				default:
+					c.mu.Lock()
+					c.dropped++
+					c.mu.Unlock()
+					c.h.dropped.Add(1)
+				}
+			}
+		case websocket.TextMessage:
+			b, err := io.ReadAll(io.LimitReader(r, 4096))
+			if err != nil {
+				return
+			}
+			var m ClientMessage
+			if json.Unmarshal(b, &m) != nil {
+				if !c.badMessage("messages are JSON objects with a type") {
+					return
+				}
+				continue
+			}
+			switch m.Type {
+			case "start":
+				// The first attempt is already accepting frames.
+			case "retry":
+				c.mu.Lock()
+				ok := !c.capturing
+				if ok {
+					c.gen++
+					c.capturing, c.light, c.dropped, c.lastFrame = true, nil, 0, time.Time{}
+				}
+				c.mu.Unlock()
+				if !ok {
+					c.send(Message{Type: TypeError, Code: ErrNotExpected, Message: "an attempt is already in progress"})
+				}
+			default:
+				if !c.badMessage(fmt.Sprintf("unknown message type %q", m.Type)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// badFrame reports a bad frame and says whether the connection stays open.
+func (c *conn) badFrame(msg string) bool {
+	c.h.badFrames.Add(1)
+	c.mu.Lock()
+	c.badRun++
+	n := c.badRun
+	c.mu.Unlock()
+	if n >= c.h.cfg.MaxBadFrames {
+		c.closeWith(CloseBadFrames, ErrBadFrame, fmt.Sprintf("%d bad frames in a row", n), 0)
+		return false
+	}
+	c.send(Message{Type: TypeError, Code: ErrBadFrame, Message: msg})
+	return true
+}
+
+func (c *conn) badMessage(msg string) bool {
+	c.mu.Lock()
+	c.badRun++
+	n := c.badRun
+	c.mu.Unlock()
+	if n >= c.h.cfg.MaxBadFrames {
+		c.closeWith(CloseBadFrames, ErrBadMessage, fmt.Sprintf("%d malformed messages in a row", n), 0)
+		return false
+	}
+	c.send(Message{Type: TypeError, Code: ErrBadMessage, Message: msg})
+	return true
+}
+
+// send writes one message; errors end the connection through its reader.
+func (c *conn) send(m Message) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := c.ws.WriteJSON(m); err != nil {
+		c.closed = true
+		_ = c.ws.Close()
+	}
+}
+
+// closeWith sends an error message (when code is set) and a close frame.
+func (c *conn) closeWith(closeCode int, code, msg string, retry time.Duration) {
+	if code != "" {
+		m := Message{Type: TypeError, Code: code, Message: msg}
+		if retry > 0 {
+			m.RetryAfter = int((retry + time.Second - 1) / time.Second)
+		}
+		c.send(m)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	reason := msg
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeCode, reason), time.Now().Add(2*time.Second))
+}
+
+// attempt is the analysis state of one attempt.
+type attempt struct {
+	gen       int
+	an        *liveness.Analyzer
+	n         int // frames fed
+	analysed  int
+	started   bool
+	lastChal  string
+	lastIndex int
+	lastStat  string
+	lastIss   string
+	lastLight *liveness.Light
+	keep      map[int]auditCand
+}
+
+type auditCand struct {
+	why  string
+	jpeg []byte
+}
+
+func (c *conn) newAttempt(gen int) *attempt {
+	cfg := c.h.cfg.Analyzer
+	cfg.Mode = liveness.Active
+	if c.sess.Mode == core.ModePassive {
+		cfg.Mode = liveness.Passive
+	}
+	cfg.LightControlled = !c.h.cfg.NoLight
+	return &attempt{gen: gen, an: liveness.New(cfg, c.h.cfg.Models, nil), lastIndex: -1, keep: map[int]auditCand{}}
+}
+
+// analyse is the analysis loop: one frame at a time, the newest waiting.
+func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
+	var at *attempt
+	for {
+		var f frameIn
+		select {
+		case <-ctx.Done():
+			return
+		case f = <-frames:
+		}
+		c.mu.Lock()
+		cur, capturing := c.gen, c.capturing
+		c.mu.Unlock()
+		if f.gen != cur || !capturing {
+			continue
+		}
+		if at == nil || at.gen != f.gen {
+			at = c.newAttempt(f.gen)
+		}
+		if !at.started {
+			at.started = true
+			c.sendStart(at)
+		}
+		idx := at.n
+		at.n++
+		g, err := at.an.Feed(ctx, liveness.Frame{JPEG: f.data, Timestamp: f.ts, Light: f.light})
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, liveness.ErrClosed) {
+				return
+			}
+			if errors.Is(err, liveness.ErrBadFrame) || errors.Is(err, liveness.ErrTimestamp) {
+				if !c.badFrame("the frame could not be decoded (JPEG, 32–4096 px a side, same size for the whole attempt)") {
+					c.ws.Close()
+					return
+				}
+				continue
+			}
+			c.log.LogAttrs(ctx, slog.LevelError, "capture: analysing frame", slog.String("error", err.Error()))
+			c.closeWith(CloseInternal, ErrInternal, "the frame could not be analysed", 0)
+			c.ws.Close()
+			return
+		}
+		c.mu.Lock()
+		c.badRun = 0
+		dropped := c.dropped
+		c.mu.Unlock()
+		c.h.analysed.Add(1)
+		at.analysed++
+		c.keepAudit(at, idx, f.data, g)
+		c.guide(at, g, dropped)
+		if g.Done || at.an.Done() {
+			if c.finish(ctx, at) {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) sendStart(at *attempt) {
+	cfg := at.an.Config()
+	m := Message{Type: TypeChallenge, Mode: string(cfg.Mode), HoldMS: cfg.Hold.Milliseconds()}
+	if cfg.Mode == liveness.Active {
+		m.Count = len(at.an.Challenges())
+		m.Challenge = string(at.an.Challenges()[0])
+		m.Index = intp(0)
+		m.RemainingMS = cfg.ChallengeWindow.Milliseconds()
+	} else {
+		m.Challenge = "hold_still"
+	}
+	c.send(m)
+	if cfg.LightControlled {
+		c.send(Message{Type: TypeLight, Off: true, StepMS: cfg.LightStep.Milliseconds()})
+	}
+}
+
+func colorOf(l *liveness.Light) string {
+	ch := func(v float64) int { return int(min(max(v*l.Intensity, 0), 1)*255 + 0.5) }
+	return fmt.Sprintf("#%02x%02x%02x", ch(l.R), ch(l.G), ch(l.B))
+}
+
+// guide sends what changed after a frame.
+func (c *conn) guide(at *attempt, g liveness.Guidance, dropped int) {
+	iss := strings.Join(g.Issues, ",")
+	if g.Status != at.lastStat || iss != at.lastIss {
+		at.lastStat, at.lastIss = g.Status, iss
+		c.send(Message{Type: TypeFeedback, Status: g.Status, Issues: g.Issues})
+	}
+	if g.Challenge != "" && (string(g.Challenge) != at.lastChal || g.ChallengeIndex != at.lastIndex) {
+		at.lastChal, at.lastIndex = string(g.Challenge), g.ChallengeIndex
+		c.send(Message{Type: TypeChallenge, Mode: string(liveness.Active), Challenge: string(g.Challenge), Index: intp(g.ChallengeIndex),
+			Count: g.ChallengeCount, RemainingMS: g.ChallengeRemaining.Milliseconds()})
+	}
+	if !sameLight(g.Light, at.lastLight) {
+		at.lastLight = g.Light
+		c.mu.Lock()
+		c.light = g.Light
+		c.mu.Unlock()
+		if g.Light == nil {
+			c.send(Message{Type: TypeLight, Off: true})
+		} else {
+			c.send(Message{Type: TypeLight, Color: colorOf(g.Light), Intensity: floatp(g.Light.Intensity)})
+		}
+	}
+	c.send(Message{Type: TypeProgress, Progress: floatp(round2(g.Progress)), ChallengeProgress: floatp(round2(g.ChallengeProgress)),
+		Dropped: intp(dropped), Analysed: intp(at.analysed)})
+}
+
+func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+
+func sameLight(a, b *liveness.Light) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// keepAudit keeps the JPEGs of frames that may become audit frames: the
+// first good frame, each frame where a challenge was completed, the latest.
+func (c *conn) keepAudit(at *attempt, idx int, data []byte, g liveness.Guidance) {
+	if c.h.cfg.Audit == nil {
+		return
+	}
+	good := g.Status == liveness.StatusOK || g.Status == liveness.StatusChallenge || g.Status == liveness.StatusHoldStill || g.Status == liveness.StatusDone
+	hasRef := false
+	for _, k := range at.keep {
+		if k.why == "reference" {
+			hasRef = true
+		}
+	}
+	switch {
+	case good && !hasRef:
+		at.keep[idx] = auditCand{"reference", data}
+	case g.ChallengeIndex > at.lastIndex && at.lastIndex >= 0 && at.lastChal != "":
+		at.keep[idx] = auditCand{"challenge:" + at.lastChal, data}
+	}
+	for k, v := range at.keep {
+		if v.why == "last" {
+			delete(at.keep, k)
+		}
+	}
+	if _, ok := at.keep[idx]; !ok {
+		at.keep[idx] = auditCand{"last", data}
+	}
+	// Bound what is held: the reference, the last, and at most 6 challenges.
+	if len(at.keep) > 8 {
+		oldest := -1
+		for k, v := range at.keep {
+			if strings.HasPrefix(v.why, "challenge:") && (oldest < 0 || k < oldest) {
+				oldest = k
+			}
+		}
+		delete(at.keep, oldest)
+	}
+}
+
+// finish handles an attempt's verdict; it reports whether the connection is over.
+func (c *conn) finish(ctx context.Context, at *attempt) bool {
+	v := at.an.Verdict()
+	h := c.h
+	now := h.cfg.Clock.Now()
+	used := h.attempts.add(c.sess.ID, c.sess.ExpiresAt, now)
+	left := max(h.cfg.Attempts-used, 0)
+	h.verdicts.Add(1)
+	c.mu.Lock()
+	c.capturing = false
+	c.light = nil
+	c.mu.Unlock()
+	if v.Verdict != liveness.VerdictPass {
+		if blocked, wait := h.cfg.Throttle.Fail(c.client, now); blocked && left > 0 {
+			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
+			c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
+			return true
+		}
+		if left > 0 {
+			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
+			return false
+		}
+	}
+	o := lifecycle.Outcome{Confidence: clamp01(v.Confidence), Verdict: core.Verdict(v.Verdict), Reasons: v.Reasons}
+	for _, l := range v.Layers {
+		st := "passed"
+		if !l.Passed {
+			st = "failed"
+		}
+		o.Checks = append(o.Checks, core.Check{Name: l.Name, Status: st, Score: clamp01(l.Score), Detail: l.Detail})
+	}
+	if v.Verdict == liveness.VerdictPass {
+		if _, img, lm, ok := at.an.BestFrame(); ok {
+			photo, err := h.cfg.Photo(img, lm)
+			if err != nil {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "capture: ICAO photo", slog.String("error", err.Error()))
+			}
+			o.Photo = photo
+		}
+	}
+	sess, err := h.cfg.Sessions.Complete(ctx, c.sess.ID, o)
+	if err != nil {
+		if e, ok := apierr.As(err); ok && (e.Code == apierr.SessionTerminal || e.Code == apierr.SessionExpired) {
+			c.closeWith(CloseSessionOver, ErrSessionOver, "the session expired or finished", 0)
+			return true
+		}
+		c.log.LogAttrs(ctx, slog.LevelError, "capture: completing session", slog.String("error", err.Error()))
+		c.closeWith(CloseInternal, ErrInternal, "the result could not be stored; try again", 0)
+		return true
+	}
+	c.storeAudit(ctx, at, v)
+	c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(true), AttemptsLeft: intp(left), RedirectURL: lifecycle.RedirectTarget(sess)})
+	c.closeWith(CloseNormal, "", "verdict sent", 0)
+	return true
+}
+
+func clamp01(v float64) float64 { return min(max(v, 0), 1) }
+
+// storeAudit keeps up to four frames: those the analyzer named first, then
+// the best frame, then the others held.
+func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) {
+	a := c.h.cfg.Audit
+	if a == nil {
+		return
+	}
+	var out []AuditFrame
+	seen := map[int]bool{}
+	add := func(idx int, why string, data []byte) {
+		if len(out) >= maxAuditFrames || seen[idx] || data == nil {
+			return
+		}
+		seen[idx] = true
+		out = append(out, AuditFrame{Index: idx, Why: why, JPEG: data})
+	}
+	for _, af := range v.Audit {
+		if k, ok := at.keep[af.Index]; ok {
+			add(af.Index, af.Why, k.jpeg)
+		}
+	}
+	if idx, img, _, ok := at.an.BestFrame(); ok && !seen[idx] && len(out) < maxAuditFrames {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img.ToImage(), &jpeg.Options{Quality: 85}); err == nil {
+			add(idx, "best", buf.Bytes())
+		}
+	}
+	for _, why := range []string{"reference", "challenge:", "last"} {
+		for idx, k := range at.keep {
+			if strings.HasPrefix(k.why, why) {
+				add(idx, k.why, k.jpeg)
+			}
+		}
+	}
+	if c.h.cfg.Boxes != nil {
+		for i := range out {
+			boxes, err := c.h.cfg.Boxes(ctx, out[i].JPEG)
+			if err == nil {
+				out[i].Boxes = boxes
+			}
+		}
+	}
+	for i := range out {
+		if out[i].Boxes == nil {
+			out[i].Boxes = [][4]float64{}
+		}
+	}
+	if err := a.Put(ctx, c.sess.ID, out); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: storing audit frames", slog.String("error", err.Error()))
+	}
+}
