@@ -72,34 +72,58 @@ func loadImage(t testing.TB, rel string) *imgproc.RGB {
 	return m
 }
 
+// Sessions are shared by the tests of one binary: creating them is the
+// slow part under qemu-aarch64. TestMain closes them.
+var (
+	sharedMu sync.Mutex
+	shared   = map[string]interface{ Close() error }{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, s := range shared {
+		s.Close()
+	}
+	os.Exit(code)
+}
+
+func sharedModel[T interface{ Close() error }](t testing.TB, key string, open func() (T, error)) T {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if s, ok := shared[key]; ok {
+		return s.(T)
+	}
+	s, err := open()
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	shared[key] = s
+	return s
+}
+
 func newTestDetector(t testing.TB, r Range, model string) *Detector {
 	t.Helper()
-	d, err := NewDetector(DetectorOptions{Range: r, Model: needModel(t, model)})
-	if err != nil {
-		t.Fatalf("detector %s: %v", model, err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	p := needModel(t, model)
+	return sharedModel(t, "detector "+model, func() (*Detector, error) {
+		return NewDetector(DetectorOptions{Range: r, Model: p})
+	})
 }
 
 func newTestLandmarker(t testing.TB) *Landmarker {
 	t.Helper()
-	l, err := NewLandmarker(LandmarkerOptions{Model: needModel(t, LandmarkModel)})
-	if err != nil {
-		t.Fatalf("landmarker: %v", err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
+	p := needModel(t, LandmarkModel)
+	return sharedModel(t, "landmarker", func() (*Landmarker, error) {
+		return NewLandmarker(LandmarkerOptions{Model: p})
+	})
 }
 
 func newTestEmbedder(t testing.TB) *Embedder {
 	t.Helper()
-	e, err := NewEmbedder(EmbedderOptions{Model: needModel(t, EmbedModel)})
-	if err != nil {
-		t.Fatalf("embedder: %v", err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	p := needModel(t, EmbedModel)
+	return sharedModel(t, "embedder", func() (*Embedder, error) {
+		return NewEmbedder(EmbedderOptions{Model: p})
+	})
 }
 
 // videoFrame extracts frame n of a test clip as an image (ffmpeg, installed

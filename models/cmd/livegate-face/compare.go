@@ -16,6 +16,13 @@ func compareCmd(g *globals) *cobra.Command {
 		Short: "Cosine similarity of the best face in two images (MobileFaceNet, mesh-aligned crops)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var imgs [2]*imgproc.RGB
+			var err error
+			for i, p := range args {
+				if imgs[i], err = loadImage(p); err != nil {
+					return err
+				}
+			}
 			d, err := face.NewDetector(face.DetectorOptions{ORT: g.ortOptions()})
 			if err != nil {
 				return err
@@ -31,12 +38,8 @@ func compareCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			var imgs [2]*imgproc.RGB
 			var align [2]imgproc.Affine
 			for i, p := range args {
-				if imgs[i], err = loadImage(p); err != nil {
-					return err
-				}
 				faces, err := d.Detect(imgs[i])
 				if err != nil {
 					return err

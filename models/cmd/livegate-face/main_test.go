@@ -90,6 +90,9 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestCompareJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("heavy (three models loaded twice): runs without -short")
+	}
 	a := media(t, "johns/John_Simm/000288_00470387.jpg")
 	b := media(t, "johns/John_Simm/000297_00470170.jpg")
 	c := media(t, "johns/John_Salley/000179_02159509.jpg")
@@ -134,6 +137,9 @@ func TestLandmarksDraw(t *testing.T) {
 }
 
 func TestBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("heavy (three models, warm-up frames): runs without -short")
+	}
 	out, err := run(t, "bench", "--json", "--frames", "3", "--embed-every", "2")
 	if err != nil {
 		t.Fatal(err)
