@@ -178,6 +178,28 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check("POST", "/admin/v1/tenants/{id}/webhook-secret/rotate", e.do("POST", "/admin/v1/tenants/"+tc.TenantID+"/webhook-secret/rotate", nil, bearer(adminToken)...))
 	check("GET", "/admin/v1/deliveries", e.do("GET", "/admin/v1/deliveries", nil, bearer(adminToken)...))
 	check("GET", "/healthz", e.do("GET", "/healthz", nil))
+	// A webhook body matches the documented event.
+	if len(doc.Webhooks) != 3 || doc.Webhooks["session.completed"] == nil {
+		t.Fatalf("webhooks documented: %v", doc.Webhooks)
+	}
+	rcv := newReceiver(t)
+	ws := e.session(tc.APIKey, map[string]string{"webhook_url": rcv.url()})
+	e.do("POST", "/api/v1/session/"+ws.SessionID+"/simulate", `{"verdict":"retry"}`, bearer(tc.APIKey)...).want(t, 200, "")
+	d := rcv.next(t)
+	var ev any
+	if err := json.Unmarshal(d.body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	hook := doc.Webhooks["session.completed"].Post
+	if err := hook.RequestBody.Value.Content.Get("application/json").Schema.Value.VisitJSON(ev, openapi3.EnableJSONSchema2020()); err != nil {
+		t.Fatalf("webhook body does not match the documented event: %v\n%s", err, d.body)
+	}
+	for _, p := range hook.Parameters {
+		if p.Value.Required && d.header.Get(p.Value.Name) == "" {
+			t.Fatalf("webhook lacks documented header %s", p.Value.Name)
+		}
+	}
+
 	// Errors: the documented envelope with a registered code.
 	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+id+"/result", nil))
 	check("POST", "/api/v1/managed-session", e.do("POST", "/api/v1/managed-session", `{"x":1}`, bearer(tc.APIKey)...))

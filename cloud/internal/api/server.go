@@ -160,7 +160,7 @@ func (s *Server) OpenAPI() ([]byte, error) {
 			Description: "Hosted face-liveness sessions: create a session with your API key, send the user to session_url, " +
 				"receive the signed webhook, and read the result (and, on pass, the 480×600 ICAO photo). " +
 				"Errors are always {\"detail\": {\"code\", \"message\", \"request_id\"}}.",
-		}, s.Operations())
+		}, s.Operations(), webhookDocs()...)
 		if s.specErr == nil {
 			s.specJSON, s.specErr = json.MarshalIndent(s.spec, "", "  ")
 		}
@@ -181,4 +181,23 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// webhookDocs documents the events the service sends.
+func webhookDocs() []openapi.Webhook {
+	headers := []openapi.Param{
+		{Name: "Livegate-Event-Id", Description: "The event id (evt_…), same on every attempt.", Required: true},
+		{Name: "Livegate-Event-Type", Description: "The event type.", Required: true},
+		{Name: "Livegate-Attempt", Description: "1-based attempt number.", Required: true},
+		{Name: "Livegate-Signature", Description: "t=<unix>,v1=<hex HMAC-SHA256(webhook_secret, \"<t>.<raw body>\")>, one v1 per secret while a secret rotates. Absent for legacy-key sessions."},
+	}
+	ev := func(name, summary string) openapi.Webhook {
+		return openapi.Webhook{Name: name, Summary: summary, Headers: headers, Body: WebhookEvent{},
+			Description: "POSTed to the session's webhook_url; see docs/webhooks.md for verification in Go, Python and Node."}
+	}
+	return []openapi.Webhook{
+		ev("session.completed", "The session has a verdict (pass, fail or retry)"),
+		ev("session.expired", "The session passed its TTL without completing"),
+		ev("session.cancelled", "The session was cancelled"),
+	}
 }

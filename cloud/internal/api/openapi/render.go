@@ -132,9 +132,23 @@ func RenderAPI(doc map[string]any) ([]byte, error) {
 	for _, name := range sortedKeys(schemas) {
 		vschemas = append(vschemas, schemaView(name, schemas[name]))
 	}
+	type viewHook struct{ Name, Summary, SchemaName string }
+	var hooks []viewHook
+	if wh, ok := doc["webhooks"].(map[string]any); ok {
+		for _, name := range sortedKeys(wh) {
+			post, _ := wh[name].(map[string]any)["post"].(map[string]any)
+			rb, _ := post["requestBody"].(map[string]any)
+			var schema any
+			if rb != nil {
+				schema = rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"]
+			}
+			hooks = append(hooks, viewHook{Name: name, Summary: str(post["summary"]), SchemaName: refName(schema)})
+		}
+	}
 	var buf bytes.Buffer
 	err := tmplAPI.Execute(&buf, map[string]any{
-		"Title": str(info["title"]), "Version": str(info["version"]), "Description": str(info["description"]),
+		"Webhooks": hooks,
+		"Title":    str(info["title"]), "Version": str(info["version"]), "Description": str(info["description"]),
 		"OpenAPI": str(doc["openapi"]), "CSS": css(), "Tags": vtags, "Schemas": vschemas,
 	})
 	if err != nil {

@@ -58,6 +58,15 @@ type Response struct {
 	Headers     []string
 }
 
+// Webhook documents one outgoing event (OpenAPI 3.1 "webhooks").
+type Webhook struct {
+	Name        string // e.g. session.completed
+	Summary     string
+	Description string
+	Headers     []Param // sent with the request
+	Body        any     // value of the body type
+}
+
 // Info is the document's info object.
 type Info struct {
 	Title, Version, Description string
@@ -82,7 +91,7 @@ type EnvelopeDetail struct {
 }
 
 // Build makes the OpenAPI 3.1 document.
-func Build(info Info, ops []Operation) (map[string]any, error) {
+func Build(info Info, ops []Operation, hooks ...Webhook) (map[string]any, error) {
 	sc := newSchemas()
 	sc.of(reflect.TypeOf(Envelope{}))
 	paths := map[string]map[string]any{}
@@ -175,6 +184,25 @@ func Build(info Info, ops []Operation) (map[string]any, error) {
 		}
 		paths[op.Path][strings.ToLower(op.Method)] = o
 	}
+	webhooks := map[string]any{}
+	for _, h := range hooks {
+		var params []any
+		for _, p := range h.Headers {
+			params = append(params, map[string]any{"name": p.Name, "in": "header", "description": p.Description,
+				"required": p.Required, "schema": Schema{"type": "string"}})
+		}
+		webhooks[h.Name] = map[string]any{"post": map[string]any{
+			"operationId": "webhook_" + strings.ReplaceAll(h.Name, ".", "_"),
+			"summary":     h.Summary, "description": h.Description, "tags": []string{"Webhooks"},
+			"parameters": params,
+			"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
+				"schema": sc.of(reflect.TypeOf(h.Body))}}},
+			"responses": map[string]any{
+				"2XX":     map[string]any{"description": "Delivered. Answer quickly; any 2xx counts."},
+				"default": map[string]any{"description": "Anything else (including 3xx: redirects are not followed) is a failed attempt, retried with backoff."},
+			},
+		}}
+	}
 	for name := range requestTypes {
 		if s, ok := sc.named[name]; ok {
 			s["additionalProperties"] = false
@@ -202,7 +230,8 @@ func Build(info Info, ops []Operation) (map[string]any, error) {
 			"title": info.Title, "version": info.Version, "description": info.Description,
 			"license": map[string]any{"name": "Apache-2.0", "identifier": "Apache-2.0"},
 		},
-		"paths": pathsAny,
+		"paths":    pathsAny,
+		"webhooks": webhooks,
 		"components": map[string]any{
 			"schemas": schemasAny,
 			"securitySchemes": map[string]any{
