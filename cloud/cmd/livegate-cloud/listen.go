@@ -44,8 +44,9 @@ reported, unless no secret is given (legacy-key sessions are unsigned).`,
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
+			out := cmd.OutOrStdout()
 			url := "http://" + ln.Addr().String() + "/"
-			fmt.Printf("webhook-listen: receiving on %s (signature check: %v)\n", url, secret != "")
+			fmt.Fprintf(out, "webhook-listen: receiving on %s (signature check: %v)\n", url, secret != "")
 			if urlFile != "" {
 				if err := os.WriteFile(urlFile, []byte(url), 0o644); err != nil {
 					return err
@@ -66,7 +67,7 @@ reported, unless no secret is given (legacy-key sessions are unsigned).`,
 				status := "unsigned"
 				if secret != "" {
 					if err := webhook.Verify(sig, body, []byte(secret), tolerance, time.Now()); err != nil {
-						fmt.Printf("REJECTED event %s: %v\n", r.Header.Get("Livegate-Event-Id"), err)
+						fmt.Fprintf(out, "REJECTED event %s: %v\n", r.Header.Get("Livegate-Event-Id"), err)
 						http.Error(w, "bad signature", http.StatusBadRequest)
 						return
 					}
@@ -80,10 +81,10 @@ reported, unless no secret is given (legacy-key sessions are unsigned).`,
 				_ = json.Unmarshal(body, &ev)
 				var pretty any
 				_ = json.Unmarshal(body, &pretty)
-				out, _ := json.MarshalIndent(pretty, "  ", "  ")
+				indented, _ := json.MarshalIndent(pretty, "  ", "  ")
 				mu.Lock()
 				defer mu.Unlock()
-				fmt.Printf("event %s %s (attempt %s, %s)\n  %s\n", ev.ID, ev.Type, r.Header.Get("Livegate-Attempt"), status, out)
+				fmt.Fprintf(out, "event %s %s (attempt %s, %s)\n  %s\n", ev.ID, ev.Type, r.Header.Get("Livegate-Attempt"), status, indented)
 				w.WriteHeader(http.StatusNoContent)
 				verified++
 				if count > 0 && verified == count {
