@@ -1,0 +1,9 @@
+// Package web is the hosted capture page at session_url (GET /s/{id}?t=…):
+// one HTML document with its CSS and JavaScript embedded in the binary (no
+// CDN, no build step), which walks the user through welcome, camera
+// permission, live capture with a face-guide oval and the server's guidance,
+// the screen-colour light challenge, "Analyzing…" and the result, then
+// redirects to redirect_url?session_id=…. It also serves the desktop →
+// phone handoff: a short-lived sealed link shown as a QR code (drawn in Go),
+// and a small state endpoint the desktop page polls to follow the session.
+package web

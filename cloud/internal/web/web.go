@@ -1,0 +1,293 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"rsc.io/qr"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+)
+
+//go:embed assets
+var assets embed.FS
+
+var page = template.Must(template.ParseFS(assets, "assets/capture.html.tmpl"))
+
+// Sessions reads sessions (lifecycle.Service satisfies it).
+type Sessions interface {
+	Get(ctx context.Context, id string) (*core.Session, error)
+	ClientTokenValid(sess *core.Session, token string) bool
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Sessions reads sessions. Required.
+	Sessions Sessions
+	// PublicURL is the externally visible base URL (handoff links). Required.
+	PublicURL string
+	// Live says whether a capture connection is live for a session
+	// (capture.Handler.Live). Optional.
+	Live func(sessionID string) bool
+	// HandoffKey seals handoff links (AES-256-GCM, 32 bytes). Optional.
+	// Default: random per process (links then work only on this replica
+	// and until a restart).
+	HandoffKey []byte
+	// HandoffTTL is how long a handoff link works. Optional. Default: 5 min.
+	HandoffTTL time.Duration
+	// Clock. Optional. Default: clock.Real.
+	Clock clock.Clock
+}
+
+// Handler serves the page, its state and handoff links.
+type Handler struct {
+	cfg  Config
+	aead cipher.AEAD
+}
+
+// New returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Sessions == nil || cfg.PublicURL == "" {
+		return nil, errors.New("web: Sessions and PublicURL are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.HandoffTTL <= 0 {
+		cfg.HandoffTTL = 5 * time.Minute
+	}
+	if len(cfg.HandoffKey) == 0 {
+		cfg.HandoffKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.HandoffKey); err != nil {
+			return nil, fmt.Errorf("web: handoff key: %w", err)
+		}
+	}
+	if len(cfg.HandoffKey) != 32 {
+		return nil, errors.New("web: HandoffKey must be 32 bytes")
+	}
+	blk, err := aes.NewCipher(cfg.HandoffKey)
+	if err != nil {
+		return nil, fmt.Errorf("web: handoff cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		return nil, fmt.Errorf("web: handoff cipher: %w", err)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Handler{cfg: cfg, aead: aead}, nil
+}
+
+// PageWeight is the size in bytes of the page as served (HTML with inline
+// CSS and JavaScript, before compression), for the docs.
+func PageWeight() int {
+	var b bytes.Buffer
+	_ = page.Execute(&b, view{Config: template.JS("{}"), Nonce: "x"})
+	return b.Len()
+}
+
+type view struct {
+	Config template.JS
+	Nonce  string
+	Test   bool
+}
+
+// pageConfig is what the page's script reads.
+type pageConfig struct {
+	SessionID   string `json:"session_id"`
+	Token       string `json:"token"`
+	Mode        string `json:"mode"`
+	WS          string `json:"ws"`
+	State       string `json:"state"`
+	Handoff     string `json:"handoff"`
+	Status      string `json:"status"`
+	Verdict     string `json:"verdict,omitempty"`
+	RedirectURL string `json:"redirect_url,omitempty"`
+	FromHandoff bool   `json:"from_handoff,omitempty"`
+	Test        bool   `json:"test,omitempty"`
+}
+
+// session authenticates the client token (or a handoff link) of a request.
+func (h *Handler) session(c *fiber.Ctx) (*core.Session, string, bool, error) {
+	id := strings.Clone(c.Params("id"))
+	token, fromHandoff := c.Query("t"), false
+	if hv := c.Query("h"); hv != "" && token == "" {
+		t, err := h.openHandoff(id, hv)
+		if err != nil {
+			return nil, "", false, apierr.New(apierr.SessionExpired, "this handoff link has expired or is not valid: show a new QR code on the other device")
+		}
+		token, fromHandoff = t, true
+	}
+	sess, err := h.cfg.Sessions.Get(c.UserContext(), id)
+	if err != nil {
+		if e, ok := apierr.As(err); ok && e.Code == apierr.SessionNotFound {
+			return nil, "", false, apierr.New(apierr.SessionNotFound, "session %s not found", id)
+		}
+		return nil, "", false, err
+	}
+	if token == "" || !core.SecretMatches(token, sess.ClientTokenHash) {
+		return nil, "", false, apierr.New(apierr.SessionNotFound, "session %s not found", id)
+	}
+	return sess, token, fromHandoff, nil
+}
+
+// Page: GET /s/{id}?t=<client token> (or ?h=<handoff>).
+func (h *Handler) Page(c *fiber.Ctx) error {
+	sess, token, fromHandoff, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	if sess.Status == core.StatusExpired || (!sess.Status.Terminal() && !h.cfg.Clock.Now().Before(sess.ExpiresAt)) {
+		return apierr.New(apierr.SessionExpired, "session %s expired at %s", sess.ID, sess.ExpiresAt.Format(time.RFC3339))
+	}
+	if sess.Status == core.StatusCancelled {
+		return apierr.New(apierr.SessionTerminal, "session %s was cancelled", sess.ID)
+	}
+	base := "/s/" + sess.ID
+	pc := pageConfig{
+		SessionID: sess.ID, Token: token, Mode: string(sess.Mode), Status: string(sess.Status),
+		WS: "/api/v1/session/" + sess.ID + "/ws", State: base + "/state", Handoff: base + "/handoff",
+		FromHandoff: fromHandoff, Test: sess.Test,
+	}
+	if sess.Status == core.StatusCompleted {
+		if sess.Verdict != nil {
+			pc.Verdict = string(*sess.Verdict)
+		}
+		pc.RedirectURL = lifecycle.RedirectTarget(sess)
+	}
+	js, err := json.Marshal(pc)
+	if err != nil {
+		return fmt.Errorf("web: page config: %w", err)
+	}
+	var nb [16]byte
+	_, _ = rand.Read(nb[:])
+	nonce := base64.RawStdEncoding.EncodeToString(nb[:])
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Referrer-Policy", "no-referrer") // the URL carries the client token
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Permissions-Policy", "camera=(self)")
+	c.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
+		"img-src data: blob:; media-src blob: mediastream:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	return page.Execute(c, view{Config: template.JS(js), Nonce: nonce, Test: sess.Test})
+}
+
+// State is the body of GET /s/{id}/state.
+type State struct {
+	Status      string `json:"status" doc:"pending, in_progress, completed, expired or cancelled."`
+	Connected   bool   `json:"connected" doc:"A capture connection is live (e.g. the phone after a handoff)."`
+	Verdict     string `json:"verdict,omitempty" doc:"pass, fail or retry once completed (never a score)."`
+	RedirectURL string `json:"redirect_url,omitempty" doc:"Where the page goes when completed."`
+}
+
+// State: GET /s/{id}/state?t=<client token>, polled by the page to follow
+// a session captured on another device.
+func (h *Handler) State(c *fiber.Ctx) error {
+	sess, _, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	st := State{Status: string(sess.Status)}
+	if h.cfg.Live != nil {
+		st.Connected = h.cfg.Live(sess.ID)
+	}
+	if sess.Status == core.StatusCompleted {
+		if sess.Verdict != nil {
+			st.Verdict = string(*sess.Verdict)
+		}
+		st.RedirectURL = lifecycle.RedirectTarget(sess)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(st)
+}
+
+// Handoff is the body of POST /s/{id}/handoff.
+type Handoff struct {
+	URL       string    `json:"url" doc:"The short-lived link to open on the phone."`
+	ExpiresAt time.Time `json:"expires_at" doc:"When the link stops working (5 minutes by default)."`
+	QRSVG     string    `json:"qr_svg" doc:"The link as a QR code, an SVG document."`
+}
+
+// Handoff: POST /s/{id}/handoff?t=<client token> makes a short-lived link
+// that opens the page on another device.
+func (h *Handler) Handoff(c *fiber.Ctx) error {
+	sess, token, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	if sess.Status.Terminal() || !h.cfg.Clock.Now().Before(sess.ExpiresAt) {
+		return apierr.New(apierr.SessionTerminal, "session %s is %s", sess.ID, sess.Status)
+	}
+	exp := h.cfg.Clock.Now().Add(h.cfg.HandoffTTL)
+	if exp.After(sess.ExpiresAt) {
+		exp = sess.ExpiresAt
+	}
+	link := h.cfg.PublicURL + "/s/" + sess.ID + "?h=" + h.sealHandoff(sess.ID, token, exp)
+	svg, err := QRSVG(link)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(Handoff{URL: link, ExpiresAt: exp.UTC(), QRSVG: svg})
+}
+
+// sealHandoff encrypts the client token with its expiry, bound to the
+// session id as associated data.
+func (h *Handler) sealHandoff(id, token string, exp time.Time) string {
+	nonce := make([]byte, h.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	pt := binary.BigEndian.AppendUint64(nil, uint64(exp.Unix()))
+	pt = append(pt, token...)
+	return base64.RawURLEncoding.EncodeToString(h.aead.Seal(nonce, nonce, pt, []byte(id)))
+}
+
+func (h *Handler) openHandoff(id, v string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) < h.aead.NonceSize()+8 {
+		return "", errors.New("web: malformed handoff")
+	}
+	ns := h.aead.NonceSize()
+	pt, err := h.aead.Open(nil, b[:ns], b[ns:], []byte(id))
+	if err != nil || len(pt) < 8 {
+		return "", errors.New("web: handoff does not open")
+	}
+	if !h.cfg.Clock.Now().Before(time.Unix(int64(binary.BigEndian.Uint64(pt)), 0)) {
+		return "", errors.New("web: handoff expired")
+	}
+	return string(pt[8:]), nil
+}
+
+// QRSVG renders text as a QR code (error correction M) in an SVG document.
+func QRSVG(text string) (string, error) {
+	code, err := qr.Encode(text, qr.M)
+	if err != nil {
+		return "", fmt.Errorf("web: QR code of %d bytes: %w", len(text), err)
+	}
+	n := code.Size
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="-4 -4 %d %d" shape-rendering="crispEdges" role="img" aria-label="QR code of the handoff link"><rect x="-4" y="-4" width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n+8, n+8, n+8, n+8)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if code.Black(x, y) {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x, y)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return b.String(), nil
+}
