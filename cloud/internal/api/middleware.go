@@ -90,6 +90,36 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 // unlimited paths are health probes: a load balancer must not be throttled.
 func unlimited(path string) bool { return path == "/healthz" || path == "/readyz" }
 
+// browserPath reports whether a path is meant for browsers on other origins:
+// direct sessions (created client-side, seed 001) and token reads.
+func browserPath(path string) bool {
+	if path == "/api/v1/session" {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/v1/session/"); ok {
+		return strings.HasSuffix(rest, "/result") || strings.HasSuffix(rest, "/photo")
+	}
+	return false
+}
+
+// cors lets browser apps on any origin call the browser routes without
+// credentials (no cookies; keys never belong in a browser), and answers
+// their preflight requests.
+func (s *Server) cors(c *fiber.Ctx) error {
+	if !browserPath(c.Path()) || c.Get(fiber.HeaderOrigin) == "" {
+		return c.Next()
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set(fiber.HeaderAccessControlExposeHeaders, "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After")
+	if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
+		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST")
+		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization")
+		c.Set(fiber.HeaderAccessControlMaxAge, "600")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Next()
+}
+
 // keyless reports whether a path never takes an API key: it is limited per
 // client IP whatever Authorization header comes with it (so inventing
 // bearer values cannot buy a fresh budget).

@@ -119,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 		JSONEncoder:           marshalJSON,
 		JSONDecoder:           json.Unmarshal,
 	})
-	s.app.Use(s.requestID, s.recoverPanic, s.accessLog, s.rateLimit)
+	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, s.cors, s.rateLimit)
 	s.ops = s.routes()
 	for _, r := range s.ops {
 		s.app.Add(r.Method, fiberPath(r.Path), r.handler)

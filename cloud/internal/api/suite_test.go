@@ -311,6 +311,26 @@ func testDirect(t *testing.T, start starter) {
 	e.do("GET", "/api/v1/session/"+sc.SessionID+"/result", nil, bearer(tc.APIKey)...).want(t, 404, "session.not_found")
 	e.do("GET", "/api/v1/session/"+sc.SessionID+"/result", nil, bearer(legacyKey)...).want(t, 404, "session.not_found")
 	e.do("POST", "/api/v1/session", map[string]any{"redirect_url": "https://10.0.0.1/"}).want(t, 400, "url.host_not_allowed")
+
+	// Browser apps on other origins may create direct sessions and read with tokens (CORS, no credentials).
+	pre := e.do("OPTIONS", "/api/v1/session", nil, "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "content-type")
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight %d %v", pre.status, pre.header)
+	}
+	r := e.do("POST", "/api/v1/session", nil, "Origin", "https://app.example.com").want(t, 201, "")
+	if r.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "X-Request-Id") {
+		t.Fatalf("CORS headers %v", r.header)
+	}
+	r = e.do("GET", "/api/v1/session/"+sc.SessionID+"/result?token="+url.QueryEscape(sc.Token), nil, "Origin", "https://app.example.com").want(t, 200, "")
+	if r.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("CORS on result: %v", r.header)
+	}
+	// Server-to-server routes do not answer other origins.
+	r = e.do("POST", "/api/v1/managed-session", nil, "Origin", "https://app.example.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS on managed-session")
+	}
 }
 
 func testSimulate(t *testing.T, start starter) {
