@@ -63,8 +63,12 @@ func OpenFFmpeg(ctx context.Context, path string, opts Options) (*FFmpegReader, 
 		return nil, fmt.Errorf("video: %s: %w", path, ErrNoFFmpeg)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(cctx, bin, "-nostdin", "-hide_banner", "-loglevel", "error",
-		"-i", path, "-an", "-sn", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-")
+	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-an", "-sn"}
+	if opts.FFmpegFilter != "" {
+		args = append(args, "-vf", opts.FFmpegFilter)
+	}
+	args = append(args, "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-")
+	cmd := exec.CommandContext(cctx, bin, args...)
 	stderr := &limitedBuffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()

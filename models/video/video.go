@@ -45,6 +45,9 @@ type Options struct {
 	// FFmpeg is the ffmpeg executable. Optional. Default: "ffmpeg" looked up
 	// in PATH.
 	FFmpeg string
+	// FFmpegFilter is an ffmpeg video filter chain (-vf) applied when a file
+	// is decoded through ffmpeg, e.g. "scale=320:240". Optional.
+	FFmpegFilter string
 }
 
 func (o Options) withDefaults() Options {

@@ -1,0 +1,130 @@
+package corpus
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Label values.
+const (
+	BonaFide = "bona_fide"
+	Attack   = "attack"
+)
+
+// Attack species.
+const (
+	SpeciesPrint             = "print"
+	SpeciesScreenReplay      = "screen_replay"
+	SpeciesInjectionStill    = "injection_still"
+	SpeciesInjectionLoop     = "injection_loop"
+	SpeciesChallengeMistimed = "challenge_mistimed"
+	SpeciesLightIgnored      = "light_ignored"
+)
+
+// Species lists every attack species the generator makes, in report order.
+var Species = []string{SpeciesPrint, SpeciesScreenReplay, SpeciesInjectionStill, SpeciesInjectionLoop, SpeciesChallengeMistimed, SpeciesLightIgnored}
+
+// Light-response kinds of a sample (Label.Light).
+const (
+	// LightFollow: the sample's frames carry no light; the evaluation tints
+	// each frame with the light the analyzer asked for (what a live face in
+	// front of the emitting screen shows).
+	LightFollow = "follow"
+	// LightRecorded: the frames were tinted at generation time with another
+	// sequence (a replay of a session that was asked for other colours).
+	LightRecorded = "recorded"
+	// LightNone: the frames show no reflection at all while light was asked
+	// for (a replay or injection of an ordinary recording).
+	LightNone = "none"
+)
+
+// Label is one line of labels.jsonl.
+type Label struct {
+	// Path is the sample file (MJPEG AVI) relative to the corpus folder.
+	Path string `json:"path"`
+	// Label is bona_fide or attack; Species the attack species ("" for
+	// bona fide).
+	Label   string `json:"label"`
+	Species string `json:"species,omitempty"`
+	// Source is the real medium the sample was made from and SourceFrames
+	// the frame range used ([from, to), clips only).
+	Source       string `json:"source"`
+	SourceFrames [2]int `json:"source_frames,omitempty"`
+	// Mode is passive or active (the analyzer's mode for this sample).
+	Mode string `json:"mode"`
+	// Challenges are the challenges the analyzer must ask (active mode),
+	// ChallengeWindowMS each one's window, and EventMS when the matching
+	// action happens in the sample (ms from its first frame).
+	Challenges        []string `json:"challenges,omitempty"`
+	ChallengeWindowMS int      `json:"challenge_window_ms,omitempty"`
+	EventMS           int      `json:"event_ms,omitempty"`
+	// Light is "" (the capture side controls no light), follow, recorded or
+	// none; LightStepMS is the light sequence's step. LightStrength,
+	// LightSigma, LightCX and LightCY are the reflection model (Tint) used
+	// for follow and recorded samples.
+	Light         string  `json:"light,omitempty"`
+	LightStepMS   int     `json:"light_step_ms,omitempty"`
+	LightStrength float64 `json:"light_strength,omitempty"`
+	LightSigma    float64 `json:"light_sigma,omitempty"`
+	LightCX       float64 `json:"light_cx,omitempty"`
+	LightCY       float64 `json:"light_cy,omitempty"`
+	// Seed seeds the analyzer's random draws (challenges, light sequence)
+	// for this sample, so an evaluation is reproducible.
+	Seed uint64 `json:"seed"`
+	// Frames and FPS describe the sample.
+	Frames int     `json:"frames"`
+	FPS    float64 `json:"fps"`
+	// Params are the attack's drawn parameters (for the record).
+	Params map[string]float64 `json:"params,omitempty"`
+}
+
+// LabelsFile is the label file's name inside a corpus folder.
+const LabelsFile = "labels.jsonl"
+
+// WriteLabels writes one JSON object per line.
+func WriteLabels(w io.Writer, labels []Label) error {
+	enc := json.NewEncoder(w)
+	for i := range labels {
+		if err := enc.Encode(&labels[i]); err != nil {
+			return fmt.Errorf("corpus: write label %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// ReadLabels reads a labels.jsonl file; blank lines are skipped and a bad
+// line is an error naming it.
+func ReadLabels(path string) ([]Label, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: labels: %w", err)
+	}
+	defer f.Close()
+	var out []Label
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var l Label
+		if err := json.Unmarshal(line, &l); err != nil {
+			return nil, fmt.Errorf("corpus: %s line %d: %w", path, n, err)
+		}
+		if l.Path == "" || (l.Label != BonaFide && l.Label != Attack) {
+			return nil, fmt.Errorf("corpus: %s line %d: want a path and label bona_fide or attack", path, n)
+		}
+		if l.Label == Attack && l.Species == "" {
+			return nil, fmt.Errorf("corpus: %s line %d: attack without species", path, n)
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("corpus: read %s: %w", path, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,5 @@
+package corpus
+
+import "errors"
+
+func errorsJoin(errs ...error) error { return errors.Join(errs...) }
