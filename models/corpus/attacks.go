@@ -10,13 +10,13 @@ import (
 // Hand is a hand-held object's motion: a slow drift and tilt plus hand
 // shake (a smoothed random walk), sampled per frame.
 type Hand struct {
-	rng                     *rand.Rand
-	base                    Pose
-	driftAmp, driftHz       [2]float64
-	tiltAmp, tiltHz         [3]float64
-	phase                   [5]float64
-	shake                   float64
-	sx, sy, vx, vy          float64
+	rng                    *rand.Rand
+	base                   Pose
+	driftAmp, driftHz      [2]float64
+	tiltAmp, tiltHz        [3]float64
+	phase                  [5]float64
+	shake                  float64
+	sx, sy, vx, vy         float64
 	scaleAmp, scaleHz, sPh float64
 }
 

@@ -195,7 +195,7 @@ func median(v []float64) float64 {
 
 // counts of samples per kind.
 type counts struct {
-	bonaPerClip                                    [3]int
+	bonaPerClip                                     [3]int
 	print, screen, still, loop, active, late, light int
 }
 

@@ -94,7 +94,7 @@ func (p Pose) Quad(w, h, f float64) [4][2]float64 {
 	z0 := f / p.Scale
 	for i, c := range corners {
 		x, y := c[0]*cr-c[1]*sr, c[0]*sr+c[1]*cr // roll
-		x, z := x*cy, x*sy // yaw about the vertical axis
+		x, z := x*cy, x*sy                       // yaw about the vertical axis
 		y, z = y*cp-z*sp, y*sp+z*cp
 		q[i] = [2]float64{p.CX + f*x/(z0+z), p.CY + f*y/(z0+z)}
 	}
