@@ -108,8 +108,16 @@ func Open(path string, opts Options) (*Outbox, error) {
 	return o, nil
 }
 
-// Close closes the file.
-func (o *Outbox) Close() error { return o.db.Close() }
+// Close closes the file (syncing it first when NoSync is set).
+func (o *Outbox) Close() error {
+	if o.opts.NoSync {
+		if err := o.db.Sync(); err != nil {
+			o.db.Close()
+			return fmt.Errorf("outbox: sync on close: %w", err)
+		}
+	}
+	return o.db.Close()
+}
 
 func seqKey(seq uint64) []byte {
 	var k [8]byte

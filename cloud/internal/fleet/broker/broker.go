@@ -20,8 +20,8 @@ import (
 )
 
 // ServiceUser is the username of the cloud's own MQTT client. It is not a
-// valid device id (it has a ':'), so no device can take it.
-const ServiceUser = "svc:livegate-cloud"
+// valid device id (it has a "."), so no device can take it; it has no ":" so that it fits a Mosquitto password file.
+const ServiceUser = "svc.livegate-cloud"
 
 // Authenticator checks a device's credentials. The broker has already
 // checked that the client id is a valid device id and, for a client
