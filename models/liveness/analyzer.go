@@ -26,14 +26,17 @@ var (
 // Sampling of the costlier per-frame measures.
 const (
 	textureEvery   = 3  // spectrum of every 3rd good frame
-	spoofMax       = 4  // FaceAntiSpoofing on at most 4 frames
+	spoofMax       = 1  // FaceAntiSpoofing on one frame: reported, not weighed (docs/liveness.md)
 	spoofEvery     = 8  // … spaced 8 good frames apart
-	embedEvery     = 6  // an embedding every 6th good frame
+	embedEvery     = 12 // an embedding every 12th good frame (about 2 a second)
 	embedMaxYaw    = 25 // … of a face turned less than this
 	maxRecords     = 3000
 	lostFaceReset  = time.Second
 	minFaceFrames  = 5
 	secondFaceSize = 0.35 // a second face counts when its box is this wide relative to the main one
+	// holdSlack lets the frame that ends a hold count its own exposure: 75
+	// frames at 25 fps span 2.96 s between first and last timestamps.
+	holdSlack = 50 * time.Millisecond
 )
 
 // Analyzer decides on one session. It is not safe for concurrent use; many
@@ -333,11 +336,11 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 
 // frame quality limits for guidance.
 const (
-	minFaceWidth  = 0.15 // of the frame's shorter side… too far below
+	minFaceWidth  = 0.25 // of the frame's shorter side: too far below
 	maxFaceWidth  = 0.75 // … too close above
 	maxOffCentre  = 0.22 // face centre off the frame centre, in frame widths/heights
 	minLuma       = 55.0
-	minSharpness  = 2.0
+	minSharpness  = 6.0  // real webcam clips: 8–13.5
 	holdStillMove = 0.08 // face centre moved this share of the IOD since the previous frame
 )
 
@@ -401,9 +404,9 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 		a.done = true
 	case a.cfg.Mode == Active && a.ch.timedOut:
 		a.done = true
-	case a.cfg.Mode == Active && a.ch.finished() && a.haveFace && t-a.firstFace >= a.cfg.Hold:
+	case a.cfg.Mode == Active && a.ch.finished() && a.haveFace && t-a.firstFace >= a.cfg.Hold-holdSlack:
 		a.done = true
-	case a.cfg.Mode == Passive && a.haveFace && r.ok && t-a.holdStart >= a.cfg.Hold && a.goodFrames >= minFaceFrames:
+	case a.cfg.Mode == Passive && a.haveFace && r.ok && t-a.holdStart >= a.cfg.Hold-holdSlack && a.goodFrames >= minFaceFrames:
 		a.done = true
 	}
 

@@ -217,10 +217,13 @@ func bilin(src *imgproc.RGB, x, y float64) (r, g, b float64, ok bool) {
 	}
 	x0, y0 := int(x), int(y)
 	fx, fy := x-float64(x0), y-float64(y0)
+	w00, w10, w01, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
+	i := (y0*src.W + x0) * 3
+	j := i + src.W*3
+	p := src.Pix
 	var out [3]float64
 	for c := 0; c < 3; c++ {
-		p := func(xx, yy int) float64 { return float64(src.Pix[(yy*src.W+xx)*3+c]) }
-		out[c] = (p(x0, y0)*(1-fx)+p(x0+1, y0)*fx)*(1-fy) + (p(x0, y0+1)*(1-fx)+p(x0+1, y0+1)*fx)*fy
+		out[c] = float64(p[i+c])*w00 + float64(p[i+3+c])*w10 + float64(p[j+c])*w01 + float64(p[j+3+c])*w11
 	}
 	return out[0], out[1], out[2], true
 }
@@ -272,44 +275,46 @@ func printAttack(src *imgproc.RGB, n, w, h int, seed uint64) []*imgproc.RGB {
 
 // screenAttack renders frames shown on a screen and re-filmed: each screen
 // pixel is three vertical RGB stripes, about 1.4 camera pixels wide, the
-// screen slightly turned, with display gamma and camera noise. The camera
-// integrates each pixel over 3×3 samples, which aliases the stripe grid into
-// moiré.
+// screen slightly turned, with display gamma and camera noise; the camera's
+// pixels integrate the stripe grid and alias it into moiré.
+//
+// The camera integrates each pixel over 2×2 samples.
 func screenAttack(frames []*imgproc.RGB, seed uint64) []*imgproc.RGB {
 	rng := rand.New(rand.NewPCG(seed, 9))
 	out := make([]*imgproc.RGB, len(frames))
 	const pitch = 1.4 // camera pixels per screen pixel
 	ang := (2 + 3*rng.Float64()) * math.Pi / 180
 	ca, sa := math.Cos(ang), math.Sin(ang)
-	for i, src := range frames {
+	for i, src0 := range frames {
+		// Display gamma, applied to the source once.
+		src := imgproc.NewRGB(src0.W, src0.H)
+		for k, p := range src0.Pix {
+			src.Pix[k] = gamma12[p]
+		}
 		w, h := src.W, src.H
 		img := imgproc.NewRGB(w, h)
 		zoom := 1.08
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				var acc [3]float64
-				for sy := 0; sy < 3; sy++ {
-					for sx := 0; sx < 3; sx++ {
-						px := float64(x) + (float64(sx)+0.5)/3 - float64(w)/2
-						py := float64(y) + (float64(sy)+0.5)/3 - float64(h)/2
+				for sy := 0; sy < 2; sy++ {
+					for sx := 0; sx < 2; sx++ {
+						px := float64(x) + (float64(sx)+0.5)/2 - float64(w)/2
+						py := float64(y) + (float64(sy)+0.5)/2 - float64(h)/2
 						// Screen coordinates in screen pixels.
 						u := (ca*px + sa*py) / pitch
 						v := (-sa*px + ca*py) / pitch
-						// Source pixel shown there.
-						sxp := u*pitch/zoom + float64(w)/2
-						syp := v*pitch/zoom + float64(h)/2
-						r, g, b, ok := bilin(src, sxp, syp)
-						if !ok {
-							continue
-						}
-						fu := u - math.Floor(u)
-						ch := min(int(fu*3), 2)
-						vals := [3]float64{r, g, b}
 						// Gap between pixel rows.
 						if v-math.Floor(v) > 0.85 {
 							continue
 						}
-						acc[ch] += 3 * 255 * math.Pow(vals[ch]/255, 1.2)
+						// Source pixel shown there.
+						r, g, b, ok := bilin(src, u*pitch/zoom+float64(w)/2, v*pitch/zoom+float64(h)/2)
+						if !ok {
+							continue
+						}
+						ch := min(int((u-math.Floor(u))*3), 2)
+						acc[ch] += 3 * [3]float64{r, g, b}[ch] * 9 / 4
 					}
 				}
 				k := (y*w + x) * 3
@@ -322,6 +327,13 @@ func screenAttack(frames []*imgproc.RGB, seed uint64) []*imgproc.RGB {
 	}
 	return out
 }
+
+var gamma12 = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = clampByte(255 * math.Pow(float64(i)/255, 1.2))
+	}
+	return t
+}()
 
 // repeated returns n copies of img.
 func repeated(img *imgproc.RGB, n int) []*imgproc.RGB {

