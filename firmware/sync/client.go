@@ -110,6 +110,7 @@ type Client struct {
 	inflight map[string]time.Time // message id → sent at (device clock)
 	skew     time.Duration
 	skewRTT  time.Duration
+	skewAt   time.Time
 	haveSkew bool
 	cmdSeen  map[string]proto.CommandResponse
 	cmdOrder []string
@@ -393,11 +394,11 @@ func (c *Client) measureSkew(sent, recv, cloud time.Time) {
 		return
 	}
 	rtt := recv.Sub(sent)
-	if c.haveSkew && rtt > c.skewRTT && rtt > time.Second {
+	if c.haveSkew && rtt > c.skewRTT && recv.Sub(c.skewAt) < 5*time.Minute {
 		return
 	}
 	c.skew = sent.Add(rtt / 2).Sub(cloud)
-	c.skewRTT = rtt
+	c.skewRTT, c.skewAt = rtt, recv
 	c.haveSkew = true
 }
 
