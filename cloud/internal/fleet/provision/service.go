@@ -69,6 +69,9 @@ func New(cfg Config) (*Service, error) {
 // Service as its Authenticator first).
 func (s *Service) SetBroker(b Disconnector) { s.cfg.Broker = b }
 
+// SetBrokerURL sets the broker URL told to devices at enrollment.
+func (s *Service) SetBrokerURL(u string) { s.cfg.BrokerURL = u }
+
 // Enrollment is a created token: shown once.
 type Enrollment struct {
 	Token     string    `json:"token"`

@@ -1,0 +1,203 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/fleet/broker"
+	"livegate.dev/cloud/internal/fleet/ingest"
+	"livegate.dev/cloud/internal/fleet/provision"
+	"livegate.dev/cloud/internal/store"
+	"livegate.dev/proto"
+)
+
+// Config configures a Fleet.
+type Config struct {
+	// Store persists devices, sessions and deliveries. Required.
+	Store store.Store
+	// DataDir holds the device CA (device-ca.crt, device-ca.key 0600) and,
+	// in external mode, the cloud's service certificate. Required.
+	DataDir string
+	// Sealer encrypts the CA key at rest. Optional. Default: a 0600 PEM file.
+	Sealer provision.Sealer
+	// MQTTAddr is the embedded broker's listen address (TLS with the device
+	// CA). Optional. Default: ":8883". Ignored when MQTTURL is set.
+	MQTTAddr string
+	// MQTTURL selects an external broker (e.g. ssl://mqtt.example.com:8883,
+	// Mosquitto with the generated config): the cloud connects to it with a
+	// service certificate issued from the device CA (written to DataDir),
+	// or with ServicePassword when set. Optional. Default: embedded broker.
+	MQTTURL string
+	// ServicePassword authenticates the cloud on an external broker in
+	// password mode. Optional.
+	ServicePassword string
+	// BrokerHosts are the names and IPs in the embedded broker's
+	// certificate. Optional. Default: localhost, 127.0.0.1 and the host name.
+	BrokerHosts []string
+	// PublicBrokerURL is told to devices at enrollment. Optional. Default:
+	// MQTTURL, or ssl://<first BrokerHost>:<port>.
+	PublicBrokerURL string
+	// Notifier wakes the webhook worker. Optional.
+	Notifier ingest.Notifier
+	// Clock. Optional. Default: clock.Real.
+	Clock clock.Clock
+	// Logger. Optional. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Fleet is the cloud side of the device fleet: broker (embedded or
+// external), ingest and provisioning.
+type Fleet struct {
+	cfg       Config
+	CA        *provision.CA
+	Provision *provision.Service
+	Ingest    *ingest.Ingest
+	Broker    *broker.Broker // nil with an external broker
+}
+
+// New loads or creates the CA, starts listening with the embedded broker
+// (unless MQTTURL is set) and prepares the ingest; Run runs them.
+func New(cfg Config) (*Fleet, error) {
+	if cfg.Store == nil || cfg.DataDir == "" {
+		return nil, errors.New("fleet: Store and DataDir are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MQTTAddr == "" {
+		cfg.MQTTAddr = ":8883"
+	}
+	if len(cfg.BrokerHosts) == 0 {
+		cfg.BrokerHosts = []string{"localhost", "127.0.0.1"}
+		if h, err := os.Hostname(); err == nil {
+			cfg.BrokerHosts = append(cfg.BrokerHosts, h)
+		}
+	}
+	now := cfg.Clock.Now()
+	ca, err := provision.LoadOrCreateCA(cfg.DataDir, cfg.Sealer, now)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{cfg: cfg, CA: ca}
+	icfg := ingest.Config{Store: cfg.Store, Notifier: cfg.Notifier, Clock: cfg.Clock, Logger: cfg.Logger}
+	public := cfg.PublicBrokerURL
+	if cfg.MQTTURL == "" {
+		tc, err := ca.ServerTLS(cfg.BrokerHosts, now)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: broker certificate: %w", err)
+		}
+		svc := make([]byte, 32)
+		rand.Read(svc)
+		pw := hex.EncodeToString(svc)
+		prov, err := provision.New(provision.Config{Store: cfg.Store, CA: ca, Clock: cfg.Clock, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		b, err := broker.New(broker.Config{Addr: cfg.MQTTAddr, TLS: tc, Devices: prov, ServicePassword: []byte(pw), Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		prov.SetBroker(b)
+		f.Broker, f.Provision = b, prov
+		_, port, _ := net.SplitHostPort(b.Addr())
+		if public == "" {
+			public = "ssl://" + net.JoinHostPort(cfg.BrokerHosts[0], port)
+		}
+		icfg.BrokerURL = "ssl://" + net.JoinHostPort("127.0.0.1", port)
+		icfg.Username, icfg.Password = broker.ServiceUser, pw
+		icfg.TLS = &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	} else {
+		if public == "" {
+			public = cfg.MQTTURL
+		}
+		icfg.BrokerURL = cfg.MQTTURL
+		if cfg.ServicePassword != "" {
+			icfg.Username, icfg.Password = broker.ServiceUser, cfg.ServicePassword
+		} else {
+			cert, err := serviceCert(ca, cfg.DataDir, now)
+			if err != nil {
+				return nil, err
+			}
+			icfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
+		}
+		prov, err := provision.New(provision.Config{Store: cfg.Store, CA: ca, Clock: cfg.Clock, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		f.Provision = prov
+	}
+	f.Provision.SetBrokerURL(public)
+	in, err := ingest.New(icfg)
+	if err != nil {
+		return nil, err
+	}
+	f.Ingest = in
+	return f, nil
+}
+
+// serviceCert loads or issues the cloud's client certificate for an
+// external broker (CN svc.livegate-cloud), kept in dataDir with 0600.
+func serviceCert(ca *provision.CA, dataDir string, now time.Time) (tls.Certificate, error) {
+	cp, kp := filepath.Join(dataDir, "mqtt-service.crt"), filepath.Join(dataDir, "mqtt-service.key")
+	if c, err := tls.LoadX509KeyPair(cp, kp); err == nil && c.Leaf != nil && now.Before(c.Leaf.NotAfter.Add(-30*24*time.Hour)) {
+		return c, nil
+	}
+	certPEM, keyPEM, err := ca.IssueKeyPair(broker.ServiceUser, nil, false, now, 365*24*time.Hour)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(kp, keyPEM, 0o600); err != nil {
+		return tls.Certificate{}, fmt.Errorf("fleet: write service key: %w", err)
+	}
+	if err := os.WriteFile(cp, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, fmt.Errorf("fleet: write service certificate: %w", err)
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
+// Run runs the embedded broker (if any) and the ingest until ctx is done.
+func (f *Fleet) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var berr error
+	if f.Broker != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); berr = f.Broker.Run(ctx) }()
+	}
+	err := f.Ingest.Run(ctx)
+	wg.Wait()
+	return errors.Join(err, berr)
+}
+
+// AssignSession sends the assign command for a pending session created
+// with a device_id (flow 3). The device must belong to the session's tenant
+// and not be revoked.
+func (f *Fleet) AssignSession(ctx context.Context, sess *core.Session) (string, error) {
+	d, err := f.cfg.Store.GetDevice(ctx, sess.DeviceID)
+	if err != nil {
+		return "", fmt.Errorf("fleet: device %s: %w", sess.DeviceID, err)
+	}
+	if d.TenantID != sess.TenantID || d.Revoked() {
+		return "", fmt.Errorf("fleet: device %s: %w", sess.DeviceID, store.ErrNotFound)
+	}
+	ttl := sess.ExpiresAt.Sub(f.cfg.Clock.Now())
+	if ttl <= 0 {
+		return "", fmt.Errorf("fleet: session %s already expired", sess.ID)
+	}
+	return f.Ingest.SendCommand(ctx, d.ID, proto.CommandAssignSession,
+		proto.AssignSessionArgs{SessionID: sess.ID, Mode: string(sess.Mode), ExpiresAt: sess.ExpiresAt}, ttl)
+}

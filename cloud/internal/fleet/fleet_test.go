@@ -1,0 +1,142 @@
+package fleet_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/fleet"
+	"livegate.dev/cloud/internal/mqtttest"
+	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/firmware/outbox"
+	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/proto"
+)
+
+type assignHandler struct{ got atomic.Value }
+
+func (h *assignHandler) HandleCommand(_ context.Context, _ string, c *proto.Command) proto.CommandResponse {
+	h.got.Store(c.Kind)
+	return proto.CommandResponse{Status: "accepted"}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func TestFleetModes(t *testing.T) {
+	tests := []struct{ name string }{{"embedded"}, {"mosquitto"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			dir := t.TempDir()
+			st, err := bolt.Open(dir, bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			cfg := fleet.Config{Store: st, DataDir: dir, MQTTAddr: "127.0.0.1:0", BrokerHosts: []string{"localhost", "127.0.0.1"},
+				Logger: slog.New(slog.DiscardHandler)}
+			if tt.name == "mosquitto" {
+				if !mqtttest.Available() {
+					t.Skip("mosquitto not installed")
+				}
+				// The CA must exist first to issue Mosquitto's certificate.
+				f0, err := fleet.New(fleet.Config{Store: st, DataDir: dir, MQTTURL: "ssl://127.0.0.1:1", Logger: cfg.Logger})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc, sk, err := f0.CA.IssueKeyPair("mosquitto", []string{"127.0.0.1"}, true, time.Now(), time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mq := mqtttest.Start(t, mqtttest.Config{CA: f0.CA.CertPEM(), Cert: sc, Key: sk})
+				cfg.MQTTURL = mq.URL()
+			}
+			f, err := fleet.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { f.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+			defer wcancel()
+			if err := f.Ingest.WaitConnected(wctx); err != nil {
+				t.Fatal(err)
+			}
+
+			e, err := f.Provision.CreateEnrollment(ctx, "ten_1", "kiosk-1", "lobby", "https://hooks.example.com/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			csrDER, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "k"}}, key)
+			resp, err := f.Provision.Enroll(ctx, &proto.EnrollRequest{Token: e.Token,
+				CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kder, _ := x509.MarshalECPrivateKey(key)
+			cr := &fsync.Credentials{DeviceID: resp.DeviceID, BrokerURL: resp.BrokerURL, CertPEM: []byte(resp.Certificate),
+				CAPEM: []byte(resp.CACert), KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})}
+			tc, err := cr.TLSConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob, err := outbox.Open(filepath.Join(t.TempDir(), "o.db"), outbox.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ob.Close()
+			h := &assignHandler{}
+			c, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: cr.BrokerURL, TLS: tc, Outbox: ob, Handler: h,
+				Logger: cfg.Logger, MaxReconnectInterval: 500 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dctx, dcancel := context.WithCancel(ctx)
+			ddone := make(chan struct{})
+			go func() { c.Run(dctx); close(ddone) }()
+			defer func() { dcancel(); <-ddone }()
+
+			now := time.Now().UTC()
+			if _, err := c.Submit(&proto.SessionResult{SessionID: "ses_dev_1", Mode: "active", Verdict: "pass", Confidence: 0.9, DecidedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "result acked", func() bool { return ob.Stats().Entries == 0 })
+			if s, err := st.GetSession(ctx, "ses_dev_1"); err != nil || s.TenantID != "ten_1" || s.DeviceID != "kiosk-1" {
+				t.Fatalf("stored session: %+v %v", s, err)
+			}
+			pending := &core.Session{ID: core.NewID("ses", now), TenantID: "ten_1", DeviceID: "kiosk-1", Mode: core.ModeActive,
+				Status: core.StatusPending, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if _, err := f.AssignSession(ctx, pending); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "assign command at the device", func() bool { return h.got.Load() == proto.CommandAssignSession })
+			other := *pending
+			other.TenantID = "ten_2"
+			if _, err := f.AssignSession(ctx, &other); err == nil {
+				t.Fatal("assigned a session to another tenant's device")
+			}
+		})
+	}
+}
