@@ -9,3 +9,4 @@ BENCH_EXTRA += bench-cloud-api
 # JSON, measured in the same run (wrk, 64 keep-alive connections).
 bench-cloud-api: build
 	@bin/livegate-cloud bench --duration $${LIVEGATE_BENCH_DURATION:-10s}
+include cloud/capture.mk

