@@ -19,6 +19,7 @@ import (
 	"livegate.dev/cloud/internal/store/bolt"
 	"livegate.dev/firmware/outbox"
 	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/proto"
 )
 
 // TestMain lets the test binary run as a child process: the device
@@ -270,6 +271,11 @@ func TestFaultDeviceKilled(t *testing.T) {
 	ch := startChild(t, env...)
 	waitFor(t, 30*time.Second, "a third stored", func() bool { return n.n.Load() >= int64(len(ids)/3) })
 	ch.kill9(t)
+	// The broker publishes the last will; the registry shows the device offline.
+	waitFor(t, 15*time.Second, "last will in the registry", func() bool {
+		d, err := c.st.GetDevice(context.Background(), "kiosk-f3")
+		return err == nil && d.Status == proto.StatusOffline
+	})
 	ob, err := outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +286,11 @@ func TestFaultDeviceKilled(t *testing.T) {
 		t.Fatal("the outbox was drained before the kill: the test proved nothing")
 	}
 	startChild(t, env...).wait(t, 90*time.Second)
+	// The second run ended with a clean stop.
+	waitFor(t, 10*time.Second, "clean stop in the registry", func() bool {
+		d, err := c.st.GetDevice(context.Background(), "kiosk-f3")
+		return err == nil && d.Status == proto.StatusStopped
+	})
 	ob, err = outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
