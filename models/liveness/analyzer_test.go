@@ -164,3 +164,48 @@ func TestFeedSequence(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestModelsSharedByAnalyzers runs two analyzers on two goroutines over one
+// model set (they take turns) and closes the bundle twice.
+func TestModelsSharedByAnalyzers(t *testing.T) {
+	m, err := LoadModels(ModelOptions{})
+	if err != nil {
+		if skipMissing() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	img := loadImage(t, "grace_hopper_512x512.jpg")
+	errs := make(chan error, 2)
+	for k := 0; k < 2; k++ {
+		go func() {
+			a := New(Config{Mode: Passive}, m, nil)
+			for i := 0; i < 3; i++ {
+				if _, err := a.Feed(context.Background(), Frame{Image: img, Timestamp: time.Duration(i+1) * 40 * time.Millisecond}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			if a.Verdict().FaceFrames != 3 {
+				errs <- errors.New("not every frame had a face")
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for k := 0; k < 2; k++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	a := New(Config{Mode: Passive}, m, nil)
+	if _, err := a.Feed(context.Background(), Frame{Image: img, Timestamp: 1}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Feed after Close: %v, want ErrClosed", err)
+	}
+}

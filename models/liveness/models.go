@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"livegate.dev/models/face"
 	"livegate.dev/models/ort"
@@ -58,8 +59,10 @@ func (s *modelSet) close() error {
 // number of goroutines may share one Models: with Sets = n, n frames are
 // analysed in parallel and the others wait (honouring their context).
 type Models struct {
-	sets chan *modelSet
-	all  []*modelSet
+	sets      chan *modelSet
+	all       []*modelSet
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // ErrClosed is returned by Feed after the Models bundle was closed.
@@ -134,12 +137,15 @@ func (m *Models) release(s *modelSet) { m.sets <- s }
 // Close releases every model. It waits for sets lent to a Feed in progress;
 // call it after the Analyzers using the bundle are finished.
 func (m *Models) Close() error {
-	var errs []error
-	for range m.all {
-		s := <-m.sets
-		errs = append(errs, s.close())
-	}
-	m.all = nil
-	close(m.sets)
-	return errors.Join(errs...)
+	m.closeOnce.Do(func() {
+		var errs []error
+		for range m.all {
+			s := <-m.sets
+			errs = append(errs, s.close())
+		}
+		m.all = nil
+		close(m.sets)
+		m.closeErr = errors.Join(errs...)
+	})
+	return m.closeErr
 }

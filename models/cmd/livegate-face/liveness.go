@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -37,6 +38,20 @@ type livenessBench struct {
 	VerdictMs  float64 `json:"verdict_ms"`
 	Ratio      float64 `json:"ratio_analyzer_to_raw"`
 	RatioAll   float64 `json:"ratio_with_decode"`
+	// CPU time (user + system, all threads) per frame: on a shared machine
+	// the wall-clock figures above include waiting for a core.
+	RawCPUMs      float64 `json:"raw_cpu_ms_per_frame"`
+	AnalyzerCPUMs float64 `json:"analyzer_cpu_ms_per_frame"`
+	CPURatio      float64 `json:"cpu_ratio_analyzer_to_raw"`
+}
+
+// cpuTime is the process's user + system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func livenessCmd(g *globals) *cobra.Command {
@@ -99,7 +114,7 @@ func runLiveness(ctx context.Context, g *globals, path string, mode liveness.Mod
 		until = from + time.Duration(dur*float64(time.Second))
 	}
 	var kept []*video.Frame
-	var decode, feed time.Duration
+	var decode, feed, feedCPU time.Duration
 	t0 := time.Now()
 	err = video.ReadAll(ctx, r, func(f video.Frame) error {
 		decode += time.Since(t0)
@@ -115,9 +130,10 @@ func runLiveness(ctx context.Context, g *globals, path string, mode liveness.Mod
 			c.Image = video.Clone(f.Image)
 			kept = append(kept, &c)
 		}
-		ts := time.Now()
+		ts, cs := time.Now(), cpuTime()
 		_, err := a.Feed(ctx, liveness.Frame{Image: f.Image, Timestamp: f.Timestamp})
 		feed += time.Since(ts)
+		feedCPU += cpuTime() - cs
 		if err != nil && !errors.Is(err, liveness.ErrBadFrame) && !errors.Is(err, liveness.ErrTimestamp) {
 			return err
 		}
@@ -126,13 +142,14 @@ func runLiveness(ctx context.Context, g *globals, path string, mode liveness.Mod
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, fmt.Errorf("liveness %s: %w", path, err)
 	}
-	tv := time.Now()
+	tv, cv := time.Now(), cpuTime()
 	v := a.Verdict()
 	verdictTime := time.Since(tv)
+	feedCPU += cpuTime() - cv
 	res := &livenessResult{Verdict: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons, Layers: v.Layers,
 		BestFrame: v.BestFrame, Frames: v.Frames, FaceFrames: v.FaceFrames}
 	if bench && len(kept) > 0 {
-		raw, err := rawPipeline(g, kept)
+		raw, rawCPU, err := rawPipeline(g, kept)
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +159,10 @@ func runLiveness(ctx context.Context, g *globals, path string, mode liveness.Mod
 			AnalyzerMs: (ms(feed) + ms(verdictTime)) / n, VerdictMs: ms(verdictTime)}
 		b.Ratio = b.AnalyzerMs / b.RawMs
 		b.RatioAll = (b.AnalyzerMs + b.DecodeMs) / (b.RawMs + b.DecodeMs)
+		b.RawCPUMs, b.AnalyzerCPUMs = ms(rawCPU)/n, ms(feedCPU)/n
+		if b.RawCPUMs > 0 {
+			b.CPURatio = b.AnalyzerCPUMs / b.RawCPUMs
+		}
 		res.Bench = b
 	}
 	return res, nil
@@ -151,31 +172,31 @@ var errStop = errors.New("stop")
 
 // rawPipeline times part 1's per-frame pipeline (detect → landmarks on the
 // best face) on the same frames.
-func rawPipeline(g *globals, frames []*video.Frame) (time.Duration, error) {
+func rawPipeline(g *globals, frames []*video.Frame) (wall, cpu time.Duration, err error) {
 	d, err := face.NewDetector(face.DetectorOptions{ORT: g.ortOptions()})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer d.Close()
 	l, err := face.NewLandmarker(face.LandmarkerOptions{ORT: g.ortOptions()})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer l.Close()
 	var lm face.Landmarks
-	t := time.Now()
+	t, c := time.Now(), cpuTime()
 	for _, f := range frames {
 		faces, err := d.Detect(f.Image)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if len(faces) > 0 {
 			if err := l.Detect(f.Image, faces[0], &lm); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 	}
-	return time.Since(t), nil
+	return time.Since(t), cpuTime() - c, nil
 }
 
 func printLiveness(g *globals, r *livenessResult) {
@@ -190,5 +211,6 @@ func printLiveness(g *globals, r *livenessResult) {
 	if b := r.Bench; b != nil {
 		fmt.Fprintf(g.out, "\n%d frames: decode %.2f ms, raw pipeline %.2f ms, analyzer %.2f ms per frame (verdict %.1f ms): ratio %.2f (%.2f with decode)\n",
 			b.Frames, b.DecodeMs, b.RawMs, b.AnalyzerMs, b.VerdictMs, b.Ratio, b.RatioAll)
+		fmt.Fprintf(g.out, "CPU time per frame: raw pipeline %.2f ms, analyzer %.2f ms: ratio %.2f\n", b.RawCPUMs, b.AnalyzerCPUMs, b.CPURatio)
 	}
 }
