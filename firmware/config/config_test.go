@@ -66,9 +66,12 @@ func TestParse(t *testing.T) {
 }
 
 func TestPassword(t *testing.T) {
-	h, err := HashPassword("correct horse")
+	h, err := HashPasswordCost("correct horse", MinIterations)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := HashPasswordCost("correct horse", 100); err == nil {
+		t.Error("100 iterations accepted")
 	}
 	if strings.Contains(h, "correct") {
 		t.Fatal("hash contains the password")

@@ -22,8 +22,21 @@ type hash struct {
 }
 
 // HashPassword returns the stored form of password:
-// "pbkdf2-sha256$ITERATIONS$SALT$KEY" (salt and key in unpadded base64).
+// "pbkdf2-sha256$ITERATIONS$SALT$KEY" (salt and key in unpadded base64),
+// with 200,000 iterations.
 func HashPassword(password string) (string, error) {
+	return HashPasswordCost(password, hashIterations)
+}
+
+// MinIterations is the lowest PBKDF2 iteration count accepted.
+const MinIterations = 10_000
+
+// HashPasswordCost is HashPassword with a chosen iteration count (at least
+// MinIterations; tests use the minimum to stay fast).
+func HashPasswordCost(password string, iterations int) (string, error) {
+	if iterations < MinIterations {
+		return "", fmt.Errorf("config: %d PBKDF2 iterations is below %d", iterations, MinIterations)
+	}
 	if len(password) < 8 {
 		return "", errors.New("config: technician password must have at least 8 characters")
 	}
@@ -31,12 +44,12 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("config: salt: %w", err)
 	}
-	key, err := pbkdf2.Key(sha256.New, password, salt, hashIterations, 32)
+	key, err := pbkdf2.Key(sha256.New, password, salt, iterations, 32)
 	if err != nil {
 		return "", fmt.Errorf("config: pbkdf2: %w", err)
 	}
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", hashIterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 func parseHash(s string) (hash, error) {
@@ -45,7 +58,7 @@ func parseHash(s string) (hash, error) {
 		return hash{}, errors.New("not a pbkdf2-sha256$ITER$SALT$KEY hash")
 	}
 	iter, err := strconv.Atoi(parts[1])
-	if err != nil || iter < 10_000 || iter > 10_000_000 {
+	if err != nil || iter < MinIterations || iter > 10_000_000 {
 		return hash{}, fmt.Errorf("iterations %q not within 10000–10000000", parts[1])
 	}
 	enc := base64.RawStdEncoding

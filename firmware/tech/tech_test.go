@@ -53,7 +53,7 @@ func (f *fakeKiosk) LightNames() []string { return []string{"white"} }
 
 func setup(t *testing.T, health func() error) (*httptest.Server, *fakeKiosk, *drivertestClock) {
 	t.Helper()
-	h, err := config.HashPassword("s3cret-pass")
+	h, err := config.HashPasswordCost("s3cret-pass", config.MinIterations)
 	if err != nil {
 		t.Fatal(err)
 	}

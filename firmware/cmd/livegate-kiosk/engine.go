@@ -1,9 +1,10 @@
+//go:build !noengine
+
 package main
 
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/kiosk/engine"
@@ -13,7 +14,7 @@ import (
 )
 
 // newEngine loads the liveness engine and the audit face locator.
-func newEngine(c config.Config, threads int, seed uint64) (*engine.Engine, *engine.Locator, error) {
+func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLocator, error) {
 	o := ort.Options{LibPath: c.Models.ORTLibrary, IntraOpThreads: threads}
 	mo := liveness.ModelOptions{ORT: o}
 	det := face.DetectorOptions{ORT: o}
@@ -46,6 +47,3 @@ func newEngine(c config.Config, threads int, seed uint64) (*engine.Engine, *engi
 	}
 	return e, loc, nil
 }
-
-// guideTimeout is the default wait for a first face.
-const guideTimeout = 10 * time.Second

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"livegate.dev/firmware/config"
+	"livegate.dev/firmware/kiosk"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -141,4 +142,16 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		l = slog.LevelError
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// kioskEngine and kioskLocator are the engine parts the commands use,
+// closed at exit.
+type kioskEngine interface {
+	kiosk.Engine
+	Close() error
+}
+
+type kioskLocator interface {
+	kiosk.FaceLocator
+	Close() error
 }

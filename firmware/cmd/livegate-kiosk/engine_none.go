@@ -1,0 +1,17 @@
+//go:build noengine
+
+package main
+
+import (
+	"errors"
+
+	"livegate.dev/firmware/config"
+)
+
+// errNoEngine: builds tagged noengine (armv7, for which ONNX Runtime
+// publishes no library) carry no liveness engine.
+var errNoEngine = errors.New("this build has no liveness engine (built with -tags noengine: ONNX Runtime has no armv7 library); it can check configs, hash passwords and bring up the board, not decide sessions")
+
+func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLocator, error) {
+	return nil, nil, errNoEngine
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"livegate.dev/board"
+	"livegate.dev/firmware/outbox"
+	"livegate.dev/proto"
+)
+
+// TestKill9 re-executes the test binary as the daemon on the sim board
+// (pin levels kept in files, as real pins outlive a process), kills it with
+// SIGKILL at a chosen moment, then opens the board and the store as a
+// restarted daemon does.
+func TestKill9(t *testing.T) {
+	bonaFide, _ := needClips(t)
+	tests := []struct {
+		name string
+		// when reports, from a log line of the child or the relay's pin
+		// file, that the moment to kill has come.
+		when        func(line string, relayOn bool) bool
+		wantEntries int
+		wasOn       bool
+	}{
+		{"mid-session", func(l string, _ bool) bool { return strings.Contains(l, "state=challenges") }, 0, false},
+		{"during the relay pulse", func(_ string, on bool) bool { return on }, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			state := filepath.Join(dir, "pins")
+			if err := os.Mkdir(state, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			store := filepath.Join(dir, "outbox.db")
+			cfg := filepath.Join(dir, "kiosk.yaml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: killtest
+board: {board: sim, camera_source: file, camera_device: %q, pir_pin: "", tof_bus: ""}
+relay_pulse: 3s
+cool_down: 1s
+store: {path: %q}
+technician: {listen: "127.0.0.1:0"}
+log_level: debug
+`, bonaFide, store)), 0o600)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "LIVEGATE_TEST_KIOSK_CHILD="+cfg, "LIVEGATE_TEST_KIOSK_SIMSTATE="+state)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := make(chan string)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					select {
+					case lines <- sc.Text():
+					case <-ctx.Done():
+					}
+				}
+			}()
+			relayOn := func() bool {
+				b, _ := os.ReadFile(filepath.Join(state, "GPIO17"))
+				return strings.TrimSpace(string(b)) == "1"
+			}
+			poll := time.NewTicker(2 * time.Millisecond)
+			defer poll.Stop()
+			var tail []string
+		wait:
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("child exited before the moment to kill:\n%s", strings.Join(tail, "\n"))
+					}
+					tail = append(tail, l)
+					if tt.when(l, false) {
+						break wait
+					}
+				case <-poll.C:
+					if tt.when("", relayOn()) {
+						break wait
+					}
+				case <-ctx.Done():
+					t.Fatalf("timeout waiting for the moment to kill:\n%s", strings.Join(tail, "\n"))
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			cancel()
+			for range lines {
+			}
+
+			// Restart: the board first (relay driven inactive), then the store.
+			p, err := board.Load(board.Config{Board: "sim", CameraSource: ptr(board.CameraSynthetic)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := board.Open(context.Background(), p, board.Opts{SimStateDir: state, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			was, _ := b.Sim.Restored("GPIO17")
+			if bool(was) != tt.wasOn {
+				t.Errorf("relay pin at the kill = %v, want %v", was, tt.wasOn)
+			}
+			if b.Sim.Pin("GPIO17").Read() {
+				t.Error("relay energised after restart")
+			}
+			ob, err := outbox.Open(store, outbox.Options{})
+			if err != nil {
+				t.Fatalf("store after kill -9: %v", err)
+			}
+			defer ob.Close()
+			es, err := ob.After(0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) != tt.wantEntries {
+				t.Fatalf("store holds %d sessions, want %d", len(es), tt.wantEntries)
+			}
+			for _, e := range es {
+				var r proto.SessionResult
+				if _, err := proto.Decode(e.Payload, proto.TypeSessionResult, &r); err != nil {
+					t.Fatalf("stored entry %s: %v", e.ID, err)
+				}
+				// The gate was open at the kill: its pass was stored first.
+				if r.Verdict != "pass" || e.ID != "res_"+r.SessionID {
+					t.Errorf("stored %s: verdict %s", e.ID, r.Verdict)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
