@@ -361,3 +361,7 @@ func (d delivered) event(t *testing.T) event {
 }
 
 func sprint(v ...any) string { return fmt.Sprint(v...) }
+
+func contextWithTimeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}

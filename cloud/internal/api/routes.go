@@ -14,6 +14,34 @@ type route struct {
 	handler fiber.Handler
 }
 
+// Route is a documented route another package serves through this server
+// (the capture page, its WebSocket, face compare…): it gets the same
+// middleware (request id, envelope errors, rate limits, logs) and appears in
+// the OpenAPI document and /docs/api.
+type Route struct {
+	openapi.Operation
+	Handler fiber.Handler
+}
+
+// merge adds extra routes to the built-in ones; an extra route with the
+// method and path of a built-in one replaces it (e.g. the hosted page).
+func merge(builtin []route, extra []Route) []route {
+	out := append([]route(nil), builtin...)
+	for _, x := range extra {
+		r := route{Operation: x.Operation, handler: x.Handler}
+		replaced := false
+		for i := range out {
+			if out[i].Method == r.Method && out[i].Path == r.Path {
+				out[i], replaced = r, true
+			}
+		}
+		if !replaced {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 var (
 	pathID       = openapi.Param{Name: "id", In: "path", Description: "Session id (ses_…)."}
 	queryToken   = openapi.Param{Name: "token", In: "query", Description: "The session's result token (alternatively send the owning tenant's API key as a bearer)."}

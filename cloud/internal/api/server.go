@@ -69,6 +69,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI document. Optional. Default: "dev".
 	Version string
+	// Routes are more routes to serve and document; one with the method and
+	// path of a built-in route replaces it. Optional.
+	Routes []Route
 }
 
 // Server is the HTTP API.
@@ -120,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		JSONDecoder:           json.Unmarshal,
 	})
 	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, s.cors, s.rateLimit)
-	s.ops = s.routes()
+	s.ops = merge(s.routes(), cfg.Routes)
 	for _, r := range s.ops {
 		s.app.Add(r.Method, fiberPath(r.Path), r.handler)
 	}

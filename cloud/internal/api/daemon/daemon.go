@@ -82,6 +82,23 @@ type Options struct {
 	Version string
 	// BoltOptions for the bbolt store. Optional.
 	BoltOptions bolt.Options
+	// Routes, when set, is called once the core parts exist and returns more
+	// routes to serve (the capture page, its WebSocket, face compare…) and a
+	// function to call at shutdown after the HTTP server stopped (may be nil).
+	// Optional.
+	Routes func(p Parts) ([]api.Route, func() error, error)
+}
+
+// Parts are what a Routes hook may build on.
+type Parts struct {
+	Sessions  *lifecycle.Service
+	Store     store.Store
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	PublicURL string
+	// MasterKey is the service's master key, for deriving keys (HMAC it
+	// with a purpose label); never log or send it.
+	MasterKey []byte
 }
 
 // Daemon is a running livegate-cloud.
@@ -96,10 +113,11 @@ type Daemon struct {
 	sealer   *secret.Sealer
 	url      string
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	errc   chan error
-	once   sync.Once
+	closeExtra func() error
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	errc       chan error
+	once       sync.Once
 }
 
 // OpenStore opens the store the options name.
@@ -206,6 +224,15 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.tenants = tenancy.New(d.st, d.sealer, o.Clock)
+	var extra []api.Route
+	if o.Routes != nil {
+		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
+			PublicURL: d.url, MasterKey: master})
+		if err != nil {
+			d.ln.Close()
+			return nil, fmt.Errorf("daemon: extra routes: %w", err)
+		}
+	}
 	rate := o.RateLimit
 	if rate < 0 {
 		rate = 0
@@ -217,9 +244,13 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		},
 		Notifier: d.worker, AdminToken: o.AdminToken, LegacyKey: o.LegacyKey, RateLimit: rate,
 		BodyLimit: o.BodyLimit, ProxyHeader: o.ProxyHeader, Clock: o.Clock, Logger: o.Logger, Version: o.Version,
+		Routes: extra,
 	})
 	if err != nil {
 		d.ln.Close()
+		if d.closeExtra != nil {
+			d.closeExtra()
+		}
 		return nil, err
 	}
 
@@ -278,6 +309,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	var err error
 	d.once.Do(func() {
 		err = d.srv.Shutdown(ctx)
+		if d.closeExtra != nil {
+			if cerr := d.closeExtra(); err == nil {
+				err = cerr
+			}
+		}
 		d.cancel()
 		d.wg.Wait()
 		if cerr := d.st.Close(); err == nil {

@@ -1,0 +1,51 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/api/openapi"
+)
+
+// TestExtraRoutes: routes from other packages (the capture page, its
+// WebSocket…) are served with the same middleware, documented, and may
+// replace the built-in hosted page.
+func TestExtraRoutes(t *testing.T) {
+	closed := false
+	e := startWith(nil)(t, func(o *daemon.Options) {
+		o.Routes = func(p daemon.Parts) ([]api.Route, func() error, error) {
+			if p.Sessions == nil || p.Store == nil || len(p.MasterKey) != 32 || p.PublicURL == "" {
+				t.Errorf("parts %+v", p)
+			}
+			return []api.Route{
+				{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "capturePage", Tag: "Capture", Summary: "The capture page",
+					Responses: []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}, RateLimited: true},
+					Handler: func(c *fiber.Ctx) error { return c.SendString("capture page for " + c.Params("id")) }},
+				{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}/state", ID: "captureState", Tag: "Capture", Summary: "Page state",
+					Params:    []openapi.Param{{Name: "id", In: "path", Description: "Session id."}},
+					Responses: []openapi.Response{{Status: 200, Description: "State.", Body: api.Health{}}}, RateLimited: true,
+					Errors: []apierr.Code{apierr.SessionNotFound}},
+					Handler: func(c *fiber.Ctx) error { return apierr.New(apierr.SessionNotFound, "no %s", c.Params("id")) }},
+			}, func() error { closed = true; return nil }, nil
+		}
+	})
+	r := e.do("GET", "/s/ses_x", nil).want(t, 200, "")
+	if string(r.body) != "capture page for ses_x" || r.header.Get("X-RateLimit-Limit") == "" {
+		t.Fatalf("replaced page: %s %v", r.body, r.header)
+	}
+	e.do("GET", "/s/ses_x/state", nil).want(t, 404, "session.not_found")
+	spec := string(e.do("GET", "/openapi.json", nil).want(t, 200, "").body)
+	if !strings.Contains(spec, `"/s/{id}/state"`) || !strings.Contains(spec, "capturePage") || strings.Contains(spec, `"hostedPage"`) {
+		t.Fatal("extra routes not documented (or the replaced one still is)")
+	}
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if err := e.d.Shutdown(ctx); err != nil || !closed {
+		t.Fatalf("shutdown %v, closed %v", err, closed)
+	}
+}
