@@ -40,6 +40,7 @@ commands:
   run-once --camera FILE       run one walk-up session from a recording (sim board)
   check-config --config FILE   validate a config file and print the effective config
   hash-password                read a password on stdin, print its hash for technician.password_hash
+  bench --camera FILE          measure the kiosk loop on one core (frames/s, latency to the relay, memory)
   env                          list the LIVEGATE_KIOSK_* environment overrides
   version                      print the version
 `
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRun(ctx, args[1:], stderr)
 	case "run-once":
 		err = cmdRunOnce(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "check-config":
 		err = cmdCheck(args[1:], stdout, stderr)
 	case "hash-password":
