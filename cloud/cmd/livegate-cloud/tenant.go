@@ -85,7 +85,15 @@ func tenantCmd() *cobra.Command {
 		Short: "List tenants",
 		Args:  cobra.NoArgs,
 		RunE: with(func(ctx context.Context, t *tenancy.Service) (any, error) {
-			return t.List(ctx)
+			ts, err := t.List(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := []api.TenantView{}
+			for _, x := range ts {
+				out = append(out, api.ViewTenant(x))
+			}
+			return out, nil
 		}),
 	}
 
@@ -113,7 +121,11 @@ func tenantCmd() *cobra.Command {
 		Short: "Revoke an API key now",
 		Args:  cobra.NoArgs,
 		RunE: with(func(ctx context.Context, t *tenancy.Service) (any, error) {
-			return t.RevokeKey(ctx, tenantID, keyID)
+			k, err := t.RevokeKey(ctx, tenantID, keyID)
+			if err != nil {
+				return nil, err
+			}
+			return api.ViewKey(k, time.Now()), nil
 		}),
 	}
 	revoke.Flags().StringVar(&tenantID, "tenant", "", "tenant id (ten_…)")

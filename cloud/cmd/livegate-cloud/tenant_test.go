@@ -54,6 +54,10 @@ func TestOfflineTenantCLI(t *testing.T) {
 	if _, err := runTenant(t, "create", "--data", data, "--name", "x", "--mode", "sandbox"); err == nil {
 		t.Fatal("invalid mode accepted")
 	}
+	out, err = runTenant(t, "list", "--data", data)
+	if err != nil || !strings.Contains(out, tc.TenantID) || strings.Contains(out, "sealed") || strings.Contains(out, "whsec_") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
 
 	d, err := daemon.Start(context.Background(), daemon.Options{Addr: "127.0.0.1:0", DataDir: data,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

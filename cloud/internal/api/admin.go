@@ -47,7 +47,8 @@ func (s *Server) createTenant(c *fiber.Ctx) error {
 	})
 }
 
-func tenantView(t *core.Tenant) TenantView {
+// ViewTenant is a tenant as the admin API shows it (no secrets).
+func ViewTenant(t *core.Tenant) TenantView {
 	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{}}
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
@@ -62,7 +63,7 @@ func (s *Server) listTenants(c *fiber.Ctx) error {
 	}
 	out := TenantList{Tenants: []TenantView{}}
 	for _, t := range ts {
-		out.Tenants = append(out.Tenants, tenantView(t))
+		out.Tenants = append(out.Tenants, ViewTenant(t))
 	}
 	return c.JSON(out)
 }
@@ -78,12 +79,15 @@ func (s *Server) getTenant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(tenantView(t))
+	return c.JSON(ViewTenant(t))
 }
 
-func (s *Server) keyView(k *core.APIKey) KeyView {
+func (s *Server) keyView(k *core.APIKey) KeyView { return ViewKey(k, s.cfg.Clock.Now()) }
+
+// ViewKey is an API key as the admin API shows it (no hash), usable at now.
+func ViewKey(k *core.APIKey, now time.Time) KeyView {
 	return KeyView{KeyID: k.ID, Prefix: k.Prefix, Mode: k.Mode, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
-		ExpiresAt: k.ExpiresAt, Usable: k.Usable(s.cfg.Clock.Now())}
+		ExpiresAt: k.ExpiresAt, Usable: k.Usable(now)}
 }
 
 func (s *Server) listKeys(c *fiber.Ctx) error {
