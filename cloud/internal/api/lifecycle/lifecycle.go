@@ -366,6 +366,15 @@ func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Ses
 		verdict = core.VerdictFor(o.Confidence)
 	}
 	if verdict == core.VerdictPass && o.Photo != nil {
+		// Refuse before writing the photo, so a refused completion changes
+		// nothing (the transaction below checks again).
+		cur, err := s.cfg.Store.GetSession(ctx, id)
+		if err != nil {
+			return nil, storeErr("reading session", err)
+		}
+		if cur.Status.Terminal() {
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		}
 		if err := s.cfg.Store.PutPhoto(ctx, id, o.Photo); err != nil {
 			return nil, storeErr("storing photo", err)
 		}

@@ -99,6 +99,17 @@ func TestCompleteExpireAndEvents(t *testing.T) {
 	if n := s.SweepOnce(ctx); n != 0 {
 		t.Fatalf("swept %d", n)
 	}
+	// A refused completion does not touch the stored photo.
+	c4, _ := s.Create(ctx, p, core.KindManaged, CreateRequest{}, "")
+	if _, err := s.Complete(ctx, c4.Session.ID, Outcome{Confidence: 0.9, Photo: []byte("first")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Complete(ctx, c4.Session.ID, Outcome{Confidence: 0.9, Photo: []byte("second")}); err == nil {
+		t.Fatal("second completion accepted")
+	}
+	if b, err := s.Photo(ctx, c4.Session.ID); err != nil || string(b) != "first" {
+		t.Fatalf("photo after a refused completion: %q %v", b, err)
+	}
 	if _, err := s.Complete(ctx, c.Session.ID, Outcome{Confidence: 2}); err == nil {
 		t.Fatal("confidence 2 accepted")
 	}
