@@ -1,0 +1,359 @@
+// Package mount wires the capture page, the capture WebSocket and the face
+// routes into livegate-cloud through daemon.Options.Routes: every route is
+// documented in the OpenAPI document and served with the API's middleware.
+// The engines (liveness models, face model sets) load on first use, so a
+// server that never captures never pays for them, and a missing model cache
+// makes only these routes answer 503.
+package mount
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/api/openapi"
+	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/capture"
+	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/faceapi"
+	"livegate.dev/cloud/internal/web"
+	"livegate.dev/models/liveness"
+)
+
+// Options configures the mounted routes. Every field is optional.
+type Options struct {
+	// DataDir holds the audit frames (DataDir/audit). Default: audit frames
+	// are not kept.
+	DataDir string
+	// AuditRetention is how long audit frames are kept. Default: 30 days.
+	AuditRetention time.Duration
+	// Attempts per session. Default: capture.DefaultAttempts (3).
+	Attempts int
+	// NoLight disables the screen-colour light challenge.
+	NoLight bool
+	// ModelSets is the number of liveness and face model sets. Default:
+	// runtime.GOMAXPROCS(0).
+	ModelSets int
+}
+
+// Routes returns the daemon hook that builds the routes.
+func Routes(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
+	return func(p daemon.Parts) ([]api.Route, func() error, error) {
+		m, err := newMount(o, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m.routes(), m.close, nil
+	}
+}
+
+// CodeEngineUnavailable answers capture and face requests when the models
+// cannot be loaded.
+var CodeEngineUnavailable = faceapi.Code{ID: "server.engine_unavailable", Status: 503,
+	Meaning: "The liveness engine's models could not be loaded on this server (run `make setup`); retry later."}
+
+type mount struct {
+	o       Options
+	p       daemon.Parts
+	web     *web.Handler
+	tenants *tenancy.Service
+	audit   *capture.DirStore
+	log     *slog.Logger
+
+	once    sync.Once
+	err     error
+	models  *liveness.Models
+	engine  *faceapi.Engine
+	capture *capture.Handler
+	ws      fiber.Handler
+	face    *faceapi.Handlers
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newMount(o Options, p daemon.Parts) (*mount, error) {
+	if o.ModelSets <= 0 {
+		o.ModelSets = runtime.GOMAXPROCS(0)
+	}
+	m := &mount{o: o, p: p, tenants: tenancy.New(p.Store, nil, p.Clock), log: p.Logger, stop: make(chan struct{})}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	mac := hmac.New(sha256.New, p.MasterKey)
+	mac.Write([]byte("livegate handoff link key"))
+	w, err := web.New(web.Config{Sessions: p.Sessions, PublicURL: p.PublicURL, Live: m.live, HandoffKey: mac.Sum(nil), Clock: p.Clock})
+	if err != nil {
+		return nil, err
+	}
+	m.web = w
+	if o.DataDir != "" {
+		if m.audit, err = capture.NewDirStore(filepath.Join(o.DataDir, "audit"), o.AuditRetention); err != nil {
+			return nil, err
+		}
+		m.wg.Add(1)
+		go m.sweep()
+	}
+	return m, nil
+}
+
+// sweep deletes expired audit frames hourly until close.
+func (m *mount) sweep() {
+	defer m.wg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.audit.Sweep(context.Background(), time.Now()); err != nil {
+			m.log.Warn("capture: sweeping audit frames", slog.String("error", err.Error()))
+		} else if n > 0 {
+			m.log.Info("capture: audit frames deleted", slog.Int("sessions", n))
+		}
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// engines loads the models once.
+func (m *mount) engines() error {
+	m.once.Do(func() {
+		m.models, m.err = liveness.LoadModels(liveness.ModelOptions{Sets: m.o.ModelSets})
+		if m.err != nil {
+			m.err = fmt.Errorf("capture: liveness models: %w", m.err)
+			return
+		}
+		m.engine, m.err = faceapi.New(faceapi.Config{Sets: m.o.ModelSets})
+		if m.err != nil {
+			m.err = fmt.Errorf("capture: face models: %w", m.err)
+			return
+		}
+		cfg := capture.Config{Sessions: m.p.Sessions, Models: m.models, Attempts: m.o.Attempts, NoLight: m.o.NoLight,
+			Clock: m.p.Clock, Logger: m.log}
+		if m.audit != nil {
+			cfg.Audit = m.audit
+			cfg.Boxes = m.boxes
+		}
+		m.capture, m.err = capture.New(cfg)
+		if m.err != nil {
+			return
+		}
+		m.ws = m.capture.Route()
+		m.face = &faceapi.Handlers{Engine: m.engine, Authorize: m.authorize, Sessions: m.p.Sessions, Logger: m.log,
+			NotFound: func(id string) error { return apierr.New(apierr.SessionNotFound, "session %s not found", id) }}
+	})
+	if m.err != nil {
+		m.log.Error("capture: engine unavailable", slog.String("error", m.err.Error()))
+	}
+	return m.err
+}
+
+func (m *mount) boxes(ctx context.Context, jpeg []byte) ([][4]float64, error) {
+	a, err := m.engine.Analyze(ctx, jpeg, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][4]float64, len(a.Faces))
+	for i, f := range a.Faces {
+		out[i] = f.Box
+	}
+	return out, nil
+}
+
+func (m *mount) live(id string) bool {
+	if m.capture == nil {
+		return false
+	}
+	return m.capture.Live(id)
+}
+
+// authorize authenticates a tenant API key.
+func (m *mount) authorize(c *fiber.Ctx) (func(*core.Session) bool, error) {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+		return nil, apierr.New(apierr.AuthMissing, "send Authorization: Bearer <API key>")
+	}
+	_, t, err := m.tenants.Authenticate(c.UserContext(), strings.TrimSpace(h[7:]))
+	if err != nil {
+		return nil, err
+	}
+	return func(s *core.Session) bool { return s.TenantID != "" && s.TenantID == t.ID }, nil
+}
+
+func (m *mount) unavailable(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderRetryAfter, "30")
+	return faceapi.WriteError(c, CodeEngineUnavailable, "the liveness engine is not available on this server")
+}
+
+func (m *mount) close() error {
+	close(m.stop)
+	m.wg.Wait()
+	var errs []error
+	if m.capture != nil {
+		errs = append(errs, m.capture.Close())
+	}
+	if m.engine != nil {
+		errs = append(errs, m.engine.Close())
+	}
+	if m.models != nil {
+		errs = append(errs, m.models.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// auditList: GET /api/v1/session/{id}/audit (owning API key).
+func (m *mount) auditList(c *fiber.Ctx) error {
+	sess, err := m.owned(c)
+	if err != nil {
+		return err
+	}
+	list := []capture.AuditFrame{}
+	if m.audit != nil {
+		if list, err = m.audit.List(c.UserContext(), sess.ID); err != nil {
+			return err
+		}
+	}
+	out := AuditList{SessionID: sess.ID, Frames: make([]AuditView, len(list))}
+	for i, f := range list {
+		out.Frames[i] = AuditView{Index: f.Index, Why: f.Why, Boxes: f.Boxes, URL: "/api/v1/session/" + sess.ID + "/audit/" + strconv.Itoa(i)}
+	}
+	return c.JSON(out)
+}
+
+// auditFrame: GET /api/v1/session/{id}/audit/{n} (owning API key).
+func (m *mount) auditFrame(c *fiber.Ctx) error {
+	sess, err := m.owned(c)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(c.Params("n"))
+	if err != nil || m.audit == nil {
+		return apierr.New(apierr.SessionNotFound, "no audit frame %q for session %s", c.Params("n"), sess.ID)
+	}
+	f, err := m.audit.Get(c.UserContext(), sess.ID, n)
+	if err != nil {
+		return apierr.New(apierr.SessionNotFound, "no audit frame %d for session %s", n, sess.ID)
+	}
+	c.Set(fiber.HeaderContentType, "image/jpeg")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(f.JPEG)
+}
+
+func (m *mount) owned(c *fiber.Ctx) (*core.Session, error) {
+	owns, err := m.authorize(c)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.Clone(c.Params("id"))
+	sess, err := m.p.Sessions.Get(c.UserContext(), id)
+	if err != nil || !owns(sess) {
+		return nil, apierr.New(apierr.SessionNotFound, "session %s not found", id)
+	}
+	return sess, nil
+}
+
+// AuditList is the body of GET /api/v1/session/{id}/audit.
+type AuditList struct {
+	SessionID string      `json:"session_id"`
+	Frames    []AuditView `json:"frames" doc:"0–4 frames kept for the audit trail."`
+}
+
+// AuditView is one audit frame.
+type AuditView struct {
+	Index int          `json:"index" doc:"The frame's position in its attempt."`
+	Why   string       `json:"why" doc:"reference, best, challenge:<kind>, last, or the analyzer's reason."`
+	Boxes [][4]float64 `json:"boxes" doc:"Face boxes [x, y, w, h] in pixels."`
+	URL   string       `json:"url" doc:"The JPEG (same API key)."`
+}
+
+func (m *mount) routes() []api.Route {
+	pathID := openapi.Param{Name: "id", In: "path", Description: "Session id (ses_…)."}
+	t := openapi.Param{Name: "t", In: "query", Description: "The client token (session_url carries it)."}
+	sessErrs := []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, apierr.SessionTerminal}
+	keyErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid}
+	faceDoc := " Face-route error codes (face.not_detected, face.multiple_faces, image.unsupported_type, image.corrupt, " +
+		"image.too_large, image.too_small, request.missing_field, request.invalid_field, session.not_verified, server.busy, " +
+		"server.engine_unavailable) are listed in docs/capture.md. Limits: 5 MiB, 25 MP and 8192 px a side per image " +
+		"(the server's --body-limit must allow the multipart body)."
+	withEngine := func(h func(*fiber.Ctx) error) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			if m.engines() != nil {
+				return m.unavailable(c)
+			}
+			return h(c)
+		}
+	}
+	tag := "Capture"
+	return []api.Route{
+		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
+			Summary: "The hosted capture page (session_url)",
+			Description: "HTML, all assets inline (about 18 kB, 7 kB compressed): welcome, camera permission, live guidance with a face-guide oval, " +
+				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=…. " +
+				"?h= opens a handoff link made by POST /s/{id}/handoff instead of ?t=. 410 past the TTL. See docs/capture.md.",
+			Params:    []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}}, RateLimited: true,
+			Errors: sessErrs}, Handler: m.web.Page},
+		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}/state", ID: "hostedPageState", Tag: tag,
+			Summary:     "The session's state for the page (polled to follow a handoff)",
+			Description: "status, whether a capture connection is live, and once completed the verdict (never a score) and the redirect target.",
+			Params:      []openapi.Param{pathID, t}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The state.", Body: web.State{}}},
+			Errors:    []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired}}, Handler: m.web.State},
+		{Operation: openapi.Operation{Method: "POST", Path: "/s/{id}/handoff", ID: "hostedPageHandoff", Tag: tag,
+			Summary:     "A short-lived link (and QR code) that opens the page on a phone",
+			Description: "Valid 5 minutes (never past the session's TTL); the client token travels sealed (AES-GCM) and bound to the session.",
+			Params:      []openapi.Param{pathID, t}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The link.", Body: web.Handoff{}}},
+			Errors:    sessErrs}, Handler: m.web.Handoff},
+		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/ws", ID: "captureWebSocket", Tag: tag,
+			Summary: "The capture WebSocket (binary JPEG frames in, JSON guidance and verdict out)",
+			Description: "Upgrade to WebSocket with ?token=<client token>. Client → server: binary JPEG frames ≤ 1.5 MB at ~10/s, and " +
+				"{\"type\":\"retry\"}. Server → client: {\"type\": \"feedback\"|\"challenge\"|\"light\"|\"progress\"|\"verdict\"|\"error\", …}. " +
+				"One live connection per session (a second is closed with 4409), frames dropped when the engine is busy (reported in progress.dropped), " +
+				"attempts per session and failed attempts throttled per client (5 in 3 minutes, then 4429). The protocol, close codes and examples: docs/websocket.md.",
+			Params:    []openapi.Param{pathID, {Name: "token", In: "query", Description: "The client token (client_token).", Required: true}},
+			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, RateLimited: true,
+			Errors: append([]apierr.Code{apierr.BadRequest}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
+		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit", ID: "listAuditFrames", Tag: tagSessions,
+			Summary:     "List a session's audit frames",
+			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default). With the owning API key.",
+			Security:    []string{openapi.SecAPIKey}, Params: []openapi.Param{pathID}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The frames.", Body: AuditList{}}},
+			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: m.auditList},
+		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit/{n}", ID: "getAuditFrame", Tag: tagSessions,
+			Summary: "Download one audit frame (JPEG)", Security: []string{openapi.SecAPIKey}, RateLimited: true,
+			Params:    []openapi.Param{pathID, {Name: "n", In: "path", Description: "Position in the list (0–3).", Type: "integer"}},
+			Responses: []openapi.Response{{Status: 200, Description: "The frame.", ContentType: "image/jpeg"}},
+			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: m.auditFrame},
+		{Operation: openapi.Operation{Method: "POST", Path: "/v1/face/detect", ID: "detectFaces", Tag: "Face",
+			Summary:     "Detect faces in an image (seed 002)",
+			Description: "multipart/form-data with a file field image (JPEG or PNG) → every face with box, score, keypoints and quality measures." + faceDoc,
+			Security:    []string{openapi.SecAPIKey}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The faces.", Body: faceapi.DetectResponse{}}},
+			Errors:    keyErrs}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Detect(c) })},
+		{Operation: openapi.Operation{Method: "POST", Path: "/v2/face/compare", ID: "compareFaces", Tag: "Face",
+			Summary: "Compare two faces, or a face with a verified session (seed 002)",
+			Description: "multipart/form-data: reference (file) or session_id (a passed session of your tenant), probe (file), threshold " +
+				"(default 0.45) → similarity in [0, 1], match, and both faces. Each image must hold exactly one face." + faceDoc,
+			Security: []string{openapi.SecAPIKey}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The comparison.", Body: faceapi.CompareResponse{}}},
+			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) })},
+	}
+}
+
+const tagSessions = "Sessions"
