@@ -111,7 +111,6 @@ if [ "${CI:-}" = "true" ]; then
   exit 0
 fi
 KEEP=1
-cp "$PHOTO" ./livegate-demo-photo.jpg 2>/dev/null || true
 bold "livegate-cloud is running (pid $SERVER_PID)"
 cat <<EOT
   API             $BASE
@@ -120,7 +119,7 @@ cat <<EOT
   Error codes     $BASE/docs/reference/error-codes
   Session page    $SESSION_URL
   Data dir        $DATA (server log: $DATA/server.log)
-  Photo           ./livegate-demo-photo.jpg
+  Photo           $PHOTO
   Admin token     $ADMIN_TOKEN
   API key         $API_KEY
   Webhook secret  $WEBHOOK_SECRET
