@@ -102,7 +102,10 @@ func Print(src *imgproc.RGB, p PrintParams, rng *rand.Rand) *imgproc.RGB {
 			ix, iy := int(gx), int(gy)
 			fx, fy := gx-float64(ix), gy-float64(iy)
 			f := (fib[iy*gw+ix]*(1-fx)+fib[iy*gw+ix+1]*fx)*(1-fy) + (fib[(iy+1)*gw+ix]*(1-fx)+fib[(iy+1)*gw+ix+1]*fx)*fy
-			ht := p.Halftone * math.Sin(2*math.Pi*float64(x)/p.HalftonePitch) * math.Sin(2*math.Pi*float64(y)/p.HalftonePitch)
+			ht := 0.0
+			if p.HalftonePitch > 0 {
+				ht = p.Halftone * math.Sin(2*math.Pi*float64(x)/p.HalftonePitch) * math.Sin(2*math.Pi*float64(y)/p.HalftonePitch)
+			}
 			n := rng.NormFloat64() * p.Grain
 			for k := 0; k < 3; k++ {
 				v := math.Pow(min(max(c[k], 0), 1), p.Gamma)

@@ -205,7 +205,7 @@ func (g *generator) plan() []*job {
 	if g.opts.Size == Small {
 		n = counts{bonaPerClip: [3]int{5, 4, 3}, print: 4, screen: 4, still: 2, loop: 2, active: 3, late: 3, light: 3}
 	} else {
-		n = counts{bonaPerClip: [3]int{130, 45, 25}, print: 60, screen: 60, still: 25, loop: 25, active: 30, late: 30, light: 30}
+		n = counts{bonaPerClip: [3]int{130, 45, 25}, print: 40, screen: 40, still: 20, loop: 20, active: 20, late: 20, light: 20}
 	}
 	var jobs []*job
 	add := func(l Label, run func(*job, *rand.Rand, *video.AVIWriter) error) {
