@@ -20,3 +20,4 @@ build-models-arm64:
 
 bench-models:
 	@cd models && $(GO) test -run '^$$' -bench BenchmarkModels -benchtime 50x -count 1 ./ort/
+-include $(dir $(lastword $(MAKEFILE_LIST)))eval.mk
