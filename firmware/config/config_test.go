@@ -95,3 +95,13 @@ func TestEnvNames(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../deploy/kiosk.example.yaml", nil)
+	if err != nil {
+		t.Fatalf("the shipped example does not load: %v", err)
+	}
+	if c.Board.Board != "rpi4" || c.Store.Path != "/var/lib/livegate/outbox.db" {
+		t.Errorf("example parsed as %+v", c)
+	}
+}

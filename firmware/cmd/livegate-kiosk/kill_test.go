@@ -153,3 +153,56 @@ log_level: debug
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSIGTERM: the daemon stops cleanly on SIGTERM (relay off, store
+// closed, exit 0) and the store opens afterwards.
+func TestSIGTERM(t *testing.T) {
+	bonaFide, _ := needClips(t)
+	dir := t.TempDir()
+	store := filepath.Join(dir, "outbox.db")
+	cfg := filepath.Join(dir, "kiosk.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: termtest
+board: {board: sim, camera_source: file, camera_device: %q}
+store: {path: %q}
+technician: {listen: "127.0.0.1:0"}
+`, bonaFide, store)), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LIVEGATE_TEST_KIOSK_CHILD="+cfg, "LIVEGATE_TEST_KIOSK_SIMSTATE="+dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var log []string
+	running := false
+	for sc.Scan() {
+		log = append(log, sc.Text())
+		if strings.Contains(sc.Text(), "kiosk running") && !running {
+			running = true
+			// The PIR waits for someone: the kiosk is idle.
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	if !running || err != nil {
+		t.Fatalf("running %v, exit %v\n%s", running, err, strings.Join(log, "\n"))
+	}
+	if !strings.Contains(strings.Join(log, "\n"), "kiosk stopped: relay off") {
+		t.Errorf("no clean stop logged:\n%s", strings.Join(log, "\n"))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "GPIO17")); strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("relay pin file %q after SIGTERM", b)
+	}
+	ob, err := outbox.Open(store, outbox.Options{})
+	if err != nil {
+		t.Fatalf("store after SIGTERM: %v", err)
+	}
+	ob.Close()
+}
