@@ -185,20 +185,10 @@ func rate(xs []float64, f func(float64) bool) float64 {
 
 // Same person vs different people on the johns set (5 people × 11 photos).
 func TestEmbeddingSeparationJohns(t *testing.T) {
-	r := newEmbedRig(t)
 	if testing.Short() {
-		// Under -short (qemu-aarch64) only: two photos of one person, one of
-		// another, two model calls.
-		a := loadImage(t, "johns/John_Simm/000288_00470387.jpg")
-		b := loadImage(t, "johns/John_Simm/000297_00470170.jpg")
-		c := loadImage(t, "johns/John_Salley/000179_02159509.jpg")
-		e := r.embedAll(t, []*imgproc.RGB{a, b, c})
-		same, diff := Cosine(e[0], e[1]), Cosine(e[0], e[2])
-		if same < DefaultMatchThreshold || diff >= DefaultMatchThreshold {
-			t.Fatalf("same person %.3f, different people %.3f, threshold %.2f", same, diff, DefaultMatchThreshold)
-		}
-		return
+		t.Skip("heavy (MobileFaceNet, minutes under emulation): runs without -short")
 	}
+	r := newEmbedRig(t)
 	set := johnsSet(t, r, 0)
 	var same, diff []float64
 	for i := range set {
@@ -300,7 +290,8 @@ func scaleRGB(m *imgproc.RGB, k float64) *imgproc.RGB {
 }
 
 func TestEmbedderBadInput(t *testing.T) {
-	e := newTestEmbedder(t)
+	// Input checks come before the model is touched.
+	e := &Embedder{batch: 2, dim: EmbeddingSize}
 	if err := e.Embed(nil, imgproc.Affine{A: 1, E: 1}, make([]float32, EmbeddingSize)); err == nil {
 		t.Fatal("nil image accepted")
 	}

@@ -109,7 +109,11 @@ func TestLandmarkSteadyStateAllocations(t *testing.T) {
 	img := loadImage(t, "grace_hopper_512x512.jpg")
 	f := firstFace(t, d, img)
 	var m Landmarks
-	if n := testing.AllocsPerRun(5, func() {
+	runs := 5
+	if testing.Short() {
+		runs = 1
+	}
+	if n := testing.AllocsPerRun(runs, func() {
 		if err := l.Detect(img, f, &m); err != nil {
 			t.Fatal(err)
 		}

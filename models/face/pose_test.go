@@ -53,7 +53,7 @@ func TestPoseMirrorAndRotation(t *testing.T) {
 	}
 	rotImgs, angles := []string{"grace_hopper_512x512.jpg", "skimage/astronaut.png"}, []float64{-20, 15}
 	if testing.Short() {
-		rotImgs, angles = rotImgs[:1], angles[:1]
+		return // the rotation check costs six more mesh runs
 	}
 	for _, name := range rotImgs {
 		img := loadImage(t, name)
