@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"livegate.dev/cloud/internal/fleet/broker"
 	"livegate.dev/cloud/internal/fleet/ingest"
 	"livegate.dev/cloud/internal/mqtttest"
@@ -32,7 +34,7 @@ func TestMain(m *testing.M) {
 	case "cloud":
 		os.Exit(cloudMain())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // deviceMain runs a device from E2E_DIR (credentials, outbox.db) against
