@@ -1,0 +1,207 @@
+package fleetapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/fleet/fleetapi"
+	"livegate.dev/firmware/outbox"
+	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/proto"
+)
+
+// fasthttp keeps a date updater and a worker-pool cleaner sleeping (as in package api).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("time.Sleep"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
+}
+
+const adminToken = "admin-token-for-tests-0123456789"
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c *client) do(method, path, bearer string, body any, want int, out any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, data, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// TestDeviceRoutes: enrollment over HTTP, a device syncing through the
+// embedded broker, its result in the session API, the registry, assign
+// and revoke.
+func TestDeviceRoutes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	d, err := daemon.Start(context.Background(), daemon.Options{Listener: ln, DataDir: dataDir, AdminToken: adminToken,
+		RateLimit: 1_000_000, Logger: slog.New(slog.DiscardHandler),
+		Routes: fleetapi.Hook(fleetapi.Options{DataDir: dataDir, MQTTAddr: "127.0.0.1:0", AdminToken: adminToken})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	c := &client{t: t, base: "http://" + ln.Addr().String()}
+
+	var tenant struct {
+		TenantID string `json:"tenant_id"`
+		APIKey   string `json:"api_key"`
+	}
+	c.do("POST", "/admin/v1/tenants", adminToken, map[string]string{"name": "acme", "mode": "live"}, 201, &tenant)
+	c.do("POST", "/admin/v1/devices/enrollments", "wrong", map[string]string{}, 401, nil)
+	c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "bad id"}, 400, nil)
+	c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": "ten_nope", "device_id": "k1"}, 404, nil)
+	c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "k1",
+		"webhook_url": "https://127.0.0.1/hook"}, 400, nil)
+	var enr fleetapi.EnrollmentCreated
+	c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "k1"}, 201, &enr)
+
+	// The device enrolls over HTTP with a CSR (its own key) and saves its credentials.
+	cr, err := fsync.Enroll(context.Background(), http.DefaultClient, c.base+"/api/v1/devices/enroll", enr.Token, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsync.Enroll(context.Background(), http.DefaultClient, c.base+"/api/v1/devices/enroll", enr.Token, true); err == nil ||
+		!strings.Contains(err.Error(), "401") {
+		t.Fatalf("second exchange of the token: %v", err)
+	}
+	credDir := filepath.Join(t.TempDir(), "creds")
+	if err := fsync.SaveCredentials(credDir, cr); err != nil {
+		t.Fatal(err)
+	}
+	cr, err = fsync.LoadCredentials(credDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := cr.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	url := strings.Replace(cr.BrokerURL, "ssl://127.0.0.1:", "ssl://localhost:", 1)
+	dev, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: url, TLS: tc, Outbox: ob,
+		Logger: slog.New(slog.DiscardHandler), FirmwareVersion: "2.0.0", MaxReconnectInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { dev.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	now := time.Now().UTC()
+	if _, err := dev.Submit(&proto.SessionResult{SessionID: "ses_kiosk_1", Mode: "passive", Verdict: "pass", Confidence: 0.88,
+		StartedAt: now.Add(-3 * time.Second), DecidedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "result acked", func() bool { return ob.Stats().Entries == 0 })
+	var res struct {
+		SessionID string `json:"session_id"`
+		Status    string `json:"status"`
+		Verdict   string `json:"verdict"`
+	}
+	c.do("GET", "/api/v1/session/ses_kiosk_1/result", tenant.APIKey, nil, 200, &res)
+	if res.Status != "completed" || res.Verdict != "pass" {
+		t.Fatalf("device session through the session API: %+v", res)
+	}
+	var list fleetapi.DeviceList
+	waitFor(t, "registry", func() bool {
+		c.do("GET", "/admin/v1/devices?tenant_id="+tenant.TenantID, adminToken, nil, 200, &list)
+		return len(list.Devices) == 1 && list.Devices[0].Status == "online" && list.Devices[0].FirmwareVersion == "2.0.0"
+	})
+	if list.Devices[0].Credential != "certificate" {
+		t.Fatalf("device view %+v", list.Devices[0])
+	}
+
+	// Assign an existing pending session of the tenant.
+	var created struct {
+		SessionID string `json:"session_id"`
+	}
+	c.do("POST", "/api/v1/managed-session", tenant.APIKey, map[string]string{"mode": "active"}, 201, &created)
+	var ar fleetapi.AssignResult
+	c.do("POST", "/admin/v1/devices/k1/assign", adminToken, map[string]string{"session_id": created.SessionID}, 200, &ar)
+	if ar.CommandID == "" || ar.DeviceID != "k1" {
+		t.Fatalf("assign: %+v", ar)
+	}
+	c.do("POST", "/admin/v1/devices/nope/assign", adminToken, map[string]string{"session_id": created.SessionID}, 404, nil)
+
+	var rv fleetapi.Device
+	c.do("POST", "/admin/v1/devices/k1/revoke", adminToken, nil, 200, &rv)
+	if rv.RevokedAt == nil {
+		t.Fatal("not revoked")
+	}
+	waitFor(t, "revoked device disconnected", func() bool { return !dev.Connected() })
+	spec := &bytes.Buffer{}
+	res2, err := http.Get(c.base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(spec, res2.Body)
+	res2.Body.Close()
+	for _, id := range []string{"createDeviceEnrollment", "enrollDevice", "listDevices", "revokeDevice", "assignDeviceSession"} {
+		if !strings.Contains(spec.String(), id) {
+			t.Errorf("%s not in the OpenAPI document", id)
+		}
+	}
+}
