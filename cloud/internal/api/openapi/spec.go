@@ -73,10 +73,10 @@ type Info struct {
 }
 
 // CommonErrors can come from any route (middleware and the router).
-var CommonErrors = []apierr.Code{
-	apierr.InvalidJSON, apierr.UnknownField, apierr.InvalidField, apierr.BodyTooLarge,
-	apierr.UnsupportedMediaType, apierr.Internal, apierr.StoreUnavailable,
-}
+var CommonErrors = []apierr.Code{apierr.BodyTooLarge, apierr.Internal, apierr.StoreUnavailable}
+
+// BodyErrors can come from any route that decodes a JSON body.
+var BodyErrors = []apierr.Code{apierr.InvalidJSON, apierr.UnknownField, apierr.InvalidField, apierr.UnsupportedMediaType}
 
 // Envelope is the body of every error response.
 type Envelope struct {
@@ -156,6 +156,9 @@ func Build(info Info, ops []Operation, hooks ...Webhook) (map[string]any, error)
 			responses[strconv.Itoa(r.Status)] = resp
 		}
 		errs := append(append([]apierr.Code{}, op.Errors...), CommonErrors...)
+		if op.Body != nil {
+			errs = append(errs, BodyErrors...)
+		}
 		if op.RateLimited {
 			errs = append(errs, apierr.RateLimited)
 		}
