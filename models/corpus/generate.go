@@ -21,8 +21,14 @@ import (
 
 // Sizes of a corpus.
 const (
+	// Small is a few dozen samples (the CI gate): 45 s of franck, 30 s of
+	// the other clips.
 	Small = "small"
-	Full  = "full"
+	// Medium is about 130 samples from 90 s of franck and the whole of the
+	// other clips.
+	Medium = "medium"
+	// Full is about 400 samples from the whole of every clip.
+	Full = "full"
 )
 
 // Options configures Generate.
@@ -74,8 +80,8 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 	if opts.Size == "" {
 		opts.Size = Small
 	}
-	if opts.Size != Small && opts.Size != Full {
-		return nil, fmt.Errorf("corpus: size %q: want small or full", opts.Size)
+	if opts.Size != Small && opts.Size != Medium && opts.Size != Full {
+		return nil, fmt.Errorf("corpus: size %q: want small, medium or full", opts.Size)
 	}
 	if opts.Seed == 0 {
 		opts.Seed = 1
@@ -90,11 +96,18 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 	if err := os.MkdirAll(filepath.Join(opts.Out, "samples"), 0o755); err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	maxDur := time.Duration(0)
-	if opts.Size == Small {
-		maxDur = 30 * time.Second
-	}
-	for _, rel := range RealClips {
+	for i, rel := range RealClips {
+		// The small corpus uses the first 45 s of franck (its blinks) and
+		// 30 s of the others.
+		maxDur := time.Duration(0)
+		switch {
+		case opts.Size == Small && i == 0:
+			maxDur = 45 * time.Second
+		case opts.Size == Small:
+			maxDur = 30 * time.Second
+		case opts.Size == Medium && i == 0:
+			maxDur = 90 * time.Second
+		}
 		c, err := LoadClip(ctx, rel, maxDur)
 		if err != nil {
 			return nil, err
@@ -202,9 +215,12 @@ type counts struct {
 func (g *generator) plan() []*job {
 	rng := rand.New(rand.NewPCG(g.opts.Seed, 0x11fe9a7e))
 	var n counts
-	if g.opts.Size == Small {
+	switch g.opts.Size {
+	case Small:
 		n = counts{bonaPerClip: [3]int{5, 4, 3}, print: 4, screen: 4, still: 2, loop: 2, active: 3, late: 3, light: 3}
-	} else {
+	case Medium:
+		n = counts{bonaPerClip: [3]int{30, 18, 12}, print: 12, screen: 12, still: 6, loop: 6, active: 10, late: 10, light: 8}
+	default:
 		n = counts{bonaPerClip: [3]int{130, 45, 25}, print: 40, screen: 40, still: 20, loop: 20, active: 20, late: 20, light: 20}
 	}
 	var jobs []*job

@@ -37,11 +37,14 @@ lists them (docs/evaluation.md). The same --seed gives the same corpus.`,
 			}
 			kinds := map[string]int{}
 			for _, l := range labels {
-				k := l.Label
+				k := l.Label + "/" + l.Mode
+				if l.Light != "" {
+					k = l.Label + "/light"
+				}
 				if l.Species != "" {
 					k = l.Species
 				}
-				kinds[k+"/"+l.Mode]++
+				kinds[k]++
 			}
 			if g.json {
 				return g.printJSON(map[string]any{"out": out, "samples": len(labels), "kinds": kinds, "seconds": time.Since(start).Seconds()})
@@ -59,7 +62,7 @@ lists them (docs/evaluation.md). The same --seed gives the same corpus.`,
 		},
 	}
 	c.Flags().StringVar(&out, "out", "", "corpus folder to create")
-	c.Flags().StringVar(&size, "size", corpus.Small, "small (a few dozen samples) or full (hundreds)")
+	c.Flags().StringVar(&size, "size", corpus.Small, "small (a few dozen samples), medium (about 130) or full (about 400)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed (same seed, same corpus)")
 	c.Flags().IntVar(&workers, "workers", 2, "samples rendered in parallel")
 	return c
