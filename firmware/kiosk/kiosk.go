@@ -275,11 +275,21 @@ func (k *Kiosk) Run(ctx context.Context) error {
 	k.lightsOff()
 	for {
 		if k.full() {
-			k.setState(StateOutOfService)
-		} else {
-			k.setState(StateIdle)
+			// Out of service (gate shut, no session) until the sync's
+			// acks free room in the store.
+			if r, ok := k.store.(interface{ Room() bool }); ok && r.Room() {
+				k.clearFull()
+				continue
+			}
+			k.setStateOnce(StateOutOfService)
+			k.setStatusLED(false)
+			if err := drivers.Sleep(ctx, k.o.Clock, time.Second); err != nil {
+				return k.shutdown()
+			}
+			continue
 		}
-		k.setStatusLED(!k.full())
+		k.setState(StateIdle)
+		k.setStatusLED(true)
 		id, assigned := "", false
 		if k.hw.Presence != nil {
 			select {
@@ -300,12 +310,6 @@ func (k *Kiosk) Run(ctx context.Context) error {
 				assigned = true
 			default:
 			}
-		}
-		if k.full() {
-			if err := drivers.Sleep(ctx, k.o.Clock, time.Second); err != nil {
-				return k.shutdown()
-			}
-			continue
 		}
 		k.setState(StatePresence)
 		_, err := k.safeSession(ctx, id, assigned)

@@ -2,10 +2,12 @@ package kiosk_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"livegate.dev/firmware/kiosk"
+	"livegate.dev/proto"
 )
 
 // TestRunOnPresence: the loop waits idle, a PIR edge starts a session, an
@@ -71,5 +73,72 @@ func TestRunOnPresence(t *testing.T) {
 	}
 	if bool(b.Sim.Pin(b.Profile.Relay.Name).Read()) != b.Profile.Relay.ActiveLow {
 		t.Error("relay energised after Run returned")
+	}
+}
+
+type fullErr struct{}
+
+func (fullErr) Error() string { return "store full" }
+func (fullErr) Full() bool    { return true }
+
+// fullStore refuses commits as full until room is set.
+type fullStore struct {
+	store
+	room atomic.Bool
+}
+
+func (s *fullStore) Commit(ctx context.Context, r *proto.SessionResult) error {
+	if !s.room.Load() {
+		return fullErr{}
+	}
+	return s.store.Commit(ctx, r)
+}
+
+func (s *fullStore) Room() bool { return s.room.Load() }
+
+// TestOutOfService: a full store keeps the gate shut and the kiosk out of
+// service until room is freed, then sessions resume.
+func TestOutOfService(t *testing.T) {
+	b, clk := openSim(t)
+	eng := &engine{mk: func() *scripted { return &scripted{seq: seq, faceFrom: 1, perStep: 2, verdict: "pass"} }}
+	st := &fullStore{store: store{sim: b.Sim}}
+	states := make(chan kiosk.State, 1024)
+	k, err := kiosk.New(hw(b), eng, st, nil, kiosk.Options{Clock: clk, OnState: func(s kiosk.State, _ time.Time) {
+		select {
+		case states <- s:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	deadline := time.After(10 * time.Second)
+	for s := kiosk.State(""); s != kiosk.StateOutOfService; {
+		select {
+		case s = <-states:
+		case <-deadline:
+			t.Fatal("never out of service")
+		}
+	}
+	if n := len(b.Sim.RelayPulses()); n != 0 {
+		t.Fatalf("a pass that could not be stored pulsed the relay %d times", n)
+	}
+	st.room.Store(true)
+	for len(b.Sim.RelayPulses()) == 0 {
+		select {
+		case <-states:
+		case <-deadline:
+			t.Fatal("sessions did not resume after room was freed")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st.pulsesAtCom[0] != 0 {
+		t.Error("pulsed before the commit")
 	}
 }

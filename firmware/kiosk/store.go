@@ -56,3 +56,11 @@ func (s *OutboxStore) Commit(ctx context.Context, r *proto.SessionResult) error 
 // MessageID is the outbox and MQTT message id of a session's result: the
 // same id the sync part's EncodeResult uses, so a result is queued once.
 func MessageID(sessionID string) string { return "res_" + sessionID }
+
+// Room reports whether the outbox has room for another session (an entry
+// and 4 MiB, the largest result): the kiosk leaves out-of-service once it
+// does.
+func (s *OutboxStore) Room() bool {
+	st := s.Outbox.Stats()
+	return st.Entries < st.MaxEntries && st.Bytes+proto.MaxPayload <= st.MaxBytes
+}
