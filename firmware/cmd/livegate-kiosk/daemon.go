@@ -179,6 +179,21 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 		}
 	}
 
+	sc, err := newSync(c, ob, k, eng.ModelsVersion(), log)
+	if err != nil {
+		return err
+	}
+	if sc != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sc.Run(ctx); err != nil {
+				log.Error("cloud sync stopped", "err", err)
+			}
+		}()
+	} else {
+		log.Warn("no cloud broker configured: results stay in the store")
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
