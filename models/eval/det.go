@@ -99,7 +99,7 @@ func (r *Report) WriteDET(w io.Writer) error {
 	p.line(detLeft, detTop, detLeft, float64(detH-detBot), axis, 1)
 	p.text(detLeft+(detW-detLeft-detRight)/2-60, detH-20, "APCER (attacks accepted)", axis)
 	p.text(8, detTop-14, "BPCER (bona fide rejected)", axis)
-	p.text(detLeft, 16, fmt.Sprintf("DET, %d samples; dot: threshold %.2f", r.Samples, r.Threshold), axis)
+	p.text(detLeft+200, 16, fmt.Sprintf("DET, %d samples; dot: threshold %.2f", r.Samples, r.Threshold), axis)
 	names := []string{"worst species"}
 	for _, s := range r.Species {
 		names = append(names, s.Species)
