@@ -218,13 +218,14 @@ func (k *Kiosk) Status() Status {
 // frame).
 func (k *Kiosk) Preview() []byte {
 	k.mu.Lock()
-	img := k.preview
-	k.mu.Unlock()
-	if img == nil {
+	if k.preview == nil {
+		k.mu.Unlock()
 		return nil
 	}
+	img := k.preview.ToImage() // a copy: the loop reuses the preview buffer
+	k.mu.Unlock()
 	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img.ToImage(), &jpeg.Options{Quality: 75}); err != nil {
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 75}); err != nil {
 		return nil
 	}
 	return b.Bytes()
@@ -440,7 +441,9 @@ func (k *Kiosk) RunSession(ctx context.Context, id string, assigned bool) (*Repo
 			continue
 		}
 		k.mu.Lock()
-		k.preview = imgproc.NewRGB(img.W, img.H)
+		if k.preview == nil || k.preview.W != img.W || k.preview.H != img.H {
+			k.preview = imgproc.NewRGB(img.W, img.H)
+		}
 		copy(k.preview.Pix, img.Pix)
 		k.st.LastFrameAt = f.Time
 		k.mu.Unlock()
