@@ -71,8 +71,10 @@ type Sampler struct {
 // photos); upscaling is bilinear.
 func (s *Sampler) Letterbox(dst []float32, dw, dh int, src *RGB, n Norm) Letterbox {
 	scale := math.Min(float64(dw)/float64(src.W), float64(dh)/float64(src.H))
-	padX := (float64(dw) - float64(src.W)*scale) / 2
-	padY := (float64(dh) - float64(src.H)*scale) / 2
+	// The explicit conversions round the products before the subtraction so
+	// no fused multiply-add (arm64) turns an exact 0 pad into -6e-16.
+	padX := (float64(dw) - float64(float64(src.W)*scale)) / 2
+	padY := (float64(dh) - float64(float64(src.H)*scale)) / 2
 	lb := Letterbox{Scale: scale, PadX: padX, PadY: padY}
 	if scale >= 1 {
 		a := Affine{A: 1 / scale, C: -padX / scale, E: 1 / scale, F: -padY / scale}
