@@ -158,6 +158,10 @@ type Session struct {
 	TokenHash       []byte    `json:"token_hash"`        // integrator's result token
 	ClientTokenHash []byte    `json:"client_token_hash"` // capture page / WebSocket token
 	ClientExpiresAt time.Time `json:"client_expires_at"`
+	// SealedTokens holds both tokens encrypted under a key derived from the
+	// master key, only for sessions created with an idempotency key, so a
+	// retried request can return the same tokens.
+	SealedTokens []byte `json:"sealed_tokens,omitempty"`
 
 	Status      Status     `json:"status"`
 	CreatedAt   time.Time  `json:"created_at"`

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/secret"
 	"livegate.dev/cloud/internal/store"
 	"livegate.dev/cloud/internal/webhook"
 )
@@ -38,7 +38,9 @@ type Config struct {
 	Store store.Store
 	// URLs checks redirect_url and webhook_url. Required.
 	URLs URLChecker
-	// TokenKey derives session tokens (HMAC-SHA256 key, ≥ 32 bytes). Required.
+	// TokenKey (≥ 32 bytes, derived from the master key) seals the copy of a
+	// session's tokens kept for idempotent replays. Tokens themselves are
+	// random; only their hashes are used to authenticate. Required.
 	TokenKey []byte
 	// PublicURL is the externally visible base URL, e.g. https://verify.example.com. Required.
 	PublicURL string
@@ -90,7 +92,8 @@ func configDefault(c Config) (Config, error) {
 
 // Service runs the session lifecycle.
 type Service struct {
-	cfg Config
+	cfg    Config
+	sealer *secret.Sealer
 }
 
 // New returns a Service.
@@ -99,7 +102,14 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg}, nil
+	// A key of its own for sealing tokens, separate from other uses of TokenKey.
+	h := hmac.New(sha256.New, cfg.TokenKey)
+	h.Write([]byte("livegate session-token sealing key v1"))
+	sealer, err := secret.New(h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, sealer: sealer}, nil
 }
 
 // TTL is the configured session TTL.
@@ -215,9 +225,13 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		ExpiresAt:      now.Add(s.cfg.TTL),
 	}
 	sess.ClientExpiresAt = sess.ExpiresAt
-	token, client := s.tokens(sess.ID)
+	token, client := core.NewSecret("lgst_"), core.NewSecret("lgct_")
 	sess.TokenHash = core.HashSecret(token)
 	sess.ClientTokenHash = core.HashSecret(client)
+	if idempotencyKey != "" {
+		// An idempotent retry must return the same tokens: keep them sealed.
+		sess.SealedTokens = s.sealer.Seal([]byte(token + "\n" + client))
+	}
 
 	stored, err := s.cfg.Store.CreateSession(ctx, sess, nil)
 	replayed := false
@@ -227,7 +241,9 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		}
 		replayed = true
 		sess = stored
-		token, client = s.tokens(sess.ID)
+		if token, client, err = s.openTokens(sess); err != nil {
+			return nil, storeErr("reading sealed tokens", err)
+		}
 	} else if err != nil {
 		return nil, storeErr("creating session", err)
 	}
@@ -245,19 +261,17 @@ func sameRequest(a, b *core.Session) bool {
 		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata)
 }
 
-// tokens derives a session's result token and client token: HMAC-SHA256
-// under the server's token key, so each is 256 bits, unpredictable without
-// that key, bound to one session id, and reproducible for an idempotent
-// retry. Only their hashes are stored.
-func (s *Service) tokens(sessionID string) (token, client string) {
-	mac := func(label string) string {
-		h := hmac.New(sha256.New, s.cfg.TokenKey)
-		h.Write([]byte(label))
-		h.Write([]byte{0})
-		h.Write([]byte(sessionID))
-		return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+// openTokens recovers the tokens sealed at creation for idempotent replays.
+func (s *Service) openTokens(sess *core.Session) (token, client string, err error) {
+	pt, err := s.sealer.Open(sess.SealedTokens)
+	if err != nil {
+		return "", "", fmt.Errorf("session %s: %w", sess.ID, err)
 	}
-	return "lgst_" + mac("result-token"), "lgct_" + mac("client-token")
+	token, client, ok := strings.Cut(string(pt), "\n")
+	if !ok || !core.SecretMatches(token, sess.TokenHash) || !core.SecretMatches(client, sess.ClientTokenHash) {
+		return "", "", fmt.Errorf("session %s: sealed tokens do not match their hashes", sess.ID)
+	}
+	return token, client, nil
 }
 
 // Get returns a session, expiring it first if its TTL has passed.
