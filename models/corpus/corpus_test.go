@@ -119,17 +119,19 @@ func gradient(w, h int) *imgproc.RGB {
 // simulates: a print compresses the gamut, a screen adds a pixel grid, a
 // tint follows the light's colour.
 func TestAttacksDeterministic(t *testing.T) {
-	src := gradient(SampleW, SampleH)
+	src := gradient(96, 72)
 	render := func(seed uint64, screen bool) *imgproc.RGB {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		sc := &Scene{BG: Background(src, rng), Noise: 2, Gain: 1, F: 400}
-		dst := imgproc.NewRGB(SampleW, SampleH)
-		hand := NewHand(rng, Pose{CX: 160, CY: 120, Scale: 1}, 1)
-		for i := 0; i < 3; i++ {
+		dst := imgproc.NewRGB(96, 72)
+		sc.BG = imgproc.NewRGB(96, 72)
+		copy(sc.BG.Pix, src.Pix)
+		hand := NewHand(rng, Pose{CX: 48, CY: 36, Scale: 1}, 1)
+		for i := 0; i < 2; i++ {
 			if screen {
-				sc.RenderScreen(dst, src, 280, 210, RandomScreen(rng), hand.At(float64(i)/25), float64(i)/25, rng)
+				sc.RenderScreen(dst, src, 80, 60, RandomScreen(rng), hand.At(float64(i)/25), float64(i)/25, rng)
 			} else {
-				sc.RenderPrint(dst, Print(src, RandomPrint(rng), rng), 280, 210, hand.At(float64(i)/25), rng)
+				sc.RenderPrint(dst, Print(src, RandomPrint(rng), rng), 80, 60, hand.At(float64(i)/25), rng)
 			}
 		}
 		return dst

