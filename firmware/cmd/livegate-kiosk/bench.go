@@ -100,7 +100,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.DeviceID = "bench"
 	c.Board.Board = "sim"
 	file := board.CameraFile
-	c.Board.CameraSource, c.Board.CameraDevice = &file, cam
+	own := 0.0 // the recording's own frame rate
+	c.Board.CameraSource, c.Board.CameraDevice, c.Board.CameraFPS = &file, cam, &own
 	p, err := c.Profile()
 	if err != nil {
 		return err

@@ -46,7 +46,7 @@ func TestKill9(t *testing.T) {
 			store := filepath.Join(dir, "outbox.db")
 			cfg := filepath.Join(dir, "kiosk.yaml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: killtest
-board: {board: sim, camera_source: file, camera_device: %q, pir_pin: "", tof_bus: ""}
+board: {board: sim, camera_source: file, camera_fps: 0, camera_device: %q, pir_pin: "", tof_bus: ""}
 relay_pulse: 3s
 cool_down: 1s
 store: {path: %q}
@@ -162,7 +162,7 @@ func TestSIGTERM(t *testing.T) {
 	store := filepath.Join(dir, "outbox.db")
 	cfg := filepath.Join(dir, "kiosk.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: termtest
-board: {board: sim, camera_source: file, camera_device: %q}
+board: {board: sim, camera_source: file, camera_fps: 0, camera_device: %q}
 store: {path: %q}
 technician: {listen: "127.0.0.1:0"}
 `, bonaFide, store)), 0o600)

@@ -110,6 +110,11 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.Board.Board = *boardName
 	file := board.CameraFile
 	c.Board.CameraSource, c.Board.CameraDevice = &file, cam
+	if c.Board.CameraFPS == nil {
+		// The recording's own rate (a profile's camera_fps would re-time it).
+		own := 0.0
+		c.Board.CameraFPS = &own
+	}
 	if c.DeviceID == "" {
 		c.DeviceID = "run-once"
 	}
