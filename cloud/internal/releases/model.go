@@ -1,0 +1,107 @@
+package releases
+
+import (
+	"errors"
+	"time"
+
+	"livegate.dev/ota/artifact"
+)
+
+// Errors of the package. Upload refusals wrap the artifact package's errors
+// instead (artifact.Reason names them).
+var (
+	// ErrNotFound: no release or rollout with this id.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the same artifact (same SHA-256) was already uploaded.
+	ErrExists = errors.New("already exists")
+	// ErrTooLarge: the upload is larger than Config.MaxArtifactSize.
+	ErrTooLarge = errors.New("artifact larger than the upload limit")
+	// ErrInUse: the release has a running rollout.
+	ErrInUse = errors.New("release has a running rollout")
+	// ErrFinished: the rollout is no longer running.
+	ErrFinished = errors.New("rollout is not running")
+	// ErrInvalid: a rollout request or device report is invalid.
+	ErrInvalid = errors.New("invalid")
+	// ErrClosed: the repository is closed.
+	ErrClosed = errors.New("repository closed")
+)
+
+// Release is an uploaded, verified artifact.
+type Release struct {
+	ID string `json:"id" doc:"rel_ followed by the first 16 hex digits of the artifact's SHA-256."`
+	// Manifest is the signed manifest, as verified at upload.
+	Manifest     artifact.Manifest `json:"manifest"`
+	SigningKeyID string            `json:"signing_key_id" doc:"The signing key that signed the manifest."`
+	Size         int64             `json:"size" doc:"Size of the whole artifact file in bytes (what devices download)."`
+	SHA256       string            `json:"sha256" doc:"SHA-256 of the whole artifact file, hex."`
+	UploadedAt   time.Time         `json:"uploaded_at"`
+}
+
+// Rollout states.
+const (
+	RolloutRunning   = "running"
+	RolloutCompleted = "completed" // last stage reached and every device in it finished
+	RolloutAborted   = "aborted"   // the failure threshold tripped
+	RolloutStopped   = "stopped"   // an operator stopped it
+)
+
+// Device progress states.
+const (
+	StatePending     = "pending"     // in a started stage, not yet told (or telling failed; retried)
+	StateNotified    = "notified"    // the update command was sent
+	StateDownloading = "downloading" // reported by the device
+	StateInstalling  = "installing"  // reported by the device
+	StateSucceeded   = "succeeded"   // the device runs the new version and confirmed it
+	StateFailed      = "failed"      // the device refused or failed to install
+	StateRolledBack  = "rolled_back" // installed, then the device went back to the old slot
+)
+
+// reportable are the states a device may report.
+var reportable = map[string]bool{StateDownloading: true, StateInstalling: true, StateSucceeded: true, StateFailed: true, StateRolledBack: true}
+
+// terminal are the states that end a device's part in a rollout.
+func terminal(s string) bool { return s == StateSucceeded || s == StateFailed || s == StateRolledBack }
+
+// failure are the states that count against the abort threshold.
+func failure(s string) bool { return s == StateFailed || s == StateRolledBack }
+
+// Rollout is a staged rollout of one release.
+type Rollout struct {
+	ID        string            `json:"id" doc:"rol_…"`
+	ReleaseID string            `json:"release_id"`
+	Labels    map[string]string `json:"labels,omitempty" doc:"Only devices carrying all these labels take part."`
+	// Stages are cumulative percentages of the eligible devices, increasing,
+	// the last one ≤ 100 (e.g. 1, 10, 50, 100).
+	Stages []float64 `json:"stages"`
+	// Stage is the index in Stages of the current stage.
+	Stage int `json:"stage"`
+	// AbortFailures aborts when the current stage has this many failed or
+	// rolled-back devices. 0 disables it.
+	AbortFailures int `json:"abort_failures"`
+	// AbortPercent aborts when failed or rolled-back devices are at least
+	// this percentage of the current stage's devices. 0 disables it.
+	AbortPercent float64 `json:"abort_percent"`
+	// AutoAdvanceAfter, when positive, advances to the next stage this long
+	// after every device of the current stage finished without tripping the
+	// abort threshold. 0: stages advance only through Advance.
+	AutoAdvanceAfter time.Duration `json:"auto_advance_after_ns,omitempty"`
+	State            string        `json:"state" doc:"running, completed, aborted or stopped."`
+	Reason           string        `json:"reason,omitempty" doc:"Why it aborted or stopped."`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
+	// StageDoneAt is when every device of the current stage finished (zero while some have not).
+	StageDoneAt time.Time `json:"stage_done_at,omitempty"`
+	// Devices are the eligible devices (by id) and their progress.
+	Devices map[string]*Progress `json:"devices"`
+}
+
+// Progress is one device's progress in a rollout.
+type Progress struct {
+	// Bucket is the device's stable place in [0, 10000): it is in stage s
+	// when Bucket < Stages[s]×100.
+	Bucket    int       `json:"bucket"`
+	Stage     int       `json:"stage" doc:"The stage that included the device; -1 while no started stage includes it."`
+	State     string    `json:"state"`
+	Error     string    `json:"error,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
