@@ -120,6 +120,7 @@ func TestBadFrames(t *testing.T) {
 // TestFeedSequence runs real frames through the models: guidance on a face,
 // a frame of another size, timestamps going backwards.
 func TestFeedSequence(t *testing.T) {
+	skipShortModels(t)
 	m := sharedModels(t)
 	img := loadImage(t, "grace_hopper_512x512.jpg")
 	a := New(Config{Mode: Passive}, m, rand.New(rand.NewPCG(1, 1)))
@@ -168,6 +169,7 @@ func TestFeedSequence(t *testing.T) {
 // TestModelsSharedByAnalyzers runs two analyzers on two goroutines over one
 // model set (they take turns) and closes the bundle twice.
 func TestModelsSharedByAnalyzers(t *testing.T) {
+	skipShortModels(t)
 	m, err := LoadModels(ModelOptions{})
 	if err != nil {
 		if skipMissing() {

@@ -33,6 +33,17 @@ func needMedia(t testing.TB, rel string) string {
 	return p
 }
 
+// skipShortModels skips a test that loads the models under -short: the
+// -short run is also the one under qemu-aarch64, where creating four ONNX
+// Runtime sessions alone takes minutes (the face package's tests cover ONNX
+// Runtime on arm64). The full run on amd64 runs them.
+func skipShortModels(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("loads the models: skipped with -short")
+	}
+}
+
 var (
 	modelsOnce sync.Once
 	testModels *Models
