@@ -3,10 +3,10 @@ package liveness
 import (
 	"fmt"
 	"math"
-	"sync"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
