@@ -112,6 +112,7 @@ func newEnv(t *testing.T, devs fleet) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo.db.NoSync = true // tests only: thousands of small commits
 	t.Cleanup(func() { repo.Close() })
 	e := &env{clk: clock.NewFake(t0), keys: newKeys(t), notes: &recorder{fail: map[string]bool{}}, dir: dir}
 	e.svc, err = New(Config{DataDir: dir, Repo: repo, Roots: []ed25519.PublicKey{e.keys.root.Public()},
