@@ -8,3 +8,11 @@ BENCH_EXTRA += bench-cloud-capture
 # p50/p95, and the largest number of sessions with at most 10 % dropped.
 bench-cloud-capture:
 	@cd cloud && $(GO) run ./internal/capture/bench -max $${LIVEGATE_CAPTURE_BENCH_MAX:-16}
+
+TEST_EXTRA += test-cloud-e2e
+
+.PHONY: test-cloud-e2e
+# The hosted page in headless Chromium with a fake camera (skipped under
+# -race in test-go, so it runs here once, without the race detector).
+test-cloud-e2e:
+	@cd cloud && $(GO) test -count=1 -timeout 15m ./e2e/

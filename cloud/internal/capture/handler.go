@@ -57,7 +57,7 @@ type Config struct {
 	// NoLight disables the screen-colour light challenge. Optional.
 	// Default: false (the page flashes the colours the server chose).
 	NoLight bool
-	// Photo makes the ICAO photo of a pass. Optional. Default: Portrait.
+	// Photo makes the ICAO photo of a pass. Optional. Default: ICAOPhoto.
 	Photo PhotoFunc
 	// Audit keeps audit frames. Optional. Default: none kept.
 	Audit AuditStore
@@ -109,7 +109,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("capture: Sessions and Models are required")
 	}
 	if cfg.Photo == nil {
-		cfg.Photo = Portrait
+		cfg.Photo = ICAOPhoto
 	}
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = DefaultMaxFrameBytes

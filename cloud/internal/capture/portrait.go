@@ -11,13 +11,29 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"livegate.dev/models/face"
+	"livegate.dev/models/icao"
 	"livegate.dev/models/imgproc"
 )
 
 // PhotoFunc makes the 480×600 ICAO JPEG from the best frame and its mesh.
 type PhotoFunc func(img *imgproc.RGB, lm *face.Landmarks) ([]byte, error)
 
-// Portrait is the default PhotoFunc: a 4:5 crop centred between the eyes,
+// ICAOPhoto is the default PhotoFunc: the engine's ICAO portrait
+// (models/icao: roll corrected, chin-to-crown 75 %, eye line 55 % from the
+// bottom), falling back to Portrait if it cannot be made.
+func ICAOPhoto(img *imgproc.RGB, lm *face.Landmarks) ([]byte, error) {
+	p, err := icao.Make(img, lm)
+	if err == nil && len(p.JPEG) > 0 {
+		return p.JPEG, nil
+	}
+	b, perr := Portrait(img, lm)
+	if perr != nil {
+		return nil, fmt.Errorf("capture: ICAO photo: %w; fallback: %w", err, perr)
+	}
+	return b, nil
+}
+
+// Portrait is the fallback PhotoFunc: a 4:5 crop centred between the eyes,
 // scaled so that the head (chin to an estimated crown) fills 75 % of the
 // height with the eyes at about 45 % from the top (ICAO 9303's ranges are
 // 70–80 % and 30–50 %), padded with light grey where the frame ends, and
