@@ -39,6 +39,13 @@ func TestChallengeTracker(t *testing.T) {
 			}
 		}
 	}
+	pitchBetween := func(from, to int, pitch float64) step {
+		return func(i int, m *face.Measures) {
+			if i >= from && i < to {
+				m.Pitch = pitch
+			}
+		}
+	}
 	for _, c := range []struct {
 		name     string
 		seq      []Challenge
@@ -57,6 +64,8 @@ func TestChallengeTracker(t *testing.T) {
 		{"turn left is negative yaw when mirrored", []Challenge{TurnLeft}, true, []step{yawFrom(15, -25)}, 30, 1, false},
 		{"turning the wrong way", []Challenge{TurnRight}, false, []step{yawFrom(15, 25)}, 200, 0, true},
 		{"smile", []Challenge{Smile}, false, []step{smileFrom(20)}, 30, 1, false},
+		{"nod: down and back", []Challenge{Nod}, false, []step{pitchBetween(15, 22, -14)}, 30, 1, false},
+		{"nod: down without coming back", []Challenge{Nod}, false, []step{pitchBetween(15, 200, -14)}, 200, 0, true},
 		{"in order: blink then turn right", []Challenge{Blink, TurnRight}, false, []step{blinkAt(20, 23), yawFrom(40, -24)}, 60, 2, false},
 		{"out of order: the turn before the blink does not count", []Challenge{Blink, TurnRight}, false,
 			[]step{yawFrom(10, -24), blinkAt(20, 23)}, 60, 1, false},
