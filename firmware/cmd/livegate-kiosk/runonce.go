@@ -127,6 +127,13 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := newLogger(stderr, c.LogLevel)
 
+	eng, loc, err := newEngine(c, p.InferenceThreads, *seed)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	defer loc.Close()
+
 	var clk drivers.Clock = drivers.RealClock{}
 	if !*realtime {
 		clk = kiosk.NewVirtualClock(time.Now())
@@ -139,12 +146,6 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := b.Require("relay", "camera"); err != nil {
 		return err
 	}
-	eng, loc, err := newEngine(c, p.InferenceThreads, *seed)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	defer loc.Close()
 
 	camSrc := b.Camera
 	if b.Sim != nil && *source == "reflect" {
