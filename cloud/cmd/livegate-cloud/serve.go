@@ -14,6 +14,7 @@ import (
 
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/capture/mount"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -61,6 +62,7 @@ Secrets come from the environment only:
 				o.RateLimit = rateLimit
 			}
 			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
+			o.Routes = mount.Routes(mount.Options{DataDir: o.DataDir}) // capture page, WebSocket, face API
 
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
