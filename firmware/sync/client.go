@@ -146,6 +146,7 @@ func New(cfg Config) (*Client, error) {
 		AddBroker(cfg.BrokerURL).
 		SetClientID(cfg.DeviceID).
 		SetCleanSession(false).
+		SetStore(newCopyStore()).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).

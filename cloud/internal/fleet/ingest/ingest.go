@@ -86,6 +86,7 @@ func New(cfg Config) (*Ingest, error) {
 		AddBroker(cfg.BrokerURL).
 		SetClientID(cfg.ClientID).
 		SetCleanSession(false).
+		SetStore(newCopyStore()).
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
