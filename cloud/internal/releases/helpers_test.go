@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -123,3 +124,5 @@ func newEnv(t *testing.T, devs fleet) *env {
 	}
 	return e
 }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
