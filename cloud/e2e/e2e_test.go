@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/color"
 	"image/png"
 	"math"
@@ -105,7 +106,9 @@ type server struct {
 	capture  *capture.Handler
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, false) }
+
+func newServerWith(t *testing.T, noLight bool) *server {
 	t.Helper()
 	modelsOnce.Do(func() { models, modelsErr = liveness.LoadModels(liveness.ModelOptions{Sets: 2}) })
 	if modelsErr != nil {
@@ -129,7 +132,7 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1})
+	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: noLight})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,6 +394,38 @@ func TestGenuineClipReachesResultAndRedirects(t *testing.T) {
 	c := s.session(t, "passive")
 	v := run(t, ctx, s, c, true)
 	t.Logf("genuine clip (passive): the page showed %q", v)
+}
+
+// TestGenuineClipWithoutLight: a recorded clip cannot follow the light
+// sequence drawn after it was recorded (it is a replay), so the pass path is
+// exercised with the light challenge off; a pass must store the ICAO photo.
+func TestGenuineClipWithoutLight(t *testing.T) {
+	s := newServerWith(t, true)
+	ctx := browser(t, genuineY4M(t))
+	c := s.session(t, "passive")
+	v := run(t, ctx, s, c, false)
+	t.Logf("genuine clip (passive, no light challenge): %q", v)
+	if v != "pass" {
+		return
+	}
+	shotResult(t, ctx, s, c)
+	photo, err := s.sessions.Photo(context.Background(), c.Session.ID)
+	if err != nil {
+		t.Fatalf("a pass without its ICAO photo: %v", err)
+	}
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(photo)); err != nil || cfg.Width != 480 || cfg.Height != 600 {
+		t.Fatalf("ICAO photo %v %+v, want 480×600 JPEG", err, cfg)
+	}
+}
+
+// shotResult re-opens the completed session's page (it shows the result).
+func shotResult(t *testing.T, ctx context.Context, s *server, c *lifecycle.Created) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, ctx, "result")
+	shot(t, ctx, "result-pass")
 }
 
 func TestPrintedPhotoNeverPasses(t *testing.T) {
