@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -104,27 +105,55 @@ func run(fps float64, maxN int, limit float64) error {
 
 	fmt.Printf("capture WebSocket bench: %d CPUs, %d model sets, %s frames (%d×%d JPEG, ~%d KB), %.0f frames/s per session, passive sessions\n",
 		runtime.NumCPU(), sets, src, frameW, frameH, avgSize(frames)/1024, fps)
-	fmt.Printf("%9s %12s %10s %9s %11s %11s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95")
-	best := 0
-	for n := 1; n <= maxN; n = next(n) {
+	fmt.Printf("%9s %12s %10s %9s %11s %11s %14s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95", "CPU ms/frame")
+	best, over := 0, 0
+	var cpuTotal time.Duration
+	var framesTotal int64
+	for n := 1; n <= maxN && over < 2; n = next(n) {
 		before := h.Stats()
+		cpu0 := cpuTime()
 		lv, err := runLevel(sessions, base, frames, n, fps)
 		if err != nil {
 			return err
 		}
+		cpu := cpuTime() - cpu0
 		after := h.Stats()
 		lv.analysed = after.Analysed - before.Analysed
 		lv.dropped = after.Dropped - before.Dropped
+		cpuTotal += cpu
+		framesTotal += lv.analysed
 		share := float64(lv.dropped) / float64(max(after.Received-before.Received, 1))
-		fmt.Printf("%9d %12.1f %9.1f%% %6d/%-2d %11s %11s\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*share,
-			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond))
+		fmt.Printf("%9d %12.1f %9.1f%% %6d/%-2d %11s %11s %14.1f\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*share,
+			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond),
+			float64(cpu.Microseconds())/1000/float64(max(lv.analysed, 1)))
 		if share > limit {
-			break
+			over++ // one more level past the limit shows the trend
+			continue
 		}
-		best = n
+		if over == 0 {
+			best = n
+		}
 	}
 	fmt.Printf("largest number of concurrent sessions with at most %.0f %% of frames dropped: %d\n", 100*limit, best)
+	if framesTotal > 0 {
+		per := float64(cpuTotal.Microseconds()) / 1000 / float64(framesTotal)
+		capacity := float64(runtime.NumCPU()) * 1000 / per
+		fmt.Printf("CPU per analysed frame (server and clients, whole process): %.1f ms → on %d idle cores at most %.0f frames/s, %.1f sessions at %.0f frames/s\n",
+			per, runtime.NumCPU(), capacity, capacity/fps, fps)
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average during the run: %s", la)
+	}
 	return nil
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func next(n int) int {
