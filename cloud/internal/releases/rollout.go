@@ -105,7 +105,7 @@ func newRolloutID() string {
 // it now and notifies the first stage.
 func (s *Service) StartRollout(ctx context.Context, req RolloutRequest) (*Rollout, error) {
 	if s.cfg.Notifier == nil || s.cfg.Devices == nil {
-		return nil, errors.New("releases: rollouts need Config.Notifier and Config.Devices")
+		return nil, errNoFleet
 	}
 	if len(req.Stages) == 0 {
 		req.Stages = []float64{100}

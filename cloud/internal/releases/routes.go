@@ -222,6 +222,8 @@ func apiErr(err error, notFound apierr.Code) error {
 		return apierr.Wrap(CodeRolloutNotRunning, err, "%s", strings.TrimPrefix(err.Error(), "releases: "))
 	case errors.Is(err, ErrInvalid):
 		return apierr.Wrap(CodeRolloutInvalid, err, "%s", strings.TrimPrefix(err.Error(), "releases: "))
+	case errors.Is(err, errNoFleet):
+		return apierr.Wrap(apierr.StoreUnavailable, err, "rollouts are not available: this server has no fleet connection")
 	case errors.Is(err, ErrClosed):
 		return apierr.Wrap(apierr.StoreUnavailable, err, "the release store cannot serve")
 	}

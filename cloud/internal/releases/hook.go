@@ -1,0 +1,95 @@
+package releases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/ota/sign"
+)
+
+// HookOptions configures Hook.
+type HookOptions struct {
+	// DataDir is the daemon's data directory: payloads go to
+	// DataDir/releases/, and with the bbolt store metadata to
+	// DataDir/releases.db. Required.
+	DataDir string
+	// PostgresDSN, when set, keeps metadata in PostgreSQL (the daemon's
+	// --postgres-dsn) instead of DataDir/releases.db. Optional.
+	PostgresDSN string
+	// RootsFile is a PEM bundle of trusted root public keys
+	// (livegate-ota keygen root writes them). Required.
+	RootsFile string
+	// AdminToken is LIVEGATE_ADMIN_TOKEN. Optional (admin routes disabled without it).
+	AdminToken string
+	// Notifier and Devices connect rollouts to the fleet. Optional: without
+	// them uploads and downloads work and starting a rollout is refused.
+	Notifier Notifier
+	Devices  Devices
+	// MaxArtifactSize. Optional. Default: DefaultMaxArtifactSize.
+	MaxArtifactSize int64
+	// TickInterval of auto-advance and notify retries. Optional. Default: 30s.
+	TickInterval time.Duration
+}
+
+// Hook returns a daemon.Options.Routes hook serving the release and rollout
+// routes; it runs the rollout ticker until the daemon shuts down. The
+// artifact URL sent to devices is the daemon's public URL plus
+// /api/v1/releases/<id>/artifact.
+func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error) {
+	return func(p daemon.Parts) ([]api.Route, func() error, error) {
+		pem, err := os.ReadFile(o.RootsFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("releases: trusted roots: %w", err)
+		}
+		roots, err := sign.ParseRootPublic(pem)
+		if err != nil {
+			return nil, nil, fmt.Errorf("releases: trusted roots %s: %w", o.RootsFile, err)
+		}
+		var repo Repo
+		if o.PostgresDSN != "" {
+			repo, err = OpenPostgres(context.Background(), o.PostgresDSN)
+		} else {
+			repo, err = OpenBolt(o.DataDir)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		svc, err := New(Config{
+			DataDir: o.DataDir, Repo: repo, Roots: roots, Notifier: o.Notifier, Devices: o.Devices,
+			ArtifactURL:     func(id string) string { return p.PublicURL + "/api/v1/releases/" + id + "/artifact" },
+			MaxArtifactSize: o.MaxArtifactSize, Clock: p.Clock, Logger: p.Logger,
+		})
+		if err != nil {
+			repo.Close()
+			return nil, nil, err
+		}
+		tick := o.TickInterval
+		if tick <= 0 {
+			tick = 30 * time.Second
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		if o.Notifier != nil && o.Devices != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc.Run(ctx, tick)
+			}()
+		}
+		closeFn := func() error {
+			cancel()
+			wg.Wait()
+			return repo.Close()
+		}
+		return Routes(svc, RoutesOptions{AdminToken: o.AdminToken}), closeFn, nil
+	}
+}
+
+// errNoFleet: rollouts without a Notifier and Devices.
+var errNoFleet = errors.New("releases: rollouts need Config.Notifier and Config.Devices (the fleet)")
