@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 var assets embed.FS
 
 var page = template.Must(template.ParseFS(assets, "assets/capture.html.tmpl"))
+
+var hostRe = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$`)
 
 // Sessions reads sessions (lifecycle.Service satisfies it).
 type Sessions interface {
@@ -182,8 +185,12 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "no-referrer") // the URL carries the client token
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Permissions-Policy", "camera=(self)")
+	connect := "'self'"
+	if host := c.Hostname(); hostRe.MatchString(host) {
+		connect += " wss://" + host + " ws://" + host // older Safari does not match WebSockets with 'self'
+	}
 	c.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
-		"img-src data: blob:; media-src blob: mediastream:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		"img-src data: blob:; media-src blob: mediastream:; connect-src "+connect+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	return page.Execute(c, view{Config: template.JS(js), Nonce: nonce, Test: sess.Test})
 }
 

@@ -153,3 +153,23 @@ func TestPageWeight(t *testing.T) {
 		t.Fatalf("the page weighs %d bytes; keep it under 40 kB", w)
 	}
 }
+
+func TestPageCSP(t *testing.T) {
+	e := newEnv(t)
+	c, err := e.sessions.Create(context.Background(), lifecycle.Principal{}, core.KindDirect, lifecycle.CreateRequest{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"verify.example.com": "wss://verify.example.com", "under_score.example": "connect-src 'self';"} {
+		req := httptest.NewRequest("GET", "/s/"+c.Session.ID+"?t="+url.QueryEscape(c.ClientToken), nil)
+		req.Host = host
+		resp, err := e.app.Test(req, 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, want) || !strings.Contains(csp, "script-src 'nonce-") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("host %q: CSP %q, want it to contain %q", host, csp, want)
+		}
+	}
+}
