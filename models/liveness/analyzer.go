@@ -72,6 +72,7 @@ type Analyzer struct {
 	spoofN int
 
 	cropScale float64
+	full      []pt2 // the whole mesh of the current frame (scratch)
 
 	best     bestFrame
 	done     bool
@@ -292,14 +293,16 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 		return rec, nil
 	}
 	rec.ok = true
-	rec.pts = make([]pt2, face.NumLandmarks)
-	for i, p := range a.lm.Points {
-		rec.pts[i] = pt2{float64(p[0]), float64(p[1])}
+	full := a.full[:0]
+	for _, p := range a.lm.Points {
+		full = append(full, pt2{float64(p[0]), float64(p[1])})
 	}
-	rec.iod = iodOf(rec.pts)
+	a.full = full
+	rec.iod = iodOf(full)
+	rec.pts = subset(full)
 	rec.m = face.Measure(&a.lm)
 	rec.fillPatches(img)
-	rec.fillSkin(img)
+	rec.fillSkin(img, full)
 	if a.cropScale == 0 {
 		a.cropScale = cropScale(rec.box[2])
 	}

@@ -351,6 +351,7 @@ var motionPoints = []int{
 	152, 234, 454, 132, 361, 58, 288, 172, 397, 10, 109, 338, // chin, contour, forehead
 }
 
+// subset keeps the motionPoints of a whole mesh.
 func subset(pts []pt2) []pt2 {
 	out := make([]pt2, len(motionPoints))
 	for i, k := range motionPoints {
@@ -372,7 +373,7 @@ func motionLayer(recs []frameRec) LayerScore {
 	g := good(recs)
 	sub := make([][]pt2, len(g))
 	for i, r := range g {
-		sub[i] = subset(r.pts)
+		sub[i] = r.pts
 	}
 	// Noise floors from consecutive frames.
 	var fs, fh []float64

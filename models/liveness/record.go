@@ -18,7 +18,7 @@ type frameRec struct {
 	t     time.Duration
 	faces int  // significant faces detected
 	ok    bool // exactly one face with a mesh
-	pts   []pt2
+	pts   []pt2 // the motionPoints of the mesh (not all 468: memory)
 	iod   float64
 	m     face.Measures
 	box   [4]float32
@@ -36,7 +36,7 @@ type frameRec struct {
 
 var hashSeed = maphash.MakeSeed()
 
-// centre returns the landmark centroid.
+// centre returns the centroid of the kept landmarks.
 func (r *frameRec) centre() pt2 {
 	var c pt2
 	for _, p := range r.pts {
@@ -106,12 +106,12 @@ var skinPoints = []int{50, 280, 151, 101, 330, 117, 346}
 
 // fillSkin averages the colour of small squares around skinPoints, in
 // linear [0, 1] RGB.
-func (r *frameRec) fillSkin(img *imgproc.RGB) {
+func (r *frameRec) fillSkin(img *imgproc.RGB, mesh []pt2) {
 	rad := max(int(r.iod*0.12), 1)
 	var s [3]float64
 	n := 0
 	for _, pi := range skinPoints {
-		cx, cy := int(r.pts[pi][0]), int(r.pts[pi][1])
+		cx, cy := int(mesh[pi][0]), int(mesh[pi][1])
 		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
 			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
 				k := (y*img.W + x) * 3

@@ -12,11 +12,12 @@ type greyCrop struct {
 	x0, y0 float64 // source position of crop pixel (0, 0)'s corner
 	scale  float64 // source pixels per crop pixel
 	w, h   int
-	pix    []float32
+	pix    []uint8
 }
 
-// maxCropSide bounds the crop's side in crop pixels.
-const maxCropSide = 160
+// maxCropSide bounds the crop's side in crop pixels (a crop is at most
+// (maxCropSide+40)² bytes a frame).
+const maxCropSide = 128
 
 // cropScale picks the session's crop scale from the first face box.
 func cropScale(boxW float32) float64 {
@@ -29,7 +30,7 @@ func makeCrop(img *imgproc.RGB, box [4]float32, scale float64) *greyCrop {
 	side := float64(max(box[2], box[3])) * 1.6
 	n := min(int(side/scale), maxCropSide+40)
 	cx, cy := float64(box[0]+box[2]/2), float64(box[1]+box[3]/2)
-	c := &greyCrop{scale: scale, w: n, h: n, pix: make([]float32, n*n)}
+	c := &greyCrop{scale: scale, w: n, h: n, pix: make([]uint8, n*n)}
 	c.x0 = math.Floor(cx - float64(n)*scale/2)
 	c.y0 = math.Floor(cy - float64(n)*scale/2)
 	k := int(scale)
@@ -55,7 +56,7 @@ func makeCrop(img *imgproc.RGB, box [4]float32, scale float64) *greyCrop {
 			if cnt > 0 {
 				s /= float32(cnt)
 			}
-			c.pix[y*n+x] = s
+			c.pix[y*n+x] = uint8(min(s+0.5, 255))
 		}
 	}
 	return c
