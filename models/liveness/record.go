@@ -16,8 +16,8 @@ const thumbN = 24
 type frameRec struct {
 	idx   int
 	t     time.Duration
-	faces int  // significant faces detected
-	ok    bool // exactly one face with a mesh
+	faces int   // significant faces detected
+	ok    bool  // exactly one face with a mesh
 	pts   []pt2 // the motionPoints of the mesh (not all 468: memory)
 	iod   float64
 	m     face.Measures
