@@ -138,6 +138,13 @@ func TestFeedSequence(t *testing.T) {
 	if _, err := a.Feed(ctx, Frame{Image: imgproc.NewRGB(320, 240), Timestamp: 2 * time.Second}); !errors.Is(err, ErrBadFrame) {
 		t.Errorf("frame of another size: %v, want ErrBadFrame", err)
 	}
+	var enc bytes.Buffer
+	if err := jpeg.Encode(&enc, img.ToImage(), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := a.Feed(ctx, Frame{JPEG: enc.Bytes(), Timestamp: 2500 * time.Millisecond}); err != nil || g.Status == StatusNoFace {
+		t.Errorf("JPEG frame: %+v, %v", g, err)
+	}
 	blank := imgproc.NewRGB(img.W, img.H)
 	g, err = a.Feed(ctx, Frame{Image: blank, Timestamp: 3 * time.Second})
 	if err != nil || g.Status != StatusNoFace {
