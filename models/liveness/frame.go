@@ -23,7 +23,6 @@ type Frame struct {
 
 // Guidance status codes, the most important problem first.
 const (
-	StatusOK            = "ok"
 	StatusBadFrame      = "bad_frame"
 	StatusNoFace        = "no_face"
 	StatusMultipleFaces = "multiple_faces"
