@@ -637,7 +637,7 @@ func (c *conn) keepAudit(at *attempt, idx int, data []byte, g liveness.Guidance)
 	if c.h.cfg.Audit == nil {
 		return
 	}
-	good := g.Status == liveness.StatusOK || g.Status == liveness.StatusChallenge || g.Status == liveness.StatusHoldStill || g.Status == liveness.StatusDone
+	good := g.Status == liveness.StatusChallenge || g.Status == liveness.StatusHoldStill || g.Status == liveness.StatusDone
 	hasRef := false
 	for _, k := range at.keep {
 		if k.why == "reference" {
