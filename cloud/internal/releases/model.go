@@ -85,10 +85,14 @@ type Rollout struct {
 	// after every device of the current stage finished without tripping the
 	// abort threshold. 0: stages advance only through Advance.
 	AutoAdvanceAfter time.Duration `json:"auto_advance_after_ns,omitempty"`
-	State            string        `json:"state" doc:"running, completed, aborted or stopped."`
-	Reason           string        `json:"reason,omitempty" doc:"Why it aborted or stopped."`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
+	// ReportTimeout, when positive, marks a told device failed when it has
+	// not reported for this long (a device that never comes back counts
+	// against the abort threshold and does not hold a stage forever).
+	ReportTimeout time.Duration `json:"report_timeout_ns,omitempty"`
+	State         string        `json:"state" doc:"running, completed, aborted or stopped."`
+	Reason        string        `json:"reason,omitempty" doc:"Why it aborted or stopped."`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
 	// StageDoneAt is when every device of the current stage finished (zero while some have not).
 	StageDoneAt time.Time `json:"stage_done_at,omitempty"`
 	// Devices are the eligible devices (by id) and their progress.

@@ -48,6 +48,10 @@ type RolloutRequest struct {
 	AutoAdvanceAfter time.Duration `json:"-"`
 	// AutoAdvanceSeconds is AutoAdvanceAfter in the JSON API.
 	AutoAdvanceSeconds int64 `json:"auto_advance_seconds,omitempty" doc:"Advance this many seconds after every device of the current stage finished (0: advance manually)."`
+	// ReportTimeout: see Rollout.
+	ReportTimeout time.Duration `json:"-"`
+	// ReportTimeoutSeconds is ReportTimeout in the JSON API.
+	ReportTimeoutSeconds int64 `json:"report_timeout_seconds,omitempty" doc:"A told device silent for this many seconds is marked failed (0: wait forever)."`
 }
 
 // bucket is a device's stable place in [0, 10000) for one rollout.
@@ -117,8 +121,12 @@ func (s *Service) StartRollout(ctx context.Context, req RolloutRequest) (*Rollou
 		}
 		prev = p
 	}
-	if req.AbortFailures < 0 || req.AbortPercent < 0 || req.AbortPercent > 100 || req.AutoAdvanceAfter < 0 || req.AutoAdvanceSeconds < 0 {
-		return nil, fmt.Errorf("releases: %w: abort_failures, abort_percent (≤ 100) and auto_advance_seconds must not be negative", ErrInvalid)
+	if req.AbortFailures < 0 || req.AbortPercent < 0 || req.AbortPercent > 100 || req.AutoAdvanceAfter < 0 || req.AutoAdvanceSeconds < 0 ||
+		req.ReportTimeout < 0 || req.ReportTimeoutSeconds < 0 {
+		return nil, fmt.Errorf("releases: %w: abort_failures, abort_percent (≤ 100), auto_advance_seconds and report_timeout_seconds must not be negative", ErrInvalid)
+	}
+	if req.ReportTimeout == 0 {
+		req.ReportTimeout = time.Duration(req.ReportTimeoutSeconds) * time.Second
 	}
 	if req.AutoAdvanceAfter == 0 {
 		req.AutoAdvanceAfter = time.Duration(req.AutoAdvanceSeconds) * time.Second
@@ -135,7 +143,7 @@ func (s *Service) StartRollout(ctx context.Context, req RolloutRequest) (*Rollou
 	ro := &Rollout{
 		ID: newRolloutID(), ReleaseID: rel.ID, Labels: req.Labels, Stages: req.Stages,
 		AbortFailures: req.AbortFailures, AbortPercent: req.AbortPercent, AutoAdvanceAfter: req.AutoAdvanceAfter,
-		State: RolloutRunning, CreatedAt: now, UpdatedAt: now, Devices: map[string]*Progress{},
+		ReportTimeout: req.ReportTimeout, State: RolloutRunning, CreatedAt: now, UpdatedAt: now, Devices: map[string]*Progress{},
 	}
 	for _, d := range devs {
 		if eligible(rel, d, req.Labels) {
@@ -338,8 +346,9 @@ func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail
 	return out, err
 }
 
-// Tick does the clock-driven work of every running rollout: it advances a
-// stage AutoAdvanceAfter after it finished, and retries failed
+// Tick does the clock-driven work of every running rollout: it marks
+// devices silent for ReportTimeout failed (applying the abort rule),
+// advances a stage AutoAdvanceAfter after it finished, and retries failed
 // notifications. Call it periodically (Run does).
 func (s *Service) Tick(ctx context.Context) error {
 	ros, err := s.cfg.Repo.ListRollouts(ctx)
@@ -350,6 +359,15 @@ func (s *Service) Tick(ctx context.Context) error {
 	for _, ro := range ros {
 		if ro.State != RolloutRunning {
 			continue
+		}
+		if ro.ReportTimeout > 0 {
+			if ro, err = s.expire(ctx, ro.ID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if ro.State != RolloutRunning {
+				continue
+			}
 		}
 		if ro.AutoAdvanceAfter > 0 && !ro.StageDoneAt.IsZero() && !s.cfg.Clock.Now().Before(ro.StageDoneAt.Add(ro.AutoAdvanceAfter)) &&
 			ro.Stage+1 < len(ro.Stages) {
@@ -382,4 +400,30 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 			s.cfg.Logger.Warn("rollout tick", slog.Any("error", err))
 		}
 	}
+}
+
+// expire marks told devices that stayed silent for ReportTimeout failed.
+func (s *Service) expire(ctx context.Context, id string) (*Rollout, error) {
+	var out *Rollout
+	err := s.cfg.Repo.UpdateRollout(ctx, id, func(ro *Rollout) error {
+		out = ro
+		if ro.State != RolloutRunning || ro.ReportTimeout <= 0 {
+			return nil
+		}
+		now := s.cfg.Clock.Now().UTC()
+		n := 0
+		for d, p := range ro.Devices {
+			if p.Stage < 0 || p.State == StatePending || terminal(p.State) || now.Sub(p.UpdatedAt) < ro.ReportTimeout {
+				continue
+			}
+			p.State, p.Error, p.UpdatedAt = StateFailed, fmt.Sprintf("no report for %s (last state %s)", ro.ReportTimeout, p.State), now
+			s.cfg.Logger.Warn("rollout: device silent", slog.String("rollout_id", ro.ID), slog.String("device_id", d))
+			n++
+		}
+		if n > 0 {
+			ro.checkStageDone(now)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -320,3 +320,40 @@ func TestRolloutRequestsAndReports(t *testing.T) {
 		t.Fatalf("failure overwritten: %+v", ro.Devices["kiosk-001"])
 	}
 }
+
+// Devices that never report (bricked, unplugged) are marked failed after
+// report_timeout and count against the abort threshold.
+func TestRolloutReportTimeout(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, simFleet(10))
+	rel := e.release(t)
+	ro, err := e.svc.StartRollout(ctx, RolloutRequest{ReleaseID: rel.ID, ReportTimeoutSeconds: 600, AbortFailures: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := e.notes.devices()
+	if len(told) != 10 {
+		t.Fatalf("%d told", len(told))
+	}
+	for _, d := range told[:4] {
+		e.svc.Report(ctx, ro.ID, d, StateSucceeded, "")
+	}
+	e.clk.Advance(5 * time.Minute)
+	e.svc.Report(ctx, ro.ID, told[4], StateDownloading, "") // alive, still downloading
+	e.clk.Advance(5*time.Minute - time.Second)
+	if err := e.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ro, _ = e.svc.Rollout(ctx, ro.ID); ro.State != RolloutRunning || ro.Devices[told[5]].State != StateNotified {
+		t.Fatalf("expired early: %s %+v", ro.State, ro.Devices[told[5]])
+	}
+	e.clk.Advance(time.Second)
+	if err := e.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ro, _ = e.svc.Rollout(ctx, ro.ID)
+	if ro.State != RolloutAborted || ro.Devices[told[5]].State != StateFailed || ro.Devices[told[5]].Error == "" ||
+		ro.Devices[told[4]].State != StateDownloading || ro.Devices[told[0]].State != StateSucceeded {
+		t.Fatalf("after the timeout: %s %q; silent %+v, downloading %+v", ro.State, ro.Reason, ro.Devices[told[5]], ro.Devices[told[4]])
+	}
+}
