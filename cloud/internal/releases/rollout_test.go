@@ -39,15 +39,17 @@ func (e *env) release(t *testing.T) *Release {
 }
 
 // play makes every device told since mark report what a device would:
-// downloading, installing, then succeeded (or failed where fail says so).
+// (downloading, installing,) then succeeded, or failed where fail says so.
 func (e *env) play(t *testing.T, ro *Rollout, mark int, fail func(id string) bool) int {
 	t.Helper()
 	ctx := context.Background()
 	told := e.notes.devices()
-	for _, d := range told[mark:] {
-		for _, st := range []string{StateDownloading, StateInstalling} {
-			if _, err := e.svc.Report(ctx, ro.ID, d, st, ""); err != nil {
-				t.Fatal(err)
+	for i, d := range told[mark:] {
+		if i%10 == 0 { // every state on some devices; the final one on all (each report rewrites the rollout)
+			for _, st := range []string{StateDownloading, StateInstalling} {
+				if _, err := e.svc.Report(ctx, ro.ID, d, st, ""); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		final, detail := StateSucceeded, ""
@@ -63,14 +65,14 @@ func (e *env) play(t *testing.T, ro *Rollout, mark int, fail func(id string) boo
 
 func TestRolloutStagesAndCohorts(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, simFleet(200))
+	e := newEnv(t, simFleet(120))
 	rel := e.release(t)
 	ro, err := e.svc.StartRollout(ctx, RolloutRequest{ReleaseID: rel.ID, Stages: []float64{10, 50, 100}, AbortPercent: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ro.Devices) != 200 {
-		t.Fatalf("%d eligible devices, want the 200 sim devices on 1.1.0", len(ro.Devices))
+	if len(ro.Devices) != 120 {
+		t.Fatalf("%d eligible devices, want the 120 sim devices on 1.1.0", len(ro.Devices))
 	}
 	for _, id := range []string{"wrong-board", "wrong-arch", "up-to-date", "too-old"} {
 		if ro.Devices[id] != nil {
@@ -111,7 +113,7 @@ func TestRolloutStagesAndCohorts(t *testing.T) {
 		t.Logf("stage %d (%v%%): %d devices told", stage, pct, len(seen))
 		mark = e.play(t, ro, mark, nil)
 	}
-	if ro, err = e.svc.Rollout(ctx, ro.ID); err != nil || ro.State != RolloutCompleted || len(seen) != 200 {
+	if ro, err = e.svc.Rollout(ctx, ro.ID); err != nil || ro.State != RolloutCompleted || len(seen) != 120 {
 		t.Fatalf("after the last stage: %s, %d told, %v", ro.State, len(seen), err)
 	}
 	args := e.notes.sent[0].args
