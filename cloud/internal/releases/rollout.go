@@ -72,7 +72,9 @@ func eligible(rel *Release, d Device, labels map[string]string) bool {
 			return false
 		}
 	}
-	if !contains(rel.Manifest.Boards, d.Board) || !contains(rel.Manifest.Archs, d.Arch) {
+	// An unknown board or architecture is included: the device checks the
+	// manifest itself and refuses (reported failed) if it does not fit.
+	if d.Board != "" && !contains(rel.Manifest.Boards, d.Board) || d.Arch != "" && !contains(rel.Manifest.Archs, d.Arch) {
 		return false
 	}
 	if rel.Manifest.Kind == artifact.KindFirmware && d.FirmwareVersion != "" {
