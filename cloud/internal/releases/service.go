@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/ota/artifact"
@@ -67,8 +68,9 @@ type Service struct {
 	trust *sign.Trust
 }
 
-// New returns a Service; it creates DataDir/releases/ and removes
-// uploads left half-written by a crash.
+// New returns a Service; it creates DataDir/releases/ and removes what a
+// crash during an upload left: temporary files, and artifact files whose
+// metadata was never stored.
 func New(cfg Config) (*Service, error) {
 	cfg.defaults()
 	if cfg.DataDir == "" || cfg.Repo == nil {
@@ -85,6 +87,21 @@ func New(cfg Config) (*Service, error) {
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".upload-*"))
 	for _, f := range leftovers {
 		os.Remove(f)
+	}
+	// A crash between the rename and the metadata write leaves a file no
+	// release names: remove it (uploading it again recreates both). Only
+	// files older than an hour: a replica sharing the directory may be
+	// between those two steps right now.
+	files, _ := filepath.Glob(filepath.Join(dir, "*.artifact"))
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".artifact")
+		if fi, err := os.Stat(f); err != nil || cfg.Clock.Now().Sub(fi.ModTime()) < time.Hour {
+			continue
+		}
+		if _, err := cfg.Repo.GetRelease(context.Background(), id); errors.Is(err, ErrNotFound) {
+			cfg.Logger.Warn("releases: removing an artifact without metadata", slog.String("file", f))
+			os.Remove(f)
+		}
 	}
 	return &Service{cfg: cfg, dir: dir, trust: trust}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"livegate.dev/ota/artifact"
 )
@@ -136,5 +137,41 @@ func TestUploadListGetDelete(t *testing.T) {
 	}
 	if err := e.svc.Delete(ctx, rel.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// What a crash in the middle of an upload leaves is cleaned at start; stored
+// releases survive a restart.
+func TestRestartCleansCrashedUploads(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	rel, err := e.svc.Upload(ctx, bytes.NewReader(e.keys.build(t, "1.2.0", []byte("image"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "releases")
+	for _, name := range []string{".upload-123", "rel_00000000deadbeef.artifact", "rel_00000000feedf00d.artifact"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One orphan is old; the other may be a replica's upload in progress.
+	old := t0.Add(-2 * time.Hour)
+	os.Chtimes(filepath.Join(dir, "rel_00000000deadbeef.artifact"), old, old)
+	os.Chtimes(filepath.Join(dir, "rel_00000000feedf00d.artifact"), t0, t0)
+	svc, err := New(e.svc.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(dir)
+	names := map[string]bool{}
+	for _, f := range left {
+		names[f.Name()] = true
+	}
+	if len(left) != 2 || !names["rel_00000000feedf00d.artifact"] || !names[rel.ID+".artifact"] {
+		t.Fatalf("after restart: %v", left)
+	}
+	if _, err := svc.Get(ctx, rel.ID); err != nil {
+		t.Fatal(err)
 	}
 }
