@@ -27,10 +27,12 @@ type HookOptions struct {
 	RootsFile string
 	// AdminToken is LIVEGATE_ADMIN_TOKEN. Optional (admin routes disabled without it).
 	AdminToken string
-	// Notifier and Devices connect rollouts to the fleet. Optional: without
-	// them uploads and downloads work and starting a rollout is refused.
+	// Notifier sends update commands (the fleet). Optional: without it
+	// uploads and downloads work and starting a rollout is refused.
 	Notifier Notifier
-	Devices  Devices
+	// Devices lists the fleet. Optional. Default: StoreDevices on the
+	// daemon's store.
+	Devices Devices
 	// MaxArtifactSize. Optional. Default: DefaultMaxArtifactSize.
 	MaxArtifactSize int64
 	// TickInterval of auto-advance and notify retries. Optional. Default: 30s.
@@ -50,6 +52,9 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		roots, err := sign.ParseRootPublic(pem)
 		if err != nil {
 			return nil, nil, fmt.Errorf("releases: trusted roots %s: %w", o.RootsFile, err)
+		}
+		if o.Devices == nil {
+			o.Devices = StoreDevices{Store: p.Store}
 		}
 		var repo Repo
 		if o.PostgresDSN != "" {

@@ -32,7 +32,10 @@ func TestHook(t *testing.T) {
 		}
 		o := HookOptions{DataDir: dir, RootsFile: roots, AdminToken: adminToken, TickInterval: time.Minute}
 		if n != nil {
-			o.Notifier, o.Devices = n, devs
+			o.Notifier = n
+			if devs != nil {
+				o.Devices = devs
+			}
 		}
 		d, err := daemon.Start(context.Background(), daemon.Options{Listener: ln, DataDir: dir, AdminToken: adminToken,
 			RateLimit: -1, BodyLimit: 1 << 20, Clock: clock.NewFake(t0), Routes: Hook(o),
