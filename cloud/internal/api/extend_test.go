@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -47,5 +49,40 @@ func TestExtraRoutes(t *testing.T) {
 	defer cancel()
 	if err := e.d.Shutdown(ctx); err != nil || !closed {
 		t.Fatalf("shutdown %v, closed %v", err, closed)
+	}
+}
+
+// TestRouteBodyLimits: an upload route may accept more than the JSON routes'
+// limit; every other route still refuses a body over --body-limit with 413.
+func TestRouteBodyLimits(t *testing.T) {
+	e := startWith(nil)(t, func(o *daemon.Options) {
+		o.Routes = func(p daemon.Parts) ([]api.Route, func() error, error) {
+			return []api.Route{
+				{Operation: openapi.Operation{Method: "POST", Path: "/upload", ID: "upload", Tag: "Test", Summary: "An upload",
+					Responses: []openapi.Response{{Status: 200, Description: "Size.", ContentType: "text/plain"}}},
+					Handler:   func(c *fiber.Ctx) error { return c.SendString(fmt.Sprint(len(c.Body()))) },
+					BodyLimit: 4 * api.DefaultBodyLimit},
+			}, nil, nil
+		}
+	})
+	// 2× the JSON limit: the upload route takes it, a JSON route refuses it.
+	r := e.rawOversized("/upload")
+	if r.status != 200 || string(r.body) != fmt.Sprint(2*api.DefaultBodyLimit) {
+		t.Fatalf("upload route: %d %s", r.status, r.body)
+	}
+	e.rawOversized("/api/v1/session").want(t, 413, "request.body_too_large")
+	// Over the route's own limit: 413 as well.
+	big := strings.Repeat("a", 5*api.DefaultBodyLimit)
+	req, err := http.NewRequest("POST", e.base+"/upload", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 413 {
+		t.Fatalf("over the route limit: %d", res.StatusCode)
 	}
 }

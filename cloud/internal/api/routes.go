@@ -21,6 +21,10 @@ type route struct {
 type Route struct {
 	openapi.Operation
 	Handler fiber.Handler
+	// BodyLimit is the largest request body this route accepts, in bytes
+	// (413 above it). Optional. Default: the server's BodyLimit (JSON routes).
+	// Upload routes (face images, OTA artifacts) set their own.
+	BodyLimit int
 }
 
 // merge adds extra routes to the built-in ones; an extra route with the

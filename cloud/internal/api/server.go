@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/api/ratelimit"
@@ -113,9 +114,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LegacyKey != "" {
 		s.legacyHash = sha256.Sum256([]byte(cfg.LegacyKey))
 	}
+	s.ops = merge(s.routes(), cfg.Routes)
+	// Fiber's limit is app-wide: set it to the largest route limit and
+	// enforce each route's own limit in limitBody.
+	limits := map[string]int{}
+	appLimit := cfg.BodyLimit
+	for _, r := range cfg.Routes {
+		if r.BodyLimit > 0 {
+			limits[r.Method+" "+r.Path] = r.BodyLimit
+			appLimit = max(appLimit, r.BodyLimit)
+		}
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "livegate-cloud",
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             appLimit,
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
 		ProxyHeader:           cfg.ProxyHeader,
@@ -123,11 +135,28 @@ func New(cfg Config) (*Server, error) {
 		JSONDecoder:           json.Unmarshal,
 	})
 	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, s.cors, s.rateLimit)
-	s.ops = merge(s.routes(), cfg.Routes)
 	for _, r := range s.ops {
-		s.app.Add(r.Method, fiberPath(r.Path), r.handler)
+		limit, ok := limits[r.Method+" "+r.Path]
+		if !ok {
+			limit = cfg.BodyLimit
+		}
+		s.app.Add(r.Method, fiberPath(r.Path), limitBody(limit), r.handler)
 	}
 	return s, nil
+}
+
+// limitBody refuses a body over limit bytes with 413 before the handler runs.
+func limitBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		n := c.Request().Header.ContentLength()
+		if n < 0 || n <= limit {
+			n = len(c.Body())
+		}
+		if n > limit {
+			return apierr.New(apierr.BodyTooLarge, "request body is %d bytes; this route accepts at most %d", n, limit)
+		}
+		return c.Next()
+	}
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -124,11 +124,10 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 		{Operation: openapi.Operation{Method: "POST", Path: "/admin/v1/releases", ID: "uploadRelease", Tag: tagOTA, Security: admin,
 			Summary: "Upload a signed OTA artifact",
 			Description: "The body is the artifact file itself (Content-Type application/octet-stream or application/x-tar), or " +
-				"multipart/form-data with the file in the field \"artifact\". Limit: " + limit + " (and the server's --body-limit, which must be raised " +
-				"above the artifact size). The artifact is verified completely against the trusted root keys — signature chain, manifest, payload " +
+				"multipart/form-data with the file in the field \"artifact\". Limit: " + limit + ". The artifact is verified completely against the trusted root keys — signature chain, manifest, payload " +
 				"SHA-256, end of archive — before anything is stored; a refusal answers 422 with release.<reason>.",
 			Responses: []openapi.Response{{Status: 201, Description: "Stored.", Body: Release{}, Headers: []string{"Location"}}},
-			Errors:    refusals}, Handler: h.admin(h.upload)},
+			Errors:    refusals}, Handler: h.admin(h.upload), BodyLimit: int(s.cfg.MaxArtifactSize) + 1<<20},
 		{Operation: openapi.Operation{Method: "GET", Path: "/admin/v1/releases", ID: "listReleases", Tag: tagOTA, Security: admin,
 			Summary:   "List releases, newest upload first",
 			Responses: []openapi.Response{{Status: 200, Description: "The releases.", Body: ReleaseList{}}},
