@@ -15,6 +15,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/capture/mount"
+	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -27,6 +28,7 @@ func serveCmd() *cobra.Command {
 		maxAttempts int
 		backoffBase time.Duration
 		backoffCap  time.Duration
+		mqtt        fleetapi.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -63,6 +65,11 @@ Secrets come from the environment only:
 			}
 			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
 			o.Routes = mount.Routes(mount.Options{DataDir: o.DataDir}) // capture page, WebSocket, face API
+			// The device fleet (docs/proto.md).
+			if mqtt.MQTTAddr != "" || mqtt.MQTTURL != "" {
+				mqtt.DataDir, mqtt.AdminToken = o.DataDir, o.AdminToken
+				o.Routes = fleetapi.Chain(o.Routes, fleetapi.Hook(mqtt))
+			}
 
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -104,6 +111,9 @@ Secrets come from the environment only:
 	f.DurationVar(&o.SweepInterval, "sweep-interval", 15*time.Second, "how often expired sessions are swept")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
+	f.StringVar(&mqtt.MQTTAddr, "mqtt-addr", "", "enable the device fleet with the embedded MQTT broker (TLS, device CA) on this address, e.g. :8883")
+	f.StringVar(&mqtt.MQTTURL, "mqtt-url", "", "enable the device fleet on an external broker instead, e.g. ssl://mqtt.example.com:8883 (Mosquitto, docs/proto.md)")
+	f.StringVar(&mqtt.PublicBrokerURL, "mqtt-public-url", "", "broker URL told to devices at enrollment (default: --mqtt-url, or ssl://localhost:<port>)")
 	annotateEnv(f)
 	return cmd
 }
