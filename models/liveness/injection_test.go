@@ -1,7 +1,6 @@
 package liveness
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -103,46 +102,6 @@ func skinResponse(plan []LightStep, step time.Duration, respond bool, lag time.D
 		}
 	}
 	return recs
-}
-
-func TestLightLayer(t *testing.T) {
-	step := 400 * time.Millisecond
-	plan := drawLights(rand.New(rand.NewPCG(4, 4)), 4*time.Second, step)
-	for _, c := range []struct {
-		name    string
-		recs    func() []frameRec
-		passed  bool
-		hard    bool
-		wantLag time.Duration
-	}{
-		{"face follows the light", func() []frameRec { return skinResponse(plan, step, true, 0, 0.06, 1) }, true, false, 0},
-		{"face follows with camera latency", func() []frameRec { return skinResponse(plan, step, true, 120*time.Millisecond, 0.06, 2) }, true, false, 120 * time.Millisecond},
-		{"a replay ignores the light", func() []frameRec { return skinResponse(plan, step, false, 0, 0.06, 3) }, false, true, -1},
-		{"another sequence than the one drawn", func() []frameRec {
-			other := drawLights(rand.New(rand.NewPCG(9, 9)), 4*time.Second, step)
-			r := skinResponse(other, step, true, 0, 0.06, 4)
-			return r
-		}, false, true, -1},
-		{"no light reported", func() []frameRec {
-			r := skinResponse(plan, step, true, 0, 0.06, 5)
-			for i := range r {
-				r[i].light = nil
-			}
-			return r
-		}, false, true, -1},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			l := lightLayer(c.recs(), plan, 0, step)
-			if l.Passed != c.passed || l.hard != c.hard {
-				t.Errorf("passed %v hard %v; want %v %v: %s", l.Passed, l.hard, c.passed, c.hard, l.Detail)
-			}
-			if c.wantLag >= 0 {
-				if got := time.Duration(l.Measures["lag_ms"]) * time.Millisecond; math.Abs(float64(got-c.wantLag)) > float64(50*time.Millisecond) {
-					t.Errorf("lag %v, want %v", got, c.wantLag)
-				}
-			}
-		})
-	}
 }
 
 func TestConsistencyLayer(t *testing.T) {

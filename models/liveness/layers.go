@@ -39,12 +39,6 @@ const (
 	moireLive  = 2.6
 	moireSpoof = 4.0
 
-	// Light response: correlation of emitted light and face colour.
-	lightMaxLag  = 300 * time.Millisecond
-	lightMinCorr = 0.45
-	lightNoCorr  = 0.2
-	lightMinN    = 8
-
 	// Identity: score scale above the threshold.
 	identitySpan = 0.3
 )
@@ -480,111 +474,6 @@ func driftOf(g []*frameRec) (float64, time.Duration) {
 		s += (c[0]-m[0])*(c[0]-m[0]) + (c[1]-m[1])*(c[1]-m[1])
 	}
 	return math.Sqrt(s/float64(len(cs))) / math.Max(iod, 1), g[len(g)-1].t - g[0].t
-}
-
-// lightLayer correlates the emitted light with the face's colour.
-func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step time.Duration) LayerScore {
-	l := LayerScore{Name: LayerLight, Measures: map[string]float64{}}
-	g := good(recs)
-	var em, ob [][3]float64
-	var ts []time.Duration
-	follow, reported := 0, 0
-	for _, r := range g {
-		if r.light == nil {
-			continue
-		}
-		reported++
-		em = append(em, r.light.vec())
-		ob = append(ob, r.skin)
-		ts = append(ts, r.t)
-		// Does the reported light follow the plan (within one step)?
-		k := int((r.t - start) / step)
-		for d := -1; d <= 1; d++ {
-			if i := k + d; i >= 0 && i < len(plan) && plan[i].Light == *r.light {
-				follow++
-				break
-			}
-		}
-	}
-	l.Measures["frames"] = float64(reported)
-	if reported < lightMinN {
-		l.Score, l.Detail = 0, fmt.Sprintf("%d frames report the emitted light (need %d)", reported, lightMinN)
-		l.Reasons, l.hard = []string{ReasonLightResponseMissing}, true
-		return l
-	}
-	followShare := float64(follow) / float64(reported)
-	l.Measures["follows_plan"] = followShare
-	best, bestLag := math.Inf(-1), time.Duration(0)
-	for lag := 0; lag < len(ts); lag++ {
-		if lag > 0 && ts[lag]-ts[0] > lightMaxLag+step/2 {
-			break
-		}
-		c := lagCorr(em, ob, ts, lag)
-		if c > best {
-			best, bestLag = c, ts[lag]-ts[0]
-		}
-	}
-	l.Measures["correlation"] = best
-	l.Measures["lag_ms"] = float64(bestLag.Milliseconds())
-	l.Score = clamp01((best - lightNoCorr) / (lightMinCorr + 0.15 - lightNoCorr))
-	l.Passed = best >= lightMinCorr && followShare >= 0.8
-	l.Detail = fmt.Sprintf("face colour follows the emitted light with correlation %.2f at lag %v; %.0f%% of frames report the planned light",
-		best, bestLag, 100*followShare)
-	if !l.Passed {
-		l.Reasons = []string{ReasonLightResponseMissing}
-		l.hard = best < lightNoCorr || followShare < 0.5
-		if followShare < 0.8 {
-			l.Score = math.Min(l.Score, 0.2)
-		}
-	}
-	return l
-}
-
-// lagCorr is the Pearson correlation, pooled over the three channels, of
-// the emitted light at frame i and the face colour at frame i+lag (each
-// channel mean-removed; the face colour detrended).
-func lagCorr(em, ob [][3]float64, ts []time.Duration, lag int) float64 {
-	n := len(em) - lag
-	if n < lightMinN {
-		return math.Inf(-1)
-	}
-	var sxy, sxx, syy float64
-	for c := 0; c < 3; c++ {
-		// Linear detrend of the observed channel against time.
-		var mt, mo, me float64
-		for i := 0; i < n; i++ {
-			mt += float64(ts[i+lag])
-			mo += ob[i+lag][c]
-			me += em[i][c]
-		}
-		mt /= float64(n)
-		mo /= float64(n)
-		me /= float64(n)
-		var stt, sto float64
-		for i := 0; i < n; i++ {
-			dt := float64(ts[i+lag]) - mt
-			stt += dt * dt
-			sto += dt * (ob[i+lag][c] - mo)
-		}
-		slope := 0.0
-		if stt > 0 {
-			slope = sto / stt
-		}
-		// Normalise each channel's observation by its mean so a dim channel
-		// weighs as much as a bright one.
-		norm := math.Max(mo, 1e-4)
-		for i := 0; i < n; i++ {
-			x := em[i][c] - me
-			y := (ob[i+lag][c] - mo - slope*(float64(ts[i+lag])-mt)) / norm
-			sxy += x * y
-			sxx += x * x
-			syy += y * y
-		}
-	}
-	if sxx == 0 || syy == 0 {
-		return 0
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }
 
 func dedup(s []string) []string {
