@@ -127,7 +127,7 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 				"multipart/form-data with the file in the field \"artifact\". Limit: " + limit + ". The artifact is verified completely against the trusted root keys — signature chain, manifest, payload " +
 				"SHA-256, end of archive — before anything is stored; a refusal answers 422 with release.<reason>.",
 			Responses: []openapi.Response{{Status: 201, Description: "Stored.", Body: Release{}, Headers: []string{"Location"}}},
-			Errors:    refusals}, Handler: h.admin(h.upload), BodyLimit: int(s.cfg.MaxArtifactSize) + 1<<20},
+			Errors:    refusals}, Handler: h.admin(h.upload), BodyLimit: 2*int(s.cfg.MaxArtifactSize) + 1<<20},
 		{Operation: openapi.Operation{Method: "GET", Path: "/admin/v1/releases", ID: "listReleases", Tag: tagOTA, Security: admin,
 			Summary:   "List releases, newest upload first",
 			Responses: []openapi.Response{{Status: 200, Description: "The releases.", Body: ReleaseList{}}},
