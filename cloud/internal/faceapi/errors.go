@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+
+	"livegate.dev/cloud/internal/api/apierr"
 )
 
 // Decoding and analysis errors; returned errors wrap one of these.
@@ -25,6 +27,7 @@ type Code struct {
 var codes []Code
 
 func code(id string, status int, meaning string) Code {
+	apierr.Register(id, status, meaning) // listed with every other code
 	c := Code{ID: id, Status: status, Meaning: meaning}
 	codes = append(codes, c)
 	return c

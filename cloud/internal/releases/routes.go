@@ -24,14 +24,14 @@ import (
 // Error codes of these routes. They are not in apierr's registry yet (the
 // integrator registers them there; see docs/ota-cloud.md).
 var (
-	CodeReleaseNotFound   = apierr.Code{ID: "release.not_found", Status: http.StatusNotFound, Meaning: "No release with this id."}
-	CodeReleaseExists     = apierr.Code{ID: "release.exists", Status: http.StatusConflict, Meaning: "This exact artifact (same SHA-256) was already uploaded; the message names the release."}
-	CodeReleaseInUse      = apierr.Code{ID: "release.in_use", Status: http.StatusConflict, Meaning: "The release has a running rollout; stop it first."}
-	CodeReleaseTooLarge   = apierr.Code{ID: "release.too_large", Status: http.StatusRequestEntityTooLarge, Meaning: "The artifact is larger than the upload limit."}
-	CodeRangeInvalid      = apierr.Code{ID: "release.range_not_satisfiable", Status: http.StatusRequestedRangeNotSatisfiable, Meaning: "The Range starts at or after the end of the artifact."}
-	CodeRolloutNotFound   = apierr.Code{ID: "rollout.not_found", Status: http.StatusNotFound, Meaning: "No rollout with this id."}
-	CodeRolloutNotRunning = apierr.Code{ID: "rollout.not_running", Status: http.StatusConflict, Meaning: "The rollout is completed, aborted or stopped (or already at its last stage, for advance)."}
-	CodeRolloutInvalid    = apierr.Code{ID: "rollout.invalid", Status: http.StatusBadRequest, Meaning: "The rollout request is invalid (stages must increase within (0, 100]; thresholds must not be negative)."}
+	CodeReleaseNotFound   = apierr.Register("release.not_found", http.StatusNotFound, "No release with this id.")
+	CodeReleaseExists     = apierr.Register("release.exists", http.StatusConflict, "This exact artifact (same SHA-256) was already uploaded; the message names the release.")
+	CodeReleaseInUse      = apierr.Register("release.in_use", http.StatusConflict, "The release has a running rollout; stop it first.")
+	CodeReleaseTooLarge   = apierr.Register("release.too_large", http.StatusRequestEntityTooLarge, "The artifact is larger than the upload limit.")
+	CodeRangeInvalid      = apierr.Register("release.range_not_satisfiable", http.StatusRequestedRangeNotSatisfiable, "The Range starts at or after the end of the artifact.")
+	CodeRolloutNotFound   = apierr.Register("rollout.not_found", http.StatusNotFound, "No rollout with this id.")
+	CodeRolloutNotRunning = apierr.Register("rollout.not_running", http.StatusConflict, "The rollout is completed, aborted or stopped (or already at its last stage, for advance).")
+	CodeRolloutInvalid    = apierr.Register("rollout.invalid", http.StatusBadRequest, "The rollout request is invalid (stages must increase within (0, 100]; thresholds must not be negative).")
 )
 
 // RefusalCodes map an artifact refusal (artifact.Reason) to its error code
@@ -49,8 +49,8 @@ func init() {
 		{"truncated", "The artifact ends early."},
 		{"payload-mismatch", "The payload's size or SHA-256 differs from the signed manifest (the payload was altered)."},
 	} {
-		RefusalCodes[r.reason] = apierr.Code{ID: "release." + strings.ReplaceAll(r.reason, "-", "_"), Status: http.StatusUnprocessableEntity,
-			Meaning: "Upload refused: " + r.meaning}
+		RefusalCodes[r.reason] = apierr.Register("release."+strings.ReplaceAll(r.reason, "-", "_"), http.StatusUnprocessableEntity,
+			"Upload refused: "+r.meaning)
 	}
 }
 

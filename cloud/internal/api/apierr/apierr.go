@@ -28,7 +28,23 @@ func register(id string, status int, meaning string) Code {
 	return c
 }
 
-// The codes. Add new ones here only; docs and spec follow.
+// Register adds a code of a route package outside this one (face routes,
+// OTA releases) to the registry, so the reference page, the OpenAPI document
+// and docs/error-codes.md list it. Call it from package-level variables. A
+// code already registered under the same id is returned as registered (the
+// first meaning wins), so shared codes such as request.missing_field stay one
+// entry.
+func Register(id string, status int, meaning string) Code {
+	if c, ok := registry[id]; ok {
+		if c.Status != status {
+			panic("apierr: code " + id + " registered again with another status")
+		}
+		return c
+	}
+	return register(id, status, meaning)
+}
+
+// The codes of this package's routes; route packages elsewhere use Register.
 var (
 	InvalidJSON          = register("request.invalid_json", http.StatusBadRequest, "The body is not valid JSON, or holds more than one JSON value.")
 	UnknownField         = register("request.unknown_field", http.StatusBadRequest, "The body has a field this route does not accept; the message names it.")
@@ -131,7 +147,7 @@ func As(err error) (*Error, bool) {
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("# Error codes\n\n")
-	b.WriteString("<!-- Generated from cloud/internal/api/apierr (the one registry of codes); `go test ./internal/api/apierr -update` rewrites it. The running server serves the same table at /docs/reference/error-codes. -->\n\n")
+	b.WriteString("<!-- Generated from cloud/internal/api/apierr (the one registry of codes); `go test ./cmd/livegate-cloud -run ErrorCodes -update` rewrites it. The running server serves the same table at /docs/reference/error-codes. -->\n\n")
 	b.WriteString("Every error is `{\"detail\": {\"code\", \"message\", \"request_id\"}}` with the HTTP status below; `request_id` is also in the `X-Request-Id` header. Match on `code`, show `message` to developers, log `request_id`.\n\n")
 	b.WriteString("| code | HTTP status | meaning |\n| --- | --- | --- |\n")
 	for _, c := range Codes() {

@@ -2,9 +2,7 @@ package apierr
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 )
@@ -45,27 +43,3 @@ func TestAsFindsWrappedError(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite docs/error-codes.md")
-
-// TestMarkdownIsCurrent keeps docs/error-codes.md generated from the registry.
-func TestMarkdownIsCurrent(t *testing.T) {
-	const path = "../../../../docs/error-codes.md"
-	want := Markdown()
-	if *update {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/api/apierr -update)", err)
-	}
-	if string(got) != want {
-		t.Fatal("docs/error-codes.md is out of date: run go test ./internal/api/apierr -update")
-	}
-	for _, c := range Codes() {
-		if !strings.Contains(want, "`"+c.ID+"`") {
-			t.Fatalf("%s missing", c.ID)
-		}
-	}
-}

@@ -66,6 +66,11 @@ func Routes(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 var CodeEngineUnavailable = faceapi.Code{ID: "server.engine_unavailable", Status: 503,
 	Meaning: "The liveness engine's models could not be loaded on this server (run `make setup`); retry later."}
 
+func init() {
+	c := CodeEngineUnavailable
+	apierr.Register(c.ID, c.Status, c.Meaning)
+}
+
 type mount struct {
 	o       Options
 	p       daemon.Parts
@@ -288,8 +293,8 @@ func (m *mount) routes() []api.Route {
 	keyErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid}
 	faceDoc := " Face-route error codes (face.not_detected, face.multiple_faces, image.unsupported_type, image.corrupt, " +
 		"image.too_large, image.too_small, request.missing_field, request.invalid_field, session.not_verified, server.busy, " +
-		"server.engine_unavailable) are listed in docs/capture.md. Limits: 5 MiB, 25 MP and 8192 px a side per image " +
-		"(the server's --body-limit must allow the multipart body)."
+		"server.engine_unavailable) are listed in docs/capture.md. Limits: 5 MiB, 25 MP and 8192 px a side per image; " +
+		"the multipart body may be at most one (detect) or two (compare) images plus 64 KiB."
 	withEngine := func(h func(*fiber.Ctx) error) fiber.Handler {
 		return func(c *fiber.Ctx) error {
 			if m.engines() != nil {
@@ -345,15 +350,21 @@ func (m *mount) routes() []api.Route {
 			Description: "multipart/form-data with a file field image (JPEG or PNG) → every face with box, score, keypoints and quality measures." + faceDoc,
 			Security:    []string{openapi.SecAPIKey}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The faces.", Body: faceapi.DetectResponse{}}},
-			Errors:    keyErrs}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Detect(c) })},
+			Errors:    keyErrs}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Detect(c) }),
+			BodyLimit: faceapi.DefaultMaxBytes + multipartSlack},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v2/face/compare", ID: "compareFaces", Tag: "Face",
 			Summary: "Compare two faces, or a face with a verified session (seed 002)",
 			Description: "multipart/form-data: reference (file) or session_id (a passed session of your tenant), probe (file), threshold " +
 				"(default 0.45) → similarity in [0, 1], match, and both faces. Each image must hold exactly one face." + faceDoc,
 			Security: []string{openapi.SecAPIKey}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The comparison.", Body: faceapi.CompareResponse{}}},
-			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) })},
+			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) }),
+			BodyLimit: 2*faceapi.DefaultMaxBytes + multipartSlack},
 	}
 }
 
 const tagSessions = "Sessions"
+
+// multipartSlack is what a face route accepts beyond its images: multipart
+// headers and the small text fields.
+const multipartSlack = 64 << 10
