@@ -5,6 +5,7 @@
 
 .PHONY: test-models-arm64 build-models-arm64 bench-models
 
+TEST_EXTRA += test-models-arm64
 BENCH_EXTRA += bench-models
 
 test-models-arm64:

@@ -36,6 +36,15 @@ done >"$out/cpuinfo"
 
 export CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc
 mapfile -t pkgs < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...)
+# ARM64_PKGS="face ort" limits the run to these packages (relative to models/).
+if [ -n "${ARM64_PKGS:-}" ]; then
+  sel=()
+  for line in "${pkgs[@]}"; do
+    rel=${line%% *}; rel=${rel#livegate.dev/models}; rel=${rel#/}
+    for want in $ARM64_PKGS; do [ "$rel" = "$want" ] && sel+=("$line"); done
+  done
+  pkgs=("${sel[@]}")
+fi
 [ ${#pkgs[@]} -gt 0 ] || die "no test packages found"
 
 # skips PKG: the -test.skip pattern of a package from arm64-skip.txt, and
