@@ -16,6 +16,7 @@ import (
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/capture/mount"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
+	"livegate.dev/cloud/internal/releases"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -29,6 +30,8 @@ func serveCmd() *cobra.Command {
 		backoffBase time.Duration
 		backoffCap  time.Duration
 		mqtt        fleetapi.Options
+		otaRoots    string
+		otaMax      int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -38,8 +41,9 @@ func serveCmd() *cobra.Command {
 Secrets come from the environment only:
   LIVEGATE_ADMIN_TOKEN               enables the admin API (/admin/v1/…) with this bearer token
   LIVEGATE_MANAGED_SESSION_API_KEY   the legacy global managed-session key (unsigned webhooks)
-  LIVEGATE_MASTER_KEY                64 hex digits sealing webhook secrets and deriving session
-                                     tokens; default: <data>/master.key, created on first start.
+  LIVEGATE_MASTER_KEY                64 hex digits sealing webhook secrets (and the tokens kept
+                                     for idempotent replays); default: <data>/master.key, created
+                                     on first start.
                                      Replicas sharing PostgreSQL must share it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,6 +73,14 @@ Secrets come from the environment only:
 			if mqtt.MQTTAddr != "" || mqtt.MQTTURL != "" {
 				mqtt.DataDir, mqtt.AdminToken = o.DataDir, o.AdminToken
 				o.Routes = fleetapi.Chain(o.Routes, fleetapi.Hook(mqtt))
+			}
+			// OTA releases and staged rollouts (docs/ota-cloud.md).
+			if otaRoots != "" {
+				ho := releases.HookOptions{DataDir: o.DataDir, RootsFile: otaRoots, AdminToken: o.AdminToken, MaxArtifactSize: otaMax}
+				if o.Store == daemon.StorePostgres {
+					ho.PostgresDSN = o.PostgresDSN
+				}
+				o.Routes = fleetapi.Chain(o.Routes, releases.Hook(ho))
 			}
 
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -111,6 +123,8 @@ Secrets come from the environment only:
 	f.DurationVar(&o.SweepInterval, "sweep-interval", 15*time.Second, "how often expired sessions are swept")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
+	f.StringVar(&otaRoots, "ota-roots", "", "PEM bundle of trusted OTA root public keys (livegate-ota keygen root); enables /admin/v1/releases, /admin/v1/rollouts and /api/v1/releases/{id}/artifact")
+	f.Int64Var(&otaMax, "ota-max-artifact", releases.DefaultMaxArtifactSize, "largest OTA artifact upload in bytes")
 	f.StringVar(&mqtt.MQTTAddr, "mqtt-addr", "", "enable the device fleet with the embedded MQTT broker (TLS, device CA) on this address, e.g. :8883")
 	f.StringVar(&mqtt.MQTTURL, "mqtt-url", "", "enable the device fleet on an external broker instead, e.g. ssl://mqtt.example.com:8883 (Mosquitto, docs/proto.md)")
 	f.StringVar(&mqtt.PublicBrokerURL, "mqtt-public-url", "", "broker URL told to devices at enrollment (default: --mqtt-url, or ssl://localhost:<port>)")
