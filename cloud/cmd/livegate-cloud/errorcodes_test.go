@@ -8,6 +8,7 @@ import (
 
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/faceapi"
+	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/releases"
 )
 
@@ -33,6 +34,9 @@ func TestErrorCodesDoc(t *testing.T) {
 	}
 	var ids []string
 	for _, c := range faceapi.Codes() {
+		ids = append(ids, c.ID)
+	}
+	for _, c := range []apierr.Code{fleetapi.CodeDeviceNotFound, fleetapi.CodeDeviceExists} {
 		ids = append(ids, c.ID)
 	}
 	for _, c := range releases.Codes() {

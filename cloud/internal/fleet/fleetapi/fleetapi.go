@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +92,12 @@ type AssignResult struct {
 	SessionID string `json:"session_id"`
 	DeviceID  string `json:"device_id"`
 }
+
+// Error codes of the fleet routes (in the one registry, docs/error-codes.md).
+var (
+	CodeDeviceNotFound = apierr.Register("device.not_found", http.StatusNotFound, "No device with this id.")
+	CodeDeviceExists   = apierr.Register("device.exists", http.StatusConflict, "A device with this id already exists or has a pending enrollment.")
+)
 
 func view(d *store.Device) Device {
 	out := Device{ID: d.ID, TenantID: d.TenantID, Name: d.Name, Status: d.Status, LastSeen: d.LastSeen,
@@ -196,7 +203,7 @@ func (h *handlers) createEnrollment(c *fiber.Ctx) error {
 	}
 	e, err := h.f.Provision.CreateEnrollment(c.UserContext(), req.TenantID, req.DeviceID, req.Name, req.WebhookURL)
 	if errors.Is(err, store.ErrExists) {
-		return apierr.Wrap(apierr.InvalidField, err, "field \"device_id\": device %s already exists or has a pending enrollment", req.DeviceID)
+		return apierr.Wrap(CodeDeviceExists, err, "field \"device_id\": device %s already exists or has a pending enrollment", req.DeviceID)
 	}
 	if err != nil {
 		return storeErr("enrollment", err, apierr.TenantNotFound)
@@ -257,7 +264,7 @@ func (h *handlers) list(c *fiber.Ctx) error {
 func (h *handlers) revoke(c *fiber.Ctx) error {
 	d, err := h.f.Provision.Revoke(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return storeErr("device "+c.Params("id"), err, apierr.RouteNotFound)
+		return storeErr("device "+c.Params("id"), err, CodeDeviceNotFound)
 	}
 	return c.JSON(view(d))
 }
@@ -274,7 +281,7 @@ func (h *handlers) assign(c *fiber.Ctx) error {
 	dev := c.Params("id")
 	d, err := h.st.GetDevice(ctx, dev)
 	if err != nil {
-		return storeErr("device "+dev, err, apierr.RouteNotFound)
+		return storeErr("device "+dev, err, CodeDeviceNotFound)
 	}
 	var sess *core.Session
 	_, err = h.st.UpdateSession(ctx, req.SessionID, func(s *core.Session) ([]*core.Delivery, error) {
@@ -315,7 +322,7 @@ func (h *handlers) routes() []api.Route {
 			Description: "The token is shown once, stored hashed and expires after 24 h. The device exchanges it once at POST /api/v1/devices/enroll.",
 			Security:    admin, Body: CreateEnrollmentRequest{}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 201, Description: "Created; the token is shown once.", Body: EnrollmentCreated{}}},
-			Errors: adminErrs(apierr.MissingField, apierr.InvalidField, apierr.TenantNotFound, apierr.URLInvalid,
+			Errors: adminErrs(apierr.MissingField, apierr.InvalidField, CodeDeviceExists, apierr.TenantNotFound, apierr.URLInvalid,
 				apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable)}, Handler: h.admin(h.createEnrollment)},
 		{Operation: openapi.Operation{Method: "POST", Path: "/api/v1/devices/enroll", ID: "enrollDevice", Tag: tag,
 			Summary: "Exchange an enrollment token for device credentials",
@@ -335,13 +342,13 @@ func (h *handlers) routes() []api.Route {
 			Description: "The embedded broker drops its connection at once and refuses it afterwards; its results are refused.",
 			Security:    admin, Params: []openapi.Param{pathID}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The revoked device.", Body: Device{}}},
-			Errors:    adminErrs(apierr.RouteNotFound)}, Handler: h.admin(h.revoke)},
+			Errors:    adminErrs(CodeDeviceNotFound)}, Handler: h.admin(h.revoke)},
 		{Operation: openapi.Operation{Method: "POST", Path: "/admin/v1/devices/{id}/assign", ID: "assignDeviceSession", Tag: tag,
 			Summary: "Send a pending session to a kiosk (flow 3)",
 			Description: "Sets the session's device_id and sends the assign_session command (QoS 1, queued while the kiosk is offline, " +
 				"expiring with the session). The kiosk's result completes the session and fires session.completed.",
 			Security: admin, Params: []openapi.Param{pathID}, Body: AssignRequest{}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The command sent.", Body: AssignResult{}}},
-			Errors:    adminErrs(apierr.MissingField, apierr.RouteNotFound, apierr.SessionNotFound, apierr.SessionTerminal)}, Handler: h.admin(h.assign)},
+			Errors:    adminErrs(apierr.MissingField, CodeDeviceNotFound, apierr.SessionNotFound, apierr.SessionTerminal)}, Handler: h.admin(h.assign)},
 	}
 }
