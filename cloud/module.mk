@@ -10,3 +10,11 @@ BENCH_EXTRA += bench-cloud-api
 bench-cloud-api: build
 	@bin/livegate-cloud bench --duration $${LIVEGATE_BENCH_DURATION:-10s}
 include cloud/capture.mk
+
+BENCH_EXTRA += bench-cloud-store
+
+.PHONY: bench-cloud-store
+# The stores alone: durable session creates per second with bbolt group commit
+# against one bbolt Update per write and bbolt Batch (same run), and PostgreSQL.
+bench-cloud-store:
+	@cd cloud && $(GO) test -run '^$$' -bench CreateSession -benchtime 3s ./internal/store/bolt/ ./internal/store/postgres/
