@@ -22,3 +22,13 @@ build-models-arm64:
 bench-models:
 	@cd models && $(GO) test -run '^$$' -bench BenchmarkModels -benchtime 50x -count 1 ./ort/
 -include $(dir $(lastword $(MAKEFILE_LIST)))eval.mk
+
+# The face pipeline (decode → detect → landmarks, embedding every 10th frame)
+# as a ratio to the raw model time of the same frames, and the liveness
+# analyzer's cost per frame as a ratio to that pipeline, each in one run.
+BENCH_EXTRA += bench-face bench-liveness
+.PHONY: bench-face bench-liveness
+bench-face: build
+	@bin/livegate-face bench --frames 300
+bench-liveness:
+	@cd models && $(GO) test -run '^$$' -bench Analyzer -benchtime 3x ./liveness/

@@ -7,7 +7,9 @@ pkgs=(
   chromium              # browser end-to-end tests of the capture page
   ffmpeg                # test media conversion (clips to y4m/frames)
   gcc-aarch64-linux-gnu # cgo cross-build for arm64 boards
+  libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf
+  libc6-dev-armhf-cross
   qemu-user-static      # run arm64 tests under emulation
   wrk                   # HTTP load for benchmarks
   unzip xz-utils ca-certificates
