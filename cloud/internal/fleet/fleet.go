@@ -183,6 +183,19 @@ func (f *Fleet) Run(ctx context.Context) error {
 	return errors.Join(err, berr)
 }
 
+// CheckDevice reports whether deviceID is an enrolled, unrevoked device of
+// tenantID; otherwise the error wraps store.ErrNotFound.
+func (f *Fleet) CheckDevice(ctx context.Context, tenantID, deviceID string) error {
+	d, err := f.cfg.Store.GetDevice(ctx, deviceID)
+	if err != nil {
+		return fmt.Errorf("fleet: device %s: %w", deviceID, err)
+	}
+	if d.TenantID != tenantID || d.Revoked() {
+		return fmt.Errorf("fleet: device %s: %w", deviceID, store.ErrNotFound)
+	}
+	return nil
+}
+
 // AssignSession sends the assign command for a pending session created
 // with a device_id (flow 3). The device must belong to the session's tenant
 // and not be revoked.

@@ -42,4 +42,3 @@ func TestAsFindsWrappedError(t *testing.T) {
 		t.Fatal("As found an *Error in a plain error")
 	}
 }
-

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"livegate.dev/cloud/internal/api/apierr"
@@ -92,9 +94,14 @@ func configDefault(c Config) (Config, error) {
 
 // Service runs the session lifecycle.
 type Service struct {
-	cfg    Config
-	sealer *secret.Sealer
+	cfg      Config
+	sealer   *secret.Sealer
+	assigner atomic.Pointer[Assigner]
 }
+
+// SetAssigner enables device_id on session creation; the device fleet calls
+// it when it starts.
+func (s *Service) SetAssigner(a Assigner) { s.assigner.Store(&a) }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -143,7 +150,25 @@ type CreateRequest struct {
 	RedirectURL string          `json:"redirect_url,omitempty" doc:"https URL the user returns to on completion; session_id is added to its query." format:"uri"`
 	WebhookURL  string          `json:"webhook_url,omitempty" doc:"https URL that receives the signed session.* events." format:"uri"`
 	Metadata    json.RawMessage `json:"metadata,omitempty" doc:"Any JSON object (≤ 8 KiB), stored and echoed back."`
+	DeviceID    string          `json:"device_id,omitempty" doc:"A kiosk of your tenant that runs this session (flow 3): the cloud sends it an assign command over MQTT. Needs the device fleet enabled (--mqtt-addr or --mqtt-url)."`
 }
+
+// Assigner sends a session to a kiosk (the device fleet satisfies it).
+type Assigner interface {
+	// CheckDevice reports whether deviceID is an enrolled, unrevoked device
+	// of tenantID (an error wrapping store.ErrNotFound if not).
+	CheckDevice(ctx context.Context, tenantID, deviceID string) error
+	// AssignSession sends sess (with DeviceID set) to its device and returns
+	// the command id.
+	AssignSession(ctx context.Context, sess *core.Session) (string, error)
+}
+
+// Device codes of session creation (shared with the fleet routes).
+var (
+	codeDeviceNotFound = apierr.Register("device.not_found", http.StatusNotFound, "No device with this id.")
+	codeFleetDisabled  = apierr.Register("device.fleet_disabled", http.StatusBadRequest, "device_id was given but this server runs no device fleet (start it with --mqtt-addr or --mqtt-url), or the key is the legacy key, which has no devices.")
+	codeAssignFailed   = apierr.Register("device.assign_failed", http.StatusServiceUnavailable, "The session was stored but the assign command could not be sent; retry the request with the same Idempotency-Key to send it again.")
+)
 
 // DirectRequest is the body of POST /api/v1/session (no key: no webhook).
 type DirectRequest struct {
@@ -195,6 +220,20 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		}
 		meta = buf.Bytes()
 	}
+	var assigner Assigner
+	if req.DeviceID != "" {
+		a := s.assigner.Load()
+		if a == nil || p.Kind != PrincipalTenant {
+			return nil, apierr.New(codeFleetDisabled, "device_id %q cannot be used here: no device fleet on this server, or no tenant key", req.DeviceID)
+		}
+		assigner = *a
+		if err := assigner.CheckDevice(ctx, p.TenantID, req.DeviceID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, apierr.New(codeDeviceNotFound, "field \"device_id\": no device %q for this tenant", req.DeviceID)
+			}
+			return nil, storeErr("reading device", err)
+		}
+	}
 	if len(idempotencyKey) > maxIdemKey {
 		return nil, apierr.New(apierr.InvalidField, "header Idempotency-Key is longer than %d characters", maxIdemKey)
 	}
@@ -218,6 +257,7 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		RedirectURL:    req.RedirectURL,
 		WebhookURL:     req.WebhookURL,
 		Metadata:       meta,
+		DeviceID:       req.DeviceID,
 		IdempotencyKey: idempotencyKey,
 		Status:         core.StatusPending,
 		CreatedAt:      now,
@@ -247,6 +287,14 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 	} else if err != nil {
 		return nil, storeErr("creating session", err)
 	}
+	if assigner != nil && !sess.Status.Terminal() {
+		// The session is durable first; a replay with the same
+		// Idempotency-Key sends the command again (the kiosk dedupes by id).
+		if _, err := assigner.AssignSession(ctx, sess); err != nil {
+			s.cfg.Logger.Warn("assign command not sent", "session_id", sess.ID, "device_id", sess.DeviceID, "err", err)
+			return nil, apierr.Wrap(codeAssignFailed, err, "session %s stored, but the assign command to device %s could not be sent", sess.ID, sess.DeviceID)
+		}
+	}
 	return &Created{
 		Session:     sess,
 		Token:       token,
@@ -258,7 +306,8 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 
 func sameRequest(a, b *core.Session) bool {
 	return a.Kind == b.Kind && a.TenantID == b.TenantID && a.UserID == b.UserID && a.Mode == b.Mode &&
-		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata)
+		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata) &&
+		a.DeviceID == b.DeviceID
 }
 
 // openTokens recovers the tokens sealed at creation for idempotent replays.

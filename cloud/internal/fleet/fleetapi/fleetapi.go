@@ -133,6 +133,9 @@ func Hook(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() { defer wg.Done(); f.Run(ctx) }()
+		if p.Sessions != nil {
+			p.Sessions.SetAssigner(f) // device_id on POST /api/v1/managed-session
+		}
 		h := &handlers{o: o, f: f, st: p.Store}
 		return h.routes(), func() error { cancel(); wg.Wait(); return nil }, nil
 	}

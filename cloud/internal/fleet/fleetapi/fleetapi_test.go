@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,7 +143,8 @@ func TestDeviceRoutes(t *testing.T) {
 	}
 	defer ob.Close()
 	url := strings.Replace(cr.BrokerURL, "ssl://127.0.0.1:", "ssl://localhost:", 1)
-	dev, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: url, TLS: tc, Outbox: ob,
+	cmds := &recordedCommands{}
+	dev, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: url, TLS: tc, Outbox: ob, Handler: cmds,
 		Logger: slog.New(slog.DiscardHandler), FirmwareVersion: "2.0.0", MaxReconnectInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +190,11 @@ func TestDeviceRoutes(t *testing.T) {
 	}
 	c.do("POST", "/admin/v1/devices/nope/assign", adminToken, map[string]string{"session_id": created.SessionID}, 404, nil)
 
+	// Flow 3: a managed session naming the device sends it the assign command.
+	c.do("POST", "/api/v1/managed-session", tenant.APIKey, map[string]string{"mode": "passive", "device_id": "k1"}, 201, &created)
+	waitFor(t, "assign command on the device", func() bool { return cmds.has(created.SessionID) })
+	c.do("POST", "/api/v1/managed-session", tenant.APIKey, map[string]string{"device_id": "nope"}, 404, nil)
+
 	var rv fleetapi.Device
 	c.do("POST", "/admin/v1/devices/k1/revoke", adminToken, nil, 200, &rv)
 	if rv.RevokedAt == nil {
@@ -206,4 +213,33 @@ func TestDeviceRoutes(t *testing.T) {
 			t.Errorf("%s not in the OpenAPI document", id)
 		}
 	}
+}
+
+// recordedCommands is the kiosk side of assign commands in these tests.
+type recordedCommands struct {
+	mu       sync.Mutex
+	sessions []string
+}
+
+func (r *recordedCommands) HandleCommand(_ context.Context, id string, cmd *proto.Command) proto.CommandResponse {
+	if cmd.Kind == proto.CommandAssignSession {
+		var a proto.AssignSessionArgs
+		if err := json.Unmarshal(cmd.Args, &a); err == nil {
+			r.mu.Lock()
+			r.sessions = append(r.sessions, a.SessionID)
+			r.mu.Unlock()
+		}
+	}
+	return proto.CommandResponse{Of: id, Status: "accepted"}
+}
+
+func (r *recordedCommands) has(sessionID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.sessions {
+		if s == sessionID {
+			return true
+		}
+	}
+	return false
 }
