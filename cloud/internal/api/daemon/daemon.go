@@ -139,7 +139,7 @@ func MasterKey(o Options) ([]byte, error) {
 	return secret.LoadOrCreateKey(o.MasterKeyHex, filepath.Join(o.DataDir, "master.key"))
 }
 
-// TokenKey derives the session-token HMAC key from the master key.
+// TokenKey derives, from the master key, the key that seals the token copies kept for idempotent replays.
 func TokenKey(master []byte) []byte {
 	m := hmac.New(sha256.New, master)
 	m.Write([]byte("livegate session tokens v1"))
