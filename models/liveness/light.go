@@ -10,12 +10,13 @@ import (
 
 // Light response: the face's colour must follow THIS session's sequence.
 const (
-	lightMaxLag  = 300 * time.Millisecond // camera and display latency allowed
-	lightMinCorr = 0.45                   // pooled correlation at the best allowed lag
-	lightNoCorr  = 0.2                    // below: no response at all (decisive)
-	lightMargin  = 0.15                   // the true sequence must beat every null by this
-	lightMinAmp  = 0.01                   // relative colour change per unit of light
-	lightMinN    = 8
+	lightMaxLag     = 300 * time.Millisecond // camera and display latency allowed
+	lightMinCorr    = 0.45                   // pooled correlation at the best allowed lag
+	lightNoCorr     = 0.2                    // below: no response at all (decisive)
+	lightMargin     = 0.10                   // the true sequence must beat every null by this to pass
+	lightHardMargin = 0.075                  // beating the nulls by less is decisive (fail)
+	lightMinAmp     = 0.01                   // relative colour change per unit of light
+	lightMinN       = 8
 	// lightNulls is the number of other sequences (the session's step
 	// colours redrawn) the true sequence is compared against.
 	lightNulls = 200
@@ -100,7 +101,7 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 		// good as to this one, no amplitude, or a capture side not
 		// emitting the plan. Otherwise (a weak but specific response):
 		// retry.
-		l.hard = best < lightNoCorr || best < null+lightMargin/2 || amp < lightMinAmp/2 || followShare < 0.5
+		l.hard = best < lightNoCorr || best < null+lightHardMargin || amp < lightMinAmp/2 || followShare < 0.5
 		if l.hard || followShare < 0.8 {
 			l.Score = math.Min(l.Score, 0.2)
 		}
