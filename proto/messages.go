@@ -208,6 +208,31 @@ type UpdateArgs struct {
 	Deadline string `json:"deadline,omitempty"`
 }
 
+// Update progress states a device reports in UpdateResult.State.
+const (
+	UpdateDownloading = "downloading" // the artifact is being fetched
+	UpdateInstalling  = "installing"  // verified; being written to the inactive slot
+	UpdateRebooting   = "rebooting"   // the boot pointer switched; the device restarts on trial
+	UpdateSucceeded   = "succeeded"   // the new version passed its health check and is marked good
+	UpdateFailed      = "failed"      // refused or not installed; the old version still runs
+	UpdateRolledBack  = "rolled_back" // the new version failed its health check (or crash-looped); the old one runs again
+)
+
+// UpdateResult is the Result of a device's CommandResponse to an update
+// command. A device answers an update command more than once, each time
+// with the command's id in Of: "accepted" (downloading) at once, then
+// progress, and a final "done" (succeeded) or "failed" (failed or
+// rolled_back), the final one possibly after a restart into the new slot.
+// The cloud keys progress by Rollout, so the answer is meaningful even when
+// the cloud no longer remembers the command.
+type UpdateResult struct {
+	State   string `json:"state"`             // one of the Update… states
+	Rollout string `json:"rollout,omitempty"` // UpdateArgs.Rollout, echoed
+	Version string `json:"version,omitempty"` // the version the update command named
+	Running string `json:"running,omitempty"` // the version the device runs now
+	Detail  string `json:"detail,omitempty"`  // why it failed, for the operator (no secrets)
+}
+
 // CommandResponse answers a Command (topic commands/resp).
 type CommandResponse struct {
 	Of     string          `json:"of"`     // the command message's id
