@@ -1,9 +1,14 @@
 // Command bench measures the capture WebSocket under load (make bench):
 // N concurrent sessions each send real video frames at 10 frames/s over
-// loopback to an in-process server with the real liveness models; it prints
-// frames analysed per second, the share of frames dropped, and the verdict
-// latency (first frame sent → verdict received) p50/p95 for N = 1, 2, 3, …
-// until more than 10 % of frames are dropped, and the largest N below that.
+// loopback to an in-process server with the real liveness models. It first
+// times, on one goroutine and on the same JPEG frames, the raw pipeline
+// (JPEG decode → face detection → 468 landmarks) and the analyzer alone
+// (liveness.Analyzer.Feed) as the baselines of this run; then for N = 1, 2,
+// 3, … it prints frames analysed per second, the share of frames dropped,
+// the verdict latency (first frame sent → verdict received) p50/p95 and the
+// CPU time per analysed frame with its ratio to the raw pipeline's, until
+// more than 10 % of frames are dropped, plus one level beyond; then the
+// largest N at or under 10 % and the load average seen.
 package main
 
 import (
@@ -21,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +40,7 @@ import (
 	"livegate.dev/cloud/internal/netguard"
 	"livegate.dev/cloud/internal/store/bolt"
 	"livegate.dev/models/assets"
+	"livegate.dev/models/face"
 	"livegate.dev/models/imgproc"
 	"livegate.dev/models/liveness"
 	"livegate.dev/models/video"
@@ -48,15 +55,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "capture bench:", err)
 		os.Exit(1)
 	}
-}
-
-type level struct {
-	n                 int
-	sent, analysed    int64
-	dropped           int64
-	wall              time.Duration
-	p50, p95          time.Duration
-	verdicts, refused int
 }
 
 func run(fps float64, maxN int, limit float64) error {
@@ -79,8 +77,9 @@ func run(fps float64, maxN int, limit float64) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{5}, 32),
-		PublicURL: base, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PublicURL: base, Logger: quiet})
 	if err != nil {
 		return err
 	}
@@ -91,7 +90,7 @@ func run(fps float64, maxN int, limit float64) error {
 	}
 	defer models.Close()
 	h, err := capture.New(capture.Config{Sessions: sessions, Models: models, Attempts: 1, MaxFPS: fps * 1.5,
-		Throttle: capture.NewThrottle(1<<30, time.Minute, time.Second), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Throttle: capture.NewThrottle(1<<30, time.Minute, time.Second), Logger: quiet})
 	if err != nil {
 		return err
 	}
@@ -105,46 +104,154 @@ func run(fps float64, maxN int, limit float64) error {
 
 	fmt.Printf("capture WebSocket bench: %d CPUs, %d model sets, %s frames (%d×%d JPEG, ~%d KB), %.0f frames/s per session, passive sessions\n",
 		runtime.NumCPU(), sets, src, frameW, frameH, avgSize(frames)/1024, fps)
-	fmt.Printf("%9s %12s %10s %9s %11s %11s %14s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95", "CPU ms/frame")
-	best, over := 0, 0
-	var cpuTotal time.Duration
-	var framesTotal int64
-	for n := 1; n <= maxN && over < 2; n = next(n) {
+	fmt.Printf("load average at start: %s\n", loadAvg())
+	raw, err := rawPipeline(frames)
+	if err != nil {
+		return err
+	}
+	ana, err := analyzerAlone(models, frames)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("baseline, one goroutine, same frames: raw pipeline (decode → detect → landmarks) %.1f ms wall, %.1f ms CPU per frame; "+
+		"analyzer alone %.1f ms wall, %.1f ms CPU per frame (%.2f× the raw pipeline's CPU)\n",
+		ms(raw.wall), ms(raw.cpu), ms(ana.wall), ms(ana.cpu), float64(ana.cpu)/float64(raw.cpu))
+	fmt.Printf("%9s %12s %9s %9s %12s %12s %13s %11s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95", "CPU ms/frame", "÷ raw CPU")
+	var levels []level
+	over := 0
+	for n := 1; n <= maxN && over < 2; n++ {
 		before := h.Stats()
 		cpu0 := cpuTime()
 		lv, err := runLevel(sessions, base, frames, n, fps)
 		if err != nil {
 			return err
 		}
-		cpu := cpuTime() - cpu0
+		lv.cpu = cpuTime() - cpu0
 		after := h.Stats()
 		lv.analysed = after.Analysed - before.Analysed
 		lv.dropped = after.Dropped - before.Dropped
-		cpuTotal += cpu
-		framesTotal += lv.analysed
-		share := float64(lv.dropped) / float64(max(after.Received-before.Received, 1))
-		fmt.Printf("%9d %12.1f %9.1f%% %6d/%-2d %11s %11s %14.1f\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*share,
-			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond),
-			float64(cpu.Microseconds())/1000/float64(max(lv.analysed, 1)))
-		if share > limit {
+		lv.received = after.Received - before.Received
+		lv.share = float64(lv.dropped) / float64(max(lv.received, 1))
+		perFrame := lv.cpu / time.Duration(max(lv.analysed, 1))
+		fmt.Printf("%9d %12.1f %8.1f%% %6d/%-2d %12s %12s %13.1f %11.2f\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*lv.share,
+			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond), ms(perFrame), float64(perFrame)/float64(raw.cpu))
+		levels = append(levels, lv)
+		if lv.share > limit {
 			over++ // one more level past the limit shows the trend
-			continue
-		}
-		if over == 0 {
-			best = n
 		}
 	}
-	fmt.Printf("largest number of concurrent sessions with at most %.0f %% of frames dropped: %d\n", 100*limit, best)
-	if framesTotal > 0 {
-		per := float64(cpuTotal.Microseconds()) / 1000 / float64(framesTotal)
-		capacity := float64(runtime.NumCPU()) * 1000 / per
-		fmt.Printf("CPU per analysed frame (server and clients, whole process): %.1f ms → on %d idle cores at most %.0f frames/s, %.1f sessions at %.0f frames/s\n",
-			per, runtime.NumCPU(), capacity, capacity/fps, fps)
+	best := -1
+	for i, lv := range levels {
+		if lv.share > limit {
+			break
+		}
+		best = i
 	}
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("load average during the run: %s", la)
+	if best < 0 {
+		fmt.Printf("largest number of concurrent sessions with at most %.0f %% of frames dropped: 0 (one session already drops more)\n", 100*limit)
+	} else {
+		lv := levels[best]
+		fmt.Printf("largest number of concurrent sessions with at most %.0f %% of frames dropped: %d "+
+			"(%.1f frames analysed/s, %.1f %% dropped, verdict latency p50 %s p95 %s)\n",
+			100*limit, lv.n, float64(lv.analysed)/lv.wall.Seconds(), 100*lv.share, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond))
 	}
+	predicted := float64(runtime.NumCPU()) * float64(time.Second) / float64(ana.cpu)
+	fmt.Printf("the analyzer's CPU time alone allows at most %.0f frames/s on %d idle cores: %.1f sessions at %.0f frames/s\n",
+		predicted, runtime.NumCPU(), predicted/fps, fps)
+	fmt.Printf("load average at end: %s\n", loadAvg())
 	return nil
+}
+
+type level struct {
+	n                           int
+	received, analysed, dropped int64
+	share                       float64
+	wall, cpu                   time.Duration
+	p50, p95                    time.Duration
+	verdicts                    int
+}
+
+// timing is a baseline's time per frame.
+type timing struct{ wall, cpu time.Duration }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// rawPipeline times JPEG decode → face detection → landmarks of the first
+// face on every frame, twice over (the first pass warms up).
+func rawPipeline(frames [][]byte) (timing, error) {
+	det, err := face.NewDetector(face.DetectorOptions{})
+	if err != nil {
+		return timing{}, err
+	}
+	defer det.Close()
+	lmk, err := face.NewLandmarker(face.LandmarkerOptions{})
+	if err != nil {
+		return timing{}, err
+	}
+	defer lmk.Close()
+	var img *imgproc.RGB
+	var lm face.Landmarks
+	pass := func() error {
+		for _, f := range frames {
+			if img, err = imgproc.DecodeBytes(f, img, imgproc.DecodeOptions{}); err != nil {
+				return err
+			}
+			faces, err := det.Detect(img)
+			if err != nil {
+				return err
+			}
+			if len(faces) > 0 {
+				if err := lmk.Detect(img, faces[0], &lm); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := pass(); err != nil {
+		return timing{}, err
+	}
+	return timed(len(frames), pass)
+}
+
+// analyzerAlone times liveness.Analyzer.Feed on the JPEG frames in passive
+// mode with a hold that never ends, after one warm-up pass.
+func analyzerAlone(models *liveness.Models, frames [][]byte) (timing, error) {
+	pass := func() error {
+		a := liveness.New(liveness.Config{Mode: liveness.Passive, Hold: time.Hour, MaxDuration: time.Hour}, models, nil)
+		for i, f := range frames {
+			if _, err := a.Feed(context.Background(), liveness.Frame{JPEG: f, Timestamp: time.Duration(i+1) * 100 * time.Millisecond}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := pass(); err != nil {
+		return timing{}, err
+	}
+	return timed(len(frames), pass)
+}
+
+func timed(n int, fn func() error) (timing, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, c0 := time.Now(), cpuTime()
+	if err := fn(); err != nil {
+		return timing{}, err
+	}
+	return timing{wall: time.Since(t0) / time.Duration(n), cpu: (cpuTime() - c0) / time.Duration(n)}, nil
 }
 
 // cpuTime is the process's user+system CPU time.
@@ -154,13 +261,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func next(n int) int {
-	if n < 4 {
-		return n + 1
-	}
-	return n + 2
 }
 
 const frameW, frameH = 640, 512
