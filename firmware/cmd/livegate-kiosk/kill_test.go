@@ -38,14 +38,40 @@ func TestKill9(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			state := filepath.Join(dir, "pins")
-			if err := os.Mkdir(state, 0o700); err != nil {
-				t.Fatal(err)
+			// The live clip passes only when the kiosk keeps up with its
+			// timing; on a starved machine a session can end in a retry
+			// and the recording runs out before the relay ever pulses.
+			// That run proves nothing either way, so it is run again.
+			for attempt := 1; ; attempt++ {
+				dir, reached := killAt(t, bonaFide, tt.when)
+				if !reached {
+					if attempt < 3 {
+						t.Logf("attempt %d: the recording ended before the moment to kill; running again", attempt)
+						continue
+					}
+					t.Fatalf("the recording ended before the moment to kill in %d attempts", attempt)
+				}
+				checkAfterKill(t, dir, tt.wantEntries, tt.wasOn)
+				return
 			}
-			store := filepath.Join(dir, "outbox.db")
-			cfg := filepath.Join(dir, "kiosk.yaml")
-			os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: killtest
+		})
+	}
+}
+
+// killAt runs the daemon as a child on a fresh sim board and store in a new
+// directory and SIGKILLs it when when says so. reached is false when the
+// child exited by itself first (its camera's recording ran out); a child
+// that panicked fails the test.
+func killAt(t *testing.T, bonaFide string, when func(line string, relayOn bool) bool) (dir string, reached bool) {
+	t.Helper()
+	dir = t.TempDir()
+	state := filepath.Join(dir, "pins")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "outbox.db")
+	cfg := filepath.Join(dir, "kiosk.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`device_id: killtest
 board: {board: sim, camera_source: file, camera_fps: 0, camera_device: %q, pir_pin: "", tof_bus: ""}
 relay_pulse: 3s
 cool_down: 1s
@@ -53,102 +79,113 @@ store: {path: %q}
 technician: {listen: "127.0.0.1:0"}
 log_level: debug
 `, bonaFide, store)), 0o600)
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "LIVEGATE_TEST_KIOSK_CHILD="+cfg, "LIVEGATE_TEST_KIOSK_SIMSTATE="+state)
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LIVEGATE_TEST_KIOSK_CHILD="+cfg, "LIVEGATE_TEST_KIOSK_SIMSTATE="+state)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := make(chan string)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stderr)
-				for sc.Scan() {
-					select {
-					case lines <- sc.Text():
-					case <-ctx.Done():
-					}
+		}
+	}()
+	relayOn := func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "GPIO17"))
+		return strings.TrimSpace(string(b)) == "1"
+	}
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	var tail []string
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				cmd.Wait()
+				if log := strings.Join(tail, "\n"); strings.Contains(log, "panic") {
+					t.Fatalf("child panicked:\n%s", log)
 				}
-			}()
-			relayOn := func() bool {
-				b, _ := os.ReadFile(filepath.Join(state, "GPIO17"))
-				return strings.TrimSpace(string(b)) == "1"
+				t.Logf("child exited before the moment to kill; its log ends:\n%s", strings.Join(tail[max(0, len(tail)-15):], "\n"))
+				return dir, false
 			}
-			poll := time.NewTicker(2 * time.Millisecond)
-			defer poll.Stop()
-			var tail []string
-		wait:
-			for {
-				select {
-				case l, ok := <-lines:
-					if !ok {
-						t.Fatalf("child exited before the moment to kill:\n%s", strings.Join(tail, "\n"))
-					}
-					tail = append(tail, l)
-					if tt.when(l, false) {
-						break wait
-					}
-				case <-poll.C:
-					if tt.when("", relayOn()) {
-						break wait
-					}
-				case <-ctx.Done():
-					t.Fatalf("timeout waiting for the moment to kill:\n%s", strings.Join(tail, "\n"))
-				}
+			tail = append(tail, l)
+			if when(l, false) {
+				break wait
 			}
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
+		case <-poll.C:
+			if when("", relayOn()) {
+				break wait
 			}
-			cmd.Wait()
-			cancel()
-			for range lines {
-			}
+		case <-ctx.Done():
+			t.Fatalf("timeout waiting for the moment to kill:\n%s", strings.Join(tail, "\n"))
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	cancel()
+	for range lines {
+	}
+	return dir, true
+}
 
-			// Restart: the board first (relay driven inactive), then the store.
-			p, err := board.Load(board.Config{Board: "sim", CameraSource: ptr(board.CameraSynthetic)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := board.Open(context.Background(), p, board.Opts{SimStateDir: state, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			was, _ := b.Sim.Restored("GPIO17")
-			if bool(was) != tt.wasOn {
-				t.Errorf("relay pin at the kill = %v, want %v", was, tt.wasOn)
-			}
-			if b.Sim.Pin("GPIO17").Read() {
-				t.Error("relay energised after restart")
-			}
-			ob, err := outbox.Open(store, outbox.Options{})
-			if err != nil {
-				t.Fatalf("store after kill -9: %v", err)
-			}
-			defer ob.Close()
-			es, err := ob.After(0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(es) != tt.wantEntries {
-				t.Fatalf("store holds %d sessions, want %d", len(es), tt.wantEntries)
-			}
-			for _, e := range es {
-				var r proto.SessionResult
-				if _, err := proto.Decode(e.Payload, proto.TypeSessionResult, &r); err != nil {
-					t.Fatalf("stored entry %s: %v", e.ID, err)
-				}
-				// The gate was open at the kill: its pass was stored first.
-				if r.Verdict != "pass" || e.ID != "res_"+r.SessionID {
-					t.Errorf("stored %s: verdict %s", e.ID, r.Verdict)
-				}
-			}
-		})
+// checkAfterKill opens the board and the store in dir as a restarted
+// daemon does.
+func checkAfterKill(t *testing.T, dir string, wantEntries int, wasOn bool) {
+	t.Helper()
+	state := filepath.Join(dir, "pins")
+	store := filepath.Join(dir, "outbox.db")
+	// Restart: the board first (relay driven inactive), then the store.
+	p, err := board.Load(board.Config{Board: "sim", CameraSource: ptr(board.CameraSynthetic)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := board.Open(context.Background(), p, board.Opts{SimStateDir: state, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	was, _ := b.Sim.Restored("GPIO17")
+	if bool(was) != wasOn {
+		t.Errorf("relay pin at the kill = %v, want %v", was, wasOn)
+	}
+	if b.Sim.Pin("GPIO17").Read() {
+		t.Error("relay energised after restart")
+	}
+	ob, err := outbox.Open(store, outbox.Options{})
+	if err != nil {
+		t.Fatalf("store after kill -9: %v", err)
+	}
+	defer ob.Close()
+	es, err := ob.After(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != wantEntries {
+		t.Fatalf("store holds %d sessions, want %d", len(es), wantEntries)
+	}
+	for _, e := range es {
+		var r proto.SessionResult
+		if _, err := proto.Decode(e.Payload, proto.TypeSessionResult, &r); err != nil {
+			t.Fatalf("stored entry %s: %v", e.ID, err)
+		}
+		// The gate was open at the kill: its pass was stored first.
+		if r.Verdict != "pass" || e.ID != "res_"+r.SessionID {
+			t.Errorf("stored %s: verdict %s", e.ID, r.Verdict)
+		}
 	}
 }
 
