@@ -2,7 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,8 +63,14 @@ type Config struct {
 	// temperatures); the client sets OutboxDepth, UptimeSeconds and
 	// ClockSkewMillis. Optional.
 	Telemetry func() proto.Telemetry
-	// FirmwareVersion and ModelsVersion go into the birth message. Optional.
+	// FirmwareVersion and ModelsVersion go into the birth message and
+	// telemetry. Optional.
 	FirmwareVersion, ModelsVersion string
+	// Versions, if set, is asked for the versions at every birth and
+	// telemetry instead of the two fields above: the versions of the slots
+	// that run now, which change when a new version on trial is rolled
+	// back. An empty string falls back to the field. Optional.
+	Versions func() (firmware, models string)
 }
 
 func configDefault(c Config) (Config, error) {
@@ -112,11 +121,25 @@ type Client struct {
 	skewRTT  time.Duration
 	skewAt   time.Time
 	haveSkew bool
-	cmdSeen  map[string]proto.CommandResponse
+	cmdSeen  map[string]answer
 	cmdOrder []string
+	// respMu orders the answers to commands: a handler's first answer is
+	// published before any later one from Respond.
+	respMu gosync.Mutex
+
+	connMu gosync.Mutex
+	connUp chan struct{} // closed while connected
+	connOK bool
 
 	connected atomic.Bool
 	runCtx    atomic.Pointer[context.Context]
+}
+
+// answer is the latest answer to a command and the message id it was
+// published under (a redelivered command gets it again, same id).
+type answer struct {
+	resp  proto.CommandResponse
+	msgID string
 }
 
 type ackIn struct {
@@ -136,7 +159,8 @@ func New(cfg Config) (*Client, error) {
 		wake:     make(chan struct{}, 1),
 		acks:     make(chan ackIn, 4096),
 		inflight: map[string]time.Time{},
-		cmdSeen:  map[string]proto.CommandResponse{},
+		cmdSeen:  map[string]answer{},
+		connUp:   make(chan struct{}),
 	}
 	will, err := c.statusPayload(proto.StatusOffline)
 	if err != nil {
@@ -160,7 +184,7 @@ func New(cfg Config) (*Client, error) {
 		SetDefaultPublishHandler(c.onMessage).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			c.connected.Store(false)
+			c.setConnected(false)
 			c.log.Warn("mqtt connection lost", slog.String("err", err.Error()))
 		})
 	if cfg.Username != "" {
@@ -177,7 +201,7 @@ func (c *Client) statusPayload(state string) ([]byte, error) {
 	now := c.cfg.Clock.Now()
 	st := proto.Status{State: state}
 	if state == proto.StatusOnline {
-		st.FirmwareVersion, st.ModelsVersion = c.cfg.FirmwareVersion, c.cfg.ModelsVersion
+		st.FirmwareVersion, st.ModelsVersion = c.versions()
 	}
 	return proto.Encode(fmt.Sprintf("%s-%s-%d", c.cfg.DeviceID, state, now.UnixNano()), proto.TypeStatus, now, &st)
 }
@@ -202,7 +226,7 @@ func (c *Client) onConnect(cl mqtt.Client) {
 	// Waiting here would block paho's connect path; the subscription is
 	// also kept by the persistent session.
 	cl.SubscribeMultiple(subs, nil)
-	c.connected.Store(true)
+	c.setConnected(true)
 	c.reset.Store(true)
 	c.signal()
 }
@@ -284,7 +308,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}
 	c.mqtt.Disconnect(250)
-	c.connected.Store(false)
+	c.setConnected(false)
 	return nil
 }
 
@@ -424,11 +448,12 @@ func (c *Client) TelemetryNow() proto.Telemetry {
 	if c.cfg.Telemetry != nil {
 		t = c.cfg.Telemetry()
 	}
+	fw, mv := c.versions()
 	if t.FirmwareVersion == "" {
-		t.FirmwareVersion = c.cfg.FirmwareVersion
+		t.FirmwareVersion = fw
 	}
 	if t.ModelsVersion == "" {
-		t.ModelsVersion = c.cfg.ModelsVersion
+		t.ModelsVersion = mv
 	}
 	t.OutboxDepth = c.cfg.Outbox.Stats().Entries
 	t.UptimeSeconds = int64(c.cfg.Clock.Now().Sub(c.started) / time.Second)
@@ -457,14 +482,17 @@ func (c *Client) onCommand(payload []byte) {
 		c.log.Warn("bad command", slog.String("err", err.Error()))
 		return
 	}
+	c.respMu.Lock()
+	defer c.respMu.Unlock()
 	c.mu.Lock()
-	resp, seen := c.cmdSeen[env.ID]
+	ans, seen := c.cmdSeen[env.ID]
 	c.mu.Unlock()
 	if !seen {
 		ctx := context.Background()
 		if p := c.runCtx.Load(); p != nil {
 			ctx = *p
 		}
+		var resp proto.CommandResponse
 		switch {
 		case !c.cfg.Clock.Now().Before(cmd.ExpiresAt):
 			resp = proto.CommandResponse{Status: "refused", Error: "command expired"}
@@ -474,21 +502,152 @@ func (c *Client) onCommand(payload []byte) {
 			resp = c.cfg.Handler.HandleCommand(ctx, env.ID, &cmd)
 		}
 		resp.Of = env.ID
-		c.mu.Lock()
-		c.cmdSeen[env.ID] = resp
-		c.cmdOrder = append(c.cmdOrder, env.ID)
+		ans = answer{resp: resp, msgID: "resp-" + env.ID}
+		c.remember(env.ID, ans)
+	}
+	c.log.Info("command", slog.String("kind", cmd.Kind), slog.String("status", ans.resp.Status))
+	if err := c.publishAnswer(ans); err != nil {
+		c.log.Error("encoding a command response", slog.String("err", err.Error()))
+	}
+}
+
+// remember keeps ans as the latest answer to command id (the last 256
+// commands are remembered). Callers hold respMu.
+func (c *Client) remember(id string, ans answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.cmdSeen[id]; !ok {
+		c.cmdOrder = append(c.cmdOrder, id)
 		if len(c.cmdOrder) > 256 {
 			delete(c.cmdSeen, c.cmdOrder[0])
 			c.cmdOrder = c.cmdOrder[1:]
 		}
-		c.mu.Unlock()
 	}
-	c.log.Info("command", slog.String("kind", cmd.Kind), slog.String("status", resp.Status))
+	c.cmdSeen[id] = ans
+}
+
+func (c *Client) publishAnswer(ans answer) error {
 	now := c.cfg.Clock.Now()
-	data, err := proto.Encode("resp-"+env.ID, proto.TypeCommandResponse, now, &resp)
+	data, err := proto.Encode(ans.msgID, proto.TypeCommandResponse, now, &ans.resp)
 	if err != nil {
-		c.log.Error("encoding a command response", slog.String("err", err.Error()))
-		return
+		return err
 	}
 	c.mqtt.Publish(proto.Topic(c.cfg.DeviceID, proto.TopicCommandsResp), 1, false, data)
+	return nil
+}
+
+// ErrNotConnected: Respond could not hand its answer to the MQTT client.
+var ErrNotConnected = errors.New("sync: not connected")
+
+// Respond publishes a further answer to the command commandID (QoS 1 on
+// commands/resp), e.g. an update's progress after the first "accepted",
+// or its final result after a restart. resp.Of is set to commandID. The
+// answer becomes the one a redelivery of that command gets.
+//
+// Its message id is "resp-<command id>-<12 hex digits of the answer's
+// SHA-256>": distinct answers get distinct ids, and the same answer sent
+// again (a final result repeated after a crash) gets the same id, so a
+// consumer that dedupes by message id sees it once.
+//
+// Respond waits until the client is connected, hands the message to paho
+// (which keeps it across reconnects of this process) and returns once the
+// broker acknowledged it (PUBACK), or with ctx's error. It must not be
+// called from inside CommandHandler.HandleCommand.
+func (c *Client) Respond(ctx context.Context, commandID string, resp proto.CommandResponse) error {
+	resp.Of = commandID
+	if err := resp.Validate(); err != nil {
+		return fmt.Errorf("sync: respond to %s: %w", commandID, err)
+	}
+	b, err := json.Marshal(&resp)
+	if err != nil {
+		return fmt.Errorf("sync: respond to %s: %w", commandID, err)
+	}
+	sum := sha256.Sum256(b)
+	ans := answer{resp: resp, msgID: "resp-" + commandID + "-" + hex.EncodeToString(sum[:6])}
+	c.respMu.Lock()
+	c.remember(commandID, ans)
+	c.respMu.Unlock()
+	for {
+		if err := c.WaitConnected(ctx); err != nil {
+			return fmt.Errorf("sync: respond to %s: %w", commandID, err)
+		}
+		data, err := proto.Encode(ans.msgID, proto.TypeCommandResponse, c.cfg.Clock.Now(), &ans.resp)
+		if err != nil {
+			return err
+		}
+		c.respMu.Lock()
+		tok := c.mqtt.Publish(proto.Topic(c.cfg.DeviceID, proto.TopicCommandsResp), 1, false, data)
+		c.respMu.Unlock()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sync: respond to %s: %w", commandID, ctx.Err())
+		case <-tok.Done():
+		}
+		switch err := tok.Error(); {
+		case err == nil:
+			return nil
+		case errors.Is(err, mqtt.ErrNotConnected):
+			// Lost before paho took it: wait for the next connect.
+			c.setConnected(false)
+		default:
+			return fmt.Errorf("sync: respond to %s: %w", commandID, err)
+		}
+	}
+}
+
+// WaitConnected returns nil once the MQTT connection is up (at once if it
+// is), or ctx's error.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	c.connMu.Lock()
+	ch := c.connUp
+	c.connMu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) setConnected(up bool) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	c.connected.Store(up)
+	switch {
+	case up && !c.connOK:
+		close(c.connUp)
+	case !up && c.connOK:
+		c.connUp = make(chan struct{})
+	}
+	c.connOK = up
+}
+
+// Announce publishes the retained "online" status again with the versions
+// that run now (Config.Versions), e.g. once a new version on trial was
+// confirmed or rolled back. It does nothing while disconnected; every
+// connect announces anyway.
+func (c *Client) Announce() error {
+	if !c.connected.Load() {
+		return nil
+	}
+	birth, err := c.statusPayload(proto.StatusOnline)
+	if err != nil {
+		return err
+	}
+	c.mqtt.Publish(proto.Topic(c.cfg.DeviceID, proto.TopicStatus), 1, true, birth)
+	return nil
+}
+
+func (c *Client) versions() (firmware, models string) {
+	firmware, models = c.cfg.FirmwareVersion, c.cfg.ModelsVersion
+	if c.cfg.Versions != nil {
+		f, m := c.cfg.Versions()
+		if f != "" {
+			firmware = f
+		}
+		if m != "" {
+			models = m
+		}
+	}
+	return firmware, models
 }
