@@ -15,6 +15,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/capture/mount"
+	"livegate.dev/cloud/internal/fleet"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/releases"
 	"livegate.dev/cloud/internal/webhook"
@@ -69,18 +70,29 @@ Secrets come from the environment only:
 			}
 			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
 			o.Routes = mount.Routes(mount.Options{DataDir: o.DataDir}) // capture page, WebSocket, face API
-			// The device fleet (docs/proto.md).
-			if mqtt.MQTTAddr != "" || mqtt.MQTTURL != "" {
-				mqtt.DataDir, mqtt.AdminToken = o.DataDir, o.AdminToken
-				o.Routes = fleetapi.Chain(o.Routes, fleetapi.Hook(mqtt))
-			}
-			// OTA releases and staged rollouts (docs/ota-cloud.md).
+			withFleet := mqtt.MQTTAddr != "" || mqtt.MQTTURL != ""
+			// OTA releases and staged rollouts (docs/ota-cloud.md). With
+			// the fleet, rollouts send update commands through a fleet.Link
+			// and receive the devices' answers and telemetry from it; the
+			// rollout service is built first, so no answer that arrives as
+			// soon as the fleet connects is lost.
+			var link *fleet.Link
 			if otaRoots != "" {
 				ho := releases.HookOptions{DataDir: o.DataDir, RootsFile: otaRoots, AdminToken: o.AdminToken, MaxArtifactSize: otaMax}
 				if o.Store == daemon.StorePostgres {
 					ho.PostgresDSN = o.PostgresDSN
 				}
+				if withFleet {
+					link = &fleet.Link{}
+					ho.Notifier = link
+					ho.Started = func(s *releases.Service) { link.SetListener(s) }
+				}
 				o.Routes = fleetapi.Chain(o.Routes, releases.Hook(ho))
+			}
+			// The device fleet (docs/proto.md).
+			if withFleet {
+				mqtt.DataDir, mqtt.AdminToken, mqtt.Link = o.DataDir, o.AdminToken, link
+				o.Routes = fleetapi.Chain(o.Routes, fleetapi.Hook(mqtt))
 			}
 
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -51,6 +51,13 @@ type Config struct {
 	PublicBrokerURL string
 	// Notifier wakes the webhook worker. Optional.
 	Notifier ingest.Notifier
+	// Listener receives the devices' command responses and telemetry
+	// (the OTA rollouts: a Link). Optional.
+	Listener Listener
+	// UpdateTTL is how long an update command stays valid: the broker
+	// queues it for an offline device, which refuses it when it arrives
+	// later. Optional. Default: DefaultUpdateTTL.
+	UpdateTTL time.Duration
 	// Clock. Optional. Default: clock.Real.
 	Clock clock.Clock
 	// Logger. Optional. Default: slog.Default().
@@ -82,6 +89,9 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.MQTTAddr == "" {
 		cfg.MQTTAddr = ":8883"
 	}
+	if cfg.UpdateTTL <= 0 {
+		cfg.UpdateTTL = DefaultUpdateTTL
+	}
 	if len(cfg.BrokerHosts) == 0 {
 		cfg.BrokerHosts = []string{"localhost", "127.0.0.1"}
 		if h, err := os.Hostname(); err == nil {
@@ -95,6 +105,9 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{cfg: cfg, CA: ca}
 	icfg := ingest.Config{Store: cfg.Store, Notifier: cfg.Notifier, Clock: cfg.Clock, Logger: cfg.Logger}
+	if l := cfg.Listener; l != nil {
+		icfg.OnCommandResponse, icfg.OnTelemetry = l.CommandResponse, l.Telemetry
+	}
 	public := cfg.PublicBrokerURL
 	if cfg.MQTTURL == "" {
 		tc, err := ca.ServerTLS(cfg.BrokerHosts, now)
@@ -213,4 +226,29 @@ func (f *Fleet) AssignSession(ctx context.Context, sess *core.Session) (string, 
 	}
 	return f.Ingest.SendCommand(ctx, d.ID, proto.CommandAssignSession,
 		proto.AssignSessionArgs{SessionID: sess.ID, Mode: string(sess.Mode), ExpiresAt: sess.ExpiresAt}, ttl)
+}
+
+// DefaultUpdateTTL is Config.UpdateTTL's default: a kiosk switched off for
+// a long weekend still gets the command when it comes back.
+const DefaultUpdateTTL = 72 * time.Hour
+
+// SendUpdate sends the update command (proto.CommandUpdate, QoS 1, valid
+// for Config.UpdateTTL) to an enrolled, unrevoked device. The device
+// answers on commands/resp with proto.UpdateResult naming args.Rollout,
+// which reaches the Listener. It satisfies the OTA rollouts' Notifier.
+func (f *Fleet) SendUpdate(ctx context.Context, deviceID string, args proto.UpdateArgs) error {
+	d, err := f.cfg.Store.GetDevice(ctx, deviceID)
+	if err != nil {
+		return fmt.Errorf("fleet: update %s: device: %w", deviceID, err)
+	}
+	if d.Revoked() || d.EnrolledAt == nil {
+		return fmt.Errorf("fleet: update %s: %w (revoked or not enrolled)", deviceID, store.ErrNotFound)
+	}
+	id, err := f.Ingest.SendCommand(ctx, deviceID, proto.CommandUpdate, args, f.cfg.UpdateTTL)
+	if err != nil {
+		return err
+	}
+	f.cfg.Logger.Info("update command sent", slog.String("device_id", deviceID), slog.String("command_id", id),
+		slog.String("rollout_id", args.Rollout), slog.String("version", args.Version))
+	return nil
 }

@@ -49,3 +49,15 @@ func TestStoreDevices(t *testing.T) {
 		t.Fatalf("rollout over the store's devices: %v %v", ro, err)
 	}
 }
+
+// registry is a device registry of enrolled devices of tenant ten_a.
+type registry []string
+
+func (r registry) ListDevices(context.Context, string) ([]*store.Device, error) {
+	var out []*store.Device
+	for _, id := range r {
+		now := t0
+		out = append(out, &store.Device{ID: id, TenantID: "ten_a", CreatedAt: now, EnrolledAt: &now})
+	}
+	return out, nil
+}

@@ -27,11 +27,18 @@ type HookOptions struct {
 	RootsFile string
 	// AdminToken is LIVEGATE_ADMIN_TOKEN. Optional (admin routes disabled without it).
 	AdminToken string
-	// Notifier sends update commands (the fleet). Optional: without it
-	// uploads and downloads work and starting a rollout is refused.
+	// Notifier sends update commands (the fleet, through a fleet.Link).
+	// Optional: without it uploads and downloads work and starting a
+	// rollout is refused.
 	Notifier Notifier
+	// Started, when set, is called with the Service once it is built,
+	// before any route serves: hand it to the fleet (fleet.Link.SetListener)
+	// so the devices' answers reach Service.CommandResponse and their
+	// telemetry Service.Telemetry. Optional.
+	Started func(*Service)
 	// Devices lists the fleet. Optional. Default: StoreDevices on the
-	// daemon's store.
+	// daemon's store, with the device facts (boards, labels) of this
+	// package's repository.
 	Devices Devices
 	// MaxArtifactSize. Optional. Default: DefaultMaxArtifactSize.
 	MaxArtifactSize int64
@@ -53,9 +60,6 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		if err != nil {
 			return nil, nil, fmt.Errorf("releases: trusted roots %s: %w", o.RootsFile, err)
 		}
-		if o.Devices == nil {
-			o.Devices = StoreDevices{Store: p.Store}
-		}
 		var repo Repo
 		if o.PostgresDSN != "" {
 			repo, err = OpenPostgres(context.Background(), o.PostgresDSN)
@@ -65,6 +69,9 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		if err != nil {
 			return nil, nil, err
 		}
+		if o.Devices == nil {
+			o.Devices = StoreDevices{Store: p.Store, Facts: repo}
+		}
 		svc, err := New(Config{
 			DataDir: o.DataDir, Repo: repo, Roots: roots, Notifier: o.Notifier, Devices: o.Devices,
 			ArtifactURL:     func(id string) string { return p.PublicURL + "/api/v1/releases/" + id + "/artifact" },
@@ -73,6 +80,9 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		if err != nil {
 			repo.Close()
 			return nil, nil, err
+		}
+		if o.Started != nil {
+			o.Started(svc)
 		}
 		tick := o.TickInterval
 		if tick <= 0 {

@@ -59,11 +59,38 @@ const (
 // reportable are the states a device may report.
 var reportable = map[string]bool{StateDownloading: true, StateInstalling: true, StateSucceeded: true, StateFailed: true, StateRolledBack: true}
 
+// rank orders a device's progress: a report never moves a device to a
+// lower rank (answers arrive repeated and out of order), except that a
+// failure may follow a success (a version that passed, then crash-looped).
+func rank(s string) int {
+	switch s {
+	case StateDownloading:
+		return 1
+	case StateInstalling:
+		return 2
+	case StateSucceeded, StateFailed, StateRolledBack:
+		return 3
+	}
+	return 0 // pending, notified
+}
+
 // terminal are the states that end a device's part in a rollout.
 func terminal(s string) bool { return s == StateSucceeded || s == StateFailed || s == StateRolledBack }
 
 // failure are the states that count against the abort threshold.
 func failure(s string) bool { return s == StateFailed || s == StateRolledBack }
+
+// DeviceFacts are what rollouts know about a device beyond the main
+// store's registry: the board it reports in its telemetry and the labels
+// an operator gave it. Cohorts select on them. Devices do not report their
+// architecture: a rollout includes them whatever the release's archs, and
+// a device that does not fit refuses the artifact itself (reported failed).
+type DeviceFacts struct {
+	DeviceID  string            `json:"device_id"`
+	Board     string            `json:"board,omitempty" doc:"As the device reports it in its telemetry (sim, rpi5, …); empty until the first telemetry."`
+	Labels    map[string]string `json:"labels" doc:"Labels set by an operator; a rollout with labels takes only devices carrying all of them."`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
 
 // Rollout is a staged rollout of one release.
 type Rollout struct {

@@ -23,8 +23,8 @@ var migrationFS embed.FS
 // package's tables (distinct from the main store's).
 const migrateLockKey int64 = 0x6f7461726c73 // "otarls"
 
-// Postgres is the Repo on PostgreSQL, in the tables ota_releases and
-// ota_rollouts, created by this package's own migrations (recorded in
+// Postgres is the Repo on PostgreSQL, in the tables ota_releases,
+// ota_rollouts and ota_devices, created by this package's own migrations (recorded in
 // ota_schema_migrations).
 type Postgres struct{ pool *pgxpool.Pool }
 
@@ -230,6 +230,61 @@ func (p *Postgres) UpdateRollout(ctx context.Context, id string, fn func(*Rollou
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return pgErr(id, err)
+	}
+	return nil
+}
+
+// GetDeviceFacts implements Repo.
+func (p *Postgres) GetDeviceFacts(ctx context.Context, deviceID string) (*DeviceFacts, error) {
+	var body []byte
+	if err := p.pool.QueryRow(ctx, "SELECT body FROM ota_devices WHERE id = $1", deviceID).Scan(&body); err != nil {
+		return nil, pgErr(deviceID, err)
+	}
+	f := new(DeviceFacts)
+	if err := json.Unmarshal(body, f); err != nil {
+		return nil, fmt.Errorf("releases: decode device %s: %w", deviceID, err)
+	}
+	return f, nil
+}
+
+// ListDeviceFacts implements Repo.
+func (p *Postgres) ListDeviceFacts(ctx context.Context) ([]*DeviceFacts, error) {
+	return pgList[DeviceFacts](ctx, p, "SELECT body FROM ota_devices ORDER BY id")
+}
+
+// UpdateDeviceFacts implements Repo: the row is created if missing, then
+// locked (SELECT … FOR UPDATE) for fn, in one transaction.
+func (p *Postgres) UpdateDeviceFacts(ctx context.Context, deviceID string, fn func(*DeviceFacts) error) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return pgErr(deviceID, err)
+	}
+	defer tx.Rollback(ctx)
+	empty, _ := json.Marshal(&DeviceFacts{DeviceID: deviceID})
+	if _, err := tx.Exec(ctx, "INSERT INTO ota_devices (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", deviceID, empty); err != nil {
+		return pgErr(deviceID, err)
+	}
+	var body []byte
+	if err := tx.QueryRow(ctx, "SELECT body FROM ota_devices WHERE id = $1 FOR UPDATE", deviceID).Scan(&body); err != nil {
+		return pgErr(deviceID, err)
+	}
+	f := new(DeviceFacts)
+	if err := json.Unmarshal(body, f); err != nil {
+		return fmt.Errorf("releases: decode device %s: %w", deviceID, err)
+	}
+	if err := fn(f); err != nil {
+		return err
+	}
+	f.DeviceID = deviceID
+	out, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("releases: encode device %s: %w", deviceID, err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE ota_devices SET body = $2 WHERE id = $1", deviceID, out); err != nil {
+		return pgErr(deviceID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return pgErr(deviceID, err)
 	}
 	return nil
 }

@@ -33,6 +33,15 @@ type Repo interface {
 	// result, atomically with respect to other updates; an error from fn
 	// stores nothing and is returned.
 	UpdateRollout(ctx context.Context, id string, fn func(*Rollout) error) error
+	// GetDeviceFacts returns a device's facts, or ErrNotFound.
+	GetDeviceFacts(ctx context.Context, deviceID string) (*DeviceFacts, error)
+	// ListDeviceFacts returns the facts of every device that has some, by
+	// device id.
+	ListDeviceFacts(ctx context.Context) ([]*DeviceFacts, error)
+	// UpdateDeviceFacts reads a device's facts (empty ones the first
+	// time), calls fn on them and stores the result, atomically with
+	// respect to other updates; an error from fn stores nothing.
+	UpdateDeviceFacts(ctx context.Context, deviceID string, fn func(*DeviceFacts) error) error
 	// Close releases the repository.
 	Close() error
 }
@@ -45,6 +54,7 @@ var _ Repo = (*Bolt)(nil)
 var (
 	bucketReleases = []byte("releases")
 	bucketRollouts = []byte("rollouts")
+	bucketDevices  = []byte("devices")
 )
 
 // OpenBolt opens (or creates) dir/releases.db.
@@ -55,7 +65,7 @@ func OpenBolt(dir string) (*Bolt, error) {
 		return nil, fmt.Errorf("releases: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketReleases, bucketRollouts} {
+		for _, b := range [][]byte{bucketReleases, bucketRollouts, bucketDevices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -214,6 +224,45 @@ func (b *Bolt) UpdateRollout(ctx context.Context, id string, fn func(*Rollout) e
 			return fmt.Errorf("releases: encode %s: %w", id, err)
 		}
 		return bk.Put([]byte(id), out)
+	})
+}
+
+// GetDeviceFacts implements Repo.
+func (b *Bolt) GetDeviceFacts(ctx context.Context, deviceID string) (*DeviceFacts, error) {
+	f := new(DeviceFacts)
+	if err := b.get(ctx, bucketDevices, deviceID, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// ListDeviceFacts implements Repo.
+func (b *Bolt) ListDeviceFacts(ctx context.Context) ([]*DeviceFacts, error) {
+	return boltList[DeviceFacts](ctx, b, bucketDevices) // bbolt keeps keys sorted
+}
+
+// UpdateDeviceFacts implements Repo.
+func (b *Bolt) UpdateDeviceFacts(ctx context.Context, deviceID string, fn func(*DeviceFacts) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.update(func(tx *bbolt.Tx) error {
+		bk := tx.Bucket(bucketDevices)
+		f := &DeviceFacts{DeviceID: deviceID}
+		if data := bk.Get([]byte(deviceID)); data != nil {
+			if err := json.Unmarshal(data, f); err != nil {
+				return fmt.Errorf("releases: decode device %s: %w", deviceID, err)
+			}
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+		f.DeviceID = deviceID
+		out, err := json.Marshal(f)
+		if err != nil {
+			return fmt.Errorf("releases: encode device %s: %w", deviceID, err)
+		}
+		return bk.Put([]byte(deviceID), out)
 	})
 }
 

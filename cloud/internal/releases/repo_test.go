@@ -96,6 +96,46 @@ func testRepo(t *testing.T, open func(t *testing.T) Repo) {
 			t.Fatalf("get missing: %v", err)
 		}
 	})
+	t.Run("device facts", func(t *testing.T) {
+		r := open(t)
+		if _, err := r.GetDeviceFacts(ctx, "k1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get missing: %v", err)
+		}
+		if err := r.UpdateDeviceFacts(ctx, "k2", func(f *DeviceFacts) error { f.Board = "rpi5"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// Concurrent updates of one device do not lose each other's writes.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := r.UpdateDeviceFacts(ctx, "k1", func(f *DeviceFacts) error {
+					if f.Labels == nil {
+						f.Labels = map[string]string{}
+					}
+					f.Labels[fmt.Sprintf("l%d", i)] = "x"
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		boom := errors.New("boom")
+		if err := r.UpdateDeviceFacts(ctx, "k2", func(f *DeviceFacts) error { f.Board = "sim"; return boom }); !errors.Is(err, boom) {
+			t.Fatalf("update error: %v", err)
+		}
+		got, err := r.GetDeviceFacts(ctx, "k1")
+		if err != nil || got.DeviceID != "k1" || len(got.Labels) != 8 {
+			t.Fatalf("k1 %+v %v", got, err)
+		}
+		list, err := r.ListDeviceFacts(ctx)
+		if err != nil || len(list) != 2 || list[0].DeviceID != "k1" || list[1].Board != "rpi5" {
+			t.Fatalf("list %+v %v", list, err)
+		}
+	})
 	t.Run("close", func(t *testing.T) {
 		r := open(t)
 		if err := r.CreateRelease(ctx, rel("rel_p", t0)); err != nil {

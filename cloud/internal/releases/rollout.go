@@ -320,7 +320,9 @@ func (s *Service) Advance(ctx context.Context, id string) (*Rollout, error) {
 
 // Report records a device's progress in a rollout (from its command
 // responses or status messages); state is one of downloading, installing,
-// succeeded, failed, rolled_back. It applies the abort rule.
+// succeeded, failed, rolled_back. It is idempotent: a repeated report, or
+// one that would move the device backwards (installing after succeeded,
+// anything after a failure), changes nothing. It applies the abort rule.
 func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail string) (*Rollout, error) {
 	if !reportable[state] {
 		return nil, fmt.Errorf("releases: report: %w: state %q", ErrInvalid, state)
@@ -331,9 +333,13 @@ func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail
 		if p == nil || p.Stage < 0 {
 			return fmt.Errorf("releases: report: %w: device %s is not in a started stage of %s", ErrInvalid, deviceID, rolloutID)
 		}
-		if terminal(p.State) && p.State != StateSucceeded {
+		// Answers come repeated and out of order (QoS 1, a final answer
+		// sent after a restart): never move a device backwards, and a
+		// failure stays a failure. Only a failure may follow a success.
+		if failure(p.State) || rank(state) < rank(p.State) || state == p.State ||
+			p.State == StateSucceeded && !failure(state) {
 			out = ro
-			return nil // a failure stays a failure
+			return nil
 		}
 		now := s.cfg.Clock.Now().UTC()
 		p.State, p.Error, p.UpdatedAt = state, detail, now

@@ -32,6 +32,8 @@ var (
 	CodeRolloutNotFound   = apierr.Register("rollout.not_found", http.StatusNotFound, "No rollout with this id.")
 	CodeRolloutNotRunning = apierr.Register("rollout.not_running", http.StatusConflict, "The rollout is completed, aborted or stopped (or already at its last stage, for advance).")
 	CodeRolloutInvalid    = apierr.Register("rollout.invalid", http.StatusBadRequest, "The rollout request is invalid (stages must increase within (0, 100]; thresholds must not be negative).")
+	// CodeDeviceNotFound is the fleet routes' code (the registry returns the same code).
+	CodeDeviceNotFound = apierr.Register("device.not_found", http.StatusNotFound, "No device with this id.")
 )
 
 // RefusalCodes map an artifact refusal (artifact.Reason) to its error code
@@ -92,6 +94,11 @@ type RolloutList struct {
 	Rollouts []RolloutView `json:"rollouts"`
 }
 
+// LabelsRequest is the body of PUT /admin/v1/devices/{id}/labels.
+type LabelsRequest struct {
+	Labels map[string]string `json:"labels" doc:"The device's labels, replacing the ones it had (an empty object removes them). Keys: 1–63 of [A-Za-z0-9._/-], not \"tenant\" (every device carries its tenant id under it); values: up to 255 characters; at most 32 labels."`
+}
+
 // StopRequest is the optional body of POST /admin/v1/rollouts/{id}/stop.
 type StopRequest struct {
 	Reason string `json:"reason,omitempty" doc:"Why it was stopped (shown in the rollout)."`
@@ -102,6 +109,7 @@ const tagOTA = "OTA releases and rollouts"
 var (
 	pathRelease = openapi.Param{Name: "id", In: "path", Description: "Release id (rel_…)."}
 	pathRollout = openapi.Param{Name: "id", In: "path", Description: "Rollout id (rol_…)."}
+	pathDevice  = openapi.Param{Name: "id", In: "path", Description: "Device id."}
 	adminErrs   = []apierr.Code{apierr.AdminDisabled, apierr.AdminInvalid}
 )
 
@@ -175,6 +183,17 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 			Params:    []openapi.Param{pathRollout},
 			Responses: []openapi.Response{{Status: 200, Description: "Advanced.", Body: RolloutView{}}},
 			Errors:    errs(CodeRolloutNotFound, CodeRolloutNotRunning)}, Handler: h.admin(h.advance)},
+		{Operation: openapi.Operation{Method: "GET", Path: "/admin/v1/devices/{id}/labels", ID: "getDeviceLabels", Tag: tagOTA, Security: admin,
+			Summary: "Get what rollouts know about a device: its board and labels", Params: []openapi.Param{pathDevice},
+			Description: "The board comes from the device's telemetry; labels from PUT. Rollouts also give every device the label tenant=<its tenant id>.",
+			Responses:   []openapi.Response{{Status: 200, Description: "The device's facts.", Body: DeviceFacts{}}},
+			Errors:      errs(CodeDeviceNotFound)}, Handler: h.admin(h.getLabels)},
+		{Operation: openapi.Operation{Method: "PUT", Path: "/admin/v1/devices/{id}/labels", ID: "setDeviceLabels", Tag: tagOTA, Security: admin,
+			Summary: "Set a device's labels (rollout cohorts)", Params: []openapi.Param{pathDevice},
+			Description: "Replaces the device's labels. A rollout takes the devices that fit it when it starts: set labels before starting one.",
+			Body:        LabelsRequest{},
+			Responses:   []openapi.Response{{Status: 200, Description: "The device's facts.", Body: DeviceFacts{}}},
+			Errors:      errs(CodeDeviceNotFound, apierr.MissingField, apierr.InvalidField)}, Handler: h.admin(h.setLabels)},
 	}
 }
 
@@ -443,6 +462,57 @@ func (h *handlers) advance(c *fiber.Ctx) error {
 		return apiErr(err, CodeRolloutNotFound)
 	}
 	return c.JSON(view(ro, true))
+}
+
+// knownDevice checks that id is an enrolled, unrevoked device.
+func (h *handlers) knownDevice(c *fiber.Ctx, id string) error {
+	if h.s.cfg.Devices == nil {
+		return nil
+	}
+	ds, err := h.s.cfg.Devices.List(c.UserContext())
+	if err != nil {
+		return apierr.Wrap(apierr.StoreUnavailable, err, "the device registry cannot serve")
+	}
+	for _, d := range ds {
+		if d.ID == id {
+			return nil
+		}
+	}
+	return apierr.New(CodeDeviceNotFound, "no enrolled device %s", id)
+}
+
+func (h *handlers) getLabels(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if err := h.knownDevice(c, id); err != nil {
+		return err
+	}
+	f, err := h.s.DeviceFacts(c.UserContext(), id)
+	if err != nil {
+		return apiErr(err, CodeDeviceNotFound)
+	}
+	return c.JSON(f)
+}
+
+func (h *handlers) setLabels(c *fiber.Ctx) error {
+	var req LabelsRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Labels == nil {
+		return apierr.New(apierr.MissingField, "field \"labels\" is required (an empty object removes every label)")
+	}
+	if err := validLabels(req.Labels); err != nil {
+		return apierr.Wrap(apierr.InvalidField, err, "field \"labels\": %s", strings.TrimPrefix(err.Error(), "releases: invalid: "))
+	}
+	id := c.Params("id")
+	if err := h.knownDevice(c, id); err != nil {
+		return err
+	}
+	f, err := h.s.SetLabels(c.UserContext(), id, req.Labels)
+	if err != nil {
+		return apiErr(err, CodeDeviceNotFound)
+	}
+	return c.JSON(f)
 }
 
 func decode(c *fiber.Ctx, v any) error {

@@ -238,3 +238,33 @@ func TestRoutesRollouts(t *testing.T) {
 		}
 	}
 }
+
+func TestRoutesDeviceLabels(t *testing.T) {
+	s := mount(t, fleet{{ID: "kiosk-1"}})
+	path := "/admin/v1/devices/kiosk-1/labels"
+	js := "application/json"
+	s.do(t, "PUT", path, js, []byte(`{"labels":{"site":"lisbon"}}`)).want(t, 401, "auth.admin_invalid")
+	s.do(t, "PUT", "/admin/v1/devices/kiosk-9/labels", js, []byte(`{"labels":{"site":"lisbon"}}`), bearer...).want(t, 404, "device.not_found")
+	s.do(t, "GET", "/admin/v1/devices/kiosk-9/labels", "", nil, bearer...).want(t, 404, "device.not_found")
+	s.do(t, "PUT", path, js, []byte(`{}`), bearer...).want(t, 400, "request.missing_field")
+	s.do(t, "PUT", path, js, []byte(`{"labels":{"tenant":"x"}}`), bearer...).want(t, 400, "request.invalid_field")
+	s.do(t, "PUT", path, js, []byte(`{"labels":{"a b":"x"}}`), bearer...).want(t, 400, "request.invalid_field")
+	s.do(t, "PUT", path, js, []byte(`{"labels":{"site":1}}`), bearer...).want(t, 400, "")
+
+	var f DeviceFacts
+	s.do(t, "GET", path, "", nil, bearer...).want(t, 200, "").json(t, &f)
+	if f.DeviceID != "kiosk-1" || len(f.Labels) != 0 {
+		t.Fatalf("before: %+v", f)
+	}
+	s.do(t, "PUT", path, js, []byte(`{"labels":{"site":"lisbon","ring":"canary"}}`), bearer...).want(t, 200, "")
+	f = DeviceFacts{}
+	s.do(t, "GET", path, "", nil, bearer...).want(t, 200, "").json(t, &f)
+	if f.Labels["site"] != "lisbon" || f.Labels["ring"] != "canary" || len(f.Labels) != 2 {
+		t.Fatalf("after: %+v", f)
+	}
+	f = DeviceFacts{}
+	s.do(t, "PUT", path, js, []byte(`{"labels":{}}`), bearer...).want(t, 200, "").json(t, &f)
+	if len(f.Labels) != 0 {
+		t.Fatalf("cleared: %+v", f)
+	}
+}

@@ -51,7 +51,7 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 			resps := map[string]string{}
 			in := startIngest(t, ctx, ingest.Config{Store: c.st, BrokerURL: b.URL(), Username: broker.ServiceUser, Password: svc,
 				TLS: &tls.Config{RootCAs: c.ca.Pool(), MinVersion: tls.VersionTLS12}, Notifier: &n,
-				OnCommandResponse: func(dev string, r *proto.CommandResponse) {
+				OnCommandResponse: func(_ context.Context, dev string, r *proto.CommandResponse) {
 					respMu.Lock()
 					resps[r.Of] = r.Status
 					respMu.Unlock()

@@ -39,6 +39,10 @@ type Options struct {
 	PublicBrokerURL string
 	// AdminToken authenticates the admin routes (LIVEGATE_ADMIN_TOKEN). Optional: without it they answer auth.admin_disabled.
 	AdminToken string
+	// Link, when set, is joined to the fleet once it is built: parts of
+	// other hooks (the OTA rollouts) send commands through it and receive
+	// the devices' command responses and telemetry. Optional.
+	Link *fleet.Link
 	// URLs vets device webhook URLs. Optional. Default: netguard.Policy{}.
 	URLs interface {
 		CheckURL(ctx context.Context, raw string) error
@@ -124,10 +128,17 @@ func Hook(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		f, err := fleet.New(fleet.Config{Store: p.Store, DataDir: o.DataDir, Sealer: sealer, MQTTAddr: o.MQTTAddr,
-			MQTTURL: o.MQTTURL, PublicBrokerURL: o.PublicBrokerURL, Clock: p.Clock, Logger: p.Logger})
+		fc := fleet.Config{Store: p.Store, DataDir: o.DataDir, Sealer: sealer, MQTTAddr: o.MQTTAddr,
+			MQTTURL: o.MQTTURL, PublicBrokerURL: o.PublicBrokerURL, Clock: p.Clock, Logger: p.Logger}
+		if o.Link != nil {
+			fc.Listener = o.Link
+		}
+		f, err := fleet.New(fc)
 		if err != nil {
 			return nil, nil, err
+		}
+		if o.Link != nil {
+			o.Link.SetFleet(f)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
@@ -137,7 +148,14 @@ func Hook(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 			p.Sessions.SetAssigner(f) // device_id on POST /api/v1/managed-session
 		}
 		h := &handlers{o: o, f: f, st: p.Store}
-		return h.routes(), func() error { cancel(); wg.Wait(); return nil }, nil
+		return h.routes(), func() error {
+			if o.Link != nil {
+				o.Link.SetFleet(nil)
+			}
+			cancel()
+			wg.Wait()
+			return nil
+		}, nil
 	}
 }
 

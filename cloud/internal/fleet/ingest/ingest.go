@@ -48,7 +48,10 @@ type Config struct {
 	// group commit takes them together. Optional. Default: 256.
 	Concurrency int
 	// OnCommandResponse is called for each command response. Optional.
-	OnCommandResponse func(deviceID string, r *proto.CommandResponse)
+	OnCommandResponse func(ctx context.Context, deviceID string, r *proto.CommandResponse)
+	// OnTelemetry is called for each telemetry message, after the device's
+	// registry entry was updated. Optional.
+	OnTelemetry func(ctx context.Context, deviceID string, t *proto.Telemetry)
 }
 
 // Ingest is the fleet's MQTT consumer.
@@ -191,7 +194,7 @@ func (in *Ingest) onMessage(_ paho.Client, m paho.Message) {
 		}
 		in.log.Info("command response", slog.String("device_id", dev), slog.String("of", r.Of), slog.String("status", r.Status))
 		if in.cfg.OnCommandResponse != nil {
-			in.cfg.OnCommandResponse(dev, &r)
+			in.cfg.OnCommandResponse(ctx, dev, &r)
 		}
 	}
 }
@@ -375,6 +378,10 @@ func (in *Ingest) handleTelemetry(ctx context.Context, dev string, payload []byt
 	})
 	if err != nil {
 		in.log.Warn("telemetry of an unknown device", slog.String("device_id", dev), slog.String("err", err.Error()))
+		return
+	}
+	if in.cfg.OnTelemetry != nil {
+		in.cfg.OnTelemetry(ctx, dev, &t)
 	}
 }
 
