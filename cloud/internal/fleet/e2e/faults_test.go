@@ -36,7 +36,10 @@ func TestMain(m *testing.M) {
 	}
 	// paho's Disconnect returns after its quiesce time while its sender may
 	// wait out that time on a dead link.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/eclipse/paho%2emqtt%2egolang.(*client).Disconnect.func1"))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/eclipse/paho%2emqtt%2egolang.(*client).Disconnect.func1"),
+		// fasthttp's date updater and worker-pool cleaner outlive the OTA test's daemon for a few seconds.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
 }
 
 // deviceMain runs a device from E2E_DIR (credentials, outbox.db) against
