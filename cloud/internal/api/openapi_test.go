@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
 )
 
 func TestOpenAPIDocument(t *testing.T) {
@@ -179,7 +182,7 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check("GET", "/admin/v1/deliveries", e.do("GET", "/admin/v1/deliveries", nil, bearer(adminToken)...))
 	check("GET", "/healthz", e.do("GET", "/healthz", nil))
 	// A webhook body matches the documented event.
-	if len(doc.Webhooks) != 3 || doc.Webhooks["session.completed"] == nil {
+	if len(doc.Webhooks) != 4 || doc.Webhooks["session.completed"] == nil || doc.Webhooks["session.in_progress"] == nil {
 		t.Fatalf("webhooks documented: %v", doc.Webhooks)
 	}
 	rcv := newReceiver(t)
@@ -199,6 +202,29 @@ func TestResponsesMatchSchemas(t *testing.T) {
 			t.Fatalf("webhook lacks documented header %s", p.Value.Name)
 		}
 	}
+
+	// session.in_progress, and a result listing audit frames, match too.
+	ip := e.session(tc.APIKey, map[string]string{"webhook_url": rcv.url()})
+	if _, err := e.d.Sessions().Start(context.Background(), ip.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	d = rcv.next(t)
+	if err := json.Unmarshal(d.body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Webhooks["session.in_progress"].Post.RequestBody.Value.Content.Get("application/json").Schema.Value.VisitJSON(ev, openapi3.EnableJSONSchema2020()); err != nil {
+		t.Fatalf("in_progress webhook body does not match the documented event: %v\n%s", err, d.body)
+	}
+	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+ip.SessionID+"/result", nil, bearer(tc.APIKey)...))
+	now := e.clk.Now().UTC()
+	if _, err := e.d.Sessions().Complete(context.Background(), ip.SessionID, lifecycle.Outcome{Confidence: 0.9, AuditFrames: []core.AuditFrame{
+		{Index: 0, Why: "best", CapturedAt: now, Boxes: [][4]float64{{1, 2, 3, 4}}, ExpiresAt: now.Add(time.Hour)},
+		{Index: 1, Why: "last", CapturedAt: now, Boxes: [][4]float64{}, ExpiresAt: now.Add(time.Hour)}}}); err != nil {
+		t.Fatal(err)
+	}
+	rcv.next(t)
+	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+ip.SessionID+"/result", nil, bearer(tc.APIKey)...))
+	check("GET", "/v1/liveness/sessions/{id}", e.do("GET", "/v1/liveness/sessions/"+ip.SessionID, nil, bearer(tc.APIKey)...))
 
 	// Errors: the documented envelope with a registered code.
 	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+id+"/result", nil))

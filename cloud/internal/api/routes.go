@@ -6,6 +6,7 @@ import (
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
+	"livegate.dev/cloud/internal/core"
 )
 
 // route is a documented operation and its handler.
@@ -25,6 +26,33 @@ type Route struct {
 	// (413 above it). Optional. Default: the server's BodyLimit (JSON routes).
 	// Upload routes (face images, OTA artifacts) set their own.
 	BodyLimit int
+	// ReadsSession makes the server authorize the request exactly as it
+	// does GET /api/v1/session/{id}/result before Handler runs: the
+	// session's result token (?token= or a bearer lgst_…) or the owning
+	// tenant's API key (or the legacy key for its sessions); anything else
+	// gets the same 404 as a missing session. Handler reads the session
+	// with SessionOf. The path must have an {id} parameter.
+	ReadsSession bool
+}
+
+const localSession = "api.session"
+
+// SessionOf returns the session a ReadsSession route was authorized for.
+func SessionOf(c *fiber.Ctx) *core.Session {
+	sess, _ := c.Locals(localSession).(*core.Session)
+	return sess
+}
+
+// readsSession wraps h with the result route's authorization.
+func (s *Server) readsSession(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess, err := s.readableSession(c)
+		if err != nil {
+			return err
+		}
+		c.Locals(localSession, sess)
+		return h(c)
+	}
 }
 
 // merge adds extra routes to the built-in ones; an extra route with the

@@ -114,7 +114,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LegacyKey != "" {
 		s.legacyHash = sha256.Sum256([]byte(cfg.LegacyKey))
 	}
-	s.ops = merge(s.routes(), cfg.Routes)
+	extra := append([]Route(nil), cfg.Routes...)
+	for i := range extra {
+		if extra[i].ReadsSession {
+			extra[i].Handler = s.readsSession(extra[i].Handler)
+		}
+	}
+	s.ops = merge(s.routes(), extra)
 	// Fiber's limit is app-wide: set it to the largest route limit and
 	// enforce each route's own limit in limitBody.
 	limits := map[string]int{}
@@ -228,6 +234,7 @@ func webhookDocs() []openapi.Webhook {
 			Description: "POSTed to the session's webhook_url; see docs/webhooks.md for verification in Go, Python and Node."}
 	}
 	return []openapi.Webhook{
+		ev("session.in_progress", "Capture of the session began (the capture WebSocket started analysing its first frame); sent once per session"),
 		ev("session.completed", "The session has a verdict (pass, fail or retry)"),
 		ev("session.expired", "The session passed its TTL without completing"),
 		ev("session.cancelled", "The session was cancelled"),

@@ -2,6 +2,7 @@ package api
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -151,7 +152,7 @@ func (s *Server) result(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(lifecycle.ResultOf(sess))
+	return c.JSON(s.cfg.Sessions.Result(sess))
 }
 
 // photo: GET /api/v1/session/{id}/photo.
@@ -286,7 +287,7 @@ func (s *Server) createLiveness(c *fiber.Ctx) error {
 		c.Set("Idempotent-Replayed", "true")
 	}
 	c.Set(fiber.HeaderLocation, "/v1/liveness/sessions/"+created.Session.ID)
-	view := livenessView(created.Session)
+	view := livenessView(created.Session, s.cfg.Clock.Now())
 	view.URL, view.Token = created.SessionURL, created.Token
 	return c.Status(fiber.StatusCreated).JSON(view)
 }
@@ -297,19 +298,19 @@ func (s *Server) getLiveness(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(livenessView(sess))
+	return c.JSON(livenessView(sess, s.cfg.Clock.Now()))
 }
 
-func livenessView(sess *core.Session) LivenessSession {
+func livenessView(sess *core.Session, now time.Time) LivenessSession {
 	v := LivenessSession{
 		ID: sess.ID, Object: "liveness_session", Status: sess.Status, Mode: sess.Mode, UserID: sess.UserID,
 		CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, Metadata: sess.Metadata, Test: sess.Test, Simulated: sess.Simulated,
 	}
 	if sess.Status == core.StatusCompleted && sess.Verdict != nil && sess.Confidence != nil && sess.CompletedAt != nil {
-		r := lifecycle.ResultOf(sess)
+		r := lifecycle.ResultAt(sess, now)
 		v.Result = &LivenessSessionResult{
 			Verdict: *sess.Verdict, Confidence: *sess.Confidence, Checks: r.Checks, Reasons: r.Reasons,
-			CompletedAt: *sess.CompletedAt, PhotoAvailable: r.PhotoAvailable,
+			CompletedAt: *sess.CompletedAt, PhotoAvailable: r.PhotoAvailable, AuditFrames: r.AuditFrames,
 		}
 		v.RedirectTo = lifecycle.RedirectTarget(sess)
 	}

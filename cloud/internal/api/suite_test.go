@@ -40,6 +40,7 @@ var suite = []struct {
 	{"DeadLettersAndReplay", testDeadLetters},
 	{"LivenessSessionsSeed002", testLiveness},
 	{"Cancel", testCancel},
+	{"InProgressAndAuditFrames", testInProgress},
 }
 
 func TestAPIBolt(t *testing.T) {

@@ -40,12 +40,13 @@ type LivenessSession struct {
 
 // LivenessSessionResult is the decision part of a LivenessSession.
 type LivenessSessionResult struct {
-	Verdict        core.Verdict `json:"verdict" enum:"pass,fail,retry"`
-	Confidence     float64      `json:"confidence"`
-	Checks         []core.Check `json:"checks"`
-	Reasons        []string     `json:"reasons"`
-	CompletedAt    time.Time    `json:"completed_at"`
-	PhotoAvailable bool         `json:"photo_available"`
+	Verdict        core.Verdict           `json:"verdict" enum:"pass,fail,retry"`
+	Confidence     float64                `json:"confidence"`
+	Checks         []core.Check           `json:"checks"`
+	Reasons        []string               `json:"reasons"`
+	CompletedAt    time.Time              `json:"completed_at"`
+	PhotoAvailable bool                   `json:"photo_available"`
+	AuditFrames    []lifecycle.AuditFrame `json:"audit_frames" doc:"0–4 frames kept for your audit trail, as in GET /api/v1/session/{id}/result; empty when none were kept or once their retention has ended."`
 }
 
 // SimulateRequest is the body of POST /api/v1/session/{id}/simulate.

@@ -25,14 +25,22 @@ type AuditFrame struct {
 }
 
 // AuditStore keeps 0–4 audit frames per session for a retention period.
+// The session record lists them (core.AuditFrame) once the session is
+// completed; the store holds the JPEGs.
 type AuditStore interface {
+	// Put stores the frames of a session (frame i is fetched as n = i),
+	// replacing earlier ones, durably before it returns.
 	Put(ctx context.Context, sessionID string, frames []AuditFrame) error
 	// List returns the frames' metadata (JPEG empty); none is not an error.
 	List(ctx context.Context, sessionID string) ([]AuditFrame, error)
 	// Get returns frame n with its JPEG, or ErrAuditNotFound.
 	Get(ctx context.Context, sessionID string, n int) (*AuditFrame, error)
+	// Delete removes a session's frames; none is not an error.
+	Delete(ctx context.Context, sessionID string) error
 	// Sweep deletes sessions' frames older than the retention.
 	Sweep(ctx context.Context, now time.Time) (int, error)
+	// Retention is how long frames are kept after Put.
+	Retention() time.Duration
 }
 
 // ErrAuditNotFound is returned for a frame that is not kept.
@@ -43,8 +51,8 @@ var sessionIDRe = regexp.MustCompile(`^ses_[A-Za-z0-9]{1,64}$`)
 // DirStore keeps audit frames on disk: Dir/<session>/meta.json and n.jpg,
 // written to a temp dir and renamed into place.
 type DirStore struct {
-	Dir       string
-	Retention time.Duration
+	dir       string
+	retention time.Duration
 	mu        sync.Mutex
 }
 
@@ -58,14 +66,31 @@ func NewDirStore(dir string, retention time.Duration) (*DirStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("capture: audit dir %s: %w", dir, err)
 	}
-	return &DirStore{Dir: dir, Retention: retention}, nil
+	return &DirStore{dir: dir, retention: retention}, nil
+}
+
+// Retention is how long frames are kept.
+func (d *DirStore) Retention() time.Duration { return d.retention }
+
+// Delete removes the frames of a session.
+func (d *DirStore) Delete(_ context.Context, id string) error {
+	p, err := d.path(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := os.RemoveAll(p); err != nil {
+		return fmt.Errorf("capture: audit delete %s: %w", id, err)
+	}
+	return nil
 }
 
 func (d *DirStore) path(id string) (string, error) {
 	if !sessionIDRe.MatchString(id) {
 		return "", fmt.Errorf("capture: audit: bad session id %q", id)
 	}
-	return filepath.Join(d.Dir, id), nil
+	return filepath.Join(d.dir, id), nil
 }
 
 // Put writes the frames of a session, replacing earlier ones.
@@ -74,7 +99,7 @@ func (d *DirStore) Put(_ context.Context, id string, frames []AuditFrame) error 
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(d.Dir, ".tmp-")
+	tmp, err := os.MkdirTemp(d.dir, ".tmp-")
 	if err != nil {
 		return fmt.Errorf("capture: audit temp dir: %w", err)
 	}
@@ -154,7 +179,7 @@ func (d *DirStore) Get(ctx context.Context, id string, n int) (*AuditFrame, erro
 
 // Sweep deletes the frames of sessions stored longer ago than the retention.
 func (d *DirStore) Sweep(_ context.Context, now time.Time) (int, error) {
-	ents, err := os.ReadDir(d.Dir)
+	ents, err := os.ReadDir(d.dir)
 	if err != nil {
 		return 0, fmt.Errorf("capture: audit sweep: %w", err)
 	}
@@ -164,8 +189,8 @@ func (d *DirStore) Sweep(_ context.Context, now time.Time) (int, error) {
 		if err != nil || !e.IsDir() {
 			continue
 		}
-		if now.Sub(info.ModTime()) > d.Retention {
-			if err := os.RemoveAll(filepath.Join(d.Dir, e.Name())); err == nil {
+		if now.Sub(info.ModTime()) > d.retention {
+			if err := os.RemoveAll(filepath.Join(d.dir, e.Name())); err == nil {
 				n++
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,33 +70,27 @@ func stills(t testing.TB) [][]byte {
 
 type env struct {
 	t        *testing.T
-	sessions *lifecycle.Service
+	sessions *countingSessions
 	h        *Handler
 	audit    *DirStore
 	addr     string
+	cfg      Config
 }
 
-func newEnv(t *testing.T, mutate func(*Config)) *env {
+// countingSessions counts the calls of Start that reach the lifecycle.
+type countingSessions struct {
+	*lifecycle.Service
+	starts atomic.Int32
+}
+
+func (s *countingSessions) Start(ctx context.Context, id string) (*core.Session, error) {
+	s.starts.Add(1)
+	return s.Service.Start(ctx, id)
+}
+
+// serve runs a Handler with cfg on a loopback port until the test ends.
+func serve(t *testing.T, cfg Config) (*Handler, string) {
 	t.Helper()
-	st, err := bolt.Open(t.TempDir(), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{7}, 32),
-		PublicURL: "http://127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	audit, err := NewDirStore(t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Sessions: sessions, Models: testModels(t), Audit: audit,
-		Analyzer: liveness.Config{Hold: 800 * time.Millisecond, MaxDuration: 1500 * time.Millisecond}}
-	if mutate != nil {
-		mutate(&cfg)
-	}
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +111,33 @@ func newEnv(t *testing.T, mutate func(*Config)) *env {
 		h.Close()
 		app.ShutdownWithTimeout(5 * time.Second)
 	})
-	return &env{t: t, sessions: sessions, h: h, audit: audit, addr: ln.Addr().String()}
+	return h, ln.Addr().String()
+}
+
+func newEnv(t *testing.T, mutate func(*Config)) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sessions, err := lifecycle.New(lifecycle.Config{Store: st, URLs: netguard.Policy{}, TokenKey: bytes.Repeat([]byte{7}, 32),
+		PublicURL: "http://127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := NewDirStore(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingSessions{Service: sessions}
+	cfg := Config{Sessions: cs, Models: testModels(t), Audit: audit,
+		Analyzer: liveness.Config{Hold: 800 * time.Millisecond, MaxDuration: 1500 * time.Millisecond}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h, addr := serve(t, cfg)
+	return &env{t: t, sessions: cs, h: h, audit: audit, addr: addr, cfg: cfg}
 }
 
 func (e *env) session(mode string) (*lifecycle.Created, string) {
@@ -308,16 +329,38 @@ func TestDisconnectAndResume(t *testing.T) {
 		t.Fatalf("first messages %+v (close %d): want a challenge message first", msgs, code)
 	}
 	c.ws.Close()
-	// The connection is gone, the session is pending and can be resumed.
+	// The connection is gone; the session is in progress (capture began
+	// with the first frame) and can be resumed.
 	waitGone(t, e.h, url)
 	sess, err := e.sessions.Get(context.Background(), created.Session.ID)
-	if err != nil || sess.Status != core.StatusPending {
+	if err != nil || sess.Status != core.StatusInProgress {
 		t.Fatalf("session after disconnect: %+v, %v", sess, err)
 	}
 	c2 := dial(t, url)
 	c2.frame(frames[1])
 	if msgs, code := c2.until(isType(TypeProgress)); code != 0 || msgs[0].Type != TypeChallenge {
 		t.Fatalf("resumed: %+v close %d", msgs, code)
+	}
+	// The reconnect did not start the session again.
+	if n := e.sessions.starts.Load(); n != 1 {
+		t.Fatalf("Start called %d times, want once per session", n)
+	}
+}
+
+// TestConnectWithoutFramesStaysPending: opening the WebSocket is not the
+// start of capture; the first analysed frame is.
+func TestConnectWithoutFramesStaysPending(t *testing.T) {
+	e := newEnv(t, nil)
+	created, url := e.session("passive")
+	c := dial(t, url)
+	c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"start"}`))
+	c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`))
+	if m, _ := c.next(); m.Code != ErrNotExpected {
+		t.Fatalf("got %+v", m)
+	}
+	sess, err := e.sessions.Get(context.Background(), created.Session.ID)
+	if err != nil || sess.Status != core.StatusPending || e.sessions.starts.Load() != 0 {
+		t.Fatalf("session %+v (starts %d), %v: want pending", sess, e.sessions.starts.Load(), err)
 	}
 }
 
@@ -408,9 +451,26 @@ func TestAttemptsVerdictAndAudit(t *testing.T) {
 	if err != nil || sess.Status != core.StatusCompleted || sess.Verdict == nil || string(*sess.Verdict) != v.Result || len(sess.Checks) == 0 {
 		t.Fatalf("stored session %+v, %v", sess, err)
 	}
+	if sess.Attempts != 2 {
+		t.Fatalf("attempts %d, want 2", sess.Attempts)
+	}
 	list, err := e.audit.List(context.Background(), created.Session.ID)
 	if err != nil || len(list) == 0 || len(list) > 4 {
 		t.Fatalf("audit frames %+v, %v: want 1–4", list, err)
+	}
+	// The session lists them, in the same order, with when they arrived
+	// and when the retention (1 h here) ends.
+	if len(sess.AuditFrames) != len(list) {
+		t.Fatalf("session lists %d audit frames, the store has %d", len(sess.AuditFrames), len(list))
+	}
+	for i, f := range sess.AuditFrames {
+		if f.Index != i || f.Why != list[i].Why || f.CapturedAt.IsZero() || f.CapturedAt.After(*sess.CompletedAt) ||
+			f.ExpiresAt.Sub(*sess.CompletedAt) < 59*time.Minute || f.ExpiresAt.Sub(*sess.CompletedAt) > time.Hour {
+			t.Fatalf("listed frame %d %+v (completed %v)", i, f, sess.CompletedAt)
+		}
+	}
+	if r := e.sessions.Result(sess); len(r.AuditFrames) != len(list) || r.AuditFrames[0].URL != "/api/v1/session/"+sess.ID+"/audit/0" {
+		t.Fatalf("result audit frames %+v", r.AuditFrames)
 	}
 	f, err := e.audit.Get(context.Background(), created.Session.ID, 0)
 	if err != nil || len(f.JPEG) < 1000 || f.JPEG[0] != 0xFF {
@@ -420,6 +480,27 @@ func TestAttemptsVerdictAndAudit(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
 	if err == nil || resp == nil || resp.StatusCode != 409 {
 		t.Fatalf("dial after completion: %v %v, want HTTP 409", err, resp)
+	}
+}
+
+// TestAttemptsSurviveRestart: attempts are counted in the session store,
+// so a new Handler (a restart, or another replica) does not grant more.
+func TestAttemptsSurviveRestart(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Attempts = 2 })
+	created, url := e.session("passive")
+	frames := stills(t)[:1]
+	c := dial(t, url)
+	v, _, code := feed(t, c, frames)
+	if v == nil || *v.Final || *v.AttemptsLeft != 1 {
+		t.Fatalf("first verdict %+v (close %d)", v, code)
+	}
+	c.ws.Close()
+	waitGone(t, e.h, url)
+	_, addr := serve(t, e.cfg)
+	url2 := "ws://" + addr + "/api/v1/session/" + created.Session.ID + "/ws?token=" + created.ClientToken
+	v, _, code = feed(t, dial(t, url2), frames)
+	if v == nil || !*v.Final || *v.AttemptsLeft != 0 {
+		t.Fatalf("verdict on the new handler %+v (close %d): want the final one", v, code)
 	}
 }
 

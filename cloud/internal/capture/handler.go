@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,22 @@ const (
 type Sessions interface {
 	Get(ctx context.Context, id string) (*core.Session, error)
 	ClientTokenValid(sess *core.Session, token string) bool
+	// Start moves a pending session to in_progress (session.in_progress is
+	// queued once); a session already in progress is returned unchanged.
+	Start(ctx context.Context, id string) (*core.Session, error)
+	// CountAttempt durably counts a failed attempt that is not the
+	// session's last of limit; last reports that it would be.
+	CountAttempt(ctx context.Context, id string, limit int) (*core.Session, bool, error)
 	Complete(ctx context.Context, id string, o lifecycle.Outcome) (*core.Session, error)
+}
+
+// FailureThrottle limits failed attempts per client (Throttle is the
+// in-memory one).
+type FailureThrottle interface {
+	// Blocked reports whether client is cooling down at now, and for how long.
+	Blocked(client string, now time.Time) (bool, time.Duration)
+	// Fail records a failed attempt and reports whether client now cools down.
+	Fail(client string, now time.Time) (bool, time.Duration)
 }
 
 // BoxFunc finds the face boxes of a JPEG (for audit frames).
@@ -68,10 +84,15 @@ type Config struct {
 	// MaxFPS caps the frames analysed per second and session; faster frames
 	// are dropped (and counted). Optional. Default: 15.
 	MaxFPS float64
-	// Attempts is the number of attempts a session allows. Optional. Default: 3.
+	// Attempts is the number of attempts a session allows, counted in the
+	// session store (so across reconnects, replicas and restarts).
+	// Optional. Default: 3.
 	Attempts int
-	// Throttle limits failed attempts per client. Optional. Default: 5 in 3 min, 3 min cool-down.
-	Throttle *Throttle
+	// Throttle limits failed attempts per client. Optional. Default:
+	// NewThrottle(0, 0, 0): 5 in 3 min, then a 3 min cool-down, counted in
+	// this process's memory (docs/capture.md says what that means with
+	// several replicas).
+	Throttle FailureThrottle
 	// IdleTimeout closes a connection with no message for this long.
 	// Optional. Default: 30 s.
 	IdleTimeout time.Duration
@@ -91,10 +112,9 @@ type Stats struct {
 
 // Handler serves the capture WebSocket.
 type Handler struct {
-	cfg      Config
-	ctx      context.Context
-	cancel   context.CancelFunc
-	attempts attempts
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu   sync.Mutex
 	live map[string]*conn
@@ -227,12 +247,14 @@ type conn struct {
 	lastFrame time.Time
 	dropped   int
 	badRun    int
+	started   bool // Sessions.Start was called for this connection (analyse goroutine only)
 }
 
 type frameIn struct {
 	gen   int
 	data  []byte
 	ts    time.Duration
+	at    time.Time // received, on the handler's clock
 	light *liveness.Light
 }
 
@@ -271,7 +293,7 @@ func (h *Handler) serve(ws *websocket.Conn) {
 		c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
 		return
 	}
-	if h.attempts.get(sess.ID) >= h.cfg.Attempts {
+	if sess.Attempts >= h.cfg.Attempts {
 		c.closeWith(CloseSessionOver, ErrSessionOver, "this session has no attempts left", 0)
 		return
 	}
@@ -362,7 +384,7 @@ func (c *conn) read(ctx context.Context, frames chan frameIn) {
 				ts = lastTS + time.Microsecond
 			}
 			lastTS = ts
-			f := frameIn{gen: c.gen, data: data, ts: ts, light: c.light}
+			f := frameIn{gen: c.gen, data: data, ts: ts, at: cfg.Clock.Now(), light: c.light}
 			c.mu.Unlock()
 			select {
 			case frames <- f:
@@ -498,11 +520,13 @@ type attempt struct {
 	lastIss   string
 	lastLight *liveness.Light
 	keep      map[int]auditCand
+	times     []time.Time // when each fed frame was received, by index
 }
 
 type auditCand struct {
 	why  string
 	jpeg []byte
+	at   time.Time
 }
 
 func (c *conn) newAttempt(gen int) *attempt {
@@ -534,12 +558,19 @@ func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 		if at == nil || at.gen != f.gen {
 			at = c.newAttempt(f.gen)
 		}
+		if !c.started {
+			c.started = true
+			if !c.start(ctx) {
+				return
+			}
+		}
 		if !at.started {
 			at.started = true
 			c.sendStart(at)
 		}
 		idx := at.n
 		at.n++
+		at.times = append(at.times, f.at)
 		g, err := at.an.Feed(ctx, liveness.Frame{JPEG: f.data, Timestamp: f.ts, Light: f.light})
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, liveness.ErrClosed) {
@@ -563,7 +594,7 @@ func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 		c.mu.Unlock()
 		c.h.analysed.Add(1)
 		at.analysed++
-		c.keepAudit(at, idx, f.data, g)
+		c.keepAudit(at, idx, f, g)
 		c.guide(at, g, dropped)
 		if g.Done || at.an.Done() {
 			if c.finish(ctx, at) {
@@ -571,6 +602,27 @@ func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 			}
 		}
 	}
+}
+
+// start marks the session in progress when analysis of its first frame
+// begins (session.in_progress is queued once per session, whatever the
+// number of connections); it reports whether the connection goes on.
+func (c *conn) start(ctx context.Context) bool {
+	if c.sess.Status != core.StatusPending {
+		return true // already in progress (a reconnect)
+	}
+	// c.sess is shared with the reader and stays as read at connect time.
+	if _, err := c.h.cfg.Sessions.Start(ctx, c.sess.ID); err != nil {
+		if e, ok := apierr.As(err); ok && (e.Code == apierr.SessionTerminal || e.Code == apierr.SessionExpired) {
+			c.closeWith(CloseSessionOver, ErrSessionOver, "the session expired or finished", 0)
+			c.ws.Close()
+			return false
+		}
+		// The capture goes on; the verdict is stored through the same
+		// store and reports the failure then if it persists.
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: marking session in progress", slog.String("error", err.Error()))
+	}
+	return true
 }
 
 func (c *conn) sendStart(at *attempt) {
@@ -633,7 +685,7 @@ func sameLight(a, b *liveness.Light) bool {
 
 // keepAudit keeps the JPEGs of frames that may become audit frames: the
 // first good frame, each frame where a challenge was completed, the latest.
-func (c *conn) keepAudit(at *attempt, idx int, data []byte, g liveness.Guidance) {
+func (c *conn) keepAudit(at *attempt, idx int, f frameIn, g liveness.Guidance) {
 	if c.h.cfg.Audit == nil {
 		return
 	}
@@ -646,9 +698,9 @@ func (c *conn) keepAudit(at *attempt, idx int, data []byte, g liveness.Guidance)
 	}
 	switch {
 	case good && !hasRef:
-		at.keep[idx] = auditCand{"reference", data}
+		at.keep[idx] = auditCand{"reference", f.data, f.at}
 	case g.ChallengeIndex > at.lastIndex && at.lastIndex >= 0 && at.lastChal != "":
-		at.keep[idx] = auditCand{"challenge:" + at.lastChal, data}
+		at.keep[idx] = auditCand{"challenge:" + at.lastChal, f.data, f.at}
 	}
 	for k, v := range at.keep {
 		if v.why == "last" {
@@ -656,7 +708,7 @@ func (c *conn) keepAudit(at *attempt, idx int, data []byte, g liveness.Guidance)
 		}
 	}
 	if _, ok := at.keep[idx]; !ok {
-		at.keep[idx] = auditCand{"last", data}
+		at.keep[idx] = auditCand{"last", f.data, f.at}
 	}
 	// Bound what is held: the reference, the last, and at most 6 challenges.
 	if len(at.keep) > 8 {
@@ -675,23 +727,27 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 	v := at.an.Verdict()
 	h := c.h
 	now := h.cfg.Clock.Now()
-	used := h.attempts.add(c.sess.ID, c.sess.ExpiresAt, now)
-	left := max(h.cfg.Attempts-used, 0)
 	h.verdicts.Add(1)
 	c.mu.Lock()
 	c.capturing = false
 	c.light = nil
 	c.mu.Unlock()
 	if v.Verdict != liveness.VerdictPass {
-		if blocked, wait := h.cfg.Throttle.Fail(c.client, now); blocked && left > 0 {
-			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
-			c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
-			return true
+		sess, last, err := h.cfg.Sessions.CountAttempt(ctx, c.sess.ID, h.cfg.Attempts)
+		if err != nil {
+			return c.storeFailed(ctx, "counting attempt", err)
 		}
-		if left > 0 {
+		if !last {
+			left := max(h.cfg.Attempts-sess.Attempts, 0)
+			if blocked, wait := h.cfg.Throttle.Fail(c.client, now); blocked {
+				c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
+				c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
+				return true
+			}
 			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
 			return false
 		}
+		h.cfg.Throttle.Fail(c.client, now)
 	}
 	o := lifecycle.Outcome{Confidence: clamp01(v.Confidence), Verdict: core.Verdict(v.Verdict), Reasons: v.Reasons}
 	for _, l := range v.Layers {
@@ -710,32 +766,49 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 			o.Photo = photo
 		}
 	}
+	// The audit frames are on disk before the completion that lists them.
+	o.AuditFrames = c.storeAudit(ctx, at, v)
 	sess, err := h.cfg.Sessions.Complete(ctx, c.sess.ID, o)
 	if err != nil {
-		if e, ok := apierr.As(err); ok && (e.Code == apierr.SessionTerminal || e.Code == apierr.SessionExpired) {
-			c.closeWith(CloseSessionOver, ErrSessionOver, "the session expired or finished", 0)
-			return true
+		if len(o.AuditFrames) > 0 {
+			if derr := h.cfg.Audit.Delete(ctx, c.sess.ID); derr != nil {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "capture: deleting unlisted audit frames", slog.String("error", derr.Error()))
+			}
 		}
-		c.log.LogAttrs(ctx, slog.LevelError, "capture: completing session", slog.String("error", err.Error()))
-		c.closeWith(CloseInternal, ErrInternal, "the result could not be stored; try again", 0)
+		return c.storeFailed(ctx, "completing session", err)
+	}
+	c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(true), AttemptsLeft: intp(max(h.cfg.Attempts-sess.Attempts, 0)),
+		RedirectURL: lifecycle.RedirectTarget(sess)})
+	c.closeWith(CloseNormal, "", "verdict sent", 0)
+	return true
+}
+
+// storeFailed closes the connection after the session store refused or
+// failed a write; it reports that the connection is over.
+func (c *conn) storeFailed(ctx context.Context, what string, err error) bool {
+	if e, ok := apierr.As(err); ok && (e.Code == apierr.SessionTerminal || e.Code == apierr.SessionExpired) {
+		c.closeWith(CloseSessionOver, ErrSessionOver, "the session expired or finished", 0)
 		return true
 	}
-	c.storeAudit(ctx, at, v)
-	c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(true), AttemptsLeft: intp(left), RedirectURL: lifecycle.RedirectTarget(sess)})
-	c.closeWith(CloseNormal, "", "verdict sent", 0)
+	c.log.LogAttrs(ctx, slog.LevelError, "capture: "+what, slog.String("error", err.Error()))
+	c.closeWith(CloseInternal, ErrInternal, "the result could not be stored; try again", 0)
 	return true
 }
 
 func clamp01(v float64) float64 { return min(max(v, 0), 1) }
 
-// storeAudit keeps up to four frames: those the analyzer named first, then
-// the best frame, then the others held.
-func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) {
+// storeAudit keeps up to four frames (those the analyzer named first, then
+// the best frame, then the others held) with their face boxes, and returns
+// what the session lists of them (nothing when no store is configured or
+// storing failed). Only counts and errors are logged, never image data or
+// face geometry.
+func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) []core.AuditFrame {
 	a := c.h.cfg.Audit
 	if a == nil {
-		return
+		return nil
 	}
 	var out []AuditFrame
+	var times []time.Time
 	seen := map[int]bool{}
 	add := func(idx int, why string, data []byte) {
 		if len(out) >= maxAuditFrames || seen[idx] || data == nil {
@@ -743,6 +816,11 @@ func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) 
 		}
 		seen[idx] = true
 		out = append(out, AuditFrame{Index: idx, Why: why, JPEG: data})
+		var t time.Time
+		if idx >= 0 && idx < len(at.times) {
+			t = at.times[idx]
+		}
+		times = append(times, t)
 	}
 	for _, af := range v.Audit {
 		if k, ok := at.keep[af.Index]; ok {
@@ -756,11 +834,14 @@ func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) 
 		}
 	}
 	for _, why := range []string{"reference", "challenge:", "last"} {
-		for idx, k := range at.keep {
-			if strings.HasPrefix(k.why, why) {
+		for _, idx := range sortedKeys(at.keep) {
+			if k := at.keep[idx]; strings.HasPrefix(k.why, why) {
 				add(idx, k.why, k.jpeg)
 			}
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	if c.h.cfg.Boxes != nil {
 		for i := range out {
@@ -776,6 +857,22 @@ func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) 
 		}
 	}
 	if err := a.Put(ctx, c.sess.ID, out); err != nil {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: storing audit frames", slog.String("error", err.Error()))
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: storing audit frames", slog.Int("frames", len(out)), slog.String("error", err.Error()))
+		return nil
 	}
+	expires := c.h.cfg.Clock.Now().UTC().Add(a.Retention())
+	refs := make([]core.AuditFrame, len(out))
+	for i, f := range out {
+		refs[i] = core.AuditFrame{Index: i, Why: f.Why, CapturedAt: times[i].UTC(), Boxes: f.Boxes, ExpiresAt: expires}
+	}
+	return refs
+}
+
+func sortedKeys(m map[int]auditCand) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

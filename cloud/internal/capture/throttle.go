@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+var _ FailureThrottle = (*Throttle)(nil)
+
 // Throttle counts failed attempts per client and imposes a cool-down after
 // Limit failures within Window (AWS's advice for Face Liveness: at most 5
 // failures in 3 minutes). Memory is bounded: entries older than the window
@@ -100,40 +102,4 @@ func (t *Throttle) pruneLocked(now time.Time, force bool) {
 	if force && len(t.clients) >= maxClients && oldest != "" {
 		delete(t.clients, oldest)
 	}
-}
-
-// attempts counts finished attempts per session in this process, until the
-// session's expiry.
-type attempts struct {
-	mu sync.Mutex
-	m  map[string]attemptEntry
-}
-
-type attemptEntry struct {
-	n       int
-	expires time.Time
-}
-
-func (a *attempts) get(id string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.m[id].n
-}
-
-func (a *attempts) add(id string, expires, now time.Time) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[string]attemptEntry{}
-	}
-	for k, e := range a.m {
-		if !now.Before(e.expires) {
-			delete(a.m, k)
-		}
-	}
-	e := a.m[id]
-	e.n++
-	e.expires = expires
-	a.m[id] = e
-	return e.n
 }

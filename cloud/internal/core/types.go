@@ -176,8 +176,23 @@ type Session struct {
 	Attempts   int        `json:"attempts,omitempty"`
 	Photo      PhotoState `json:"photo,omitempty"`
 	Simulated  bool       `json:"simulated,omitempty"` // completed through the test-mode simulate route
+	// AuditFrames lists the 0–4 frames kept for the tenant's audit trail
+	// (their JPEGs are in the capture service's audit store), set when a
+	// real capture completes.
+	AuditFrames []AuditFrame `json:"audit_frames,omitempty"`
 
 	Version int64 `json:"version"` // incremented on every update
+}
+
+// AuditFrame describes one frame kept for a session's audit trail. The
+// JPEG itself is kept by the capture service until ExpiresAt; this record
+// carries no image data.
+type AuditFrame struct {
+	Index      int          `json:"index"`       // position in the session's list, 0–3
+	Why        string       `json:"why"`         // reference, best, challenge:<kind>, last
+	CapturedAt time.Time    `json:"captured_at"` // when the server received the frame
+	Boxes      [][4]float64 `json:"boxes"`       // faces found: x, y, width, height in pixels
+	ExpiresAt  time.Time    `json:"expires_at"`  // end of the retention: the frame is deleted then
 }
 
 // Event types, one per state change.

@@ -403,6 +403,81 @@ func (s *Service) Cancel(ctx context.Context, id string) (*core.Session, error) 
 	return sess, nil
 }
 
+// Start records that capture of a session has begun: a pending session
+// becomes in_progress and session.in_progress is queued, in one transaction.
+// The capture WebSocket calls it when it starts analysing the first frame
+// of a connection. A session already in progress is returned unchanged, so a
+// reconnect (on this replica or another) never sends the event twice. A
+// terminal session gets session.terminal; one past its TTL is expired
+// (session.expired is queued) and gets session.expired.
+func (s *Service) Start(ctx context.Context, id string) (*core.Session, error) {
+	now := s.cfg.Clock.Now().UTC()
+	var queued, expired bool
+	sess, err := s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		queued, expired = false, false
+		switch {
+		case cur.Status.Terminal():
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		case !now.Before(cur.ExpiresAt):
+			cur.Status = core.StatusExpired
+			cur.UpdatedAt = now
+			expired = true
+			ds, err := s.events(cur, core.EventSessionExpired, now)
+			queued = len(ds) > 0
+			return ds, err
+		case cur.Status != core.StatusPending:
+			return nil, errNoChange
+		}
+		cur.Status = core.StatusInProgress
+		cur.UpdatedAt = now
+		ds, err := s.events(cur, core.EventSessionStarted, now)
+		queued = len(ds) > 0
+		return ds, err
+	})
+	if errors.Is(err, errNoChange) {
+		return s.cfg.Store.GetSession(ctx, id)
+	}
+	if err != nil {
+		return nil, storeErr("starting session", err)
+	}
+	s.notify(queued)
+	if expired {
+		return sess, apierr.New(apierr.SessionExpired, "session %s passed its TTL before capture began", id)
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "session in progress", slog.String("session_id", id))
+	return sess, nil
+}
+
+// CountAttempt records a failed attempt of a session that still has
+// attempts left: Attempts is incremented durably (no event, the status
+// stays), so the limit holds across reconnects, replicas and restarts. When
+// this attempt would be the session's last of limit, nothing is written and
+// last is true: the caller completes the session with Complete, which
+// counts it. A terminal session gets session.terminal.
+func (s *Service) CountAttempt(ctx context.Context, id string, limit int) (sess *core.Session, last bool, err error) {
+	now := s.cfg.Clock.Now().UTC()
+	sess, err = s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		last = false
+		if cur.Status.Terminal() {
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		}
+		if cur.Attempts+1 >= limit {
+			last = true
+			return nil, errNoChange
+		}
+		cur.Attempts++
+		cur.UpdatedAt = now
+		return nil, nil
+	})
+	if errors.Is(err, errNoChange) {
+		sess, err = s.cfg.Store.GetSession(ctx, id)
+	}
+	if err != nil {
+		return nil, false, storeErr("counting attempt", err)
+	}
+	return sess, last, nil
+}
+
 // Outcome is what a capture (real or simulated) decided.
 type Outcome struct {
 	Confidence float64
@@ -414,6 +489,9 @@ type Outcome struct {
 	// photo is marked pending (GET /photo answers 202) until PutPhoto.
 	Photo     []byte
 	Simulated bool
+	// AuditFrames are the frames kept for the audit trail (their JPEGs
+	// already stored by the caller). Optional.
+	AuditFrames []core.AuditFrame
 }
 
 // Complete records the outcome of a capture: the photo (on pass) first, then
@@ -467,6 +545,7 @@ func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Ses
 		cur.Checks = append([]core.Check(nil), o.Checks...)
 		cur.Reasons = append([]string(nil), o.Reasons...)
 		cur.Simulated = o.Simulated
+		cur.AuditFrames = append([]core.AuditFrame(nil), o.AuditFrames...)
 		cur.Attempts++
 		switch {
 		case v != core.VerdictPass:
@@ -490,6 +569,12 @@ func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Ses
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "session completed",
 		slog.String("session_id", id), slog.String("verdict", string(verdict)), slog.Bool("simulated", o.Simulated))
 	return sess, nil
+}
+
+// Result renders sess as the result routes serve it now: audit frames
+// whose retention has ended are left out.
+func (s *Service) Result(sess *core.Session) Result {
+	return ResultAt(sess, s.cfg.Clock.Now())
 }
 
 // Photo returns the JPEG of a passed session.

@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"sort"
+	"strconv"
 	"time"
 
 	"livegate.dev/cloud/internal/core"
@@ -25,9 +27,56 @@ type Result struct {
 	Metadata       json.RawMessage `json:"metadata,omitempty" doc:"The metadata given at creation."`
 	Test           bool            `json:"test,omitempty" doc:"true for sessions of a test-mode key (simulated verdicts possible)."`
 	Simulated      bool            `json:"simulated,omitempty" doc:"true when the verdict came from the test-mode simulate route."`
+	AuditFrames    []AuditFrame    `json:"audit_frames" doc:"0–4 frames of the capture kept for your audit trail, each with its face boxes and a URL to fetch the JPEG with the same credentials as this result; empty when none were kept (simulated or kiosk sessions, audit frames disabled) or once their retention (30 days by default) has ended."`
 }
 
-// ResultOf renders sess.
+// AuditFrame is one audit frame of a result.
+type AuditFrame struct {
+	Index      int          `json:"index" doc:"Position in the list (0–3); the n of GET /api/v1/session/{id}/audit/{n}."`
+	Why        string       `json:"why" doc:"Why it was kept: reference (first good frame), best (the frame the photo came from), challenge:<kind> (a challenge completed), last, or the analyzer's reason."`
+	CapturedAt time.Time    `json:"captured_at" doc:"When the server received the frame."`
+	FaceBox    *[4]float64  `json:"face_box" doc:"The largest face found, [x, y, width, height] in pixels of the frame; null when no face was found."`
+	Boxes      [][4]float64 `json:"boxes" doc:"Every face found, [x, y, width, height] in pixels, largest first."`
+	ExpiresAt  time.Time    `json:"expires_at" doc:"When the retention ends and the frame is deleted."`
+	URL        string       `json:"url" doc:"Path of the JPEG (GET, relative to this API's base URL), authenticated like the result: ?token=<result token>, or the owning API key as a bearer."`
+}
+
+// AuditFramePath is where the JPEG of a session's audit frame n is served.
+func AuditFramePath(sessionID string, n int) string {
+	return "/api/v1/session/" + sessionID + "/audit/" + strconv.Itoa(n)
+}
+
+// AuditFramesAt renders the audit frames of sess whose retention has not
+// ended at now (every one when now is zero), largest face box first.
+func AuditFramesAt(sess *core.Session, now time.Time) []AuditFrame {
+	out := []AuditFrame{}
+	for _, f := range sess.AuditFrames {
+		if !now.IsZero() && !now.Before(f.ExpiresAt) {
+			continue
+		}
+		boxes := append([][4]float64{}, f.Boxes...)
+		sort.SliceStable(boxes, func(i, j int) bool { return boxes[i][2]*boxes[i][3] > boxes[j][2]*boxes[j][3] })
+		v := AuditFrame{Index: f.Index, Why: f.Why, CapturedAt: f.CapturedAt, Boxes: boxes, ExpiresAt: f.ExpiresAt,
+			URL: AuditFramePath(sess.ID, f.Index)}
+		if len(boxes) > 0 {
+			b := boxes[0]
+			v.FaceBox = &b
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// ResultAt renders sess at now: like ResultOf, without the audit frames
+// whose retention has ended.
+func ResultAt(sess *core.Session, now time.Time) Result {
+	r := ResultOf(sess)
+	r.AuditFrames = AuditFramesAt(sess, now)
+	return r
+}
+
+// ResultOf renders sess as of its last change (webhook events use it):
+// every audit frame it lists is included.
 func ResultOf(sess *core.Session) Result {
 	r := Result{
 		SessionID:      sess.ID,
@@ -52,5 +101,6 @@ func ResultOf(sess *core.Session) Result {
 	if r.Reasons == nil {
 		r.Reasons = []string{}
 	}
+	r.AuditFrames = AuditFramesAt(sess, time.Time{})
 	return r
 }

@@ -25,6 +25,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/api/tenancy"
 	"livegate.dev/cloud/internal/capture"
@@ -122,7 +123,7 @@ func (m *mount) sweep() {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := m.audit.Sweep(context.Background(), time.Now()); err != nil {
+		if n, err := m.audit.Sweep(context.Background(), m.p.Sessions.Now()); err != nil {
 			m.log.Warn("capture: sweeping audit frames", slog.String("error", err.Error()))
 		} else if n > 0 {
 			m.log.Info("capture: audit frames deleted", slog.Int("sessions", n))
@@ -221,69 +222,45 @@ func (m *mount) close() error {
 	return errors.Join(errs...)
 }
 
-// auditList: GET /api/v1/session/{id}/audit (owning API key).
+// auditList: GET /api/v1/session/{id}/audit, authorized like the result.
 func (m *mount) auditList(c *fiber.Ctx) error {
-	sess, err := m.owned(c)
-	if err != nil {
-		return err
-	}
-	list := []capture.AuditFrame{}
-	if m.audit != nil {
-		if list, err = m.audit.List(c.UserContext(), sess.ID); err != nil {
-			return err
-		}
-	}
-	out := AuditList{SessionID: sess.ID, Frames: make([]AuditView, len(list))}
-	for i, f := range list {
-		out.Frames[i] = AuditView{Index: f.Index, Why: f.Why, Boxes: f.Boxes, URL: "/api/v1/session/" + sess.ID + "/audit/" + strconv.Itoa(i)}
-	}
-	return c.JSON(out)
+	sess := api.SessionOf(c)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.JSON(AuditList{SessionID: sess.ID, Frames: lifecycle.AuditFramesAt(sess, m.p.Sessions.Now())})
 }
 
-// auditFrame: GET /api/v1/session/{id}/audit/{n} (owning API key).
+// auditFrame: GET /api/v1/session/{id}/audit/{n}, authorized like the
+// result: the JPEG of a frame the session lists, until its retention ends.
 func (m *mount) auditFrame(c *fiber.Ctx) error {
-	sess, err := m.owned(c)
-	if err != nil {
-		return err
-	}
+	sess := api.SessionOf(c)
 	n, err := strconv.Atoi(c.Params("n"))
+	notFound := apierr.New(apierr.SessionNotFound, "no audit frame %q for session %s", c.Params("n"), sess.ID)
 	if err != nil || m.audit == nil {
-		return apierr.New(apierr.SessionNotFound, "no audit frame %q for session %s", c.Params("n"), sess.ID)
+		return notFound
+	}
+	listed := false
+	for _, f := range lifecycle.AuditFramesAt(sess, m.p.Sessions.Now()) {
+		listed = listed || f.Index == n
+	}
+	if !listed {
+		return notFound
 	}
 	f, err := m.audit.Get(c.UserContext(), sess.ID, n)
 	if err != nil {
-		return apierr.New(apierr.SessionNotFound, "no audit frame %d for session %s", n, sess.ID)
+		if !errors.Is(err, capture.ErrAuditNotFound) {
+			m.log.Warn("capture: reading audit frame", slog.String("session_id", sess.ID), slog.String("error", err.Error()))
+		}
+		return notFound
 	}
 	c.Set(fiber.HeaderContentType, "image/jpeg")
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(f.JPEG)
-}
-
-func (m *mount) owned(c *fiber.Ctx) (*core.Session, error) {
-	owns, err := m.authorize(c)
-	if err != nil {
-		return nil, err
-	}
-	id := strings.Clone(c.Params("id"))
-	sess, err := m.p.Sessions.Get(c.UserContext(), id)
-	if err != nil || !owns(sess) {
-		return nil, apierr.New(apierr.SessionNotFound, "session %s not found", id)
-	}
-	return sess, nil
 }
 
 // AuditList is the body of GET /api/v1/session/{id}/audit.
 type AuditList struct {
-	SessionID string      `json:"session_id"`
-	Frames    []AuditView `json:"frames" doc:"0–4 frames kept for the audit trail."`
-}
-
-// AuditView is one audit frame.
-type AuditView struct {
-	Index int          `json:"index" doc:"The frame's position in its attempt."`
-	Why   string       `json:"why" doc:"reference, best, challenge:<kind>, last, or the analyzer's reason."`
-	Boxes [][4]float64 `json:"boxes" doc:"Face boxes [x, y, w, h] in pixels."`
-	URL   string       `json:"url" doc:"The JPEG (same API key)."`
+	SessionID string                 `json:"session_id"`
+	Frames    []lifecycle.AuditFrame `json:"frames" doc:"0–4 frames kept for the audit trail, the same list as the result's audit_frames."`
 }
 
 func (m *mount) routes() []api.Route {
@@ -291,6 +268,9 @@ func (m *mount) routes() []api.Route {
 	t := openapi.Param{Name: "t", In: "query", Description: "The client token (session_url carries it)."}
 	sessErrs := []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, apierr.SessionTerminal}
 	keyErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid}
+	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, apierr.TokenExpired, apierr.SessionNotFound}
+	readSec := []string{openapi.SecSessionToken, openapi.SecAPIKey}
+	resultToken := openapi.Param{Name: "token", In: "query", Description: "The session's result token (alternatively send the owning tenant's API key as a bearer)."}
 	faceDoc := " Face-route error codes (face.not_detected, face.multiple_faces, image.unsupported_type, image.corrupt, " +
 		"image.too_large, image.too_small, request.missing_field, request.invalid_field, session.not_verified, server.busy, " +
 		"server.engine_unavailable) are listed in docs/capture.md. Limits: 5 MiB, 25 MP and 8192 px a side per image; " +
@@ -335,16 +315,20 @@ func (m *mount) routes() []api.Route {
 			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, RateLimited: true,
 			Errors: append([]apierr.Code{apierr.BadRequest}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit", ID: "listAuditFrames", Tag: tagSessions,
-			Summary:     "List a session's audit frames",
-			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default). With the owning API key.",
-			Security:    []string{openapi.SecAPIKey}, Params: []openapi.Param{pathID}, RateLimited: true,
+			Summary: "List a session's audit frames",
+			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default): the same list as the result's " +
+				"audit_frames. With ?token= (the result token) or the owning API key, like the result.",
+			Security: readSec, Params: []openapi.Param{pathID, resultToken}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The frames.", Body: AuditList{}}},
-			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: m.auditList},
+			Errors:    readErrs}, Handler: m.auditList, ReadsSession: true},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit/{n}", ID: "getAuditFrame", Tag: tagSessions,
-			Summary: "Download one audit frame (JPEG)", Security: []string{openapi.SecAPIKey}, RateLimited: true,
-			Params:    []openapi.Param{pathID, {Name: "n", In: "path", Description: "Position in the list (0–3).", Type: "integer"}},
+			Summary: "Download one audit frame (JPEG)",
+			Description: "The url of an entry of audit_frames. With ?token= (the result token) or the owning API key, like the result; " +
+				"404 once the retention has ended.",
+			Security: readSec, RateLimited: true,
+			Params:    []openapi.Param{pathID, {Name: "n", In: "path", Description: "Position in the list (0–3).", Type: "integer"}, resultToken},
 			Responses: []openapi.Response{{Status: 200, Description: "The frame.", ContentType: "image/jpeg"}},
-			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: m.auditFrame},
+			Errors:    readErrs}, Handler: m.auditFrame, ReadsSession: true},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v1/face/detect", ID: "detectFaces", Tag: "Face",
 			Summary:     "Detect faces in an image (seed 002)",
 			Description: "multipart/form-data with a file field image (JPEG or PNG) → every face with box, score, keypoints and quality measures." + faceDoc,

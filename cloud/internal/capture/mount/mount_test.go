@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fasthttp/websocket"
 
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/capture"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/models/assets"
 )
@@ -69,6 +71,49 @@ func TestMounted(t *testing.T) {
 		t.Fatalf("WebSocket: %v", err)
 	}
 	conn.Close()
+
+	// Audit frames of a completed session: listed in the result, each JPEG
+	// served at its url with the result's credentials.
+	audit, err := capture.NewDirStore(filepath.Join(dir, "audit"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jpegs := [][]byte{{0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8, 0, 0xFF, 0xD9}}
+	if err := audit.Put(context.Background(), c.Session.ID, []capture.AuditFrame{{Index: 3, Why: "reference", JPEG: jpegs[0]}, {Index: 9, Why: "last", JPEG: jpegs[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	refs := []core.AuditFrame{{Index: 0, Why: "reference", CapturedAt: now, Boxes: [][4]float64{{1, 2, 3, 4}}, ExpiresAt: now.Add(time.Hour)},
+		{Index: 1, Why: "last", CapturedAt: now, Boxes: [][4]float64{}, ExpiresAt: now.Add(time.Hour)}}
+	if _, err := d.Sessions().Complete(context.Background(), c.Session.ID, lifecycle.Outcome{Confidence: 0.1, AuditFrames: refs}); err != nil {
+		t.Fatal(err)
+	}
+	tok := "?token=" + url.QueryEscape(c.Token)
+	st, body = get("/api/v1/session/" + c.Session.ID + "/result" + tok)
+	var res lifecycle.Result
+	if err := json.Unmarshal([]byte(body), &res); st != 200 || err != nil || len(res.AuditFrames) != 2 {
+		t.Fatalf("result: %d %s", st, body)
+	}
+	for i, f := range res.AuditFrames {
+		st, body := get(f.URL + tok)
+		if st != 200 || body != string(jpegs[i]) {
+			t.Fatalf("audit frame %d at %s: %d %q", i, f.URL, st, body)
+		}
+		if st, _ := get(f.URL); st != 401 {
+			t.Fatalf("audit frame %d without credentials: %d", i, st)
+		}
+		if st, _ := get(f.URL + "?token=" + url.QueryEscape(c.ClientToken)); st != 404 {
+			t.Fatalf("audit frame %d with the client token: %d", i, st)
+		}
+	}
+	if st, _ := get("/api/v1/session/" + c.Session.ID + "/audit/2" + tok); st != 404 {
+		t.Fatalf("unlisted audit frame: %d", st)
+	}
+	st, body = get("/api/v1/session/" + c.Session.ID + "/audit" + tok)
+	var al AuditList
+	if err := json.Unmarshal([]byte(body), &al); st != 200 || err != nil || len(al.Frames) != 2 || al.Frames[1].URL != res.AuditFrames[1].URL {
+		t.Fatalf("audit list: %d %s", st, body)
+	}
 
 	// Face detect with a tenant key, and without.
 	img, err := os.ReadFile(filepath.Join(assets.CacheDir(), "media", "grace_hopper_512x512.jpg"))
