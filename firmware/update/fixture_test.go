@@ -286,3 +286,11 @@ func (exampleTB) Helper()                      {}
 func (exampleTB) Fatal(args ...any)            { panic(fmt.Sprint(args...)) }
 func (exampleTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 func (exampleTB) Cleanup(func())               {}
+
+func clientFromPEM(pemData []byte) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemData)
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+func runtimeArch() string { return runtime.GOARCH }
