@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ import (
 	"livegate.dev/cloud/internal/fleet"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/releases"
+	"livegate.dev/firmware/outbox"
 	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/firmware/update"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/download"
 	"livegate.dev/ota/install"
@@ -179,24 +182,31 @@ func (k otaKeys) artifact(t testing.TB, version string) []byte {
 	return b.Bytes()
 }
 
-// simKiosk is the device side of an update on the sim board: it downloads
-// the artifact named in the command over HTTPS (resumable, verified),
-// installs it to the inactive A/B slot with ota/install, "reboots" into it
-// (Start: boot, health check, commit or roll back) and answers the way the
-// kiosk's update agent does, with a proto.UpdateResult naming the rollout.
-// The health check fails on the versions in bad.
+// simKiosk is a sim-board kiosk as far as updates go: A/B slots in a
+// temporary directory (ota/install), the sync client (firmware/sync) and
+// the kiosk's update agent (firmware/update), which downloads the
+// artifact named in the command over HTTPS, installs it to the inactive
+// slot and restarts. A restart is a power cycle: the agent and the sync
+// client stop, the slots boot (install.Device.Start: the health check
+// commits the new version or rolls back), a new agent and client start
+// over the same directories, and the agent reports the pending update's
+// final result over the new connection. The health check fails on the
+// versions in bad.
 type simKiosk struct {
-	id     string
-	dir    string
-	dev    *install.Device
-	fetch  *download.Fetcher
-	bad    map[string]bool
-	mu     sync.Mutex
-	told   map[string]int // update commands received, per rollout
-	runVer string
+	id      string
+	dir     string
+	cr      *fsync.Credentials
+	dev     *install.Device
+	fetch   *download.Fetcher
+	bad     map[string]bool
+	restart chan struct{}
+
+	mu    sync.Mutex
+	told  map[string]map[string]bool // update command ids received, per rollout
+	boots int
 }
 
-func newSimKiosk(t *testing.T, id, dir string, k otaKeys, hc *http.Client, bad map[string]bool) *simKiosk {
+func newSimKiosk(t *testing.T, id, dir string, cr *fsync.Credentials, k otaKeys, hc *http.Client, bad map[string]bool) *simKiosk {
 	t.Helper()
 	layout, err := install.NewSim(filepath.Join(dir, "slots"))
 	if err != nil {
@@ -206,7 +216,7 @@ func newSimKiosk(t *testing.T, id, dir string, k otaKeys, hc *http.Client, bad m
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &simKiosk{id: id, dir: dir, bad: bad, told: map[string]int{},
+	s := &simKiosk{id: id, dir: dir, cr: cr, bad: bad, told: map[string]map[string]bool{}, restart: make(chan struct{}, 1),
 		fetch: &download.Fetcher{Client: hc, MaxAttempts: 3, Backoff: func(int) time.Duration { return 50 * time.Millisecond }, Logger: quiet}}
 	s.dev, err = install.New(install.Config{Layout: layout, Trust: trust, Kind: artifact.KindFirmware, Board: "sim", Arch: "amd64",
 		Health: s.health, Watchdog: 30 * time.Second, Logger: quiet})
@@ -216,7 +226,6 @@ func newSimKiosk(t *testing.T, id, dir string, k otaKeys, hc *http.Client, bad m
 	if _, err := s.dev.Provision(context.Background(), bytes.NewReader(k.artifact(t, "1.0.0"))); err != nil {
 		t.Fatal(err)
 	}
-	s.runVer = "1.0.0"
 	return s
 }
 
@@ -227,78 +236,143 @@ func (s *simKiosk) health(_ context.Context, r install.Running) error {
 	return nil
 }
 
+// running is the version of the active slot.
 func (s *simKiosk) running() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.runVer
+	env, err := s.dev.Env()
+	if err != nil {
+		return ""
+	}
+	return env.Slots[env.Active].Version
 }
 
 func (s *simKiosk) toldFor(rollout string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.told[rollout]
+	return len(s.told[rollout])
 }
 
-// HandleCommand implements fsync.CommandHandler. It installs synchronously
-// and answers with the final state only: the artifacts are small and the
-// sync client answers one response per command.
-func (s *simKiosk) HandleCommand(ctx context.Context, _ string, cmd *proto.Command) proto.CommandResponse {
-	if cmd.Kind != proto.CommandUpdate {
-		return proto.CommandResponse{Status: "refused", Error: "not an update"}
-	}
+func (s *simKiosk) restarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boots - 1
+}
+
+// router counts update commands and hands them to the agent.
+type router struct {
+	k *simKiosk
+	a *update.Agent
+}
+
+func (r *router) HandleCommand(ctx context.Context, id string, cmd *proto.Command) proto.CommandResponse {
 	var a proto.UpdateArgs
-	if err := json.Unmarshal(cmd.Args, &a); err != nil {
-		return proto.CommandResponse{Status: "refused", Error: "bad update args"}
+	if cmd.Kind == proto.CommandUpdate && json.Unmarshal(cmd.Args, &a) == nil {
+		r.k.mu.Lock()
+		if r.k.told[a.Rollout] == nil {
+			r.k.told[a.Rollout] = map[string]bool{}
+		}
+		r.k.told[a.Rollout][id] = true
+		r.k.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.told[a.Rollout]++
-	s.mu.Unlock()
-	state, running, detail := s.update(ctx, a)
-	res, _ := json.Marshal(proto.UpdateResult{State: state, Rollout: a.Rollout, Version: a.Version, Running: running, Detail: detail})
-	status := "done"
-	if state != proto.UpdateSucceeded {
-		status = "failed"
-	}
-	return proto.CommandResponse{Status: status, Error: detail, Result: res}
+	return r.a.HandleCommand(ctx, id, cmd)
 }
 
-func (s *simKiosk) update(ctx context.Context, a proto.UpdateArgs) (state, running, detail string) {
-	file := filepath.Join(s.dir, "download-"+a.SHA256[:16])
-	if err := s.fetch.Fetch(ctx, a.URL, file, a.Size, a.SHA256); err != nil {
-		return proto.UpdateFailed, s.running(), "download: " + err.Error()
-	}
-	defer os.Remove(file)
-	f, err := os.Open(file)
-	if err != nil {
-		return proto.UpdateFailed, s.running(), err.Error()
-	}
-	_, err = s.dev.Install(ctx, f)
-	f.Close()
-	if err != nil {
-		return proto.UpdateFailed, s.running(), "install: " + artifact.Reason(err) + ": " + err.Error()
-	}
-	r, err := s.dev.Start(ctx) // the reboot into the new slot: boot, health check, commit or roll back
-	if err != nil {
-		return proto.UpdateFailed, s.running(), "start: " + err.Error()
+// run powers the kiosk on, and on again after each restart the agent
+// asks for, until ctx ends.
+func (s *simKiosk) run(t *testing.T, ctx context.Context, brokerURL string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			off, err := s.powerOn(ctx, brokerURL)
+			if err != nil {
+				t.Errorf("%s: power on: %v", s.id, err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				off()
+				return
+			case <-s.restart:
+				off()
+			}
+		}
+	}()
+	t.Cleanup(func() { <-done })
+}
+
+func (s *simKiosk) powerOn(ctx context.Context, brokerURL string) (off func(), err error) {
+	if _, err := s.dev.Start(ctx); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
-	s.runVer = r.Version
+	s.boots++
 	s.mu.Unlock()
-	if r.Version != a.Version {
-		return proto.UpdateRolledBack, r.Version, "health check failed on " + a.Version + "; back on " + r.Version
+	ob, err := outbox.Open(filepath.Join(s.dir, "outbox.db"), outbox.Options{})
+	if err != nil {
+		return nil, err
 	}
-	return proto.UpdateSucceeded, r.Version, ""
+	cfg, err := deviceConfig(s.cr, brokerURL, ob)
+	if err != nil {
+		ob.Close()
+		return nil, err
+	}
+	r := &router{k: s}
+	cfg.Handler = r
+	cfg.Telemetry = func() proto.Telemetry { return proto.Telemetry{Board: "sim"} }
+	cfg.Versions = func() (string, string) { return s.running(), "" }
+	c, err := fsync.New(cfg)
+	if err != nil {
+		ob.Close()
+		return nil, err
+	}
+	r.a, err = update.New(update.Config{
+		Installers: map[artifact.Kind]*install.Device{artifact.KindFirmware: s.dev},
+		Fetcher:    s.fetch, Dir: filepath.Join(s.dir, "ota"), Responder: c, Logger: quiet,
+		Restart: func(context.Context) error {
+			select {
+			case s.restart <- struct{}{}:
+			default:
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		ob.Close()
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { c.Run(cctx); close(stopped) }()
+	// The update that was pending when the kiosk went down, if any, is
+	// reported once the client is connected.
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		if _, err := r.a.ReportPending(cctx); err != nil && cctx.Err() == nil {
+			quiet.Error("report pending", "device_id", s.id, "err", err)
+		}
+	}()
+	return func() {
+		r.a.Close()
+		cancel()
+		<-reported
+		<-stopped
+		ob.Close()
+	}, nil
 }
 
 // TestOTARolloutOverFleet: ten sim kiosks enrolled through the enrollment
-// API and connected to the embedded broker; a signed release uploaded
-// through the admin API fails its health check on the first stage's
-// devices, which roll back, and the rollout aborts before the later stage
-// is told; a good release then reaches every device, with per-device
-// progress in the admin API.
+// API and connected to the embedded broker, nine of them labelled for the
+// rollouts; a signed release uploaded through the admin API fails its
+// health check on the first stage's devices, which restart, roll back and
+// report rolled_back after the restart, and the rollout aborts before the
+// later stage is told; a good release then reaches every labelled device,
+// with per-device progress in the admin API and the new version in the
+// device registry.
 func TestOTARolloutOverFleet(t *testing.T) {
 	const n = 10
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	keys := newOTAKeys(t)
 	roots := filepath.Join(t.TempDir(), "roots.pem")
 	if err := os.WriteFile(roots, sign.MarshalRootPublic(keys.root.Public()), 0o644); err != nil {
@@ -324,14 +398,9 @@ func TestOTARolloutOverFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir := t.TempDir()
-		k := newSimKiosk(t, id, dir, keys, c.client, bad)
+		k := newSimKiosk(t, id, t.TempDir(), cr, keys, c.client, bad)
 		kiosks[id] = k
-		startDevice(t, ctx, cr, cr.BrokerURL, dir, func(cfg *fsync.Config) {
-			cfg.Handler = k
-			cfg.FirmwareVersion = "1.0.0"
-			cfg.Telemetry = func() proto.Telemetry { return proto.Telemetry{Board: "sim", FirmwareVersion: k.running()} }
-		})
+		k.run(t, ctx, cr.BrokerURL)
 		site := "lisbon"
 		if i == n-1 {
 			site = "porto"
@@ -396,8 +465,8 @@ func TestOTARolloutOverFleet(t *testing.T) {
 				t.Fatalf("%s is outside the rollout but was told %d times", id, got)
 			}
 		case p.Stage == 0:
-			if kiosks[id].running() != "1.0.0" || p.Error == "" {
-				t.Fatalf("%s: runs %s after the failed health check; progress %+v", id, kiosks[id].running(), p)
+			if kiosks[id].running() != "1.0.0" || !strings.Contains(p.Error, "health check failed") || kiosks[id].restarts() != 1 {
+				t.Fatalf("%s: runs %s after the failed health check, %d restarts; progress %+v", id, kiosks[id].running(), kiosks[id].restarts(), p)
 			}
 		default:
 			if p.State != releases.StatePending || kiosks[id].toldFor(ro.ID) != 0 {
@@ -433,9 +502,24 @@ func TestOTARolloutOverFleet(t *testing.T) {
 			t.Fatalf("%s: %+v, runs %s, told %d times", id, p, kiosks[id].running(), kiosks[id].toldFor(ro2.ID))
 		}
 	}
-	if kiosks["kiosk-09"].running() != "1.0.0" {
+	if kiosks["kiosk-09"].running() != "1.0.0" || kiosks["kiosk-09"].restarts() != 0 {
 		t.Fatal("kiosk-09 (outside the label) was updated")
 	}
+	// The registry shows what each kiosk runs after its restart.
+	waitFor(t, 30*time.Second, "registry versions", func() bool {
+		var list fleetapi.DeviceList
+		c.do(t, "GET", "/admin/v1/devices?tenant_id="+tenant.TenantID, nil, 200, &list)
+		for _, d := range list.Devices {
+			want := "1.2.0"
+			if d.ID == "kiosk-09" {
+				want = "1.0.0"
+			}
+			if d.FirmwareVersion != want {
+				return false
+			}
+		}
+		return len(list.Devices) == n
+	})
 	t.Logf("rollout 2: %d devices in 2 stages, start → all succeeded in %v (operator advance included)", n-1, took.Round(time.Millisecond))
 }
 
