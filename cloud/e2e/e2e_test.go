@@ -104,6 +104,7 @@ type server struct {
 	base     string
 	sessions *lifecycle.Service
 	capture  *capture.Handler
+	audit    *capture.DirStore
 }
 
 func newServer(t *testing.T) *server { return newServerWith(t, false) }
@@ -160,7 +161,7 @@ func newServerWith(t *testing.T, noLight bool) *server {
 		app.ShutdownWithTimeout(5 * time.Second)
 		st.Close()
 	})
-	return &server{base: base, sessions: sessions, capture: ch}
+	return &server{base: base, sessions: sessions, capture: ch, audit: audit}
 }
 
 func (s *server) session(t *testing.T, mode string) *lifecycle.Created {
@@ -384,6 +385,16 @@ func run(t *testing.T, ctx context.Context, s *server, c *lifecycle.Created, sho
 	sess, err := s.sessions.Get(context.Background(), c.Session.ID)
 	if err != nil || sess.Status != core.StatusCompleted || sess.Verdict == nil || string(*sess.Verdict) != verdict {
 		t.Fatalf("stored session %+v (%v) does not match the page's verdict %q", sess, err, verdict)
+	}
+	// The result lists the audit frames kept by the capture, each stored.
+	res := s.sessions.Result(sess)
+	if len(res.AuditFrames) == 0 || len(res.AuditFrames) > 4 {
+		t.Fatalf("result lists %d audit frames, want 1–4", len(res.AuditFrames))
+	}
+	for _, f := range res.AuditFrames {
+		if _, err := s.audit.Get(context.Background(), sess.ID, f.Index); err != nil || f.CapturedAt.IsZero() {
+			t.Fatalf("listed audit frame %+v: %v", f, err)
+		}
 	}
 	return verdict
 }
