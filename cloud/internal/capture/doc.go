@@ -7,10 +7,15 @@
 // Admission is bounded everywhere: one live connection per session, a frame
 // size limit, a frame-rate cap, and at most one frame waiting per session
 // while the engine is busy (a newer frame replaces it and the drop is
-// reported to the client), so memory does not grow with load. Attempts per
-// session are counted, and failed attempts are throttled per client (at
-// most 5 in 3 minutes, then a cool-down). The final verdict completes the
-// session through package lifecycle (stored result, webhook outbox), with
-// the ICAO photo made from the best frame and up to four audit frames (with
-// face boxes) kept in an AuditStore for a retention period.
+// reported to the client), so memory does not grow with load.
+//
+// The session's state goes through package lifecycle: the first analysed
+// frame moves it to in_progress (session.in_progress, once per session),
+// failed attempts are counted in the session store, and the final verdict
+// completes it (stored result, webhook outbox) with the ICAO photo made from
+// the best frame and up to four audit frames (with face boxes) whose JPEGs
+// an AuditStore keeps for a retention period and whose list the session
+// keeps. Failed attempts are also throttled per client (at most 5 in 3
+// minutes, then a cool-down) by a FailureThrottle; the default Throttle
+// counts in this process's memory.
 package capture
