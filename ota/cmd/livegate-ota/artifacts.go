@@ -262,8 +262,7 @@ func publishCmd(g *globals) *cobra.Command {
 		Use:   "publish ARTIFACT",
 		Short: "Verify an artifact and add it to a local release directory (DIR/KIND/VERSION.lgota + DIR/index.json)",
 		Long: "Verifies the signature chain and payload, copies the artifact into the release directory\n" +
-			"atomically and records it in index.json. Uploading to the cloud's release store is not here\n" +
-			"yet: it comes with the cloud OTA API.",
+			"atomically and records it in index.json. To upload to the cloud's release store, use push.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tr, err := readTrust(g, roots, revPath)
@@ -336,7 +335,7 @@ func publishCmd(g *globals) *cobra.Command {
 			if err := atomicfile.WriteFile(idxPath, append(ib, '\n'), 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "published %s %s to %s (%d bytes, sha256 %s); cloud upload: not yet available\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "published %s %s to %s (%d bytes, sha256 %s)\n",
 				m.Kind, m.Version, dst, n, hex.EncodeToString(h.Sum(nil)))
 			return nil
 		},

@@ -85,6 +85,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
 	root.PersistentFlags().StringVar(&g.now, "now", "", "verify as of this RFC 3339 time instead of the clock")
-	root.AddCommand(keygenCmd(g), revokeCmd(g), signCmd(g), verifyCmd(g), inspectCmd(g), publishCmd(g), fetchCmd(g), simCmd(g))
+	root.AddCommand(keygenCmd(g), revokeCmd(g), signCmd(g), verifyCmd(g), inspectCmd(g), publishCmd(g), pushCmd(g), fetchCmd(g), simCmd(g))
 	return root
 }
