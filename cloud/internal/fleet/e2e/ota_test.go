@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,14 +27,9 @@ import (
 	"livegate.dev/cloud/internal/fleet"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/releases"
-	"livegate.dev/firmware/outbox"
 	fsync "livegate.dev/firmware/sync"
-	"livegate.dev/firmware/update"
 	"livegate.dev/ota/artifact"
-	"livegate.dev/ota/download"
-	"livegate.dev/ota/install"
 	"livegate.dev/ota/sign"
-	"livegate.dev/proto"
 )
 
 const otaAdmin = "ota-e2e-admin-token-0123456789abcdef"
@@ -182,185 +176,6 @@ func (k otaKeys) artifact(t testing.TB, version string) []byte {
 	return b.Bytes()
 }
 
-// simKiosk is a sim-board kiosk as far as updates go: A/B slots in a
-// temporary directory (ota/install), the sync client (firmware/sync) and
-// the kiosk's update agent (firmware/update), which downloads the
-// artifact named in the command over HTTPS, installs it to the inactive
-// slot and restarts. A restart is a power cycle: the agent and the sync
-// client stop, the slots boot (install.Device.Start: the health check
-// commits the new version or rolls back), a new agent and client start
-// over the same directories, and the agent reports the pending update's
-// final result over the new connection. The health check fails on the
-// versions in bad.
-type simKiosk struct {
-	id      string
-	dir     string
-	cr      *fsync.Credentials
-	dev     *install.Device
-	fetch   *download.Fetcher
-	bad     map[string]bool
-	restart chan struct{}
-
-	mu    sync.Mutex
-	told  map[string]map[string]bool // update command ids received, per rollout
-	boots int
-}
-
-func newSimKiosk(t *testing.T, id, dir string, cr *fsync.Credentials, k otaKeys, hc *http.Client, bad map[string]bool) *simKiosk {
-	t.Helper()
-	layout, err := install.NewSim(filepath.Join(dir, "slots"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust, err := sign.NewTrust([]ed25519.PublicKey{k.root.Public()}, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &simKiosk{id: id, dir: dir, cr: cr, bad: bad, told: map[string]map[string]bool{}, restart: make(chan struct{}, 1),
-		fetch: &download.Fetcher{Client: hc, MaxAttempts: 3, Backoff: func(int) time.Duration { return 50 * time.Millisecond }, Logger: quiet}}
-	s.dev, err = install.New(install.Config{Layout: layout, Trust: trust, Kind: artifact.KindFirmware, Board: "sim", Arch: "amd64",
-		Health: s.health, Watchdog: 30 * time.Second, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.dev.Provision(context.Background(), bytes.NewReader(k.artifact(t, "1.0.0"))); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func (s *simKiosk) health(_ context.Context, r install.Running) error {
-	if s.bad[r.Version] {
-		return fmt.Errorf("self-test inference failed on %s", r.Version)
-	}
-	return nil
-}
-
-// running is the version of the active slot.
-func (s *simKiosk) running() string {
-	env, err := s.dev.Env()
-	if err != nil {
-		return ""
-	}
-	return env.Slots[env.Active].Version
-}
-
-func (s *simKiosk) toldFor(rollout string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.told[rollout])
-}
-
-func (s *simKiosk) restarts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.boots - 1
-}
-
-// router counts update commands and hands them to the agent.
-type router struct {
-	k *simKiosk
-	a *update.Agent
-}
-
-func (r *router) HandleCommand(ctx context.Context, id string, cmd *proto.Command) proto.CommandResponse {
-	var a proto.UpdateArgs
-	if cmd.Kind == proto.CommandUpdate && json.Unmarshal(cmd.Args, &a) == nil {
-		r.k.mu.Lock()
-		if r.k.told[a.Rollout] == nil {
-			r.k.told[a.Rollout] = map[string]bool{}
-		}
-		r.k.told[a.Rollout][id] = true
-		r.k.mu.Unlock()
-	}
-	return r.a.HandleCommand(ctx, id, cmd)
-}
-
-// run powers the kiosk on, and on again after each restart the agent
-// asks for, until ctx ends.
-func (s *simKiosk) run(t *testing.T, ctx context.Context, brokerURL string) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			off, err := s.powerOn(ctx, brokerURL)
-			if err != nil {
-				t.Errorf("%s: power on: %v", s.id, err)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				off()
-				return
-			case <-s.restart:
-				off()
-			}
-		}
-	}()
-	t.Cleanup(func() { <-done })
-}
-
-func (s *simKiosk) powerOn(ctx context.Context, brokerURL string) (off func(), err error) {
-	if _, err := s.dev.Start(ctx); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.boots++
-	s.mu.Unlock()
-	ob, err := outbox.Open(filepath.Join(s.dir, "outbox.db"), outbox.Options{})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := deviceConfig(s.cr, brokerURL, ob)
-	if err != nil {
-		ob.Close()
-		return nil, err
-	}
-	r := &router{k: s}
-	cfg.Handler = r
-	cfg.Telemetry = func() proto.Telemetry { return proto.Telemetry{Board: "sim"} }
-	cfg.Versions = func() (string, string) { return s.running(), "" }
-	c, err := fsync.New(cfg)
-	if err != nil {
-		ob.Close()
-		return nil, err
-	}
-	r.a, err = update.New(update.Config{
-		Installers: map[artifact.Kind]*install.Device{artifact.KindFirmware: s.dev},
-		Fetcher:    s.fetch, Dir: filepath.Join(s.dir, "ota"), Responder: c, Logger: quiet,
-		Restart: func(context.Context) error {
-			select {
-			case s.restart <- struct{}{}:
-			default:
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		ob.Close()
-		return nil, err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { c.Run(cctx); close(stopped) }()
-	// The update that was pending when the kiosk went down, if any, is
-	// reported once the client is connected.
-	reported := make(chan struct{})
-	go func() {
-		defer close(reported)
-		if _, err := r.a.ReportPending(cctx); err != nil && cctx.Err() == nil {
-			quiet.Error("report pending", "device_id", s.id, "err", err)
-		}
-	}()
-	return func() {
-		r.a.Close()
-		cancel()
-		<-reported
-		<-stopped
-		ob.Close()
-	}, nil
-}
-
 // TestOTARolloutOverFleet: ten sim kiosks enrolled through the enrollment
 // API and connected to the embedded broker, nine of them labelled for the
 // rollouts; a signed release uploaded through the admin API fails its
@@ -387,7 +202,8 @@ func TestOTARolloutOverFleet(t *testing.T) {
 	// The fleet: n kiosks on 1.0.0, enrolled over HTTPS with their own keys.
 	// kiosk-09 is at another site, outside the rollouts' label.
 	bad := map[string]bool{"1.1.0": true}
-	kiosks := map[string]*simKiosk{}
+	factory := keys.artifact(t, "1.0.0")
+	kiosks := map[string]*SimKiosk{}
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("kiosk-%02d", i)
@@ -398,9 +214,19 @@ func TestOTARolloutOverFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := newSimKiosk(t, id, t.TempDir(), cr, keys, c.client, bad)
+		k, err := NewSimKiosk(SimKioskConfig{Credentials: cr, BrokerURL: cr.BrokerURL, Dir: t.TempDir(), Roots: []ed25519.PublicKey{keys.root.Public()},
+			Factory: factory, HTTP: c.client, Bad: bad, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
 		kiosks[id] = k
-		k.run(t, ctx, cr.BrokerURL)
+		done := make(chan error, 1)
+		go func() { done <- k.Run(ctx) }()
+		t.Cleanup(func() {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
 		site := "lisbon"
 		if i == n-1 {
 			site = "porto"
@@ -461,16 +287,16 @@ func TestOTARolloutOverFleet(t *testing.T) {
 		p := ro.Devices[id]
 		switch {
 		case p == nil: // outside the label
-			if got := kiosks[id].toldFor(ro.ID); got != 0 {
+			if got := kiosks[id].Told(ro.ID); got != 0 {
 				t.Fatalf("%s is outside the rollout but was told %d times", id, got)
 			}
 		case p.Stage == 0:
-			if kiosks[id].running() != "1.0.0" || !strings.Contains(p.Error, "health check failed") || kiosks[id].restarts() != 1 {
-				t.Fatalf("%s: runs %s after the failed health check, %d restarts; progress %+v", id, kiosks[id].running(), kiosks[id].restarts(), p)
+			if kiosks[id].Running() != "1.0.0" || !strings.Contains(p.Error, "health check failed") || kiosks[id].Restarts() != 1 {
+				t.Fatalf("%s: runs %s after the failed health check, %d restarts; progress %+v", id, kiosks[id].Running(), kiosks[id].Restarts(), p)
 			}
 		default:
-			if p.State != releases.StatePending || kiosks[id].toldFor(ro.ID) != 0 {
-				t.Fatalf("%s of a later stage: %+v, told %d times", id, p, kiosks[id].toldFor(ro.ID))
+			if p.State != releases.StatePending || kiosks[id].Told(ro.ID) != 0 {
+				t.Fatalf("%s of a later stage: %+v, told %d times", id, p, kiosks[id].Told(ro.ID))
 			}
 		}
 	}
@@ -498,11 +324,11 @@ func TestOTARolloutOverFleet(t *testing.T) {
 		t.Fatalf("rollout 2: %s %s counts %v", ro2.State, ro2.Reason, ro2.Counts)
 	}
 	for id, p := range ro2.Devices {
-		if p.State != releases.StateSucceeded || kiosks[id].running() != "1.2.0" || kiosks[id].toldFor(ro2.ID) != 1 {
-			t.Fatalf("%s: %+v, runs %s, told %d times", id, p, kiosks[id].running(), kiosks[id].toldFor(ro2.ID))
+		if p.State != releases.StateSucceeded || kiosks[id].Running() != "1.2.0" || kiosks[id].Told(ro2.ID) != 1 {
+			t.Fatalf("%s: %+v, runs %s, told %d times", id, p, kiosks[id].Running(), kiosks[id].Told(ro2.ID))
 		}
 	}
-	if kiosks["kiosk-09"].running() != "1.0.0" || kiosks["kiosk-09"].restarts() != 0 {
+	if kiosks["kiosk-09"].Running() != "1.0.0" || kiosks["kiosk-09"].Restarts() != 0 {
 		t.Fatal("kiosk-09 (outside the label) was updated")
 	}
 	// The registry shows what each kiosk runs after its restart.
