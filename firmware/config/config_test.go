@@ -44,6 +44,15 @@ func TestParse(t *testing.T) {
 		{name: "broker scheme", yaml: "device_id: k1\nboard: {board: sim}\ncloud: {broker: example:1883}\n", wantKey: "cloud.broker"},
 		{name: "hash", yaml: "device_id: k1\nboard: {board: sim}\ntechnician: {user: tech, password_hash: plain}\n", wantKey: "technician.password_hash"},
 		{name: "device id", yaml: "device_id: a/b\nboard: {board: sim}\n", wantKey: "device_id"},
+		{name: "ota", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, firmware_slots: /v/fw, roots_file: /e/roots.pem}\n", check: func(t *testing.T, c Config) {
+			if c.OTA.Watchdog != 5*time.Minute || c.OTA.CloudTimeout != 2*time.Minute || c.OTA.MaxAttempts != 3 || c.OTA.Restart != "" {
+				t.Errorf("ota defaults not applied: %+v", c.OTA)
+			}
+		}},
+		{name: "ota without slots", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, roots_file: /e/roots.pem}\n", wantKey: "ota.firmware_slots"},
+		{name: "ota without roots", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, firmware_slots: /v/fw}\n", wantKey: "ota.roots_file"},
+		{name: "ota restart", yaml: "device_id: k1\nboard: {board: sim}\nota: {restart: kexec}\n", wantKey: "ota.restart"},
+		{name: "ota cloud timeout", yaml: "device_id: k1\nboard: {board: sim}\nota: {watchdog: 1m, cloud_timeout: 2m}\n", wantKey: "ota.cloud_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

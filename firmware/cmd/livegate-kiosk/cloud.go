@@ -21,11 +21,12 @@ import (
 // newSync prepares the MQTT link of cfg.Cloud (nil when no broker is
 // configured and no enrolled credentials exist: the kiosk runs offline and
 // results wait in the outbox).
-func newSync(c config.Config, ob *outbox.Outbox, k *kiosk.Kiosk, modelsVersion string, log *slog.Logger) (*fsync.Client, error) {
+// Commands go to h; versions names the running firmware and models (the
+// active slots when OTA is configured) for the birth and telemetry.
+func newSync(c config.Config, ob *outbox.Outbox, h fsync.CommandHandler, versions func() (string, string), log *slog.Logger) (*fsync.Client, error) {
 	cc := c.Cloud
 	sc := fsync.Config{DeviceID: c.DeviceID, BrokerURL: cc.Broker, Outbox: ob, Username: cc.Username,
-		Handler: assignHandler{k: k, log: log}, Logger: log, AckTimeout: cc.AckTimeout,
-		FirmwareVersion: version, ModelsVersion: modelsVersion}
+		Handler: h, Logger: log, AckTimeout: cc.AckTimeout, FirmwareVersion: version, Versions: versions}
 	if cc.CredentialsDir != "" {
 		cr, err := fsync.LoadCredentials(cc.CredentialsDir)
 		switch {

@@ -80,13 +80,13 @@ func TestNewSyncOffline(t *testing.T) {
 	}
 	defer ob.Close()
 	c.Cloud.CredentialsDir = t.TempDir() // empty: not enrolled yet
-	sc, err := newSync(c, ob, newTestKiosk(t), "m", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sc, err := newSync(c, ob, assignHandler{k: newTestKiosk(t)}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || sc != nil {
 		t.Fatalf("offline newSync = %v, %v", sc, err)
 	}
 	c.Cloud.Broker = "tcp://127.0.0.1:1"
 	c.Cloud.PasswordFile = filepath.Join(t.TempDir(), "missing")
-	if _, err := newSync(c, ob, newTestKiosk(t), "m", slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+	if _, err := newSync(c, ob, assignHandler{k: newTestKiosk(t)}, nil, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		t.Fatal("missing password file accepted")
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"livegate.dev/firmware/kiosk/simcam"
 	"livegate.dev/firmware/outbox"
 	"livegate.dev/firmware/tech"
+	"livegate.dev/firmware/update"
+	"livegate.dev/ota/install"
 )
 
 // cmdRun is the daemon: board, store, engine, kiosk loop, technician view,
@@ -97,6 +99,39 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	}()
 	st := ob.Stats()
 	log.Info("store open", "path", c.Store.Path, "entries", st.Entries, "bytes", st.Bytes)
+	// OTA: the models slot is confirmed before the engine loads from it;
+	// the firmware slot is booted here and confirmed below, once the
+	// cloud link runs (its health check needs it).
+	op, err := openOTA(c, p.Name, log)
+	if err != nil {
+		return err
+	}
+	fwVersion := version
+	var frun install.Running
+	if op != nil {
+		if op.models != nil {
+			op.loadModels = func(dir string) (kioskLocator, func(), error) {
+				mc := c
+				mc.Models.Dir = dir
+				e, l, err := newEngine(mc, p.InferenceThreads, 0)
+				if err != nil {
+					return nil, nil, err
+				}
+				return l, func() { l.Close(); e.Close() }, nil
+			}
+			mrun, err := op.models.Start(ctx)
+			if err != nil {
+				return fmt.Errorf("ota: models slots: %w", err)
+			}
+			c.Models.Dir = mrun.Path
+			log.Info("models slot", "slot", string(mrun.Slot), "version", mrun.Version)
+		}
+		if frun, err = op.fw.Boot(ctx); err != nil {
+			return fmt.Errorf("ota: firmware slots: %w", err)
+		}
+		fwVersion = frun.Version
+		log.Info("firmware slot", "slot", string(frun.Slot), "version", frun.Version)
+	}
 	eng, loc, err := newEngine(c, p.InferenceThreads, 0)
 	if err != nil {
 		return err
@@ -110,7 +145,7 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	}
 	k, err := kiosk.New(kiosk.Hardware{Camera: cam, Relay: b.Relay, Lights: b.Lights, Presence: b.Presence, Status: b.Status, Buzzer: b.Buzzer},
 		eng, &kiosk.OutboxStore{Outbox: ob, Clock: clk}, loc, kiosk.Options{
-			DeviceID: c.DeviceID, FirmwareVersion: version, Clock: clk, Logger: log,
+			DeviceID: c.DeviceID, FirmwareVersion: fwVersion, Clock: clk, Logger: log,
 			RelayPulse: c.RelayPulse, CoolDown: c.CoolDown, MaxDuration: c.Session.MaxDuration,
 			GuideTimeout: c.Session.GuideTimeout, AuditFrames: *c.Session.AuditFrames, NoAudit: *c.Session.AuditFrames == 0,
 		})
@@ -139,6 +174,80 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+
+	// The cloud link runs before the health check of a new firmware
+	// version (the cloud must be reachable) and before the technician
+	// view serves.
+	var restartRequested atomic.Bool
+	rt := &router{kiosk: assignHandler{k: k, log: log}}
+	versions := func() (string, string) {
+		fw, mv := fwVersion, eng.ModelsVersion()
+		if op != nil {
+			if v := activeVersion(op.models); v != "" {
+				mv = v
+			}
+		}
+		return fw, mv
+	}
+	sc, err := newSync(c, ob, rt, versions, log)
+	if err != nil {
+		cancel()
+		return err
+	}
+	if sc != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sc.Run(ctx); err != nil {
+				log.Error("cloud sync stopped", "err", err)
+			}
+		}()
+	} else {
+		log.Warn("no cloud broker configured: results stay in the store")
+	}
+	if op != nil {
+		op.camera, op.locator, op.sync = b.Camera, loc, sc
+		out, err := op.fw.Confirm(ctx, frun)
+		if err != nil {
+			stopped := ctx.Err() != nil
+			cancel() // the deferred wg.Wait needs the goroutines stopped
+			if stopped {
+				return nil
+			}
+			return fmt.Errorf("ota: confirm firmware %s: %w", frun.Version, err)
+		}
+		restart := restartFunc(c.OTA.Restart, p.Name, cancel, &restartRequested, log)
+		if out == install.OutcomeRolledBack {
+			// The old slot runs after a restart (a reboot on real boards).
+			log.Warn("ota: new firmware failed its health check; restarting into the old slot", "version", frun.Version)
+			err := restart(ctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("ota: restart after rollback: %w", err)
+			}
+			return errRestart
+		}
+		if sc != nil {
+			sc.Announce()
+			agent, err := update.New(update.Config{Installers: op.installers(), Fetcher: op.fetcher(log), Dir: c.OTA.Dir,
+				Responder: sc, Restart: restart, Logger: log})
+			if err != nil {
+				cancel()
+				return err
+			}
+			defer agent.Close()
+			rt.agent.Store(agent)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := agent.ReportPending(ctx); err != nil && ctx.Err() == nil {
+					log.Error("ota: pending update result not reported", "err", err)
+				}
+			}()
+		} else {
+			log.Warn("ota: updates need the cloud link (cloud.broker); none taken")
+		}
+	}
 
 	tv := tech.New(k, tech.Options{User: c.Technician.User, PasswordHash: c.Technician.PasswordHash, Check: config.CheckPassword,
 		Health: healthy, Logger: log})
@@ -179,21 +288,6 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 		}
 	}
 
-	sc, err := newSync(c, ob, k, eng.ModelsVersion(), log)
-	if err != nil {
-		return err
-	}
-	if sc != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := sc.Run(ctx); err != nil {
-				log.Error("cloud sync stopped", "err", err)
-			}
-		}()
-	} else {
-		log.Warn("no cloud broker configured: results stay in the store")
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -210,6 +304,10 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 		log.Error("sd_notify", "err", err)
 	}
 	cancel()
+	if restartRequested.Load() {
+		log.Info("kiosk stopped for a restart into the new slot: relay off, store closing")
+		return errRestart
+	}
 	if stopped && (runErr == nil || errors.Is(runErr, context.Canceled)) {
 		log.Info("kiosk stopped: relay off, store closing")
 		return nil

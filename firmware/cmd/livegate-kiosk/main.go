@@ -74,19 +74,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "livegate-kiosk: unknown command %q\n%s", args[0], usage)
 		return 2
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	return exitCode(err, stderr)
+}
+
+// exitCode maps a command's error to the exit status: 0, 1 (error), 2
+// (usage), exitRestart (3: restart requested by the update agent).
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errRestart) {
+		fmt.Fprintf(stderr, "livegate-kiosk: %v (exit status %d)\n", err, exitRestart)
+		return exitRestart
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "livegate-kiosk:", err)
 		return 2
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "livegate-kiosk:", err)
-		return 1
-	}
-	return 0
+	fmt.Fprintln(stderr, "livegate-kiosk:", err)
+	return 1
 }
 
 type usageError struct{ error }

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"livegate.dev/drivers"
+	"livegate.dev/firmware/config"
+	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/firmware/update"
+	"livegate.dev/models/imgproc"
+	"livegate.dev/ota/artifact"
+	"livegate.dev/ota/download"
+	"livegate.dev/ota/install"
+	"livegate.dev/ota/sign"
+	"livegate.dev/proto"
+)
+
+// exitRestart is the exit status of a kiosk that restarts into a new slot
+// (ota.restart: exit): systemd's Restart=always starts it again.
+const exitRestart = 3
+
+// errRestart: the daemon stopped so that its supervisor starts it again
+// (into a new slot, or back into the old one after a rollback).
+var errRestart = errors.New("restart requested by the update agent")
+
+// otaParts are the kiosk's A/B installers and what their health checks
+// need, filled in as the daemon brings its parts up.
+type otaParts struct {
+	cfg    config.OTA
+	fw     *install.Device
+	models *install.Device // nil: models come from models.dir
+	client *http.Client
+	log    *slog.Logger
+
+	// For the firmware health check.
+	camera  drivers.FrameSource
+	locator kioskLocator
+	sync    *fsync.Client
+	// For the models health check: loads the engine from a slot.
+	loadModels func(dir string) (kioskLocator, func(), error)
+}
+
+// openOTA opens the installers of c.OTA (nil when ota.dir is empty).
+func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error) {
+	o := c.OTA
+	if o.Dir == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(o.RootsFile)
+	if err != nil {
+		return nil, fmt.Errorf("ota.roots_file: %w", err)
+	}
+	roots, err := sign.ParseRootPublic(pem)
+	if err != nil {
+		return nil, fmt.Errorf("ota.roots_file %s: %w", o.RootsFile, err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ota.dir: %w", err)
+	}
+	p := &otaParts{cfg: o, log: log}
+	if p.client, err = otaClient(o.CAFile); err != nil {
+		return nil, err
+	}
+	rev := o.RevocationFile
+	if rev == "" {
+		rev = filepath.Join(o.Dir, "revocations.json")
+	}
+	open := func(kind artifact.Kind, root string, health install.HealthCheck) (*install.Device, error) {
+		layout, err := install.NewSim(root)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := sign.NewTrust(roots, time.Now)
+		if err != nil {
+			return nil, err
+		}
+		return install.New(install.Config{Layout: layout, Trust: tr, Kind: kind, Board: board, Arch: runtime.GOARCH,
+			Health: health, Watchdog: o.Watchdog, MaxAttempts: o.MaxAttempts, RevocationFile: rev, Logger: log})
+	}
+	if p.fw, err = open(artifact.KindFirmware, o.FirmwareSlots, p.firmwareHealth); err != nil {
+		return nil, fmt.Errorf("ota.firmware_slots: %w", err)
+	}
+	if o.ModelsSlots != "" {
+		if p.models, err = open(artifact.KindModels, o.ModelsSlots, p.modelsHealth); err != nil {
+			return nil, fmt.Errorf("ota.models_slots: %w", err)
+		}
+	}
+	return p, nil
+}
+
+func otaClient(caFile string) (*http.Client, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ota.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("ota.ca_file %s: no PEM certificate", caFile)
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: t}, nil
+}
+
+// firmwareHealth is the health check of a new firmware version: the
+// camera opens and yields a frame, the engine runs a self-test inference
+// on it (face detection), and the cloud is reachable (the MQTT link
+// connects within ota.cloud_timeout) when a broker is configured.
+func (p *otaParts) firmwareHealth(ctx context.Context, run install.Running) error {
+	if p.camera == nil {
+		return errors.New("camera: not opened")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	f, err := p.camera.Next(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("camera yields no frame: %w", err)
+	}
+	if p.locator != nil {
+		img, err := f.Image()
+		if err != nil {
+			return fmt.Errorf("camera frame does not decode: %w", err)
+		}
+		if err := selfTest(p.locator, imgproc.FromImage(img, nil)); err != nil {
+			return err
+		}
+	}
+	if p.sync != nil {
+		sctx, cancel := context.WithTimeout(ctx, p.cfg.CloudTimeout)
+		defer cancel()
+		if err := p.sync.WaitConnected(sctx); err != nil {
+			return fmt.Errorf("cloud not reachable within %s: %w", p.cfg.CloudTimeout, err)
+		}
+	}
+	p.log.Info("ota health check passed", "version", run.Version)
+	return nil
+}
+
+// modelsHealth loads the engine from the new models slot and runs a
+// self-test inference on a blank frame.
+func (p *otaParts) modelsHealth(_ context.Context, run install.Running) error {
+	if p.loadModels == nil {
+		return errors.New("models: no engine in this build")
+	}
+	loc, closeAll, err := p.loadModels(run.Path)
+	if err != nil {
+		return fmt.Errorf("models %s do not load: %w", run.Version, err)
+	}
+	defer closeAll()
+	return selfTest(loc, imgproc.NewRGB(320, 240))
+}
+
+// selfTest runs one detection; a panic in the runtime is a failure.
+func selfTest(loc kioskLocator, img *imgproc.RGB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("self-test inference panicked: %v", r)
+		}
+	}()
+	loc.Locate(img)
+	return nil
+}
+
+// restartFunc returns the agent's Restart: exit (the daemon stops
+// gracefully and exits with exitRestart) or reboot.
+func restartFunc(mode, board string, stop func(), requested *atomic.Bool, log *slog.Logger) func(context.Context) error {
+	if restartMode(mode, board) == "reboot" {
+		return func(ctx context.Context) error {
+			log.Info("ota: rebooting into the new slot")
+			return exec.CommandContext(ctx, "systemctl", "reboot").Run()
+		}
+	}
+	return func(context.Context) error {
+		log.Info("ota: exiting so the supervisor restarts the kiosk", "status", exitRestart)
+		requested.Store(true)
+		stop()
+		return nil
+	}
+}
+
+// restartMode resolves ota.restart: exit on sim, reboot elsewhere.
+func restartMode(mode, board string) string {
+	if mode != "" {
+		return mode
+	}
+	if board == "sim" {
+		return "exit"
+	}
+	return "reboot"
+}
+
+// router sends update commands to the OTA agent and the others to the
+// kiosk loop.
+type router struct {
+	kiosk assignHandler
+	agent atomic.Pointer[update.Agent]
+}
+
+func (r *router) HandleCommand(ctx context.Context, id string, cmd *proto.Command) proto.CommandResponse {
+	if cmd.Kind != proto.CommandUpdate {
+		return r.kiosk.HandleCommand(ctx, id, cmd)
+	}
+	a := r.agent.Load()
+	if a == nil {
+		return proto.CommandResponse{Of: id, Status: "refused", Error: "this kiosk takes no updates (no ota.dir) or is still starting"}
+	}
+	return a.HandleCommand(ctx, id, cmd)
+}
+
+func (p *otaParts) installers() map[artifact.Kind]*install.Device {
+	m := map[artifact.Kind]*install.Device{artifact.KindFirmware: p.fw}
+	if p.models != nil {
+		m[artifact.KindModels] = p.models
+	}
+	return m
+}
+
+func (p *otaParts) fetcher(log *slog.Logger) *download.Fetcher {
+	return &download.Fetcher{Client: p.client, Logger: log}
+}
+
+func activeVersion(d *install.Device) string {
+	if d == nil {
+		return ""
+	}
+	env, err := d.Env()
+	if err != nil {
+		return ""
+	}
+	return env.Slots[env.Active].Version
+}
