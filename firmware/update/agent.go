@@ -382,6 +382,12 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 	dev := a.cfg.Installers[artifact.Kind(p.Kind)]
 	dst := a.downloadPath(p)
 	a.cleanDownloads(dst)
+	rep := newReporter(ctx, a)
+	defer rep.close()
+	fail := func(detail string) {
+		rep.close() // progress first, then the final answer
+		a.fail(ctx, p, detail)
+	}
 
 	// 1. Download (resumable; the partial file survives restarts).
 	f := *a.cfg.Fetcher
@@ -397,7 +403,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 			return
 		}
 		last, lastPct = now, pct
-		a.send(ctx, answer(p.Command, "accepted", proto.UpdateDownloading, p, p.From, fmt.Sprintf("%d%% (%d of %d bytes)", pct, done, total)))
+		rep.send(answer(p.Command, "accepted", proto.UpdateDownloading, p, p.From, fmt.Sprintf("%d%% (%d of %d bytes)", pct, done, total)))
 	}
 	hookStep("download")
 	if err := f.Fetch(ctx, p.URL, dst, p.Size, p.SHA256); err != nil {
@@ -405,7 +411,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 			a.stopped(p)
 			return
 		}
-		a.fail(ctx, p, "download: "+redactErr(err, p.URL))
+		fail("download: " + redactErr(err, p.URL))
 		return
 	}
 
@@ -413,14 +419,14 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 	// inactive slot, switch. The pending file says "installing" first, so
 	// a restart from here on is reported.
 	p.Phase = PhaseInstalling
-	if !a.persist(ctx, p) {
+	if !a.persist(ctx, p, fail) {
 		return
 	}
-	a.send(ctx, answer(p.Command, "accepted", proto.UpdateInstalling, p, p.From, ""))
+	rep.send(answer(p.Command, "accepted", proto.UpdateInstalling, p, p.From, ""))
 	hookStep("install")
 	fh, err := os.Open(dst)
 	if err != nil {
-		a.fail(ctx, p, "install: "+err.Error())
+		fail("install: " + err.Error())
 		return
 	}
 	m, err := dev.Install(ctx, fh)
@@ -436,7 +442,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 			detail = "refused (" + reason + "): " + err.Error()
 			os.Remove(dst) // a refused artifact is not kept for a retry
 		}
-		a.fail(ctx, p, detail)
+		fail(detail)
 		return
 	}
 	if m.Version != p.Version {
@@ -447,11 +453,12 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 
 	// 3. Switched: the next start runs the new slot on trial.
 	p.Phase = PhaseRebooting
-	if !a.persist(ctx, p) {
+	if !a.persist(ctx, p, fail) {
 		return
 	}
 	os.Remove(dst)
-	a.send(ctx, answer(p.Command, "accepted", proto.UpdateRebooting, p, p.From, ""))
+	rep.send(answer(p.Command, "accepted", proto.UpdateRebooting, p, p.From, ""))
+	rep.flush() // "rebooting" reaches the broker (or AnswerTimeout passes) before the restart
 	hookStep("restart")
 	a.log.Info("ota restarting into the new slot", "command", p.Command, "kind", p.Kind, "version", p.Version)
 	if err := a.cfg.Restart(ctx); err != nil {
@@ -463,13 +470,13 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 
 // persist rewrites the pending file; a failure ends the job as failed
 // before the switch, or leaves it for the next start after.
-func (a *Agent) persist(ctx context.Context, p Pending) bool {
+func (a *Agent) persist(ctx context.Context, p Pending, fail func(string)) bool {
 	if err := writePending(a.pendingPath(), p); err != nil {
 		if p.Phase == PhaseRebooting {
 			a.log.Error("ota pending file not updated; the next start reports from the installing record", "err", err)
 			return true
 		}
-		a.fail(ctx, p, "cannot persist the update: "+err.Error())
+		fail("cannot persist the update: " + err.Error())
 		return false
 	}
 	a.mu.Lock()
