@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"livegate.dev/cloud/internal/fleet/e2e"
+	fsync "livegate.dev/firmware/sync"
+	"livegate.dev/ota/sign"
+)
+
+// buildOTATool builds livegate-ota next to the livegate-cloud binary.
+func buildOTATool(t *testing.T) string {
+	t.Helper()
+	buildBinary(t) // makes buildDir
+	bin := filepath.Join(buildDir, "livegate-ota")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/livegate-ota")
+	cmd.Dir = filepath.Join("..", "..", "..", "ota")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build livegate-ota: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestOTAPushRollout runs OTA through the shipped binaries: `livegate-cloud
+// serve --mqtt-addr … --ota-roots …` behind a TLS-terminating proxy (as in
+// production), four sim kiosks enrolled over HTTPS running the kiosk's
+// update agent, and `livegate-ota keygen`, `sign` and `push --rollout
+// --follow`: a release that fails its health check aborts the rollout
+// (push exits non-zero and names the rolled-back devices), a good one
+// completes on every device.
+func TestOTAPushRollout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs both binaries")
+	}
+	cloudBin, otaBin := buildBinary(t), buildOTATool(t)
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	const token = "kill-test-admin" // what startServe gives the daemon
+	tool := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(otaBin, args...)
+		cmd.Env = append(os.Environ(), "LIVEGATE_ADMIN_TOKEN="+token)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if err != nil {
+			err = fmt.Errorf("livegate-ota %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+		}
+		return out.String(), err
+	}
+	mustTool := func(args ...string) string {
+		t.Helper()
+		out, err := tool(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	// Keys and three signed releases, made with the release tool.
+	mustTool("keygen", "root", "-o", p("root"))
+	mustTool("keygen", "signing", "--root", p("root.key"), "--serial", "1", "-o", p("k1"))
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		os.WriteFile(p("rootfs-"+v), bytes.Repeat([]byte("rootfs "+v+"\n"), 20_000), 0o644)
+		min := "1.0.0"
+		if v == "1.0.0" {
+			min = "0.0.0"
+		}
+		mustTool("sign", "--key", p("k1.key"), "--cert", p("k1.cert"), "--payload", p("rootfs-"+v), "--kind", "firmware",
+			"--version", v, "--board", "sim", "--arch", "amd64", "--min-version", min, "-o", p(v+".lgota"))
+	}
+	rootPEM, err := os.ReadFile(p("root.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := sign.ParseRootPublic(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory, _ := os.ReadFile(p("1.0.0.lgota"))
+
+	// The TLS-terminating proxy in front of the daemon.
+	var target atomic.Pointer[url.URL]
+	proxy := httptest.NewUnstartedServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target.Load()) },
+		ErrorLog: log.New(io.Discard, "", 0)})
+	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.StartTLS()
+	defer proxy.Close()
+	os.WriteFile(p("ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw}), 0o644)
+	pool := x509.NewCertPool()
+	pool.AddCert(proxy.Certificate())
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	srv := startServe(t, cloudBin, p("data"), "--mqtt-addr", "127.0.0.1:0", "--ota-roots", p("root.pub"), "--public-url", proxy.URL)
+	u, _ := url.Parse(srv.base)
+	target.Store(u)
+
+	admin := func(method, path string, body any, out any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, proxy.URL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		data, _ := io.ReadAll(res.Body)
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
+		}
+		if out != nil {
+			json.Unmarshal(data, out)
+		}
+	}
+	var tenant struct {
+		TenantID string `json:"tenant_id"`
+	}
+	admin("POST", "/admin/v1/tenants", map[string]string{"name": "branches", "mode": "live"}, &tenant)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const n = 4
+	kiosks := make([]*e2e.SimKiosk, n)
+	for i := range n {
+		id := fmt.Sprintf("branch-kiosk-%d", i)
+		var enr struct {
+			Token string `json:"token"`
+		}
+		admin("POST", "/admin/v1/devices/enrollments", map[string]string{"tenant_id": tenant.TenantID, "device_id": id}, &enr)
+		cr, err := fsync.Enroll(ctx, hc, proxy.URL+"/api/v1/devices/enroll", enr.Token, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := e2e.NewSimKiosk(e2e.SimKioskConfig{Credentials: cr, BrokerURL: cr.BrokerURL, Dir: filepath.Join(dir, id), Roots: roots,
+			Factory: factory, HTTP: hc, Bad: map[string]bool{"1.1.0": true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kiosks[i] = k
+		done := make(chan error, 1)
+		go func() { done <- k.Run(ctx) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// Every kiosk is registered online on 1.0.0 before a rollout picks its devices.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Devices []struct {
+				Status          string `json:"status"`
+				FirmwareVersion string `json:"firmware_version"`
+			} `json:"devices"`
+		}
+		admin("GET", "/admin/v1/devices", nil, &list)
+		online := 0
+		for _, d := range list.Devices {
+			if d.Status == "online" && d.FirmwareVersion == "1.0.0" {
+				online++
+			}
+		}
+		if online == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kiosks not online: %+v", list.Devices)
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
+
+	push := func(file string) (string, error) {
+		return tool("-q", "push", p(file), "--url", proxy.URL, "--ca", p("ca.pem"), "--rollout", "--stages", "100",
+			"--abort-failures", "1", "--report-timeout", "2m", "--follow", "--poll", "50ms")
+	}
+	out, err := push("1.1.0.lgota")
+	if err == nil || !strings.Contains(out, "aborted") || !strings.Contains(out, "rolled_back") {
+		t.Fatalf("push of a release failing its health check: %v\n%s", err, out)
+	}
+	for i, k := range kiosks {
+		if k.Running() != "1.0.0" {
+			t.Fatalf("kiosk %d runs %s after the rollback", i, k.Running())
+		}
+	}
+	start := time.Now()
+	out, err = push("1.2.0.lgota")
+	if err != nil || !strings.Contains(out, "completed") || !strings.Contains(out, fmt.Sprintf("succeeded %d", n)) {
+		t.Fatalf("push of a good release: %v\n%s", err, out)
+	}
+	took := time.Since(start)
+	for i, k := range kiosks {
+		if k.Running() != "1.2.0" || k.Restarts() < 1 {
+			t.Fatalf("kiosk %d runs %s (%d restarts)", i, k.Running(), k.Restarts())
+		}
+	}
+	// Pushing the same artifact again uses the stored release.
+	if out := mustTool("-q", "push", p("1.2.0.lgota"), "--url", proxy.URL, "--ca", p("ca.pem")); !strings.Contains(out, "firmware 1.2.0") {
+		t.Fatalf("second push: %s", out)
+	}
+	t.Logf("push --rollout --follow of a good release to %d kiosks: upload → completed in %v", n, took.Round(time.Millisecond))
+}
