@@ -15,6 +15,11 @@
 // again, in order. The cloud is idempotent by session id and acks duplicates
 // again, so each result is stored exactly once.
 //
+// A command is answered once by the CommandHandler; long work (an update)
+// answers again later with Respond (QoS 1, a message id per distinct
+// answer), and a redelivered command gets the latest answer. Birth and
+// telemetry carry the running firmware and models versions (Versions).
+//
 // Credentials (a client certificate from enrollment, or a password) are
 // kept by SaveCredentials / LoadCredentials with 0600 permissions, written
 // atomically.
