@@ -50,9 +50,11 @@ type SampleResult struct {
 	Confidence float64            `json:"confidence"`
 	Reasons    []string           `json:"reasons"`
 	Layers     map[string]float64 `json:"layers"`
-	Frames     int                `json:"frames"`
-	BadFrames  int                `json:"bad_frames,omitempty"`
-	Error      string             `json:"error,omitempty"`
+	// Measures are each layer's figures behind its score (for analysis).
+	Measures  map[string]map[string]float64 `json:"measures,omitempty"`
+	Frames    int                           `json:"frames"`
+	BadFrames int                           `json:"bad_frames,omitempty"`
+	Error     string                        `json:"error,omitempty"`
 }
 
 // Kind is the sample's attack species or, for bona fide samples,
@@ -247,8 +249,16 @@ func RunSample(ctx context.Context, models *liveness.Models, dir string, l corpu
 	v := a.Verdict()
 	res.Verdict, res.Confidence, res.Reasons = v.Verdict, v.Confidence, v.Reasons
 	res.Layers = map[string]float64{}
+	res.Measures = map[string]map[string]float64{}
 	for _, ly := range v.Layers {
 		res.Layers[ly.Name] = math.Round(ly.Score*1000) / 1000
+		m := map[string]float64{}
+		for k, x := range ly.Measures {
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				m[k] = math.Round(x*10000) / 10000
+			}
+		}
+		res.Measures[ly.Name] = m
 	}
 	return res, nil
 }

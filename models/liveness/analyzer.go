@@ -78,6 +78,7 @@ type Analyzer struct {
 	done     bool
 	verdict  *Verdict
 	tex      *texScratch
+	sur      surroundTracker
 	decoded  imgproc.RGB
 	lm       face.Landmarks
 	lastLite *Light
@@ -307,6 +308,7 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 		a.cropScale = cropScale(rec.box[2])
 	}
 	rec.crop = makeCrop(img, rec.box, a.cropScale)
+	a.sur.step(&rec, img)
 	if a.goodFrames%textureEvery == 0 {
 		c := rec.centre()
 		rec.tex, rec.hasTx = a.tex.analyse(img, int(c[0]), int(c[1]))

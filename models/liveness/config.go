@@ -80,6 +80,13 @@ type Config struct {
 	// Default: 0.45 (docs/liveness.md: same-session frames score ≥ 0.6,
 	// different people ≤ 0.45 on the johns set).
 	IdentityThreshold float64
+	// HandheldCamera says the camera itself may move during the session (a
+	// phone held in the hand). The motion layer then takes no evidence from
+	// the background: a background that moves with the face is not a sign
+	// of a picture held in front of the camera, and a still user must show
+	// parallax. Optional. Default: false (a kiosk's or a laptop's camera,
+	// which does not move).
+	HandheldCamera bool
 	// MaxFrameSide rejects decoded frames larger than this on either side.
 	// Optional. Default: 4096.
 	MaxFrameSide int

@@ -112,7 +112,7 @@ func TestPassiveAttacksDoNotPass(t *testing.T) {
 			if l.Passed || !slices.Contains(l.Reasons, c.reason) {
 				t.Errorf("layer %s passed %v reasons %v, want %s: %s", c.layer, l.Passed, l.Reasons, c.reason, l.Detail)
 			}
-			t.Logf("%s: %s %.2f %v", c.name, v.Verdict, v.Confidence, v.Reasons)
+			t.Logf("%s: %s %.2f %v; motion %v", c.name, v.Verdict, v.Confidence, v.Reasons, layer(v, LayerMotion).Measures)
 		})
 	}
 }

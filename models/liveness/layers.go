@@ -22,6 +22,19 @@ const (
 	planarRatio  = 0.35
 	liveRatio    = 0.55
 	staticDrift  = 0.004 // smoothed landmark drift (IOD) below which the face is a still
+
+	// Background against face (surround.go), RMS displacements over surLag
+	// frames in IOD units. A fixed camera's background moved at most 0.001
+	// on the real clips (0.005 with the light layer's tint on the face); a
+	// held print or screen moved it 0.03–0.16, mostly together with the
+	// face (docs/liveness.md).
+	surMove      = 0.01  // the background moves …
+	surCo        = 0.2   // … correlated with the face (a replayed head moving on a moving screen: 0.3–0.9) …
+	surShare     = 0.3   // … by at least this share of the face's motion: carried on one instrument
+	surMoveAny   = 0.025 // the background moves this much, with the face or not: no pass
+	surStatic    = 0.005
+	surOwn       = 0.004 // a still user's own motion against a static background
+	stillScore   = 0.7   // motion score of a still user (no parallax to judge, no sign of a picture)
 	minDriftSpan = 1500 * time.Millisecond
 
 	// Injection.
@@ -362,8 +375,8 @@ func subset(pts []pt2) []pt2 {
 // the floor however much it tilts, while a head's grows with its turn. The
 // parallax ratio is the homography residual over the similarity residual,
 // both above their floors.
-func motionLayer(recs []frameRec) LayerScore {
-	l := LayerScore{Name: LayerMotion, Measures: map[string]float64{}}
+func motionLayer(recs []frameRec, handheld bool) (l LayerScore) {
+	l = LayerScore{Name: LayerMotion, Measures: map[string]float64{}}
 	g := good(recs)
 	sub := make([][]pt2, len(g))
 	for i, r := range g {
@@ -417,15 +430,59 @@ func motionLayer(recs []frameRec) LayerScore {
 	if len(ratios) > 0 {
 		l.Measures["parallax_ratio"] = median(ratios)
 	}
+	ev, haveSur := surroundMotion(g)
+	l.Measures["surround_frames"] = float64(ev.Frames)
+	haveSur = haveSur && 2*ev.Frames >= len(g)
+	if haveSur {
+		l.Measures["surround_motion"] = ev.Surround
+		l.Measures["face_motion"] = ev.Face
+		l.Measures["relative_motion"] = ev.Relative
+		l.Measures["co_motion"] = ev.Co
+	}
+	// The background beside the face moves with it: the face is carried by
+	// a picture or a screen (a fixed camera's background stays put).
+	coMoving := haveSur && ev.Surround >= surMove && ev.Co >= surCo && ev.Surround >= surShare*ev.Face
+	// A background that moves a lot but not with the face (a replayed head
+	// moving much more than the screen carrying it, or something passing
+	// behind a live user): not decisive, but no pass.
+	if haveSur && !handheld && !coMoving && ev.Surround >= surMoveAny {
+		defer func() {
+			if l.hard {
+				return
+			}
+			l.Passed = false
+			l.Score = math.Min(l.Score, 0.5)
+			l.Reasons = append(l.Reasons, ReasonMovesWithBackground)
+			l.Detail += fmt.Sprintf("; the background moves (%.3f IOD, correlation with the face %.2f): the camera or the scene is not still", ev.Surround, ev.Co)
+		}()
+	}
 	switch {
 	case len(g) < minFaceFrames:
 		l.Score, l.Detail = 0, "too few face frames"
 		l.Reasons = []string{ReasonInsufficientMotion}
 		return l
+	case coMoving && !handheld:
+		l.Score = 0
+		l.Detail = fmt.Sprintf("the background moves with the face (%.3f IOD, correlation %.2f; a fixed camera's stays under %.3f): a picture or screen held in front of the camera",
+			ev.Surround, ev.Co, surMove)
+		l.Reasons, l.hard = []string{ReasonMovesWithBackground, ReasonSpoofSuspected}, true
+		if len(ratios) >= minPairs && median(ratios) < planarRatio {
+			l.Reasons = append(l.Reasons, ReasonPlanarMotion)
+			l.Detail += fmt.Sprintf("; parallax ratio %.2f: a plane", median(ratios))
+		}
+		return l
 	case span >= minDriftSpan && drift < staticDrift && len(ratios) < minPairs:
 		l.Score = 0
 		l.Detail = fmt.Sprintf("the face does not move at all (drift %.4f IOD over %v): a still", drift, span.Round(time.Millisecond))
 		l.Reasons, l.hard = []string{ReasonInsufficientMotion, ReasonSpoofSuspected}, true
+		return l
+	case len(ratios) < minPairs && !handheld && haveSur && ev.Surround < surStatic && ev.Relative >= surOwn:
+		// A user holding still, as passive mode asks: too little turn for
+		// parallax, but the face moves on its own (sway, breathing, blinks)
+		// against a background that does not move at all.
+		l.Score, l.Passed = stillScore, true
+		l.Detail = fmt.Sprintf("a still user: too little 3-D motion to judge parallax (%d informative pairs), the face moves on its own (%.3f IOD) against a static background (%.4f IOD)",
+			len(ratios), ev.Relative, ev.Surround)
 		return l
 	case len(ratios) < minPairs:
 		l.Score = 0.5

@@ -83,7 +83,7 @@ func TestMotionLayer(t *testing.T) {
 		{"picture held still", true, 0, false, []string{ReasonInsufficientMotion}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			l := motionLayer(synthRecs(c.flat, c.amp, 75, 3))
+			l := motionLayer(synthRecs(c.flat, c.amp, 75, 3), false)
 			if l.Passed != c.passed {
 				t.Errorf("passed %v, want %v: %s", l.Passed, c.passed, l.Detail)
 			}

@@ -32,6 +32,11 @@ type frameRec struct {
 	hasTx bool
 	spoof float64 // FaceAntiSpoofing raw score; NaN when not run
 	crop  *greyCrop
+	// sur and faceD are the background's and the face's displacement from
+	// the previous frame (source pixels; surroundTracker), when hasSur.
+	sur, faceD pt2
+	surN       int
+	hasSur     bool
 }
 
 var hashSeed = maphash.MakeSeed()

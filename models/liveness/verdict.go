@@ -17,6 +17,7 @@ const (
 	ReasonLightResponseMissing = "light_response_missing"
 	ReasonInsufficientMotion   = "insufficient_motion"
 	ReasonPlanarMotion         = "planar_motion"
+	ReasonMovesWithBackground  = "moves_with_background"
 	ReasonTimestampAnomaly     = "timestamp_anomaly"
 	ReasonRepeatedFrames       = "repeated_frames"
 	ReasonBadFrames            = "bad_frames"
@@ -164,7 +165,7 @@ func (a *Analyzer) Verdict() Verdict {
 		antiSpoofLayer(a.recs),
 		injectionLayer(a.recs, a.tsErrors, a.badFrms, a.cfg.StrictTiming),
 		consistencyLayer(a.recs, a.embCos, a.cfg.IdentityThreshold),
-		motionLayer(a.recs),
+		motionLayer(a.recs, a.cfg.HandheldCamera),
 	)
 	if a.cfg.LightControlled {
 		v.Layers = append(v.Layers, lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep))
