@@ -49,8 +49,8 @@ test-firmware-armv7: firmware-armv7
 	  case "$$out" in *"no liveness engine"*) echo "ok   armv7 build: no engine, says so";; *) echo "$$out"; exit 1;; esac
 
 test-firmware-e2e:
-	@echo "== firmware end to end (real engine, sim board, kill -9)"
-	cd firmware && $(GO) test -count=1 -timeout 15m -run 'TestRunOnce$$|TestKill9|TestSIGTERM' ./cmd/livegate-kiosk
+	@echo "== firmware end to end (real engine, sim board, kill -9, OTA start-up and rollback)"
+	cd firmware && $(GO) test -count=1 -timeout 15m -run 'TestRunOnce$$|TestKill9|TestSIGTERM|TestOTAStart' ./cmd/livegate-kiosk
 
 test-firmware-arm64:
 	@set -euo pipefail; \

@@ -37,6 +37,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "/etc/livegate/kiosk.yaml", "config file (YAML)")
 	simState := fs.String("sim-state", "", "sim board: directory keeping pin levels across restarts (tests)")
+	simUnhealthy := fs.String("sim-unhealthy", "", "sim board: a firmware `version` whose OTA health check fails (tests, fleet simulations)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,13 +48,19 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(stderr, c.LogLevel).With("device_id", c.DeviceID)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return daemon(ctx, c, daemonOpts{simState: *simState, log: log, getenv: os.Getenv})
+	if *simUnhealthy != "" && c.Board.Board != "sim" {
+		return usageError{errors.New("run: --sim-unhealthy is for the sim board only")}
+	}
+	return daemon(ctx, c, daemonOpts{simState: *simState, unhealthy: *simUnhealthy, log: log, getenv: os.Getenv})
 }
 
 type daemonOpts struct {
 	simState string
-	log      *slog.Logger
-	getenv   func(string) string
+	// unhealthy names a firmware version whose OTA health check fails
+	// (sim only: tests and fleet simulations).
+	unhealthy string
+	log       *slog.Logger
+	getenv    func(string) string
 	// ready, when set, receives the technician view's address once
 	// serving (tests).
 	ready func(addr string)
@@ -109,6 +116,7 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	fwVersion := version
 	var frun install.Running
 	if op != nil {
+		op.unhealthy = o.unhealthy
 		if op.models != nil {
 			op.loadModels = func(dir string) (kioskLocator, func(), error) {
 				mc := c

@@ -13,7 +13,11 @@ import (
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv("LIVEGATE_TEST_KIOSK_CHILD"); cfg != "" {
 		// Re-executed by TestKill9: be the daemon.
-		os.Exit(run(context.Background(), []string{"run", "--config", cfg, "--sim-state", os.Getenv("LIVEGATE_TEST_KIOSK_SIMSTATE")}, os.Stdin, os.Stdout, os.Stderr))
+		args := []string{"run", "--config", cfg, "--sim-state", os.Getenv("LIVEGATE_TEST_KIOSK_SIMSTATE")}
+		if v := os.Getenv("LIVEGATE_TEST_KIOSK_UNHEALTHY"); v != "" {
+			args = append(args, "--sim-unhealthy", v)
+		}
+		os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	code := m.Run()
 	if clipsDir != "" {

@@ -48,6 +48,8 @@ type otaParts struct {
 	camera  drivers.FrameSource
 	locator kioskLocator
 	sync    *fsync.Client
+	// unhealthy: this firmware version fails its health check (sim).
+	unhealthy string
 	// For the models health check: loads the engine from a slot.
 	loadModels func(dir string) (kioskLocator, func(), error)
 }
@@ -124,6 +126,9 @@ func otaClient(caFile string) (*http.Client, error) {
 // on it (face detection), and the cloud is reachable (the MQTT link
 // connects within ota.cloud_timeout) when a broker is configured.
 func (p *otaParts) firmwareHealth(ctx context.Context, run install.Running) error {
+	if p.unhealthy != "" && run.Version == p.unhealthy {
+		return fmt.Errorf("sim: version %s is set unhealthy (--sim-unhealthy)", run.Version)
+	}
 	if p.camera == nil {
 		return errors.New("camera: not opened")
 	}
