@@ -11,6 +11,10 @@
 //   - provision: the device CA, one-time enrollment tokens and their
 //     exchange for a client certificate or a password, and revocation.
 //
+// Fleet sends update commands for the OTA rollouts (SendUpdate) and hands
+// the devices' command responses and telemetry to a Listener; a Link joins
+// it to the rollouts when another daemon hook builds them.
+//
 // The contract (topics and payloads) is livegate.dev/proto; the device side
 // is livegate.dev/firmware/sync.
 package fleet

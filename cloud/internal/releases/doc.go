@@ -14,6 +14,9 @@
 // device id, so a device keeps its place for the whole rollout. A rollout
 // aborts by itself when failures in the current stage reach a count or a
 // percentage, and stops when an operator says so. Devices are told through
-// a Notifier (the fleet's MQTT command channel) and report their progress
-// back through Service.Report. See docs/ota-cloud.md.
+// a Notifier (the fleet's MQTT command channel, via fleet.Link) and their
+// answers come back through Service.CommandResponse, keyed by the rollout id
+// they echo, into Service.Report, which never moves a device backwards.
+// Boards (from telemetry) and operator labels are kept as DeviceFacts in the
+// package's own Repo. See docs/ota-cloud.md.
 package releases
