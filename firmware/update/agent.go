@@ -356,24 +356,26 @@ func (a *Agent) send(ctx context.Context, r proto.CommandResponse) {
 	}
 }
 
-// fail ends the job with a final "failed" answer: the pending file goes
-// first (the old version still runs; there is nothing to report after a
-// restart), then the answer is sent.
+// fail ends the job with a final "failed" answer. The answer is kept in
+// the pending file until the broker took it, so a restart before that
+// reports this answer, not an "interrupted" one.
 func (a *Agent) fail(ctx context.Context, p Pending, detail string) {
 	a.log.Warn("ota update failed", "command", p.Command, "version", p.Version, "detail", detail)
 	r := answer(p.Command, "failed", proto.UpdateFailed, p, a.Running(artifact.Kind(p.Kind)), detail)
-	a.mu.Lock()
-	a.finals[p.Command] = r
-	a.mu.Unlock()
-	if err := removePending(a.pendingPath()); err != nil {
-		a.log.Error("ota pending file not removed", "err", err)
+	p.Final = &r
+	if err := writePending(a.pendingPath(), p); err != nil {
+		a.log.Error("ota pending file not updated with the result", "err", err)
 	}
 	a.mu.Lock()
+	a.finals[p.Command] = r
 	a.job = nil
 	a.mu.Unlock()
-	// The final answer is worth waiting for: the rollout counts it.
 	if err := a.cfg.Responder.Respond(ctx, p.Command, r); err != nil {
-		a.log.Warn("ota final answer not delivered", "command", p.Command, "err", err)
+		a.log.Warn("ota final answer not delivered; reported at the next start", "command", p.Command, "err", err)
+		return
+	}
+	if err := removePending(a.pendingPath()); err != nil {
+		a.log.Error("ota pending file not removed", "err", err)
 	}
 }
 

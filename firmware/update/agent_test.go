@@ -424,3 +424,42 @@ func TestReportPendingKeepsTheFileUntilDelivered(t *testing.T) {
 		t.Fatalf("%d answers delivered", n)
 	}
 }
+
+// dropFinal loses the first final answer (the link is down).
+type dropFinal struct {
+	*answers
+	dropped atomic.Bool
+}
+
+func (d *dropFinal) Respond(ctx context.Context, id string, r proto.CommandResponse) error {
+	if (r.Status == "failed" || r.Status == "done") && d.dropped.CompareAndSwap(false, true) {
+		return context.DeadlineExceeded
+	}
+	return d.answers.Respond(ctx, id, r)
+}
+
+func TestUndeliveredFailureReportedAfterRestart(t *testing.T) {
+	r := newRig(t)
+	other := newKeys(t)
+	df := &dropFinal{answers: r.ans}
+	r.cfg = func(c *update.Config) { c.Responder = df }
+	r.boot()
+	url, size, sum := r.srv.put("/x.lgota", other.signed(t, artifact.KindFirmware, "1.1.0", artSize))
+	r.agent.HandleCommand(context.Background(), "c1", updateCmd(t, proto.UpdateArgs{Kind: "firmware", Version: "1.1.0", URL: url, Size: size, SHA256: sum}))
+	r.agent.Wait()
+	if !df.dropped.Load() {
+		t.Fatal("no final answer attempted")
+	}
+	// Until it is delivered no other update starts.
+	if got := r.agent.HandleCommand(context.Background(), "c2", updateCmd(t, r.release(artifact.KindFirmware, "1.2.0"))); got.Status != "refused" {
+		t.Fatalf("second update while a result is undelivered: %+v", got)
+	}
+	final := r.boot()
+	if res := result(t, final); final.Status != "failed" || !strings.Contains(res.Detail, "refused (untrusted-key)") {
+		t.Fatalf("after the restart: %+v %+v", final, res)
+	}
+	if got := r.agent.HandleCommand(context.Background(), "c3", updateCmd(t, r.release(artifact.KindFirmware, "1.2.0"))); got.Status != "accepted" {
+		t.Fatalf("an update after the report: %+v %s", got, got.Result)
+	}
+	<-r.restarted
+}

@@ -10,7 +10,7 @@
 //	                HandleCommand
 //	 refused ◀── validate args, device, busy? ──▶ accepted (downloading)   pending.json: downloading
 //	(failed)                                         │ download (resume from .part), progress ≤ every 5 s or 10 %
-//	                                                 │   error ─▶ failed (old version runs; pending removed)
+//	                                                 │   error ─▶ failed (old version runs; pending kept until delivered)
 //	                                                 ▼
 //	                                installing   pending.json: installing   (fsynced before Install)
 //	                                                 │ Install: verify everything, write inactive slot, switch
@@ -27,6 +27,9 @@
 //
 // # What survives a power cut
 //
+//   - A failure decided before any restart (download, verification) is
+//     stored in the pending file with its answer until the broker took
+//     it; a restart before that reports the same answer.
 //   - Before the pending file is written (HandleCommand): nothing was
 //     accepted; the cloud's command is redelivered (QoS 1) or times out.
 //   - During the download: the old version runs; the partial download

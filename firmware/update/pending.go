@@ -47,6 +47,9 @@ type Pending struct {
 	// Before is the boot environment's last rollback when the update was
 	// accepted: a rollback is this update's only if it differs.
 	Before *install.Rollback `json:"rollback_before,omitempty"`
+	// Final is the final answer when it was decided before a restart (a
+	// failed download or install) but not yet delivered.
+	Final *proto.CommandResponse `json:"final,omitempty"`
 }
 
 func readPending(path string) (Pending, error) {
@@ -122,7 +125,8 @@ func freeSpace(dir string) (int64, error) {
 // update is still on trial; run install.Device.Start first.
 var ErrOnTrial = errors.New("update: the new version is still on trial")
 
-// Final computes the final answer to the pending update p from the boot
+// Final computes the final answer to the pending update p: the answer it
+// holds (a failure decided before a restart), or one from the boot
 // environment of its installer, after install.Device.Start:
 //   - the active slot runs p.Version: "done", succeeded;
 //   - the boot environment's last rollback names p.Version: "failed",
@@ -133,6 +137,9 @@ var ErrOnTrial = errors.New("update: the new version is still on trial")
 // The answer depends only on p and the boot environment, so computing it
 // again after another restart gives the same bytes.
 func (a *Agent) Final(p Pending) (proto.CommandResponse, error) {
+	if p.Final != nil {
+		return *p.Final, nil
+	}
 	dev := a.cfg.Installers[artifact.Kind(p.Kind)]
 	if dev == nil {
 		return answer(p.Command, "failed", proto.UpdateFailed, p, "", "this device no longer takes "+p.Kind+" artifacts"), nil

@@ -211,6 +211,9 @@ func restartMode(mode, board string) string {
 	return "reboot"
 }
 
+// The sync client answers for the agent.
+var _ update.Responder = (*fsync.Client)(nil)
+
 // router sends update commands to the OTA agent and the others to the
 // kiosk loop.
 type router struct {
