@@ -55,9 +55,11 @@ func (s *Service) CommandResponse(ctx context.Context, deviceID string, r *proto
 	if !ok {
 		return
 	}
-	detail := res.Detail
-	if detail == "" && failure(state) {
-		detail = r.Error
+	var detail string // progress details ("40 % of …") are not kept: only why a device failed
+	if failure(state) {
+		if detail = res.Detail; detail == "" {
+			detail = r.Error
+		}
 	}
 	log := s.cfg.Logger.With(slog.String("rollout_id", res.Rollout), slog.String("device_id", deviceID), slog.String("state", state))
 	if _, err := s.Report(ctx, res.Rollout, deviceID, state, detail); err != nil {

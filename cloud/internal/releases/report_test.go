@@ -78,6 +78,9 @@ func TestCommandResponse(t *testing.T) {
 		}
 	}
 	got, _ := e.svc.Rollout(ctx, ro.ID)
+	if got.Devices["k1"].Error != "" { // progress details are not kept
+		t.Fatalf("k1 error %q", got.Devices["k1"].Error)
+	}
 	if got.Devices["k2"].Error != "d-rolled_back" || got.State != RolloutCompleted {
 		t.Fatalf("rollout %+v k2 %+v", got, got.Devices["k2"])
 	}

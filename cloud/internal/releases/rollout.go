@@ -339,7 +339,7 @@ func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail
 		if failure(p.State) || rank(state) < rank(p.State) || state == p.State ||
 			p.State == StateSucceeded && !failure(state) {
 			out = ro
-			return nil
+			return errUnchanged // nothing to write
 		}
 		now := s.cfg.Clock.Now().UTC()
 		p.State, p.Error, p.UpdatedAt = state, detail, now
@@ -351,8 +351,14 @@ func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail
 		out = ro
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
 	return out, err
 }
+
+// errUnchanged ends an UpdateRollout without writing.
+var errUnchanged = errors.New("unchanged")
 
 // Tick does the clock-driven work of every running rollout: it marks
 // devices silent for ReportTimeout failed (applying the abort rule),
