@@ -135,7 +135,7 @@ Secrets come from the environment only:
 	f.DurationVar(&o.SweepInterval, "sweep-interval", 15*time.Second, "how often expired sessions are swept")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
-	f.StringVar(&otaRoots, "ota-roots", "", "PEM bundle of trusted OTA root public keys (livegate-ota keygen root); enables /admin/v1/releases, /admin/v1/rollouts and /api/v1/releases/{id}/artifact")
+	f.StringVar(&otaRoots, "ota-roots", "", "PEM bundle of trusted OTA root public keys (livegate-ota keygen root); enables /admin/v1/releases, /admin/v1/rollouts, /admin/v1/devices/{id}/labels and /api/v1/releases/{id}/artifact; rollouts reach devices with --mqtt-addr or --mqtt-url")
 	f.Int64Var(&otaMax, "ota-max-artifact", releases.DefaultMaxArtifactSize, "largest OTA artifact upload in bytes")
 	f.StringVar(&mqtt.MQTTAddr, "mqtt-addr", "", "enable the device fleet with the embedded MQTT broker (TLS, device CA) on this address, e.g. :8883")
 	f.StringVar(&mqtt.MQTTURL, "mqtt-url", "", "enable the device fleet on an external broker instead, e.g. ssl://mqtt.example.com:8883 (Mosquitto, docs/proto.md)")
