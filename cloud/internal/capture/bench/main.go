@@ -116,7 +116,7 @@ func run(fps float64, maxN int, limit float64) error {
 	fmt.Printf("baseline, one goroutine, same frames: raw pipeline (decode → detect → landmarks) %.1f ms wall, %.1f ms CPU per frame; "+
 		"analyzer alone %.1f ms wall, %.1f ms CPU per frame (%.2f× the raw pipeline's CPU)\n",
 		ms(raw.wall), ms(raw.cpu), ms(ana.wall), ms(ana.cpu), float64(ana.cpu)/float64(raw.cpu))
-	fmt.Printf("%9s %12s %9s %9s %12s %12s %13s %11s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95", "CPU ms/frame", "÷ raw CPU")
+	fmt.Printf("%9s %12s %9s %9s %12s %12s %13s %10s %9s\n", "sessions", "analysed/s", "dropped", "verdicts", "latency p50", "latency p95", "CPU ms/frame", "÷ raw CPU", "load 1m")
 	var levels []level
 	over := 0
 	for n := 1; n <= maxN && over < 2; n++ {
@@ -133,8 +133,9 @@ func run(fps float64, maxN int, limit float64) error {
 		lv.received = after.Received - before.Received
 		lv.share = float64(lv.dropped) / float64(max(lv.received, 1))
 		perFrame := lv.cpu / time.Duration(max(lv.analysed, 1))
-		fmt.Printf("%9d %12.1f %8.1f%% %6d/%-2d %12s %12s %13.1f %11.2f\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*lv.share,
-			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond), ms(perFrame), float64(perFrame)/float64(raw.cpu))
+		fmt.Printf("%9d %12.1f %8.1f%% %6d/%-2d %12s %12s %13.1f %10.2f %9s\n", n, float64(lv.analysed)/lv.wall.Seconds(), 100*lv.share,
+			lv.verdicts, n, lv.p50.Round(10*time.Millisecond), lv.p95.Round(10*time.Millisecond), ms(perFrame), float64(perFrame)/float64(raw.cpu),
+			strings.Fields(loadAvg())[0])
 		levels = append(levels, lv)
 		if lv.share > limit {
 			over++ // one more level past the limit shows the trend
