@@ -125,7 +125,8 @@ type Agent struct {
 
 	mu     gosync.Mutex
 	job    *Pending                         // the update in progress, if any
-	finals map[string]proto.CommandResponse // final answers given since start, by command id
+	finals map[string]proto.CommandResponse // final answers of recent updates, by command id
+	order  []string                         // their command ids, oldest first (kept in Dir/reported.json)
 }
 
 // New checks cfg, creates Dir and returns an Agent. Call ReportPending
@@ -139,7 +140,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("update: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Agent{cfg: cfg, log: cfg.Logger, base: ctx, cancel: cancel, finals: map[string]proto.CommandResponse{}}, nil
+	a := &Agent{cfg: cfg, log: cfg.Logger, base: ctx, cancel: cancel, finals: map[string]proto.CommandResponse{}}
+	a.loadReported()
+	return a, nil
 }
 
 // Close stops an update in progress (the download is kept for resuming;
@@ -214,6 +217,14 @@ func (a *Agent) HandleCommand(_ context.Context, id string, cmd *proto.Command) 
 	}
 	if a.job != nil && a.job.Command == id { // a redelivery while running
 		return answer(id, "accepted", UpdateState(a.job.Phase), *a.job, a.Running(artifact.Kind(a.job.Kind)), "")
+	}
+	if p, err := readPending(a.pendingPath()); err == nil && p.Command == id {
+		// A redelivery after a restart, before the result went out: the
+		// result, or the phase while the new slot is still on trial.
+		if r, err := a.Final(p); err == nil {
+			return r
+		}
+		return answer(id, "accepted", UpdateState(p.Phase), p, p.From, "")
 	}
 	p, reason, detail := a.check(id, args)
 	if reason != "" {
@@ -374,6 +385,7 @@ func (a *Agent) fail(ctx context.Context, p Pending, detail string) {
 		a.log.Warn("ota final answer not delivered; reported at the next start", "command", p.Command, "err", err)
 		return
 	}
+	a.rememberFinal(r)
 	if err := removePending(a.pendingPath()); err != nil {
 		a.log.Error("ota pending file not removed", "err", err)
 	}

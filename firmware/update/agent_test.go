@@ -131,10 +131,15 @@ func TestUpdateSucceeds(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("states %v, want %v", got, want)
 			}
-			// A redelivered command gets the final answer, and a new
-			// command for the same version is refused as running.
+			// A redelivered command gets the final answer, also after
+			// another restart, and a new command for the same version is
+			// refused as running.
 			if again := r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, r.release(kind, "1.1.0"))); again.Status != "done" {
 				t.Fatalf("redelivery answered %+v", again)
+			}
+			r.boot()
+			if again := r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, r.release(kind, "1.1.0"))); again.Status != "done" || string(again.Result) != string(final.Result) {
+				t.Fatalf("redelivery after a restart answered %+v %s", again, again.Result)
 			}
 			if again := r.agent.HandleCommand(context.Background(), "cmd2", updateCmd(t, r.release(kind, "1.1.0"))); again.Status != "refused" || !strings.HasPrefix(result(t, again).Detail, update.RefusedRunning) {
 				t.Fatalf("same version answered %+v %s", again, again.Result)
@@ -462,4 +467,31 @@ func TestUndeliveredFailureReportedAfterRestart(t *testing.T) {
 		t.Fatalf("an update after the report: %+v %s", got, got.Result)
 	}
 	<-r.restarted
+}
+
+func TestRedeliveryBeforeTheReport(t *testing.T) {
+	r := newRig(t)
+	cmd := updateCmd(t, r.release(artifact.KindFirmware, "1.1.0"))
+	r.agent.HandleCommand(context.Background(), "cmd1", cmd)
+	<-r.restarted
+	r.agent.Close()
+	// Powered on, slots started, the report not sent yet: the broker
+	// redelivers the command.
+	for _, d := range r.devs {
+		if _, err := d.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := update.New(update.Config{Installers: r.devs, Dir: filepath.Join(r.dir, "ota"), Responder: r.ans, Logger: quiet(),
+		Restart: func(context.Context) error { t.Error("restarted"); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.HandleCommand(context.Background(), "cmd1", cmd); got.Status != "done" || result(t, got).State != proto.UpdateSucceeded {
+		t.Fatalf("redelivery before the report: %+v %s", got, got.Result)
+	}
+	if final, err := a.ReportPending(context.Background()); err != nil || final.Status != "done" {
+		t.Fatalf("report %+v %v", final, err)
+	}
 }

@@ -49,6 +49,11 @@
 //     the sync client) is reported again at the next start. Final answers
 //     are delivered at least once; consumers key them by command id.
 //
+// A redelivered command (same message id) gets the latest answer, never a
+// second update: from memory while the update runs, from the pending file
+// after a restart, and from Dir/reported.json (the final answers of the
+// last 16 updates) after the report.
+//
 // The pending file is replaced atomically (temp file, fsync, rename, fsync
 // the directory), so it is either the old or the new record, never torn.
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -206,8 +207,61 @@ func (a *Agent) ReportPending(ctx context.Context) (proto.CommandResponse, error
 		return r, fmt.Errorf("update: report %s: %w", p.Command, err)
 	}
 	hookStep("reported")
+	a.rememberFinal(r)
 	if err := removePending(a.pendingPath()); err != nil {
 		return r, fmt.Errorf("update: report %s: %w", p.Command, err)
 	}
 	return r, nil
+}
+
+// reportedFile keeps the final answers of the last maxReported updates,
+// so a command redelivered after a restart gets its final answer again
+// instead of a refusal ("already running").
+const (
+	reportedFile = "reported.json"
+	maxReported  = 16
+)
+
+func (a *Agent) loadReported() {
+	b, err := os.ReadFile(filepath.Join(a.cfg.Dir, reportedFile))
+	if err != nil {
+		return
+	}
+	var list []proto.CommandResponse
+	if err := json.Unmarshal(b, &list); err != nil {
+		a.log.Warn("ota reported answers unreadable, ignored", "err", err)
+		return
+	}
+	for _, r := range list {
+		if _, ok := a.finals[r.Of]; !ok {
+			a.order = append(a.order, r.Of)
+		}
+		a.finals[r.Of] = r
+	}
+}
+
+// rememberFinal records a delivered final answer (best effort: losing it
+// only means a redelivered old command is refused instead of answered).
+func (a *Agent) rememberFinal(r proto.CommandResponse) {
+	a.mu.Lock()
+	if _, ok := a.finals[r.Of]; !ok || !slices.Contains(a.order, r.Of) {
+		a.order = append(a.order, r.Of)
+	}
+	a.finals[r.Of] = r
+	for len(a.order) > maxReported {
+		delete(a.finals, a.order[0])
+		a.order = a.order[1:]
+	}
+	list := make([]proto.CommandResponse, 0, len(a.order))
+	for _, id := range a.order {
+		list = append(list, a.finals[id])
+	}
+	a.mu.Unlock()
+	b, err := json.Marshal(list)
+	if err == nil {
+		err = writeFileSync(filepath.Join(a.cfg.Dir, reportedFile), b)
+	}
+	if err != nil {
+		a.log.Warn("ota reported answers not saved", "err", err)
+	}
 }
