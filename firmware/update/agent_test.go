@@ -42,7 +42,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	r := &rig{t: t, dir: t.TempDir(), keys: newKeys(t), srv: newServer(t), ans: newAnswers(),
 		restarted: make(chan struct{}, 8), unhealthy: map[string]bool{}}
-	r.roots = []ed25519.PublicKey{r.keys.root.Public()}
+	r.roots = []ed25519.PublicKey{r.keys.Root.Public()}
 	for _, k := range []artifact.Kind{artifact.KindFirmware, artifact.KindModels} {
 		d := newDevice(t, r.dir, k, r.roots, nil)
 		if _, err := d.Provision(context.Background(), bytes.NewReader(r.keys.signed(t, k, "1.0.0", 4<<10))); err != nil {

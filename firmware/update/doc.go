@@ -65,5 +65,8 @@
 // as Responder, routes update commands to Agent.HandleCommand and calls
 // Agent.ReportPending once the sync client runs. A fleet simulation does
 // the same with sim layouts in temporary directories and a Restart that
-// closes the Agent and starts a new one over the same directories.
+// closes the Agent and starts a new one over the same directories;
+// package updatetest makes the keys, signed artifacts, sim devices and
+// failing health checks it needs (fleet_test.go runs such a fleet over
+// Mosquitto with the real sync client).
 package update

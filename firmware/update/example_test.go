@@ -32,7 +32,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "update-example")
 	defer os.RemoveAll(dir)
 	k := newKeys(t)
-	roots := []ed25519.PublicKey{k.root.Public()}
+	roots := []ed25519.PublicKey{k.Root.Public()}
 	srv := newServer(t)
 	defer srv.Close()
 	url, size, sum := srv.put("/firmware/1.1.0.lgota", k.signed(t, artifact.KindFirmware, "1.1.0", 64<<10))

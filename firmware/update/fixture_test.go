@@ -18,16 +18,15 @@ import (
 	"net/http/httptest"
 
 	"path/filepath"
-	"runtime"
 	"strings"
 	gosync "sync"
 
 	"time"
 
+	"livegate.dev/firmware/update/updatetest"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/download"
 	"livegate.dev/ota/install"
-	"livegate.dev/ota/sign"
 	"livegate.dev/proto"
 )
 
@@ -36,60 +35,26 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-type keys struct {
-	root    *sign.RootKey
-	signing *sign.SigningKey
-}
+type keys struct{ updatetest.Keys }
 
 func newKeys(t tb) keys {
 	t.Helper()
-	root, err := sign.GenerateRootKey()
+	k, err := updatetest.NewKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, err := sign.GenerateSigningKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if sk.Cert, err = root.Certify(sk.Public(), 1, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)); err != nil {
-		t.Fatal(err)
-	}
-	return keys{root: root, signing: sk}
-}
-
-func trustIn(t tb, roots ...ed25519.PublicKey) *sign.Trust {
-	t.Helper()
-	tr, err := sign.NewTrust(roots, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
-}
-
-func payload(kind artifact.Kind, version string, n int) []byte {
-	var b bytes.Buffer
-	for i := 0; b.Len() < n; i++ {
-		fmt.Fprintf(&b, "%s %s block %d\n", kind, version, i)
-	}
-	return b.Bytes()[:n]
+	return keys{k}
 }
 
 // signed returns a signed artifact of kind and version for board sim and
 // this machine's arch.
 func (k keys) signed(t tb, kind artifact.Kind, version string, n int) []byte {
 	t.Helper()
-	p := payload(kind, version, n)
-	sum := sha256.Sum256(p)
-	m := &artifact.Manifest{Format: artifact.ManifestFormat, Kind: kind, Version: version,
-		Boards: []string{"sim"}, Archs: []string{runtime.GOARCH}, MinVersion: "0.0.0",
-		PayloadSize: int64(len(p)), PayloadSHA256: hex.EncodeToString(sum[:]),
-		Notes: "release " + version, Created: time.Now().Add(-time.Hour)}
-	var b bytes.Buffer
-	if err := artifact.Write(&b, m, bytes.NewReader(p), k.signing, nil); err != nil {
+	b, err := k.Artifact(kind, version, n)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }
 
 // healthFunc lets a test decide a version's health at boot.
@@ -98,15 +63,11 @@ type healthFunc func(ctx context.Context, run install.Running) error
 // newDevice opens the sim layout of kind under dir.
 func newDevice(t tb, dir string, kind artifact.Kind, roots []ed25519.PublicKey, health healthFunc) *install.Device {
 	t.Helper()
-	layout, err := install.NewSim(filepath.Join(dir, "device", string(kind)))
-	if err != nil {
-		t.Fatal(err)
+	var h install.HealthCheck
+	if health != nil {
+		h = install.HealthCheck(health)
 	}
-	if health == nil {
-		health = func(context.Context, install.Running) error { return nil }
-	}
-	d, err := install.New(install.Config{Layout: layout, Trust: trustIn(t, roots...), Kind: kind, Board: "sim",
-		Arch: runtime.GOARCH, Health: install.HealthCheck(health), Watchdog: time.Hour, Logger: quiet()})
+	d, err := updatetest.NewDevice(filepath.Join(dir, "device", string(kind)), kind, roots, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +253,3 @@ func clientFromPEM(pemData []byte) *http.Client {
 	pool.AppendCertsFromPEM(pemData)
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
-
-func runtimeArch() string { return runtime.GOARCH }

@@ -174,7 +174,7 @@ func TestFleetOverMQTT(t *testing.T) {
 	broker := startMosquitto(t)
 	srv := newServer(t)
 	keys := newKeys(t)
-	roots := []ed25519.PublicKey{keys.root.Public()}
+	roots := []ed25519.PublicKey{keys.Root.Public()}
 	url, size, sum := srv.put("/firmware/1.1.0.lgota", keys.signed(t, artifact.KindFirmware, "1.1.0", artSize))
 	args, _ := json.Marshal(proto.UpdateArgs{Kind: "firmware", Version: "1.1.0", URL: url, Size: size, SHA256: sum, Rollout: "ro_fleet"})
 

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"livegate.dev/firmware/update"
+	"livegate.dev/firmware/update/updatetest"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/install"
 	"livegate.dev/ota/sign"
@@ -152,16 +153,7 @@ func childMain(mode string) error {
 }
 
 func childDevice(dir string, roots []ed25519.PublicKey, health install.HealthCheck) (*install.Device, error) {
-	layout, err := install.NewSim(filepath.Join(dir, "device", string(artifact.KindFirmware)))
-	if err != nil {
-		return nil, err
-	}
-	tr, err := sign.NewTrust(roots, time.Now)
-	if err != nil {
-		return nil, err
-	}
-	return install.New(install.Config{Layout: layout, Trust: tr, Kind: artifact.KindFirmware, Board: "sim",
-		Arch: runtimeArch(), Health: health, Watchdog: time.Hour, Logger: quiet()})
+	return updatetest.NewDevice(filepath.Join(dir, "device", string(artifact.KindFirmware)), artifact.KindFirmware, roots, health)
 }
 
 // cutRig is a sim kiosk on disk that the test powers on as a child
@@ -176,13 +168,13 @@ type cutRig struct {
 func newCutRig(t *testing.T) *cutRig {
 	k := newKeys(t)
 	r := &cutRig{t: t, dir: t.TempDir(), srv: newServer(t)}
-	if err := os.WriteFile(filepath.Join(r.dir, "roots.pem"), sign.MarshalRootPublic(k.root.Public()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(r.dir, "roots.pem"), sign.MarshalRootPublic(k.Root.Public()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(r.dir, "server.pem"), certPEM(r.srv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dev := newDevice(t, r.dir, artifact.KindFirmware, []ed25519.PublicKey{k.root.Public()}, nil)
+	dev := newDevice(t, r.dir, artifact.KindFirmware, []ed25519.PublicKey{k.Root.Public()}, nil)
 	if _, err := dev.Provision(context.Background(), strings.NewReader(string(k.signed(t, artifact.KindFirmware, "1.0.0", 64<<10)))); err != nil {
 		t.Fatal(err)
 	}
