@@ -227,6 +227,9 @@ func (a *Agent) HandleCommand(_ context.Context, id string, cmd *proto.Command) 
 		return answer(id, "accepted", UpdateState(p.Phase), p, p.From, "")
 	}
 	p, reason, detail := a.check(id, args)
+	if reason == "" && a.base.Err() != nil {
+		reason, detail = RefusedBusy, "the kiosk is shutting down"
+	}
 	if reason != "" {
 		a.log.Warn("ota update refused", "command", id, "version", args.Version, "reason", reason, "detail", detail)
 		return refuse(id, args, a.Running(artifact.Kind(args.Kind)), reason, detail)
