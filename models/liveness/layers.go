@@ -33,7 +33,7 @@ const (
 	surShare     = 0.3   // … by at least this share of the face's motion: carried on one instrument
 	surMoveAny   = 0.025 // the background moves this much, with the face or not: no pass
 	surStatic    = 0.005
-	surOwn       = 0.004 // a still user's own motion against a static background
+	surOwn       = 0.0025 // a still user's own motion against a static background (a static picture with camera noise: ≤ 0.0012)
 	stillScore   = 0.7   // motion score of a still user (no parallax to judge, no sign of a picture)
 	minDriftSpan = 1500 * time.Millisecond
 

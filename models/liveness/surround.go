@@ -20,9 +20,9 @@ import (
 const (
 	// surMaxSide bounds the longer side of the grey frame kept for tracking
 	// (a 320×240 frame is tracked at half resolution).
-	surMaxSide = 160
+	surMaxSide = 240
 	// surStep is the spacing of candidate points (grey-frame pixels).
-	surStep = 6
+	surStep = 5
 	// surPoints and facePoints are the most textured candidates tracked.
 	surPoints  = 32
 	facePoints = 16
