@@ -204,9 +204,33 @@ func TestOTAPushRollout(t *testing.T) {
 	if err == nil || !strings.Contains(out, "aborted") || !strings.Contains(out, "rolled_back") {
 		t.Fatalf("push of a release failing its health check: %v\n%s", err, out)
 	}
+	// push returns on the abort; the other kiosks told may still be
+	// installing. Wait for every kiosk's final answer.
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var list struct {
+			Rollouts []struct {
+				Counts map[string]int `json:"counts"`
+			} `json:"rollouts"`
+		}
+		admin("GET", "/admin/v1/rollouts", nil, &list)
+		if len(list.Rollouts) == 1 && list.Rollouts[0].Counts["rolled_back"] == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kiosks did not all roll back: %+v", list.Rollouts)
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
 	for i, k := range kiosks {
 		if k.Running() != "1.0.0" {
 			t.Fatalf("kiosk %d runs %s after the rollback", i, k.Running())
+		}
+		for !k.Settled() { // the final answer is out; the agent forgets it next
+			if time.Now().After(deadline) {
+				t.Fatalf("kiosk %d keeps its pending update", i)
+			}
+			time.Sleep(20 * time.Millisecond) // polling with a deadline
 		}
 	}
 	start := time.Now()

@@ -301,6 +301,14 @@ func TestOTARolloutOverFleet(t *testing.T) {
 		}
 	}
 	c.do(t, "POST", "/admin/v1/rollouts/"+ro.ID+"/advance", nil, 409, nil)
+	waitFor(t, 30*time.Second, "kiosks settled", func() bool {
+		for _, k := range kiosks {
+			if !k.Settled() {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Rollout 2: the good release, 30 % then 100 %, advanced by the operator.
 	start := time.Now()

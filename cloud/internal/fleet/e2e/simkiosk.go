@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -107,6 +108,14 @@ func (k *SimKiosk) Running() string {
 		return ""
 	}
 	return env.Slots[env.Active].Version
+}
+
+// Settled reports whether the kiosk has no update in progress or left to
+// report: its agent removes its pending file only once the final answer
+// was delivered, and refuses another update until then.
+func (k *SimKiosk) Settled() bool {
+	_, err := os.Stat(filepath.Join(k.cfg.Dir, "ota", "pending.json"))
+	return errors.Is(err, os.ErrNotExist)
 }
 
 // Told is how many distinct update commands of a rollout the kiosk got.
