@@ -26,6 +26,7 @@ import (
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/fleet"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
+	"livegate.dev/cloud/internal/pgtest"
 	"livegate.dev/cloud/internal/releases"
 	fsync "livegate.dev/firmware/sync"
 	"livegate.dev/ota/artifact"
@@ -65,7 +66,9 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
-func startOTACloud(t *testing.T, rootsFile string) *otaCloud {
+// startOTACloud starts the daemon on bbolt, or on PostgreSQL when dsn is
+// set (the main store and the releases repository both).
+func startOTACloud(t *testing.T, rootsFile, dsn string) *otaCloud {
 	t.Helper()
 	cert, pool := selfSigned(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -77,11 +80,15 @@ func startOTACloud(t *testing.T, rootsFile string) *otaCloud {
 	dataDir := t.TempDir()
 	link := &fleet.Link{}
 	ho := releases.HookOptions{DataDir: dataDir, RootsFile: rootsFile, AdminToken: otaAdmin, Notifier: link,
-		Started: func(s *releases.Service) { link.SetListener(s) }}
+		Started: func(s *releases.Service) { link.SetListener(s) }, PostgresDSN: dsn}
 	mq := fleetapi.Options{DataDir: dataDir, MQTTAddr: "127.0.0.1:0", AdminToken: otaAdmin, Link: link}
-	d, err := daemon.Start(context.Background(), daemon.Options{Listener: tln, DataDir: dataDir, AdminToken: otaAdmin,
+	o := daemon.Options{Listener: tln, DataDir: dataDir, AdminToken: otaAdmin,
 		PublicURL: base, RateLimit: -1, Logger: quiet, BodyLimit: 8 << 20,
-		Routes: fleetapi.Chain(releases.Hook(ho), fleetapi.Hook(mq))})
+		Routes: fleetapi.Chain(releases.Hook(ho), fleetapi.Hook(mq))}
+	if dsn != "" {
+		o.Store, o.PostgresDSN = daemon.StorePostgres, dsn
+	}
+	d, err := daemon.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +191,20 @@ func (k otaKeys) artifact(t testing.TB, version string) []byte {
 // later stage is told; a good release then reaches every labelled device,
 // with per-device progress in the admin API and the new version in the
 // device registry.
-func TestOTARolloutOverFleet(t *testing.T) {
+func TestOTARolloutOverFleet(t *testing.T) { testOTARollout(t, "") }
+
+// TestOTARolloutOverFleetPostgres is the same on PostgreSQL (the session
+// store and the releases repository, with its migrations).
+func TestOTARolloutOverFleetPostgres(t *testing.T) {
+	srv := pgtest.Start(t)
+	dsn, err := srv.NewDatabase("ota_e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testOTARollout(t, dsn)
+}
+
+func testOTARollout(t *testing.T, dsn string) {
 	const n = 10
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,7 +213,7 @@ func TestOTARolloutOverFleet(t *testing.T) {
 	if err := os.WriteFile(roots, sign.MarshalRootPublic(keys.root.Public()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := startOTACloud(t, roots)
+	c := startOTACloud(t, roots, dsn)
 	var tenant struct {
 		TenantID string `json:"tenant_id"`
 	}
