@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,7 +29,48 @@ type assignHandler struct{ got atomic.Value }
 
 func (h *assignHandler) HandleCommand(_ context.Context, _ string, c *proto.Command) proto.CommandResponse {
 	h.got.Store(c.Kind)
+	if c.Kind == proto.CommandUpdate {
+		var a proto.UpdateArgs
+		json.Unmarshal(c.Args, &a)
+		res, _ := json.Marshal(proto.UpdateResult{State: proto.UpdateDownloading, Rollout: a.Rollout, Version: a.Version})
+		return proto.CommandResponse{Status: "accepted", Result: res}
+	}
 	return proto.CommandResponse{Status: "accepted"}
+}
+
+// listener records what the fleet hands on.
+type listener struct {
+	mu     sync.Mutex
+	resps  []proto.UpdateResult
+	boards []string
+}
+
+func (l *listener) CommandResponse(_ context.Context, _ string, r *proto.CommandResponse) {
+	var res proto.UpdateResult
+	if json.Unmarshal(r.Result, &res) == nil && res.Rollout != "" {
+		l.mu.Lock()
+		l.resps = append(l.resps, res)
+		l.mu.Unlock()
+	}
+}
+
+func (l *listener) Telemetry(_ context.Context, _ string, t *proto.Telemetry) {
+	l.mu.Lock()
+	l.boards = append(l.boards, t.Board)
+	l.mu.Unlock()
+}
+
+func (l *listener) saw(rollout, board string) (bool, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var r, b bool
+	for _, x := range l.resps {
+		r = r || x.Rollout == rollout && x.State == proto.UpdateDownloading
+	}
+	for _, x := range l.boards {
+		b = b || x == board
+	}
+	return r, b
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -53,8 +96,9 @@ func TestFleetModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
+			lis := &listener{}
 			cfg := fleet.Config{Store: st, DataDir: dir, MQTTAddr: "127.0.0.1:0", BrokerHosts: []string{"localhost", "127.0.0.1"},
-				Logger: slog.New(slog.DiscardHandler)}
+				Logger: slog.New(slog.DiscardHandler), Listener: lis}
 			if tt.name == "mosquitto" {
 				if !mqtttest.Available() {
 					t.Skip("mosquitto not installed")
@@ -109,7 +153,8 @@ func TestFleetModes(t *testing.T) {
 			defer ob.Close()
 			h := &assignHandler{}
 			c, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: cr.BrokerURL, TLS: tc, Outbox: ob, Handler: h,
-				Logger: cfg.Logger, MaxReconnectInterval: 500 * time.Millisecond})
+				Logger: cfg.Logger, MaxReconnectInterval: 500 * time.Millisecond, TelemetryInterval: 100 * time.Millisecond,
+				Telemetry: func() proto.Telemetry { return proto.Telemetry{Board: "sim"} }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,6 +181,17 @@ func TestFleetModes(t *testing.T) {
 			other.TenantID = "ten_2"
 			if _, err := f.AssignSession(ctx, &other); err == nil {
 				t.Fatal("assigned a session to another tenant's device")
+			}
+
+			// OTA: the update command reaches the device, its answer and
+			// its telemetry reach the Listener.
+			args := proto.UpdateArgs{Kind: "firmware", Version: "1.2.0", URL: "https://cloud.example/a", SHA256: "ab", Size: 1, Rollout: "rol_t"}
+			if err := f.SendUpdate(ctx, "kiosk-1", args); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "update answer and board at the listener", func() bool { r, b := lis.saw("rol_t", "sim"); return r && b })
+			if err := f.SendUpdate(ctx, "kiosk-9", args); err == nil {
+				t.Fatal("update sent to an unknown device")
 			}
 		})
 	}
