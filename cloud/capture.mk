@@ -4,8 +4,8 @@ BENCH_EXTRA += bench-cloud-capture
 
 .PHONY: bench-cloud-capture
 # Concurrent WebSocket capture sessions at 10 frames/s each against the real
-# liveness models, N = 1, 2, 3, … until more than 10 % of frames are dropped
-# plus one level beyond: frames analysed per second, drop share, verdict
+# liveness models, N = 1, 2, 3, … (each level 15 s of sessions back to back)
+# until more than 10 % of frames are dropped plus one level beyond: frames analysed per second, drop share, verdict
 # latency p50/p95, CPU per analysed frame as a ratio to the raw pipeline
 # (decode → detect → landmarks) timed in the same run, and the largest
 # number of sessions with at most 10 % dropped.
