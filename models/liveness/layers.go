@@ -28,13 +28,13 @@ const (
 	// on the real clips (0.005 with the light layer's tint on the face); a
 	// held print or screen moved it 0.03–0.16, mostly together with the
 	// face (docs/liveness.md).
-	surMove      = 0.01  // the background moves …
+	surMove      = 0.015 // the background moves … (real windows: ≤ 0.0093; held instruments: ≥ 0.029)
 	surCo        = 0.2   // … correlated with the face (a replayed head moving on a moving screen: 0.3–0.9) …
 	surShare     = 0.3   // … by at least this share of the face's motion: carried on one instrument
 	surMoveAny   = 0.025 // the background moves this much, with the face or not: no pass
 	surStatic    = 0.005
 	surOwn       = 0.0025 // a still user's own motion against a static background (a static picture with camera noise: ≤ 0.0012)
-	stillScore   = 0.7   // motion score of a still user (no parallax to judge, no sign of a picture)
+	stillScore   = 0.7    // motion score of a still user (no parallax to judge, no sign of a picture)
 	minDriftSpan = 1500 * time.Millisecond
 
 	// Injection.
@@ -471,18 +471,21 @@ func motionLayer(recs []frameRec, handheld bool) (l LayerScore) {
 			l.Detail += fmt.Sprintf("; parallax ratio %.2f: a plane", median(ratios))
 		}
 		return l
+	case len(ratios) < minPairs && !handheld && haveSur && ev.Surround < surStatic && ev.Relative >= surOwn:
+		// A user holding still, as passive mode asks: too little turn for
+		// parallax, but the face moves on its own (sway, breathing, blinks)
+		// against a background that does not move at all. Before the
+		// still test: the landmarks of a very still user drift less than
+		// staticDrift, but an image tracked against its background does not
+		// lie (a static picture with camera noise: ≤ 0.0012).
+		l.Score, l.Passed = stillScore, true
+		l.Detail = fmt.Sprintf("a still user: too little 3-D motion to judge parallax (%d informative pairs), the face moves on its own (%.3f IOD) against a static background (%.4f IOD)",
+			len(ratios), ev.Relative, ev.Surround)
+		return l
 	case span >= minDriftSpan && drift < staticDrift && len(ratios) < minPairs:
 		l.Score = 0
 		l.Detail = fmt.Sprintf("the face does not move at all (drift %.4f IOD over %v): a still", drift, span.Round(time.Millisecond))
 		l.Reasons, l.hard = []string{ReasonInsufficientMotion, ReasonSpoofSuspected}, true
-		return l
-	case len(ratios) < minPairs && !handheld && haveSur && ev.Surround < surStatic && ev.Relative >= surOwn:
-		// A user holding still, as passive mode asks: too little turn for
-		// parallax, but the face moves on its own (sway, breathing, blinks)
-		// against a background that does not move at all.
-		l.Score, l.Passed = stillScore, true
-		l.Detail = fmt.Sprintf("a still user: too little 3-D motion to judge parallax (%d informative pairs), the face moves on its own (%.3f IOD) against a static background (%.4f IOD)",
-			len(ratios), ev.Relative, ev.Surround)
 		return l
 	case len(ratios) < minPairs:
 		l.Score = 0.5
