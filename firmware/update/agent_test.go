@@ -104,6 +104,33 @@ func (r *rig) release(kind artifact.Kind, version string) proto.UpdateArgs {
 	return proto.UpdateArgs{Kind: string(kind), Version: version, URL: url, Size: size, SHA256: sum, Rollout: "ro_1"}
 }
 
+// waitRestart waits for the agent's restart during command id; a final answer first (the
+// update failed) fails the test at once instead of hanging it.
+func (r *rig) waitRestart(id string) {
+	r.t.Helper()
+	for {
+		r.ans.mu.Lock()
+		for _, a := range r.ans.list {
+			if a.Of == id && (a.Status == "done" || a.Status == "failed") {
+				r.ans.mu.Unlock()
+				select {
+				case <-r.restarted:
+					return
+				default:
+				}
+				r.t.Fatalf("final answer instead of a restart: %+v %s", a, a.Result)
+			}
+		}
+		more := r.ans.more
+		r.ans.mu.Unlock()
+		select {
+		case <-r.restarted:
+			return
+		case <-more:
+		}
+	}
+}
+
 func (r *rig) running(kind artifact.Kind) string { return r.agent.Running(kind) }
 
 func TestUpdateSucceeds(t *testing.T) {
@@ -114,7 +141,7 @@ func TestUpdateSucceeds(t *testing.T) {
 			if first.Status != "accepted" || result(t, first).State != proto.UpdateDownloading {
 				t.Fatalf("first answer %+v %s", first, first.Result)
 			}
-			<-r.restarted
+			r.waitRestart("cmd1")
 			if env, _ := r.devs[kind].Env(); !env.Trial || env.Slots[env.Fallback].Version != "1.0.0" {
 				t.Fatalf("before the restart: boot env %+v, want 1.1.0 on trial, 1.0.0 as fallback", env)
 			}
@@ -159,7 +186,7 @@ func TestProgressThrottled(t *testing.T) {
 	r.boot()
 	args := r.release(artifact.KindFirmware, "1.1.0")
 	r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, args))
-	<-r.restarted
+	r.waitRestart("cmd1")
 	var pct []string
 	for _, a := range r.ans.all() {
 		if res := result(t, a); res.State == proto.UpdateDownloading {
@@ -176,7 +203,7 @@ func TestHealthFailureRollsBack(t *testing.T) {
 	r := newRig(t)
 	r.unhealthy["1.1.0"] = true
 	r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, r.release(artifact.KindFirmware, "1.1.0")))
-	<-r.restarted
+	r.waitRestart("cmd1")
 	final := r.boot()
 	res := result(t, final)
 	if final.Status != "failed" || res.State != proto.UpdateRolledBack || res.Running != "1.0.0" || !strings.Contains(res.Detail, errUnhealthy.Error()) {
@@ -207,7 +234,7 @@ func TestDownloadResumes(t *testing.T) {
 	r.srv.cutAt["/firmware/1.1.0.lgota"] = 70 << 10
 	r.srv.mu.Unlock()
 	r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, args))
-	<-r.restarted
+	r.waitRestart("cmd1")
 	if final := r.boot(); final.Status != "done" {
 		t.Fatalf("final %+v %s", final, final.Result)
 	}
@@ -354,23 +381,28 @@ func TestRefusalsOfTheDevice(t *testing.T) {
 		if got := r.agent.HandleCommand(context.Background(), "c1", updateCmd(t, args)); got.Status != "accepted" || result(t, got).State != proto.UpdateDownloading {
 			t.Fatalf("redelivery: %+v", got)
 		}
+		// (The release file is not replaced while it downloads: the
+		// refusals come before any download.)
 		for _, v := range []string{"1.1.0", "1.2.0"} {
-			got := r.agent.HandleCommand(context.Background(), "c2", updateCmd(t, r.release(artifact.KindFirmware, v)))
+			other := args
+			other.Version = v
+			got := r.agent.HandleCommand(context.Background(), "c2", updateCmd(t, other))
 			if res := result(t, got); got.Status != "refused" || !strings.HasPrefix(res.Detail, update.RefusedBusy+": ") {
 				t.Fatalf("%+v %+v", got, res)
 			}
 		}
-		models := r.release(artifact.KindModels, "1.1.0")
+		models := args
+		models.Kind = string(artifact.KindModels)
 		if got := r.agent.HandleCommand(context.Background(), "c3", updateCmd(t, models)); got.Status != "refused" {
 			t.Fatalf("a models update during a firmware update: %+v", got)
 		}
 		close(release)
-		<-r.restarted
+		r.waitRestart("c1")
 	})
 	t.Run("result not reported yet", func(t *testing.T) {
 		r := newRig(t)
 		r.agent.HandleCommand(context.Background(), "c1", updateCmd(t, r.release(artifact.KindFirmware, "1.1.0")))
-		<-r.restarted
+		r.waitRestart("c1")
 		r.agent.Close()
 		// Started again but the report is not through (no Start/Report
 		// here): a new update must not overwrite the pending report.
@@ -408,7 +440,7 @@ func (f *failingResponder) Respond(ctx context.Context, id string, r proto.Comma
 func TestReportPendingKeepsTheFileUntilDelivered(t *testing.T) {
 	r := newRig(t)
 	r.agent.HandleCommand(context.Background(), "c1", updateCmd(t, r.release(artifact.KindFirmware, "1.1.0")))
-	<-r.restarted
+	r.waitRestart("c1")
 	fr := &failingResponder{answers: newAnswers()}
 	fr.fail.Store(1)
 	r.cfg = func(c *update.Config) { c.Responder = fr }
@@ -466,14 +498,14 @@ func TestUndeliveredFailureReportedAfterRestart(t *testing.T) {
 	if got := r.agent.HandleCommand(context.Background(), "c3", updateCmd(t, r.release(artifact.KindFirmware, "1.2.0"))); got.Status != "accepted" {
 		t.Fatalf("an update after the report: %+v %s", got, got.Result)
 	}
-	<-r.restarted
+	r.waitRestart("c3")
 }
 
 func TestRedeliveryBeforeTheReport(t *testing.T) {
 	r := newRig(t)
 	cmd := updateCmd(t, r.release(artifact.KindFirmware, "1.1.0"))
 	r.agent.HandleCommand(context.Background(), "cmd1", cmd)
-	<-r.restarted
+	r.waitRestart("cmd1")
 	r.agent.Close()
 	// Powered on, slots started, the report not sent yet: the broker
 	// redelivers the command.
