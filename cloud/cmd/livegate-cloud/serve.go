@@ -33,6 +33,7 @@ func serveCmd() *cobra.Command {
 		mqtt        fleetapi.Options
 		otaRoots    string
 		otaMax      int64
+		otaStore    releases.HookOptions // Store, S3Endpoint, S3Region
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -78,7 +79,8 @@ Secrets come from the environment only:
 			// soon as the fleet connects is lost.
 			var link *fleet.Link
 			if otaRoots != "" {
-				ho := releases.HookOptions{DataDir: o.DataDir, RootsFile: otaRoots, AdminToken: o.AdminToken, MaxArtifactSize: otaMax}
+				ho := releases.HookOptions{DataDir: o.DataDir, RootsFile: otaRoots, AdminToken: o.AdminToken, MaxArtifactSize: otaMax,
+					Store: otaStore.Store, S3Endpoint: otaStore.S3Endpoint, S3Region: otaStore.S3Region}
 				if o.Store == daemon.StorePostgres {
 					ho.PostgresDSN = o.PostgresDSN
 				}
@@ -137,6 +139,9 @@ Secrets come from the environment only:
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
 	f.StringVar(&otaRoots, "ota-roots", "", "PEM bundle of trusted OTA root public keys (livegate-ota keygen root); enables /admin/v1/releases, /admin/v1/rollouts, /admin/v1/devices/{id}/labels and /api/v1/releases/{id}/artifact; rollouts reach devices with --mqtt-addr or --mqtt-url")
 	f.Int64Var(&otaMax, "ota-max-artifact", releases.DefaultMaxArtifactSize, "largest OTA artifact upload in bytes")
+	f.StringVar(&otaStore.Store, "ota-store", "disk", "where OTA artifact files are kept: disk (<data>/releases/) or s3://bucket[/prefix] (an S3-compatible object store at --ota-s3-endpoint; credentials from LIVEGATE_OTA_S3_ACCESS_KEY and LIVEGATE_OTA_S3_SECRET_KEY)")
+	f.StringVar(&otaStore.S3Endpoint, "ota-s3-endpoint", "", "object store URL for --ota-store s3://…: https://host[:port] (http:// only to a loopback address)")
+	f.StringVar(&otaStore.S3Region, "ota-s3-region", "us-east-1", "object store region for --ota-store s3://…")
 	f.StringVar(&mqtt.MQTTAddr, "mqtt-addr", "", "enable the device fleet with the embedded MQTT broker (TLS, device CA) on this address, e.g. :8883")
 	f.StringVar(&mqtt.MQTTURL, "mqtt-url", "", "enable the device fleet on an external broker instead, e.g. ssl://mqtt.example.com:8883 (Mosquitto, docs/proto.md)")
 	f.StringVar(&mqtt.PublicBrokerURL, "mqtt-public-url", "", "broker URL told to devices at enrollment (default: --mqtt-url, or ssl://localhost:<port>)")

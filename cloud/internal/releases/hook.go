@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -40,6 +41,18 @@ type HookOptions struct {
 	// daemon's store, with the device facts (boards, labels) of this
 	// package's repository.
 	Devices Devices
+	// Store is where artifact files go: "" or "disk" (DataDir/releases/),
+	// or "s3://bucket[/prefix]" for an S3-compatible object store at
+	// S3Endpoint, with the credentials from the environment
+	// (EnvS3AccessKey, EnvS3SecretKey). Optional. Default: disk.
+	Store string
+	// S3Endpoint is the object store's URL (https, or http to loopback).
+	// Required with an s3:// Store.
+	S3Endpoint string
+	// S3Region. Optional. Default: us-east-1.
+	S3Region string
+	// Getenv reads the credentials. Optional. Default: os.Getenv.
+	Getenv func(string) string
 	// MaxArtifactSize. Optional. Default: DefaultMaxArtifactSize.
 	MaxArtifactSize int64
 	// TickInterval of auto-advance and notify retries. Optional. Default: 30s.
@@ -60,6 +73,10 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		if err != nil {
 			return nil, nil, fmt.Errorf("releases: trusted roots %s: %w", o.RootsFile, err)
 		}
+		blobs, err := o.blobs(p)
+		if err != nil {
+			return nil, nil, err
+		}
 		var repo Repo
 		if o.PostgresDSN != "" {
 			repo, err = OpenPostgres(context.Background(), o.PostgresDSN)
@@ -73,7 +90,7 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 			o.Devices = StoreDevices{Store: p.Store, Facts: repo}
 		}
 		svc, err := New(Config{
-			DataDir: o.DataDir, Repo: repo, Roots: roots, Notifier: o.Notifier, Devices: o.Devices,
+			DataDir: o.DataDir, Blobs: blobs, Repo: repo, Roots: roots, Notifier: o.Notifier, Devices: o.Devices,
 			ArtifactURL:     func(id string) string { return p.PublicURL + "/api/v1/releases/" + id + "/artifact" },
 			MaxArtifactSize: o.MaxArtifactSize, Clock: p.Clock, Logger: p.Logger,
 		})
@@ -104,6 +121,38 @@ func Hook(o HookOptions) func(p daemon.Parts) ([]api.Route, func() error, error)
 		}
 		return Routes(svc, RoutesOptions{AdminToken: o.AdminToken}), closeFn, nil
 	}
+}
+
+// blobs builds the artifact store Store names (nil: the default disk).
+// An object store whose bucket does not exist is an error; one that does
+// not answer only a warning, so that an object store outage leaves the
+// rest of the daemon serving (uploads and downloads answer
+// release.store_unavailable until it is back).
+func (o HookOptions) blobs(p daemon.Parts) (Blobs, error) {
+	bucket, prefix, isS3, err := ParseStore(o.Store)
+	if err != nil || !isS3 {
+		return nil, err
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	b, err := NewS3Blobs(S3Config{Endpoint: o.S3Endpoint, Bucket: bucket, Prefix: prefix, Region: o.S3Region,
+		AccessKey: getenv(EnvS3AccessKey), SecretKey: getenv(EnvS3SecretKey)})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	switch err := b.Check(ctx); {
+	case errors.Is(err, ErrStoreUnavailable):
+		p.Logger.Warn("releases: the artifact store does not answer yet", slog.String("store", b.String()), slog.Any("error", err))
+	case err != nil:
+		return nil, err
+	default:
+		p.Logger.Info("releases: artifacts in an object store", slog.String("store", b.String()))
+	}
+	return b, nil
 }
 
 // errNoFleet: rollouts without a Notifier and Devices.

@@ -29,6 +29,7 @@ var (
 	CodeReleaseInUse      = apierr.Register("release.in_use", http.StatusConflict, "The release has a running rollout; stop it first.")
 	CodeReleaseTooLarge   = apierr.Register("release.too_large", http.StatusRequestEntityTooLarge, "The artifact is larger than the upload limit.")
 	CodeRangeInvalid      = apierr.Register("release.range_not_satisfiable", http.StatusRequestedRangeNotSatisfiable, "The Range starts at or after the end of the artifact.")
+	CodeStoreUnavailable  = apierr.Register("release.store_unavailable", http.StatusServiceUnavailable, "The object store holding release artifacts did not answer or refused the request (an upload stored nothing); retry later.")
 	CodeRolloutNotFound   = apierr.Register("rollout.not_found", http.StatusNotFound, "No rollout with this id.")
 	CodeRolloutNotRunning = apierr.Register("rollout.not_running", http.StatusConflict, "The rollout is completed, aborted or stopped (or already at its last stage, for advance).")
 	CodeRolloutInvalid    = apierr.Register("rollout.invalid", http.StatusBadRequest, "The rollout request is invalid (stages must increase within (0, 100]; thresholds must not be negative).")
@@ -58,7 +59,7 @@ func init() {
 
 // Codes returns every error code these routes add, for the registry.
 func Codes() []apierr.Code {
-	out := []apierr.Code{CodeReleaseNotFound, CodeReleaseExists, CodeReleaseInUse, CodeReleaseTooLarge, CodeRangeInvalid,
+	out := []apierr.Code{CodeReleaseNotFound, CodeReleaseExists, CodeReleaseInUse, CodeReleaseTooLarge, CodeRangeInvalid, CodeStoreUnavailable,
 		CodeRolloutNotFound, CodeRolloutNotRunning, CodeRolloutInvalid}
 	for _, r := range []string{"unsigned", "untrusted-key", "bad-signature", "key-expired", "key-revoked", "malformed", "truncated", "payload-mismatch"} {
 		out = append(out, RefusalCodes[r])
@@ -121,7 +122,7 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 	errs := func(extra ...apierr.Code) []apierr.Code {
 		return append(append([]apierr.Code{}, adminErrs...), extra...)
 	}
-	refusals := errs(CodeReleaseExists, CodeReleaseTooLarge, apierr.MissingField)
+	refusals := errs(CodeReleaseExists, CodeReleaseTooLarge, apierr.MissingField, CodeStoreUnavailable)
 	for _, c := range Codes() {
 		if c.Status == http.StatusUnprocessableEntity {
 			refusals = append(refusals, c)
@@ -156,7 +157,7 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 			Responses: []openapi.Response{
 				{Status: 200, Description: "The whole artifact.", ContentType: "application/octet-stream", Headers: []string{"ETag", "Accept-Ranges"}},
 				{Status: 206, Description: "The requested range.", ContentType: "application/octet-stream", Headers: []string{"Content-Range", "ETag"}}},
-			Errors: []apierr.Code{CodeReleaseNotFound, CodeRangeInvalid}}, Handler: h.download},
+			Errors: []apierr.Code{CodeReleaseNotFound, CodeRangeInvalid, CodeStoreUnavailable}}, Handler: h.download},
 		{Operation: openapi.Operation{Method: "POST", Path: "/admin/v1/rollouts", ID: "startRollout", Tag: tagOTA, Security: admin,
 			Summary: "Start a staged rollout of a release",
 			Description: "Takes the devices that fit the release now (board, architecture, labels, firmware older than the release and " +
@@ -242,6 +243,8 @@ func apiErr(err error, notFound apierr.Code) error {
 		return apierr.Wrap(CodeRolloutInvalid, err, "%s", strings.TrimPrefix(err.Error(), "releases: "))
 	case errors.Is(err, errNoFleet):
 		return apierr.Wrap(apierr.StoreUnavailable, err, "rollouts are not available: this server has no fleet connection")
+	case errors.Is(err, ErrStoreUnavailable):
+		return apierr.Wrap(CodeStoreUnavailable, err, "the artifact store is unavailable; retry later")
 	case errors.Is(err, ErrClosed):
 		return apierr.Wrap(apierr.StoreUnavailable, err, "the release store cannot serve")
 	}
@@ -316,20 +319,19 @@ func (h *handlers) download(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	f, rel, err := h.s.Open(c.UserContext(), c.Params("id"))
-	if err != nil {
+	rel, err := h.s.Get(c.UserContext(), c.Params("id"))
+	if err != nil || !validID(rel.ID) {
+		if err == nil {
+			err = ErrNotFound
+		}
 		return apiErr(err, CodeReleaseNotFound)
 	}
 	size := rel.Size
 	etag := `"` + rel.SHA256 + `"`
-	c.Set(fiber.HeaderContentType, "application/octet-stream")
-	c.Set(fiber.HeaderAcceptRanges, "bytes")
-	c.Set(fiber.HeaderETag, etag)
 	start, end, partial := int64(0), size-1, false
 	if rg := c.Get(fiber.HeaderRange); rg != "" && (c.Get(fiber.HeaderIfRange) == "" || c.Get(fiber.HeaderIfRange) == etag) {
 		s, e, ok, satisfiable := parseRange(rg, size)
 		if ok && !satisfiable {
-			f.Close()
 			c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", size))
 			return apierr.New(CodeRangeInvalid, "range %q is outside the %d-byte artifact", rg, size)
 		}
@@ -338,17 +340,22 @@ func (h *handlers) download(c *fiber.Ctx) error {
 		}
 	}
 	n := end - start + 1
+	// The bytes stream through this server from the store (disk or
+	// object store): devices need no access to the object store, and
+	// Range, If-Range and the ETag mean the same whatever the store.
+	rc, _, err := h.s.Open(c.UserContext(), rel.ID, start, n)
+	if err != nil {
+		return apiErr(err, CodeReleaseNotFound)
+	}
+	c.Set(fiber.HeaderContentType, "application/octet-stream")
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	c.Set(fiber.HeaderETag, etag)
 	if partial {
 		c.Status(fiber.StatusPartialContent)
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", start, end, size))
 	}
-	c.Context().SetBodyStream(readCloser{io.NewSectionReader(f, start, n), f}, int(n))
+	c.Context().SetBodyStream(rc, int(n))
 	return nil
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // parseRange parses a single byte range. ok is false when the header is

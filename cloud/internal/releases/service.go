@@ -24,8 +24,12 @@ const DefaultMaxArtifactSize int64 = 512 << 20
 
 // Config configures a Service.
 type Config struct {
-	// DataDir holds the payloads, in DataDir/releases/. Required.
+	// DataDir holds the payloads, in DataDir/releases/ (with Blobs set:
+	// only uploads being verified). Required.
 	DataDir string
+	// Blobs keeps the verified artifact files. Optional. Default:
+	// DiskBlobs in DataDir/releases/.
+	Blobs Blobs
 	// Repo keeps the metadata. Required.
 	Repo Repo
 	// Roots are the trusted root public keys: an upload must be signed by a
@@ -64,13 +68,14 @@ func (c *Config) defaults() {
 // Service stores releases and runs rollouts.
 type Service struct {
 	cfg   Config
-	dir   string
+	dir   string // staging: uploads are verified here before Blobs gets them
+	blobs Blobs
 	trust *sign.Trust
 }
 
 // New returns a Service; it creates DataDir/releases/ and removes what a
-// crash during an upload left: temporary files, and artifact files whose
-// metadata was never stored.
+// crash during an upload left: temporary files, and (on disk) artifact
+// files whose metadata was never stored.
 func New(cfg Config) (*Service, error) {
 	cfg.defaults()
 	if cfg.DataDir == "" || cfg.Repo == nil {
@@ -88,6 +93,12 @@ func New(cfg Config) (*Service, error) {
 	for _, f := range leftovers {
 		os.Remove(f)
 	}
+	if cfg.Blobs != nil {
+		// An object store: a crash between its Put and the metadata
+		// write leaves an object no release names; uploading the same
+		// file again writes the same key.
+		return &Service{cfg: cfg, dir: dir, blobs: cfg.Blobs, trust: trust}, nil
+	}
 	// A crash between the rename and the metadata write leaves a file no
 	// release names: remove it (uploading it again recreates both). Only
 	// files older than an hour: a replica sharing the directory may be
@@ -103,10 +114,8 @@ func New(cfg Config) (*Service, error) {
 			os.Remove(f)
 		}
 	}
-	return &Service{cfg: cfg, dir: dir, trust: trust}, nil
+	return &Service{cfg: cfg, dir: dir, blobs: DiskBlobs{Dir: dir}, trust: trust}, nil
 }
-
-func (s *Service) path(id string) string { return filepath.Join(s.dir, id+".artifact") }
 
 // Upload reads an artifact from r, verifies it completely (signature chain
 // against the trusted roots, manifest, payload size and SHA-256, end of
@@ -156,27 +165,56 @@ func (s *Service) Upload(ctx context.Context, r io.Reader) (*Release, error) {
 	if _, err := s.cfg.Repo.GetRelease(ctx, rel.ID); err == nil {
 		return nil, fmt.Errorf("releases: upload %s %s: %w", rel.Manifest.Kind, rel.Manifest.Version, ErrExists)
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("releases: upload: sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("releases: upload: close: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path(rel.ID)); err != nil {
-		return nil, fmt.Errorf("releases: upload: %w", err)
+	if err := s.store(ctx, tmp, rel); err != nil {
+		return nil, err
 	}
 	committed = true
-	if err := syncDir(s.dir); err != nil {
-		os.Remove(s.path(rel.ID))
-		return nil, fmt.Errorf("releases: upload: %w", err)
-	}
 	if err := s.cfg.Repo.CreateRelease(ctx, rel); err != nil {
-		os.Remove(s.path(rel.ID))
+		s.blobs.Delete(context.WithoutCancel(ctx), artifactKey(rel.ID))
 		return nil, fmt.Errorf("releases: upload: %w", err)
 	}
 	s.cfg.Logger.Info("release uploaded", slog.String("release_id", rel.ID), slog.String("kind", string(rel.Manifest.Kind)),
 		slog.String("version", rel.Manifest.Version), slog.Int64("size", rel.Size), slog.String("signing_key_id", rel.SigningKeyID))
 	return rel, nil
+}
+
+// store hands the verified temporary file to the Blobs: the disk store
+// renames it into place, another store reads it (and the file is removed).
+// tmp is closed either way.
+func (s *Service) store(ctx context.Context, tmp *os.File, rel *Release) error {
+	key := artifactKey(rel.ID)
+	if fp, ok := s.blobs.(filePutter); ok {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("releases: upload: sync: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			return fmt.Errorf("releases: upload: close: %w", err)
+		}
+		if err := fp.PutFile(ctx, key, tmp.Name()); err != nil {
+			return fmt.Errorf("releases: upload: %w", err)
+		}
+		return nil
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("releases: upload: %w", err)
+	}
+	if err := s.blobs.Put(ctx, key, tmp, rel.Size); err != nil {
+		return fmt.Errorf("releases: upload: %w", err)
+	}
+	// The stored size must be the verified one (a proxy that cut the
+	// body would otherwise go unnoticed until devices fail their check).
+	if n, err := s.blobs.Stat(ctx, key); err != nil || n != rel.Size {
+		s.blobs.Delete(context.WithoutCancel(ctx), key)
+		if err == nil {
+			err = fmt.Errorf("%w: stored %d bytes of %d", ErrStoreUnavailable, n, rel.Size)
+		}
+		return fmt.Errorf("releases: upload: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) uploadErr(lim *io.LimitedReader, err error) error {
@@ -210,6 +248,7 @@ func (s *Service) List(ctx context.Context) ([]*Release, error) {
 }
 
 // Delete removes a release and its file; ErrInUse while a rollout of it runs.
+// A file the store fails to remove is logged, not an error.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	ros, err := s.cfg.Repo.ListRollouts(ctx)
 	if err != nil {
@@ -223,24 +262,35 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err := s.cfg.Repo.DeleteRelease(ctx, id); err != nil {
 		return err
 	}
-	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("releases: delete %s: %w", id, err)
+	// The release is gone once its metadata is: a file the store could
+	// not remove now is only logged (uploading the same artifact again
+	// writes the same key).
+	if err := s.blobs.Delete(ctx, artifactKey(id)); err != nil {
+		s.cfg.Logger.Warn("releases: artifact file not removed", slog.String("release_id", id), slog.Any("error", err))
 	}
-	return syncDir(s.dir)
+	return nil
 }
 
-// Open opens a release's artifact file for reading (the caller closes it).
-func (s *Service) Open(ctx context.Context, id string) (*os.File, *Release, error) {
-	if strings.ContainsAny(id, `/\.`) {
+// Open opens n bytes of a release's artifact file from offset off (the
+// caller closes it); n < 0 reads to the end. ErrNotFound for an unknown
+// release; ErrStoreUnavailable when the object store does not answer.
+func (s *Service) Open(ctx context.Context, id string, off, n int64) (io.ReadCloser, *Release, error) {
+	if !validID(id) {
 		return nil, nil, fmt.Errorf("releases: %q: %w", id, ErrNotFound)
 	}
 	rel, err := s.cfg.Repo.GetRelease(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(s.path(id))
-	if err != nil {
-		return nil, nil, fmt.Errorf("releases: open %s: %w", id, err)
+	if n < 0 {
+		n = rel.Size - off
 	}
-	return f, rel, nil
+	if off < 0 || n <= 0 || off+n > rel.Size {
+		return nil, nil, fmt.Errorf("releases: open %s: %w: bytes %d+%d of %d", id, ErrInvalid, off, n, rel.Size)
+	}
+	rc, err := s.blobs.Open(ctx, artifactKey(id), off, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rc, rel, nil
 }

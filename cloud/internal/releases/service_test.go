@@ -113,7 +113,7 @@ func TestUploadListGetDelete(t *testing.T) {
 	if err != nil || len(rs) != 2 || rs[0].ID != b.ID {
 		t.Fatalf("list %v %v", rs, err)
 	}
-	f, got, err := e.svc.Open(ctx, rel.ID)
+	f, got, err := e.svc.Open(ctx, rel.ID, 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestUploadListGetDelete(t *testing.T) {
 	if _, err := e.svc.Get(ctx, rel.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("get after delete: %v", err)
 	}
-	if _, _, err := e.svc.Open(ctx, rel.ID); !errors.Is(err, ErrNotFound) {
+	if _, _, err := e.svc.Open(ctx, rel.ID, 0, -1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("open after delete: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "releases", rel.ID+".artifact")); !os.IsNotExist(err) {
