@@ -231,6 +231,12 @@ type UpdateResult struct {
 	Version string `json:"version,omitempty"` // the version the update command named
 	Running string `json:"running,omitempty"` // the version the device runs now
 	Detail  string `json:"detail,omitempty"`  // why it failed, for the operator (no secrets)
+	// BytesDone and BytesTotal are the download's progress while State is
+	// downloading: bytes of the artifact on the device (kept bytes of a
+	// resumed download included) and its size. Both are omitted when
+	// zero; answers without them (older devices) mean "no figure".
+	BytesDone  int64 `json:"bytes_done,omitempty"`
+	BytesTotal int64 `json:"bytes_total,omitempty"`
 }
 
 // CommandResponse answers a Command (topic commands/resp).

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -113,4 +114,30 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The download figures are additive: an answer without them (an older
+// device) decodes to zero, and zero figures are not sent.
+func TestUpdateResultProgress(t *testing.T) {
+	cases := []struct {
+		name, json string
+		want       UpdateResult
+	}{
+		{"older device", `{"state":"downloading","rollout":"rol_1","detail":"40% (400 of 1000 bytes)"}`,
+			UpdateResult{State: UpdateDownloading, Rollout: "rol_1", Detail: "40% (400 of 1000 bytes)"}},
+		{"with figures", `{"state":"downloading","rollout":"rol_1","bytes_done":400,"bytes_total":1000}`,
+			UpdateResult{State: UpdateDownloading, Rollout: "rol_1", BytesDone: 400, BytesTotal: 1000}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got UpdateResult
+			if err := strictUnmarshal([]byte(c.json), &got); err != nil || got != c.want {
+				t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+			}
+		})
+	}
+	b, err := json.Marshal(UpdateResult{State: UpdateSucceeded, Rollout: "rol_1"})
+	if err != nil || strings.Contains(string(b), "bytes_") {
+		t.Fatalf("zero figures sent: %s %v", b, err)
+	}
 }

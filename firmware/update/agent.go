@@ -342,6 +342,14 @@ func answer(id, status, state string, p Pending, running, detail string) proto.C
 	return r
 }
 
+// progressAnswer is a download progress answer: the figures in
+// BytesDone/BytesTotal, and as a percentage in Detail.
+func progressAnswer(p Pending, done, total int64, pct int) proto.CommandResponse {
+	res, _ := json.Marshal(proto.UpdateResult{State: proto.UpdateDownloading, Rollout: p.Rollout, Version: p.Version, Running: p.From,
+		Detail: fmt.Sprintf("%d%% (%d of %d bytes)", pct, done, total), BytesDone: done, BytesTotal: total})
+	return proto.CommandResponse{Of: p.Command, Status: "accepted", Result: res}
+}
+
 // UpdateState maps a pending phase to the UpdateResult state reported
 // while it lasts.
 func UpdateState(phase string) string {
@@ -420,7 +428,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 			return
 		}
 		last, lastPct = now, pct
-		rep.send(answer(p.Command, "accepted", proto.UpdateDownloading, p, p.From, fmt.Sprintf("%d%% (%d of %d bytes)", pct, done, total)))
+		rep.send(progressAnswer(p, done, total, pct))
 	}
 	hookStep("download")
 	if err := f.Fetch(ctx, p.URL, dst, p.Size, p.SHA256); err != nil {

@@ -188,14 +188,25 @@ func TestProgressThrottled(t *testing.T) {
 	r.agent.HandleCommand(context.Background(), "cmd1", updateCmd(t, args))
 	r.waitRestart("cmd1")
 	var pct []string
+	var done []int64
 	for _, a := range r.ans.all() {
 		if res := result(t, a); res.State == proto.UpdateDownloading {
 			pct = append(pct, res.Detail)
+			if res.Detail == "" { // the first answer, "accepted", has no figures
+				continue
+			}
+			if res.BytesTotal != args.Size || res.BytesDone <= 0 || len(done) > 0 && res.BytesDone <= done[len(done)-1] {
+				t.Fatalf("progress figures %d of %d after %v (size %d)", res.BytesDone, res.BytesTotal, done, args.Size)
+			}
+			done = append(done, res.BytesDone)
 		}
 	}
 	// 64 KiB reads of ~200 KiB: at most one answer per 10 %, and 100 %.
 	if len(pct) < 2 || len(pct) > 11 || !strings.HasPrefix(pct[len(pct)-1], "100%") {
 		t.Fatalf("download progress answers %q", pct)
+	}
+	if len(done) == 0 || done[len(done)-1] != args.Size {
+		t.Fatalf("last figure %v, want %d", done, args.Size)
 	}
 }
 
