@@ -428,7 +428,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 			return
 		}
 		last, lastPct = now, pct
-		rep.send(progressAnswer(p, done, total, pct))
+		rep.send(proto.UpdateDownloading, progressAnswer(p, done, total, pct))
 	}
 	hookStep("download")
 	if err := f.Fetch(ctx, p.URL, dst, p.Size, p.SHA256); err != nil {
@@ -447,7 +447,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 	if !a.persist(ctx, p, fail) {
 		return
 	}
-	rep.send(answer(p.Command, "accepted", proto.UpdateInstalling, p, p.From, ""))
+	rep.send(proto.UpdateInstalling, answer(p.Command, "accepted", proto.UpdateInstalling, p, p.From, ""))
 	hookStep("install")
 	fh, err := os.Open(dst)
 	if err != nil {
@@ -482,7 +482,7 @@ func (a *Agent) run(ctx context.Context, p Pending) {
 		return
 	}
 	os.Remove(dst)
-	rep.send(answer(p.Command, "accepted", proto.UpdateRebooting, p, p.From, ""))
+	rep.send(proto.UpdateRebooting, answer(p.Command, "accepted", proto.UpdateRebooting, p, p.From, ""))
 	rep.flush() // "rebooting" reaches the broker (or AnswerTimeout passes) before the restart
 	hookStep("restart")
 	a.log.Info("ota restarting into the new slot", "command", p.Command, "kind", p.Kind, "version", p.Version)

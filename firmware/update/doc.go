@@ -9,7 +9,7 @@
 //
 //	                HandleCommand
 //	 refused ◀── validate args, device, busy? ──▶ accepted (downloading)   pending.json: downloading
-//	(failed)                                         │ download (resume from .part), progress ≤ every 5 s or 10 %
+//	(failed)                                         │ download (resume from .part), progress every 10 % or 5 s
 //	                                                 │   error ─▶ failed (old version runs; pending kept until delivered)
 //	                                                 ▼
 //	                                installing   pending.json: installing   (fsynced before Install)

@@ -9,18 +9,24 @@ import (
 
 // reporter sends an update's progress answers in order from its own
 // goroutine, so a slow or absent link never stalls the download: while
-// one answer waits for the broker, later ones replace each other and only
-// the newest is sent next (the latest state wins).
+// one answer waits for the broker, a newer answer of the same state
+// replaces a queued one (download percentages), but every change of state
+// (installing, rebooting) is sent.
 type reporter struct {
 	a      *Agent
 	ctx    context.Context
 	mu     gosync.Mutex
-	next   *proto.CommandResponse
+	queue  []queued
 	wake   chan struct{}
 	idle   *gosync.Cond
 	busy   bool
 	closed bool
 	done   chan struct{}
+}
+
+type queued struct {
+	state string
+	resp  proto.CommandResponse
 }
 
 func newReporter(ctx context.Context, a *Agent) *reporter {
@@ -30,10 +36,15 @@ func newReporter(ctx context.Context, a *Agent) *reporter {
 	return r
 }
 
-// send queues resp, replacing an answer not yet sent.
-func (r *reporter) send(resp proto.CommandResponse) {
+// send queues resp of the given state, replacing a queued answer of the
+// same state.
+func (r *reporter) send(state string, resp proto.CommandResponse) {
 	r.mu.Lock()
-	r.next = &resp
+	if n := len(r.queue); n > 0 && r.queue[n-1].state == state {
+		r.queue[n-1].resp = resp
+	} else {
+		r.queue = append(r.queue, queued{state, resp})
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -44,7 +55,7 @@ func (r *reporter) send(resp proto.CommandResponse) {
 // flush waits until every queued answer was sent (or given up on).
 func (r *reporter) flush() {
 	r.mu.Lock()
-	for r.next != nil || r.busy {
+	for len(r.queue) > 0 || r.busy {
 		r.idle.Wait()
 	}
 	r.mu.Unlock()
@@ -68,18 +79,19 @@ func (r *reporter) loop() {
 	for range r.wake {
 		for {
 			r.mu.Lock()
-			if r.closed && r.next == nil {
+			if r.closed && len(r.queue) == 0 {
 				r.mu.Unlock()
 				return
 			}
-			resp := r.next
-			r.next = nil
-			r.busy = resp != nil
-			r.mu.Unlock()
-			if resp == nil {
+			if len(r.queue) == 0 {
+				r.mu.Unlock()
 				break
 			}
-			r.a.send(r.ctx, *resp)
+			q := r.queue[0]
+			r.queue = r.queue[1:]
+			r.busy = true
+			r.mu.Unlock()
+			r.a.send(r.ctx, q.resp)
 			r.mu.Lock()
 			r.busy = false
 			r.idle.Broadcast()
