@@ -130,9 +130,13 @@ type Rollout struct {
 type Progress struct {
 	// Bucket is the device's stable place in [0, 10000): it is in stage s
 	// when Bucket < Stages[s]×100.
-	Bucket    int       `json:"bucket"`
-	Stage     int       `json:"stage" doc:"The stage that included the device; -1 while no started stage includes it."`
-	State     string    `json:"state"`
-	Error     string    `json:"error,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Bucket int    `json:"bucket"`
+	Stage  int    `json:"stage" doc:"The stage that included the device; -1 while no started stage includes it."`
+	State  string `json:"state"`
+	Error  string `json:"error,omitempty"`
+	// BytesDone and BytesTotal are the latest download figures the device
+	// reported (proto.UpdateResult); kept once it moved past downloading.
+	BytesDone  int64     `json:"bytes_done,omitempty" doc:"Bytes of the artifact the device had downloaded at its latest progress answer (0: no figure yet, or a device that does not send them)."`
+	BytesTotal int64     `json:"bytes_total,omitempty" doc:"The artifact's size as the device reported it with bytes_done."`
+	UpdatedAt  time.Time `json:"updated_at"`
 }

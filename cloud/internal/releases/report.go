@@ -55,14 +55,20 @@ func (s *Service) CommandResponse(ctx context.Context, deviceID string, r *proto
 	if !ok {
 		return
 	}
-	var detail string // progress details ("40 % of …") are not kept: only why a device failed
+	var detail string // progress details ("40 % of …") are not kept (the figures are): only why a device failed
 	if failure(state) {
 		if detail = res.Detail; detail == "" {
 			detail = r.Error
 		}
 	}
 	log := s.cfg.Logger.With(slog.String("rollout_id", res.Rollout), slog.String("device_id", deviceID), slog.String("state", state))
-	if _, err := s.Report(ctx, res.Rollout, deviceID, state, detail); err != nil {
+	var err error
+	if f := (Figures{res.BytesDone, res.BytesTotal}); state == StateDownloading && f.valid() {
+		_, err = s.ReportDownload(ctx, res.Rollout, deviceID, f)
+	} else {
+		_, err = s.Report(ctx, res.Rollout, deviceID, state, detail)
+	}
+	if err != nil {
 		log.Warn("rollout: device report not recorded", slog.Any("error", err))
 		return
 	}

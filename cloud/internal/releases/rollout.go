@@ -324,6 +324,29 @@ func (s *Service) Advance(ctx context.Context, id string) (*Rollout, error) {
 // one that would move the device backwards (installing after succeeded,
 // anything after a failure), changes nothing. It applies the abort rule.
 func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail string) (*Rollout, error) {
+	return s.report(ctx, rolloutID, deviceID, state, detail, Figures{})
+}
+
+// Figures are a download's progress: bytes on the device and the
+// artifact's size (both 0: no figure).
+type Figures struct{ Done, Total int64 }
+
+func (f Figures) valid() bool { return f.Total > 0 && f.Done >= 0 && f.Done <= f.Total }
+
+// ReportDownload records a download progress figure: the device moves to
+// downloading if it was not further, and while it is downloading its
+// figures are updated when the count of bytes grew (or the size changed);
+// a figure that went backwards (a redelivered older answer) is ignored.
+// A new figure counts as a report for ReportTimeout: a slow download that
+// keeps making progress is not timed out.
+func (s *Service) ReportDownload(ctx context.Context, rolloutID, deviceID string, f Figures) (*Rollout, error) {
+	if !f.valid() {
+		return nil, fmt.Errorf("releases: report: %w: %d of %d bytes", ErrInvalid, f.Done, f.Total)
+	}
+	return s.report(ctx, rolloutID, deviceID, StateDownloading, "", f)
+}
+
+func (s *Service) report(ctx context.Context, rolloutID, deviceID, state, detail string, f Figures) (*Rollout, error) {
 	if !reportable[state] {
 		return nil, fmt.Errorf("releases: report: %w: state %q", ErrInvalid, state)
 	}
@@ -336,13 +359,22 @@ func (s *Service) Report(ctx context.Context, rolloutID, deviceID, state, detail
 		// Answers come repeated and out of order (QoS 1, a final answer
 		// sent after a restart): never move a device backwards, and a
 		// failure stays a failure. Only a failure may follow a success.
+		now := s.cfg.Clock.Now().UTC()
+		if state == StateDownloading && p.State == StateDownloading && f.valid() &&
+			(f.Done > p.BytesDone || f.Total != p.BytesTotal) {
+			p.BytesDone, p.BytesTotal, p.UpdatedAt = f.Done, f.Total, now
+			out = ro
+			return nil
+		}
 		if failure(p.State) || rank(state) < rank(p.State) || state == p.State ||
 			p.State == StateSucceeded && !failure(state) {
 			out = ro
 			return errUnchanged // nothing to write
 		}
-		now := s.cfg.Clock.Now().UTC()
 		p.State, p.Error, p.UpdatedAt = state, detail, now
+		if f.valid() {
+			p.BytesDone, p.BytesTotal = f.Done, f.Total
+		}
 		was := ro.State
 		ro.checkStageDone(now)
 		if was == RolloutRunning && ro.State == RolloutAborted {

@@ -51,9 +51,11 @@ type apiRelease struct {
 
 // apiProgress is one device's progress in a rollout.
 type apiProgress struct {
-	Stage int    `json:"stage"`
-	State string `json:"state"`
-	Error string `json:"error,omitempty"`
+	Stage      int    `json:"stage"`
+	State      string `json:"state"`
+	Error      string `json:"error,omitempty"`
+	BytesDone  int64  `json:"bytes_done,omitempty"`
+	BytesTotal int64  `json:"bytes_total,omitempty"`
 }
 
 // apiRollout is the part of the cloud's rollout this tool prints.
@@ -344,7 +346,9 @@ func stagesText(stages []float64) string {
 	return strings.Join(parts, " → ")
 }
 
-// progressLine summarises a rollout: its state, stage and devices per state.
+// progressLine summarises a rollout: its state, stage and devices per
+// state, with the downloading devices' bytes so far as a percentage of
+// their artifacts (devices that report download figures).
 func progressLine(ro *apiRollout) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s", ro.State)
@@ -354,7 +358,11 @@ func progressLine(ro *apiRollout) string {
 	var parts []string
 	for _, s := range []string{"pending", "notified", "downloading", "installing", "succeeded", "failed", "rolled_back"} {
 		if n := ro.Counts[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+			part := fmt.Sprintf("%s %d", s, n)
+			if s == "downloading" {
+				part += downloadedText(ro)
+			}
+			parts = append(parts, part)
 		}
 	}
 	if len(parts) > 0 {
@@ -364,6 +372,21 @@ func progressLine(ro *apiRollout) string {
 		b.WriteString(" — " + ro.Reason)
 	}
 	return b.String()
+}
+
+// downloadedText is " (N%)": the bytes the downloading devices reported
+// over their artifacts' sizes; "" when none reported figures.
+func downloadedText(ro *apiRollout) string {
+	var done, total int64
+	for _, d := range ro.Devices {
+		if d.State == "downloading" && d.BytesTotal > 0 {
+			done, total = done+d.BytesDone, total+d.BytesTotal
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d%%)", done*100/total)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

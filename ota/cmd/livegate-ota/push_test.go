@@ -145,13 +145,20 @@ func TestPush(t *testing.T) {
 		fc.script = []apiRollout{
 			rolloutAt("running", 0, map[string]int{"notified": 3, "pending": 6}, ""),
 			rolloutAt("running", 0, map[string]int{"downloading": 3, "pending": 6}, ""),
+			rolloutAt("running", 0, map[string]int{"downloading": 3, "pending": 6}, ""),
 			rolloutAt("running", 1, map[string]int{"succeeded": 3, "notified": 6}, ""),
 			rolloutAt("completed", 1, map[string]int{"succeeded": 9}, ""),
 		}
+		// Download figures: two devices report them, an older one does not.
+		fc.script[1].Devices = map[string]*apiProgress{"kiosk-1": {State: "downloading", BytesDone: 400, BytesTotal: 1000},
+			"kiosk-2": {State: "downloading", BytesDone: 100, BytesTotal: 1000}, "kiosk-3": {State: "downloading"}}
+		fc.script[2].Devices = map[string]*apiProgress{"kiosk-1": {State: "downloading", BytesDone: 1000, BytesTotal: 1000},
+			"kiosk-2": {State: "downloading", BytesDone: 600, BytesTotal: 1000}, "kiosk-3": {State: "downloading"}}
 		// The artifact is already stored: push uses that release.
 		out := mustRun(t, "push", art, "--url", srv.URL, "--rollout", "--stages", "30,100", "--labels", "site=lisbon",
 			"--abort-failures", "1", "--report-timeout", "10m", "--follow", "--poll", "1ms")
 		for _, want := range []string{"rollout rol_1: 0 devices, stages 30% → 100%", "running, stage 1 of 2 (30%): pending 6, notified 3",
+			"running, stage 1 of 2 (30%): pending 6, downloading 3 (25%)", "running, stage 1 of 2 (30%): pending 6, downloading 3 (80%)",
 			"stage 2 of 2 (100%): notified 6, succeeded 3", "completed, stage 2 of 2 (100%): succeeded 9", "rollout rol_1 completed"} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("output lacks %q:\n%s", want, out)

@@ -351,10 +351,23 @@ func testOTARollout(t *testing.T, dsn string) {
 	if ro2.State != releases.RolloutCompleted || ro2.Counts[releases.StateSucceeded] != n-1 || len(ro2.Devices) != n-1 {
 		t.Fatalf("rollout 2: %s %s counts %v", ro2.State, ro2.Reason, ro2.Counts)
 	}
+	withFigures := 0
 	for id, p := range ro2.Devices {
 		if p.State != releases.StateSucceeded || kiosks[id].Running() != "1.2.0" || kiosks[id].Told(ro2.ID) != 1 {
 			t.Fatalf("%s: %+v, runs %s, told %d times", id, p, kiosks[id].Running(), kiosks[id].Told(ro2.ID))
 		}
+		// The download figures of the agent's progress answers (a
+		// progress answer the broker did not take in time may be lost,
+		// so not every device must have them).
+		if p.BytesTotal != 0 {
+			if p.BytesDone != goodRel.Size || p.BytesTotal != goodRel.Size {
+				t.Fatalf("%s: downloaded %d of %d bytes, release %d", id, p.BytesDone, p.BytesTotal, goodRel.Size)
+			}
+			withFigures++
+		}
+	}
+	if withFigures == 0 {
+		t.Fatal("no device's download figures in the rollout")
 	}
 	if kiosks["kiosk-09"].Running() != "1.0.0" || kiosks["kiosk-09"].Restarts() != 0 {
 		t.Fatal("kiosk-09 (outside the label) was updated")
@@ -374,7 +387,7 @@ func testOTARollout(t *testing.T, dsn string) {
 		}
 		return len(list.Devices) == n
 	})
-	t.Logf("rollout 2: %d devices in 2 stages, start → all succeeded in %v (operator advance included)", n-1, took.Round(time.Millisecond))
+	t.Logf("rollout 2: %d devices in 2 stages, start → all succeeded in %v (operator advance included); %d with download figures", n-1, took.Round(time.Millisecond), withFigures)
 }
 
 // stageDevices lists the devices of stage s, sorted.
