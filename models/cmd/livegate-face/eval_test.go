@@ -69,12 +69,22 @@ func TestEvalGate(t *testing.T) {
 			Species  string `json:"species"`
 			Accepted int    `json:"accepted"`
 		} `json:"species"`
+		Results []struct {
+			Measures map[string]map[string]float64 `json:"measures"`
+		} `json:"results"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	if rep.Samples != 2 || rep.APCER != 0 || rep.BPCER != 1 || len(rep.Species) != 1 || rep.Species[0].Accepted != 0 {
 		t.Fatalf("report %+v", rep)
+	}
+	// Each sample reports its layers' measures (for analysis): the
+	// motion layer's background comparison among them.
+	for i, r := range rep.Results {
+		if _, ok := r.Measures["motion"]["surround_frames"]; !ok {
+			t.Errorf("sample %d: no motion measures: %v", i, r.Measures)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "det.png")); err != nil {
 		t.Fatalf("DET curve: %v", err)
