@@ -42,6 +42,9 @@ type S3Config struct {
 	Transport http.RoundTripper
 	// MaxRetries per request. Optional. Default: 3.
 	MaxRetries int
+	// PartSize of multipart uploads (at least 5 MiB); larger files are
+	// sent in parts. Optional. Default: the client's (16 MiB or more).
+	PartSize uint64
 }
 
 // ParseStore parses the --ota-store value: "" or "disk" (the data
@@ -167,7 +170,8 @@ func (s *S3Blobs) err(op, key string, err error) error {
 // Put implements Blobs: one PUT (multipart above the client's part size;
 // an object appears only when complete, so a failed Put leaves none).
 func (s *S3Blobs) Put(ctx context.Context, key string, r io.Reader, size int64) error {
-	_, err := s.c.PutObject(ctx, s.cfg.Bucket, s.object(key), r, size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	_, err := s.c.PutObject(ctx, s.cfg.Bucket, s.object(key), r, size,
+		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: s.cfg.PartSize})
 	return s.err("store", key, err)
 }
 
