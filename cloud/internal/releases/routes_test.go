@@ -170,7 +170,7 @@ func TestRoutesReleases(t *testing.T) {
 	s.do(t, "GET", "/api/v1/releases/rel_nope/artifact", "", nil).want(t, 404, "release.not_found")
 
 	dst := t.TempDir() + "/a.lgota"
-	if err := writeFile(dst, art[:n/3]); err != nil { // a download cut by a power loss
+	if err := writeFile(dst+".part", art[:n/3]); err != nil { // a download cut by a power loss
 		t.Fatal(err)
 	}
 	f := &download.Fetcher{Client: http.DefaultClient}
