@@ -140,18 +140,45 @@ type Layout interface {
 //	ROOT/bootenv.json         the boot pointer (Env), replaced atomically
 //	ROOT/slots/{a,b}/image    the slot's image
 //	ROOT/slots/{a,b}/manifest.json  the manifest the image was installed from
-type Sim struct{ root string }
+//	ROOT/slots/{a,b}/*        with UnpackTrees: the files of a tree payload
+//
+// The image is kept after a tree payload is unpacked: it is the signed
+// bytes the unpacked files are checked against at every VerifySlot.
+type Sim struct {
+	root   string
+	unpack map[artifact.Kind]bool
+}
 
 var _ Layout = (*Sim)(nil)
 
+// SimOption configures a Sim.
+type SimOption func(*Sim)
+
+// UnpackTrees makes the layout unpack the payloads of these kinds (models
+// packs: artifact.KindModels) as tree payloads (see TreeIndex) into the
+// slot directory once they verified, and check the unpacked files against
+// the pack's index in VerifySlot. Without it every payload is one opaque
+// image file.
+func UnpackTrees(kinds ...artifact.Kind) SimOption {
+	return func(l *Sim) {
+		for _, k := range kinds {
+			l.unpack[k] = true
+		}
+	}
+}
+
 // NewSim returns a sim layout rooted at root, creating its directories.
-func NewSim(root string) (*Sim, error) {
+func NewSim(root string, opts ...SimOption) (*Sim, error) {
 	for _, s := range []Slot{SlotA, SlotB} {
 		if err := os.MkdirAll(filepath.Join(root, "slots", string(s)), 0o755); err != nil {
 			return nil, fmt.Errorf("install: sim layout %s: %w", root, err)
 		}
 	}
-	return &Sim{root: root}, nil
+	l := &Sim{root: root, unpack: map[artifact.Kind]bool{}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l, nil
 }
 
 func (l *Sim) envPath() string { return filepath.Join(l.root, "bootenv.json") }
@@ -195,7 +222,10 @@ func (l *Sim) WriteEnv(e Env) error {
 
 // WriteSlot removes the slot's manifest (so the slot no longer claims any
 // image), writes the image (temp, fsync, rename, fsync dir), then writes
-// the manifest the same way.
+// the manifest the same way. With UnpackTrees for m.Kind, the image (which
+// exists only once it verified) is checked as a tree payload and unpacked
+// into the slot directory before the manifest is written; a payload that is
+// not a valid tree is removed and nothing is unpacked from it.
 func (l *Sim) WriteSlot(ctx context.Context, s Slot, m *artifact.Manifest, r io.Reader) error {
 	dir := l.SlotPath(s)
 	if err := os.Remove(filepath.Join(dir, "manifest.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -211,6 +241,16 @@ func (l *Sim) WriteSlot(ctx context.Context, s Slot, m *artifact.Manifest, r io.
 	if err != nil {
 		return fmt.Errorf("install: write slot %s: %w", s, err)
 	}
+	if l.unpack[m.Kind] {
+		if err := unpackTree(ctx, filepath.Join(dir, "image"), dir); err != nil {
+			// The slot claims nothing (no manifest); leave no unpacked
+			// file from a refused payload either.
+			_ = clearTree(dir)
+			_ = os.Remove(filepath.Join(dir, "image"))
+			_ = atomicfile.SyncDir(dir)
+			return fmt.Errorf("install: write slot %s: unpack %s payload: %w", s, m.Kind, err)
+		}
+	}
 	mb, err := m.Marshal()
 	if err != nil {
 		return fmt.Errorf("install: write slot %s: %w", s, err)
@@ -221,7 +261,9 @@ func (l *Sim) WriteSlot(ctx context.Context, s Slot, m *artifact.Manifest, r io.
 	return nil
 }
 
-// VerifySlot re-hashes the slot's image against its manifest.
+// VerifySlot re-hashes the slot's image against its manifest and, for a
+// kind unpacked with UnpackTrees, the unpacked files against the index in
+// the image.
 func (l *Sim) VerifySlot(s Slot) (*artifact.Manifest, error) {
 	dir := l.SlotPath(s)
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -243,6 +285,11 @@ func (l *Sim) VerifySlot(s Slot) (*artifact.Manifest, error) {
 	}
 	if n != m.PayloadSize || sum != m.PayloadSHA256 {
 		return nil, fmt.Errorf("install: slot %s: %w: image is %d bytes sha256 %s, manifest says %d bytes %s", s, ErrSlotInvalid, n, sum, m.PayloadSize, m.PayloadSHA256)
+	}
+	if l.unpack[m.Kind] {
+		if err := verifyTree(filepath.Join(dir, "image"), dir); err != nil {
+			return nil, fmt.Errorf("install: slot %s: %w: unpacked files: %v", s, ErrSlotInvalid, err)
+		}
 	}
 	return m, nil
 }
