@@ -227,3 +227,17 @@ func TestSurroundTrackerGaps(t *testing.T) {
 		t.Error("surround evidence from 1 pair")
 	}
 }
+
+// BenchmarkSurroundStep times the background and face tracking of one
+// 320×240 frame (the analyzer's added per-frame cost).
+func BenchmarkSurroundStep(b *testing.B) {
+	s := newSurroundScene(3)
+	frames := []*imgproc.RGB{s.render(pt2{}, pt2{}), s.render(pt2{0.7, -0.4}, pt2{1.2, 0.5})}
+	var tr surroundTracker
+	r := frameRec{ok: true, box: s.box, pts: make([]pt2, len(motionPoints))}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.idx = i
+		tr.step(&r, frames[i%2])
+	}
+}
