@@ -107,7 +107,11 @@ type Config struct {
 
 // Stats are counters over every connection since the Handler started.
 type Stats struct {
-	Received, Analysed, Dropped, BadFrames, Verdicts int64
+	Received, Analysed, BadFrames, Verdicts int64
+	// Dropped counts every frame not analysed: RateCapped of them came
+	// faster than MaxFPS, the others found the engine busy with the
+	// session's previous frame.
+	Dropped, RateCapped int64
 }
 
 // Handler serves the capture WebSocket.
@@ -120,7 +124,7 @@ type Handler struct {
 	live map[string]*conn
 	wg   sync.WaitGroup
 
-	received, analysed, dropped, badFrames, verdicts atomic.Int64
+	received, analysed, dropped, rateCapped, badFrames, verdicts atomic.Int64
 }
 
 // New returns a Handler; Close ends its connections.
@@ -165,7 +169,7 @@ func New(cfg Config) (*Handler, error) {
 // Stats returns the counters.
 func (h *Handler) Stats() Stats {
 	return Stats{Received: h.received.Load(), Analysed: h.analysed.Load(), Dropped: h.dropped.Load(),
-		BadFrames: h.badFrames.Load(), Verdicts: h.verdicts.Load()}
+		RateCapped: h.rateCapped.Load(), BadFrames: h.badFrames.Load(), Verdicts: h.verdicts.Load()}
 }
 
 // Close ends every connection (close code 1001) and waits for them.
@@ -376,6 +380,7 @@ func (c *conn) read(ctx context.Context, frames chan frameIn) {
 				c.dropped++
 				c.mu.Unlock()
 				c.h.dropped.Add(1)
+				c.h.rateCapped.Add(1)
 				continue
 			}
 			c.lastFrame = now
