@@ -56,7 +56,7 @@ func testDownloadFigures(t *testing.T, repo Repo) {
 	e := &env{clk: clock.NewFake(t0), keys: newKeys(t), notes: &recorder{fail: map[string]bool{}}, dir: t.TempDir()}
 	var err error
 	e.svc, err = New(Config{DataDir: e.dir, Repo: repo, Roots: []ed25519.PublicKey{e.keys.root.Public()},
-		Notifier: e.notes, Devices: fleet{{ID: "k1"}, {ID: "k2"}, {ID: "k3"}}, Clock: e.clk, MaxArtifactSize: 1 << 20,
+		Notifier: e.notes, Devices: fleet{{ID: "k1"}, {ID: "k2"}, {ID: "k3"}, {ID: "k4"}, {ID: "k5"}}, Clock: e.clk, MaxArtifactSize: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +96,11 @@ func testDownloadFigures(t *testing.T, repo Repo) {
 		{"succeeded", "k1", "done", proto.UpdateSucceeded, 0, 0, StateSucceeded, 1000, 1000, true},
 		{"first answer with a figure (resumed)", "k2", "accepted", proto.UpdateDownloading, 700, 1000, StateDownloading, 700, 1000, true},
 		{"older device, no figures", "k3", "accepted", proto.UpdateDownloading, 0, 0, StateDownloading, 0, 0, true},
+		{"k4 at 30 %", "k4", "accepted", proto.UpdateDownloading, 300, 1000, StateDownloading, 300, 1000, true},
+		{"installing completes the figure", "k4", "accepted", proto.UpdateInstalling, 0, 0, StateInstalling, 1000, 1000, true},
+		{"its last progress answer, late", "k4", "accepted", proto.UpdateDownloading, 900, 1000, StateInstalling, 1000, 1000, false},
+		{"k5 at 40 %", "k5", "accepted", proto.UpdateDownloading, 400, 1000, StateDownloading, 400, 1000, true},
+		{"a failed download keeps where it stopped", "k5", "failed", proto.UpdateFailed, 0, 0, StateFailed, 400, 1000, true},
 	}
 	for _, s := range steps {
 		before, _ := e.svc.Rollout(ctx, ro.ID)
@@ -131,7 +136,7 @@ func testDownloadFigures(t *testing.T, repo Repo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(string(b), `"bytes_done":1000,"bytes_total":1000`) != 2 {
+	if strings.Count(string(b), `"bytes_done":1000,"bytes_total":1000`) != 3 || !strings.Contains(string(b), `"bytes_done":400,"bytes_total":1000`) {
 		t.Fatalf("view: %s", b)
 	}
 	var back RolloutView

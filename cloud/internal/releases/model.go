@@ -135,7 +135,8 @@ type Progress struct {
 	State  string `json:"state"`
 	Error  string `json:"error,omitempty"`
 	// BytesDone and BytesTotal are the latest download figures the device
-	// reported (proto.UpdateResult); kept once it moved past downloading.
+	// reported (proto.UpdateResult); completed when it reached installing
+	// (it verified the whole file), kept where a failed download stopped.
 	BytesDone  int64     `json:"bytes_done,omitempty" doc:"Bytes of the artifact the device had downloaded at its latest progress answer (0: no figure yet, or a device that does not send them)."`
 	BytesTotal int64     `json:"bytes_total,omitempty" doc:"The artifact's size as the device reported it with bytes_done."`
 	UpdatedAt  time.Time `json:"updated_at"`

@@ -372,8 +372,13 @@ func (s *Service) report(ctx context.Context, rolloutID, deviceID, state, detail
 			return errUnchanged // nothing to write
 		}
 		p.State, p.Error, p.UpdatedAt = state, detail, now
-		if f.valid() {
+		switch {
+		case f.valid():
 			p.BytesDone, p.BytesTotal = f.Done, f.Total
+		case state == StateInstalling || state == StateSucceeded || state == StateRolledBack:
+			// Past the download: the device verified the whole file
+			// (its last progress answer may come later, or not at all).
+			p.BytesDone = p.BytesTotal
 		}
 		was := ro.State
 		ro.checkStageDone(now)
