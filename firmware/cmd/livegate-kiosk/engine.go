@@ -3,13 +3,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/kiosk/engine"
 	"livegate.dev/models/face"
 	"livegate.dev/models/liveness"
+	"livegate.dev/models/modelpack"
 	"livegate.dev/models/ort"
 )
 
@@ -46,4 +50,18 @@ func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLoc
 		return nil, nil, fmt.Errorf("audit face locator: %w", err)
 	}
 	return e, loc, nil
+}
+
+// packSelfTest runs the known-answer self-test of the models pack unpacked
+// in dir (its selftest.json and reference image) with the runtime of
+// c.Models; ran is false when dir has no self-test vector.
+func packSelfTest(ctx context.Context, c config.Config, dir string) (ran bool, err error) {
+	if dir == "" {
+		return false, nil
+	}
+	if _, err := modelpack.ReadVector(dir); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	_, err = modelpack.CheckDir(ctx, dir, ort.Options{LibPath: c.Models.ORTLibrary})
+	return true, err
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"livegate.dev/firmware/config"
@@ -15,3 +16,5 @@ var errNoEngine = errors.New("this build has no liveness engine (built with -tag
 func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLocator, error) {
 	return nil, nil, errNoEngine
 }
+
+func packSelfTest(context.Context, config.Config, string) (bool, error) { return false, errNoEngine }

@@ -52,6 +52,14 @@ type otaParts struct {
 	unhealthy string
 	// For the models health check: loads the engine from a slot.
 	loadModels func(dir string) (kioskLocator, func(), error)
+	// packSelfTest runs the known-answer self-test of the models pack in
+	// dir (modelpack.CheckDir); ran is false when dir holds no self-test
+	// vector (models.dir pointing at a plain model cache).
+	packSelfTest func(ctx context.Context, dir string) (ran bool, err error)
+	// modelsLayout and modelsDir locate the active models for the firmware
+	// health check: the active models slot, else models.dir.
+	modelsLayout *install.Sim
+	modelsDir    string
 }
 
 // openOTA opens the installers of c.OTA (nil when ota.dir is empty).
@@ -71,7 +79,8 @@ func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error)
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ota.dir: %w", err)
 	}
-	p := &otaParts{cfg: o, log: log}
+	p := &otaParts{cfg: o, log: log, modelsDir: c.Models.Dir}
+	p.packSelfTest = func(ctx context.Context, dir string) (bool, error) { return packSelfTest(ctx, c, dir) }
 	if p.client, err = otaClient(o.CAFile); err != nil {
 		return nil, err
 	}
@@ -80,9 +89,18 @@ func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error)
 		rev = filepath.Join(o.Dir, "revocations.json")
 	}
 	open := func(kind artifact.Kind, root string, health install.HealthCheck) (*install.Device, error) {
-		layout, err := install.NewSim(root)
+		var opts []install.SimOption
+		if kind == artifact.KindModels {
+			// Models packs are unpacked into the slot, where the engine
+			// loads them (see docs/ota.md, "Models packs").
+			opts = append(opts, install.UnpackTrees(artifact.KindModels))
+		}
+		layout, err := install.NewSim(root, opts...)
 		if err != nil {
 			return nil, err
+		}
+		if kind == artifact.KindModels {
+			p.modelsLayout = layout
 		}
 		tr, err := sign.NewTrust(roots, time.Now)
 		if err != nil {
@@ -122,9 +140,11 @@ func otaClient(caFile string) (*http.Client, error) {
 }
 
 // firmwareHealth is the health check of a new firmware version: the
-// camera opens and yields a frame, the engine runs a self-test inference
-// on it (face detection), and the cloud is reachable (the MQTT link
-// connects within ota.cloud_timeout) when a broker is configured.
+// camera opens and yields a frame; the engine passes the known-answer
+// self-test of the active models pack (or, with models from a plain model
+// cache that has no self-test vector, runs face detection on the frame
+// without panicking); and the cloud is reachable (the MQTT link connects
+// within ota.cloud_timeout) when a broker is configured.
 func (p *otaParts) firmwareHealth(ctx context.Context, run install.Running) error {
 	if p.unhealthy != "" && run.Version == p.unhealthy {
 		return fmt.Errorf("sim: version %s is set unhealthy (--sim-unhealthy)", run.Version)
@@ -146,6 +166,16 @@ func (p *otaParts) firmwareHealth(ctx context.Context, run install.Running) erro
 		if err := selfTest(p.locator, imgproc.FromImage(img, nil)); err != nil {
 			return err
 		}
+		if p.packSelfTest != nil {
+			dir := p.activeModelsDir()
+			ran, err := p.packSelfTest(ctx, dir)
+			if err != nil {
+				return fmt.Errorf("models self-test with this firmware: %w", err)
+			}
+			if !ran {
+				p.log.Warn("ota health check: the models have no self-test vector; checked face detection on a camera frame only", "models_dir", dir)
+			}
+		}
 	}
 	if p.sync != nil {
 		sctx, cancel := context.WithTimeout(ctx, p.cfg.CloudTimeout)
@@ -158,18 +188,43 @@ func (p *otaParts) firmwareHealth(ctx context.Context, run install.Running) erro
 	return nil
 }
 
-// modelsHealth loads the engine from the new models slot and runs a
-// self-test inference on a blank frame.
-func (p *otaParts) modelsHealth(_ context.Context, run install.Running) error {
-	if p.loadModels == nil {
+// activeModelsDir is where the engine loads its models from: the active
+// models slot, or models.dir.
+func (p *otaParts) activeModelsDir() string {
+	if p.models != nil && p.modelsLayout != nil {
+		if env, err := p.models.Env(); err == nil {
+			return p.modelsLayout.SlotPath(env.Active)
+		}
+	}
+	return p.modelsDir
+}
+
+// modelsHealth checks a new models pack: the kiosk's engine loads from the
+// slot, and the pack passes its own known-answer self-test (detector box,
+// landmarks, anti-spoof score and embedding on its reference image, within
+// the pack's tolerances). A pack without a self-test vector fails.
+func (p *otaParts) modelsHealth(ctx context.Context, run install.Running) error {
+	if p.loadModels == nil || p.packSelfTest == nil {
 		return errors.New("models: no engine in this build")
 	}
 	loc, closeAll, err := p.loadModels(run.Path)
 	if err != nil {
 		return fmt.Errorf("models %s do not load: %w", run.Version, err)
 	}
-	defer closeAll()
-	return selfTest(loc, imgproc.NewRGB(320, 240))
+	err = selfTest(loc, imgproc.NewRGB(320, 240))
+	closeAll()
+	if err != nil {
+		return err
+	}
+	ran, err := p.packSelfTest(ctx, run.Path)
+	if err != nil {
+		return fmt.Errorf("models %s: %w", run.Version, err)
+	}
+	if !ran {
+		return fmt.Errorf("models %s: the pack has no self-test vector (selftest.json)", run.Version)
+	}
+	p.log.Info("models self-test passed", "version", run.Version)
+	return nil
 }
 
 // selfTest runs one detection; a panic in the runtime is a failure.
