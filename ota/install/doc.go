@@ -6,7 +6,9 @@
 // bootloader's (redundant) environment; on the sim board (Sim) the slots are
 // two directories and the boot environment is a pointer file written
 // atomically. A models Device uses the same machinery with its own Layout,
-// so model packs get the same guarantees as firmware.
+// so model packs get the same guarantees as firmware; a Sim opened with
+// UnpackTrees unpacks a verified models pack (a tar with an index, see
+// TreeIndex) into the slot and re-checks the unpacked files at VerifySlot.
 //
 // The state machine (Env in the boot environment):
 //
