@@ -1,15 +1,21 @@
 // Package layouttest is the conformance suite every install.Layout must
 // pass: the sim layout here, and a board's partition and bootloader layout
-// when one is written. Call Run from the implementation's tests.
+// when one is written. Call Run from the implementation's tests, and
+// RunTrees as well for a layout that holds models packs.
 package layouttest
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,6 +138,121 @@ func Run(t *testing.T, newLayout func(t *testing.T) install.Layout) {
 			t.Errorf("WriteSlot with a cancelled context: %v", err)
 		}
 	})
+}
+
+// RunTrees checks, on top of Run, a layout that unpacks models packs (tree
+// payloads, install.TreeIndex): a pack is unpacked under SlotPath and
+// verifies, a new pack replaces the old files, and a pack that is not a
+// safe tree (here: a path traversal entry) fails WriteSlot with
+// install.ErrBadTree, leaving that slot invalid, nothing outside it, and
+// the other slot intact.
+func RunTrees(t *testing.T, newLayout func(t *testing.T) install.Layout) {
+	t.Run("tree payload unpacked and verified", func(t *testing.T) {
+		l := newLayout(t)
+		ctx := context.Background()
+		p1, m1 := tree(t, "1.0.0", map[string]string{"a.onnx": "model a 1", "b.onnx": "model b 1"})
+		if err := l.WriteSlot(ctx, install.SlotA, m1, bytes.NewReader(p1)); err != nil {
+			t.Fatal(err)
+		}
+		p2, m2 := tree(t, "1.1.0", map[string]string{"a.onnx": "model a 2"})
+		if err := l.WriteSlot(ctx, install.SlotB, m2, bytes.NewReader(p2)); err != nil {
+			t.Fatal(err)
+		}
+		p3, m3 := tree(t, "1.2.0", map[string]string{"c.onnx": "model c 3"})
+		if err := l.WriteSlot(ctx, install.SlotA, m3, bytes.NewReader(p3)); err != nil {
+			t.Fatal(err)
+		}
+		for s, want := range map[install.Slot]map[string]string{
+			install.SlotA: {"c.onnx": "model c 3", "a.onnx": "", "b.onnx": ""},
+			install.SlotB: {"a.onnx": "model a 2"},
+		} {
+			if _, err := l.VerifySlot(s); err != nil {
+				t.Fatalf("VerifySlot(%s): %v", s, err)
+			}
+			for name, content := range want {
+				b, err := os.ReadFile(filepath.Join(l.SlotPath(s), name))
+				if content == "" {
+					if err == nil {
+						t.Errorf("slot %s still holds %s of an older pack", s, name)
+					}
+					continue
+				}
+				if err != nil || string(b) != content {
+					t.Errorf("slot %s: %s = %q, %v; want %q", s, name, b, err, content)
+				}
+			}
+		}
+	})
+
+	t.Run("unsafe tree refused", func(t *testing.T) {
+		l := newLayout(t)
+		ctx := context.Background()
+		p1, m1 := tree(t, "1.0.0", map[string]string{"a.onnx": "model a 1"})
+		if err := l.WriteSlot(ctx, install.SlotA, m1, bytes.NewReader(p1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.WriteSlot(ctx, install.SlotB, m1, bytes.NewReader(p1)); err != nil {
+			t.Fatal(err)
+		}
+		evil, me := tree(t, "1.1.0", map[string]string{"a.onnx": "model a 2", "../../evil": "x"})
+		if err := l.WriteSlot(ctx, install.SlotB, me, bytes.NewReader(evil)); !errors.Is(err, install.ErrBadTree) {
+			t.Fatalf("WriteSlot of a traversal pack: %v, want ErrBadTree", err)
+		}
+		if _, err := l.VerifySlot(install.SlotB); !errors.Is(err, install.ErrSlotInvalid) {
+			t.Errorf("slot B after a refused pack: %v, want ErrSlotInvalid", err)
+		}
+		if _, err := os.Stat(filepath.Join(l.SlotPath(install.SlotB), "a.onnx")); err == nil {
+			t.Error("a file of the refused pack was unpacked")
+		}
+		if _, err := os.Stat(filepath.Join(l.SlotPath(install.SlotB), "..", "..", "evil")); err == nil {
+			t.Error("a file escaped the slot")
+		}
+		if m, err := l.VerifySlot(install.SlotA); err != nil || m.Version != "1.0.0" {
+			t.Errorf("slot A after a refused pack in B: %v, %v", m, err)
+		}
+	})
+}
+
+// tree is a signed-size models pack with files, written without the
+// install package's checks (so that unsafe names can be made).
+func tree(t *testing.T, version string, files map[string]string) ([]byte, *artifact.Manifest) {
+	t.Helper()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	ix := install.TreeIndex{Format: install.TreeFormat}
+	for _, n := range names {
+		sum := sha256.Sum256([]byte(files[n]))
+		ix.Files = append(ix.Files, install.TreeFile{Name: n, Size: int64(len(files[n])), SHA256: hex.EncodeToString(sum[:])})
+	}
+	ib, err := json.Marshal(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	put := func(name string, body []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(install.TreeIndexName, ib)
+	for _, n := range names {
+		put(n, []byte(files[n]))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, m := image(version, 1)
+	sum := sha256.Sum256(b.Bytes())
+	m.Kind = artifact.KindModels
+	m.PayloadSize, m.PayloadSHA256 = int64(b.Len()), hex.EncodeToString(sum[:])
+	return b.Bytes(), m
 }
 
 type errReader struct{ err error }

@@ -1,6 +1,7 @@
 package layouttest_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"livegate.dev/ota/artifact"
@@ -18,13 +19,18 @@ func TestSim(t *testing.T) {
 	})
 }
 
-// A sim layout that unpacks models packs is still a conforming layout.
+// A sim layout that unpacks models packs is still a conforming layout, and
+// passes the models pack checks.
 func TestSimUnpackTrees(t *testing.T) {
-	layouttest.Run(t, func(t *testing.T) install.Layout {
-		l, err := install.NewSim(t.TempDir(), install.UnpackTrees(artifact.KindModels))
+	newLayout := func(t *testing.T) install.Layout {
+		// The slots sit two levels down, so a "../../evil" entry would land
+		// inside this test's own directory, where the suite looks for it.
+		l, err := install.NewSim(filepath.Join(t.TempDir(), "device"), install.UnpackTrees(artifact.KindModels))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
-	})
+	}
+	layouttest.Run(t, newLayout)
+	layouttest.RunTrees(t, newLayout)
 }
