@@ -13,6 +13,7 @@ import (
 
 	"livegate.dev/models/assets"
 	"livegate.dev/models/face"
+	"livegate.dev/models/imgproc"
 	"livegate.dev/models/modelpack"
 )
 
@@ -95,6 +96,24 @@ func TestPackSelfTest(t *testing.T) {
 		t.Fatalf("the pack fails its own self-test: %v", err)
 	}
 	t.Logf("self-test (load 4 models + run them once): %v", time.Since(start).Round(time.Millisecond))
+	e, err := modelpack.Load(dir, modelpackORT())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := modelpack.ReadVector(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := imgproc.DecodeFile(filepath.Join(dir, v2.Image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if _, err := modelpack.SelfTest(t.Context(), e, v2, ref); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("self-test inference alone (models loaded): %v", time.Since(start).Round(time.Millisecond))
+	e.Close()
 
 	t.Run("expectations that do not match", func(t *testing.T) {
 		w := *v
