@@ -476,3 +476,24 @@ func (l *UBoot) VerifySlot(s Slot) (*artifact.Manifest, error) {
 	}
 	return m, nil
 }
+
+// BootedSlotArg is the kernel argument the boot script sets to the slot it
+// booted ("livegate.slot=a").
+const BootedSlotArg = "livegate.slot"
+
+// BootedSlot returns the slot whose rootfs the running kernel booted, from
+// the kernel command line (/proc/cmdline). After Device.Start on a U-Boot
+// board, a Running.Slot that differs from it means Confirm rolled back
+// while the failed slot still runs: reboot, and the bootloader starts the
+// fallback.
+func BootedSlot(cmdline string) (Slot, error) {
+	for _, f := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(f, BootedSlotArg+"="); ok {
+			if s := Slot(v); s.valid() {
+				return s, nil
+			}
+			return "", fmt.Errorf("install: kernel argument %s=%q", BootedSlotArg, v)
+		}
+	}
+	return "", fmt.Errorf("install: no %s= on the kernel command line", BootedSlotArg)
+}

@@ -562,3 +562,22 @@ func killAt(t *testing.T, dir, point string) {
 		t.Fatalf("agent never reached %s: %v\n%s", point, err, out.String())
 	}
 }
+
+func TestBootedSlot(t *testing.T) {
+	tests := []struct {
+		cmdline string
+		want    install.Slot
+		ok      bool
+	}{
+		{"console=ttyS0 root=/dev/mmcblk0p3 rootwait ro livegate.slot=b\n", install.SlotB, true},
+		{"livegate.slot=a quiet", install.SlotA, true},
+		{"root=/dev/mmcblk0p2", "", false},
+		{"livegate.slot=c", "", false},
+	}
+	for _, tt := range tests {
+		got, err := install.BootedSlot(tt.cmdline)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("BootedSlot(%q) = %q, %v", tt.cmdline, got, err)
+		}
+	}
+}
