@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -607,3 +608,38 @@ func TestICAOPhoto(t *testing.T) {
 }
 
 func jpegConfig(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
+
+// TestCameraParameter: camera=handheld reaches the analyzer (the motion
+// check says the background was not used); an unknown camera kind is
+// refused before the upgrade.
+func TestCameraParameter(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Attempts = 1 })
+	created, url := e.session("passive")
+	_, resp, err := websocket.DefaultDialer.Dial(url+"&camera=tripod", nil)
+	if err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("camera=tripod: err %v, response %v: want HTTP 400", err, resp)
+	}
+	var body struct {
+		Detail struct{ Code string } `json:"detail"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Detail.Code != "request.invalid_field" {
+		t.Fatalf("camera=tripod: body %+v, %v: want request.invalid_field", body, err)
+	}
+	c := dial(t, url+"&camera=handheld")
+	if v, msgs, code := feed(t, c, stills(t)[:1]); v == nil || !*v.Final {
+		t.Fatalf("verdict %+v (close %d) after %d messages: want a final verdict", v, code, len(msgs))
+	}
+	sess, err := e.sessions.Get(context.Background(), created.Session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ch := range sess.Checks {
+		if ch.Name == liveness.LayerMotion {
+			found = strings.Contains(ch.Detail, "handheld camera")
+		}
+	}
+	if !found {
+		t.Fatalf("checks %+v: want the motion check to say the camera was handheld", sess.Checks)
+	}
+}

@@ -188,6 +188,20 @@ func (h *Handler) Live(sessionID string) bool {
 
 const (
 	localSession = "capture.session"
+	localCamera  = "capture.camera"
+)
+
+// Camera kinds of the ws route's camera parameter.
+const (
+	// CameraFixed: the camera does not move during the session (a laptop's
+	// or a desktop's webcam, a kiosk). The default.
+	CameraFixed = "fixed"
+	// CameraHandheld: a phone or tablet held in the hand. The analyzer
+	// then takes no evidence from the background (it moves with the face
+	// when the camera moves), so the motion layer rests on parallax alone
+	// and the light-response layer carries more of the decision
+	// (liveness.Config.HandheldCamera; docs/websocket.md).
+	CameraHandheld = "handheld"
 )
 
 // Route is the fiber handler of GET /api/v1/session/{id}/ws?token=…: it
@@ -201,10 +215,15 @@ func (h *Handler) Route() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		camera := c.Query("camera", CameraFixed)
+		if camera != CameraFixed && camera != CameraHandheld {
+			return apierr.New(apierr.InvalidField, "query parameter \"camera\" must be %q or %q, got %q", CameraFixed, CameraHandheld, camera)
+		}
 		if !websocket.IsWebSocketUpgrade(c) {
 			return apierr.New(apierr.BadRequest, "this route needs a WebSocket upgrade (docs/websocket.md)")
 		}
 		c.Locals(localSession, sess)
+		c.Locals(localCamera, camera == CameraHandheld)
 		return ws(c)
 	}
 }
@@ -239,7 +258,10 @@ type conn struct {
 	ws     *websocket.Conn
 	sess   *core.Session
 	client string
-	log    *slog.Logger
+	// handheld: the page said the camera is a phone's or tablet's, held
+	// in the hand (the ws route's camera parameter).
+	handheld bool
+	log      *slog.Logger
 
 	wmu    sync.Mutex
 	closed bool
@@ -287,7 +309,8 @@ func (h *Handler) serve(ws *websocket.Conn) {
 	if sess == nil {
 		return
 	}
-	c := &conn{h: h, ws: ws, sess: sess, client: ws.IP(), log: h.cfg.Logger.With(slog.String("session_id", sess.ID))}
+	handheld, _ := ws.Locals(localCamera).(bool)
+	c := &conn{h: h, ws: ws, sess: sess, client: ws.IP(), handheld: handheld, log: h.cfg.Logger.With(slog.String("session_id", sess.ID))}
 	if !h.register(sess.ID, c) {
 		c.closeWith(CloseBusy, ErrSessionBusy, "another connection is live for this session", 0)
 		return
@@ -541,6 +564,7 @@ func (c *conn) newAttempt(gen int) *attempt {
 		cfg.Mode = liveness.Passive
 	}
 	cfg.LightControlled = !c.h.cfg.NoLight
+	cfg.HandheldCamera = cfg.HandheldCamera || c.handheld
 	return &attempt{gen: gen, an: liveness.New(cfg, c.h.cfg.Models, nil), lastIndex: -1, keep: map[int]auditCand{}}
 }
 
@@ -760,7 +784,11 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 		if !l.Passed {
 			st = "failed"
 		}
-		o.Checks = append(o.Checks, core.Check{Name: l.Name, Status: st, Score: clamp01(l.Score), Detail: l.Detail})
+		detail := l.Detail
+		if c.handheld && l.Name == liveness.LayerMotion {
+			detail += "; handheld camera: the background was not used"
+		}
+		o.Checks = append(o.Checks, core.Check{Name: l.Name, Status: st, Score: clamp01(l.Score), Detail: detail})
 	}
 	if v.Verdict == liveness.VerdictPass {
 		if _, img, lm, ok := at.an.BestFrame(); ok {
