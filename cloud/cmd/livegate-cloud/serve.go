@@ -70,7 +70,11 @@ Secrets come from the environment only:
 				o.RateLimit = rateLimit
 			}
 			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
-			o.Routes = mount.Routes(mount.Options{DataDir: o.DataDir}) // capture page, WebSocket, face API
+			mo := mount.Options{DataDir: o.DataDir} // capture page, WebSocket, face API
+			if o.Store == daemon.StorePostgres {
+				mo.PostgresDSN = o.PostgresDSN // failed attempts throttled across replicas
+			}
+			o.Routes = mount.Routes(mo)
 			withFleet := mqtt.MQTTAddr != "" || mqtt.MQTTURL != ""
 			// OTA releases and staged rollouts (docs/ota-cloud.md). With
 			// the fleet, rollouts send update commands through a fleet.Link

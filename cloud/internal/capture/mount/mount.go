@@ -49,6 +49,11 @@ type Options struct {
 	// ModelSets is the number of liveness and face model sets. Default:
 	// runtime.GOMAXPROCS(0).
 	ModelSets int
+	// PostgresDSN, set in a PostgreSQL deployment, makes every replica
+	// count failed attempts per client in one shared table
+	// (capture.PGThrottle). Default: each replica counts in its own memory
+	// (capture.Throttle).
+	PostgresDSN string
 }
 
 // Routes returns the daemon hook that builds the routes.
@@ -79,6 +84,9 @@ type mount struct {
 	tenants *tenancy.Service
 	audit   *capture.DirStore
 	log     *slog.Logger
+	// throttle is the shared failure throttle (nil: the handler's
+	// in-memory default).
+	throttle *capture.PGThrottle
 
 	once    sync.Once
 	err     error
@@ -107,8 +115,19 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 		return nil, err
 	}
 	m.web = w
+	if o.PostgresDSN != "" {
+		tk := hmac.New(sha256.New, p.MasterKey)
+		tk.Write([]byte("livegate capture throttle key"))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		m.throttle, err = capture.OpenPGThrottle(ctx, o.PostgresDSN, capture.PGThrottleConfig{Key: tk.Sum(nil), Logger: m.log})
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	if o.DataDir != "" {
 		if m.audit, err = capture.NewDirStore(filepath.Join(o.DataDir, "audit"), o.AuditRetention); err != nil {
+			m.closeThrottle()
 			return nil, err
 		}
 		m.wg.Add(1)
@@ -151,6 +170,9 @@ func (m *mount) engines() error {
 		}
 		cfg := capture.Config{Sessions: m.p.Sessions, Models: m.models, Attempts: m.o.Attempts, NoLight: m.o.NoLight,
 			Clock: m.p.Clock, Logger: m.log}
+		if m.throttle != nil {
+			cfg.Throttle = m.throttle
+		}
 		if m.audit != nil {
 			cfg.Audit = m.audit
 			cfg.Boxes = m.boxes
@@ -219,7 +241,15 @@ func (m *mount) close() error {
 	if m.models != nil {
 		errs = append(errs, m.models.Close())
 	}
+	errs = append(errs, m.closeThrottle())
 	return errors.Join(errs...)
+}
+
+func (m *mount) closeThrottle() error {
+	if m.throttle == nil {
+		return nil
+	}
+	return m.throttle.Close()
 }
 
 // auditList: GET /api/v1/session/{id}/audit, authorized like the result.
