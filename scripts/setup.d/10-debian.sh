@@ -12,6 +12,7 @@ pkgs=(
   libc6-dev-armhf-cross
   qemu-user-static      # run arm64 tests under emulation
   wrk                   # HTTP load for benchmarks
+  libubootenv-tool      # fw_printenv/fw_setenv: the OTA U-Boot layout is also tested against the real tools
   unzip xz-utils ca-certificates
 )
 missing=()
