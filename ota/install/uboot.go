@@ -47,9 +47,15 @@ const (
 // bootcount stays a single digit (≤ 9), identical in hex and decimal.
 const MaxUBootBootLimit = 8
 
-// ErrImageTooLarge: the payload does not fit the slot's partition. Nothing
-// was written.
-var ErrImageTooLarge = errors.New("image larger than the slot's partition")
+// Errors of the UBoot layout.
+var (
+	// ErrImageTooLarge: the payload does not fit the slot's partition.
+	// Nothing was written.
+	ErrImageTooLarge = errors.New("image larger than the slot's partition")
+	// ErrSlotRunning: the slot to write holds the running rootfs (after a
+	// rollback in userspace, before the reboot). Nothing was written.
+	ErrSlotRunning = errors.New("slot holds the running system; reboot first")
+)
 
 // UBootSlot is one slot of a UBoot layout.
 type UBootSlot struct {
@@ -83,6 +89,10 @@ type UBootConfig struct {
 	// ToolTimeout bounds one run of fw_printenv or fw_setenv. Optional.
 	// Default: 30 seconds.
 	ToolTimeout time.Duration
+	// Cmdline is the kernel command line file; WriteSlot refuses to write
+	// the slot it names with livegate.slot= (the running rootfs).
+	// Optional. Default: /proc/cmdline.
+	Cmdline string
 }
 
 // UBoot is the Layout of a board booted by U-Boot: two rootfs partitions,
@@ -141,6 +151,9 @@ func NewUBoot(cfg UBootConfig) (*UBoot, error) {
 	}
 	if cfg.ToolTimeout <= 0 {
 		cfg.ToolTimeout = 30 * time.Second
+	}
+	if cfg.Cmdline == "" {
+		cfg.Cmdline = "/proc/cmdline"
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("install: uboot layout: %w", err)
@@ -369,14 +382,19 @@ func partitionSize(f *os.File) (int64, error) {
 
 const ubootChunk = 1 << 20
 
-// WriteSlot removes the slot's manifest (the slot claims no image any
-// more), refuses an image larger than the partition before writing a byte,
+// WriteSlot refuses to write the slot the kernel booted (ErrSlotRunning),
+// removes the slot's manifest (the slot claims no image any more), refuses an image larger than the partition before writing a byte,
 // streams the image to the partition, fsyncs it, reads it back from the
 // device (the block device's buffer cache dropped first) and checks its
 // SHA-256 against m, then writes the manifest atomically. It never writes
 // past the partition's end nor past m.PayloadSize.
 func (l *UBoot) WriteSlot(ctx context.Context, s Slot, m *artifact.Manifest, r io.Reader) error {
 	dev := l.slot(s).Device
+	if b, err := os.ReadFile(l.cfg.Cmdline); err == nil {
+		if booted, err := BootedSlot(string(b)); err == nil && booted == s {
+			return fmt.Errorf("install: write slot %s: %w (%s says %s=%s)", s, ErrSlotRunning, l.cfg.Cmdline, BootedSlotArg, booted)
+		}
+	}
 	if err := os.Remove(l.manifestPath(s)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("install: clear slot %s: %w", s, err)
 	}

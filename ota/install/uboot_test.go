@@ -91,6 +91,7 @@ func openBoard(t testing.TB, dir string) *board {
 		PrintEnv:  filepath.Join(dir, ubootenvtest.PrintEnvName),
 		SetEnv:    filepath.Join(dir, ubootenvtest.SetEnvName),
 		EnvConfig: filepath.Join(dir, "fw_env.config"),
+		Cmdline:   filepath.Join(dir, "cmdline"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -582,5 +583,61 @@ func TestBootedSlot(t *testing.T) {
 		if got != tt.want || (err == nil) != tt.ok {
 			t.Errorf("BootedSlot(%q) = %q, %v", tt.cmdline, got, err)
 		}
+	}
+}
+
+// After Confirm rolled back in userspace, B's rootfs runs until the reboot:
+// an install now would target B, and is refused before anything changes.
+func TestUBootRefusesTheRunningSlot(t *testing.T) {
+	keys := otatest.NewKeys(t)
+	b := newBoard(t, t.TempDir(), partSize)
+	dev := b.device(keys.Trust(t), func(_ context.Context, run install.Running) error {
+		if run.Version == "1.1.0" {
+			return errors.New("models self-test failed")
+		}
+		return nil
+	})
+	ctx := context.Background()
+	if _, err := dev.Provision(ctx, bytes.NewReader(ubootArt(t, keys, "1.0.0", 100_000))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.Install(ctx, bytes.NewReader(ubootArt(t, keys, "1.1.0", 100_000))); err != nil {
+		t.Fatal(err)
+	}
+	boot := b.powerOn()
+	cmdline := filepath.Join(b.dir, "cmdline")
+	if err := os.WriteFile(cmdline, []byte("root=/dev/mmcblk0p3 ro livegate.slot="+boot.Slot+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run, err := dev.Start(ctx)
+	if err != nil || run.Slot != install.SlotA {
+		t.Fatalf("Start = %+v, %v", run, err)
+	}
+	if booted, _ := install.BootedSlot("livegate.slot=" + boot.Slot); booted == run.Slot {
+		t.Fatal("the test expects the rolled-back slot to be still running")
+	}
+	sumB := b.partSum(install.SlotB)
+	if _, err := dev.Install(ctx, bytes.NewReader(ubootArt(t, keys, "1.1.1", 100_000))); !errors.Is(err, install.ErrSlotRunning) {
+		t.Fatalf("Install while B runs: %v, want ErrSlotRunning", err)
+	}
+	if b.partSum(install.SlotB) != sumB {
+		t.Fatal("the running slot's partition changed")
+	}
+	// After the reboot into A the same install goes ahead.
+	boot = b.powerOn()
+	if err := os.WriteFile(cmdline, []byte("livegate.slot="+boot.Slot), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.Install(ctx, bytes.NewReader(ubootArt(t, keys, "1.1.1", 100_000))); err != nil {
+		t.Fatal(err)
+	}
+	if boot := b.powerOn(); boot.Slot != "b" {
+		t.Fatalf("after the install: %+v", boot)
+	}
+	if run, err := dev.Start(ctx); err != nil || run.Version != "1.1.1" {
+		t.Fatalf("Start = %+v, %v", run, err)
 	}
 }
