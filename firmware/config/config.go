@@ -112,9 +112,29 @@ type OTA struct {
 	// Dir keeps the agent's pending-report file and downloads. Optional:
 	// empty disables updates. Example: /var/lib/livegate/ota.
 	Dir string `yaml:"dir"`
+	// Layout is how the firmware slots are kept: "sim" (two directories
+	// and a pointer file under firmware_slots) or "uboot" (two rootfs
+	// partitions and U-Boot variables; firmware_slots holds the state
+	// file and the slots' manifests, on a partition no install
+	// overwrites). Models packs always use sim under models_slots.
+	// Optional. Default: sim.
+	Layout string `yaml:"layout"`
 	// FirmwareSlots is the root of the firmware slots and boot
-	// environment (sim: directories and a pointer file). Required with dir.
+	// environment (sim: directories and a pointer file; uboot: the state
+	// directory). Required with dir.
 	FirmwareSlots string `yaml:"firmware_slots"`
+	// Partitions are the rootfs partitions of slots A and B (e.g.
+	// /dev/mmcblk0p2 and /dev/mmcblk0p3). Required with layout uboot;
+	// only with it.
+	Partitions Partitions `yaml:"partitions"`
+	// FwEnvConfig is the fw_env.config that fw_printenv and fw_setenv
+	// read (passed as -c). Optional, layout uboot only. Default: the
+	// tools' own (/etc/fw_env.config).
+	FwEnvConfig string `yaml:"fw_env_config"`
+	// FwPrintenv and FwSetenv are libubootenv's tools. Optional, layout
+	// uboot only. Default: fw_printenv and fw_setenv from PATH.
+	FwPrintenv string `yaml:"fw_printenv"`
+	FwSetenv   string `yaml:"fw_setenv"`
 	// ModelsSlots is the root of the models-pack slots; when set the
 	// engine loads its models from the active slot (models.dir is then
 	// ignored) and the kiosk takes models updates. Optional.
@@ -142,6 +162,23 @@ type OTA struct {
 	// MaxAttempts is how many boots a new version gets to pass its health
 	// check. Optional. Default: 3.
 	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// OTA layouts (OTA.Layout).
+const (
+	LayoutSim   = "sim"
+	LayoutUBoot = "uboot"
+)
+
+// MaxUBootAttempts bounds ota.max_attempts with layout uboot: it is the
+// bootloader's bootlimit, which the boot script keeps to one hex digit
+// (install.MaxUBootBootLimit).
+const MaxUBootAttempts = 8
+
+// Partitions are the rootfs partitions of the two firmware slots.
+type Partitions struct {
+	A string `yaml:"a"`
+	B string `yaml:"b"`
 }
 
 // Technician is the local status page.
@@ -318,6 +355,7 @@ func (c Config) Validate() error {
 	default:
 		bad("ota.restart", "%q is not exit or reboot", c.OTA.Restart)
 	}
+	c.validateLayout(bad)
 	if c.OTA.Watchdog < 10*time.Second || c.OTA.Watchdog > time.Hour {
 		bad("ota.watchdog", "%s not within [10s, 1h]", c.OTA.Watchdog)
 	}
@@ -336,6 +374,42 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+}
+
+// validateLayout checks ota.layout and the keys of the U-Boot layout.
+func (c Config) validateLayout(bad func(key, format string, a ...any)) {
+	o := c.OTA
+	switch o.Layout {
+	case "", LayoutSim:
+		for _, kv := range [][2]string{{"ota.partitions.a", o.Partitions.A}, {"ota.partitions.b", o.Partitions.B},
+			{"ota.fw_env_config", o.FwEnvConfig}, {"ota.fw_printenv", o.FwPrintenv}, {"ota.fw_setenv", o.FwSetenv}} {
+			if kv[1] != "" {
+				bad(kv[0], "only with ota.layout: uboot")
+			}
+		}
+		return
+	case LayoutUBoot:
+	default:
+		bad("ota.layout", "%q is not sim or uboot", o.Layout)
+		return
+	}
+	if o.Dir != "" {
+		if o.Partitions.A == "" {
+			bad("ota.partitions.a", "required with ota.layout: uboot (slot A's rootfs partition, e.g. /dev/mmcblk0p2)")
+		}
+		if o.Partitions.B == "" {
+			bad("ota.partitions.b", "required with ota.layout: uboot (slot B's rootfs partition, e.g. /dev/mmcblk0p3)")
+		}
+	}
+	if o.Partitions.A != "" && o.Partitions.A == o.Partitions.B {
+		bad("ota.partitions.b", "%s is also ota.partitions.a", o.Partitions.B)
+	}
+	if o.MaxAttempts > MaxUBootAttempts {
+		bad("ota.max_attempts", "%d above %d, the U-Boot layout's largest bootlimit", o.MaxAttempts, MaxUBootAttempts)
+	}
+	if o.Restart == "exit" || (o.Restart == "" && c.Board.Board == "sim") {
+		bad("ota.restart", "must be reboot with ota.layout: uboot (only a reboot starts the other rootfs)")
+	}
 }
 
 // Profile returns the board profile with the overrides applied.

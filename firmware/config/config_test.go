@@ -52,6 +52,27 @@ func TestParse(t *testing.T) {
 		{name: "ota without slots", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, roots_file: /e/roots.pem}\n", wantKey: "ota.firmware_slots"},
 		{name: "ota without roots", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, firmware_slots: /v/fw}\n", wantKey: "ota.roots_file"},
 		{name: "ota restart", yaml: "device_id: k1\nboard: {board: sim}\nota: {restart: kexec}\n", wantKey: "ota.restart"},
+		{name: "ota uboot", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {dir: /v/ota, firmware_slots: /data/ota/uboot, roots_file: /e/roots.pem, layout: uboot, partitions: {a: /dev/mmcblk0p2, b: /dev/mmcblk0p3}, fw_env_config: /etc/fw_env.config}\n", check: func(t *testing.T, c Config) {
+			if c.OTA.Layout != LayoutUBoot || c.OTA.Partitions != (Partitions{A: "/dev/mmcblk0p2", B: "/dev/mmcblk0p3"}) || c.OTA.FwEnvConfig != "/etc/fw_env.config" {
+				t.Errorf("ota uboot keys not read: %+v", c.OTA)
+			}
+		}},
+		{name: "ota uboot from env", yaml: "device_id: k1\nboard: {board: rpi4}\n", env: []string{"LIVEGATE_KIOSK_OTA_LAYOUT=uboot", "LIVEGATE_KIOSK_OTA_PARTITIONS_A=/dev/sda2", "LIVEGATE_KIOSK_OTA_FW_SETENV=/usr/sbin/fw_setenv"}, check: func(t *testing.T, c Config) {
+			if c.OTA.Layout != LayoutUBoot || c.OTA.Partitions.A != "/dev/sda2" || c.OTA.FwSetenv != "/usr/sbin/fw_setenv" {
+				t.Errorf("ota uboot env not applied: %+v", c.OTA)
+			}
+		}},
+		{name: "ota layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: grub}\n", wantKey: "ota.layout"},
+		{name: "ota uboot without partition a", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {dir: /v/ota, firmware_slots: /v/fw, roots_file: /e/roots.pem, layout: uboot, partitions: {b: /dev/mmcblk0p3}}\n", wantKey: "ota.partitions.a"},
+		{name: "ota uboot without partition b", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {dir: /v/ota, firmware_slots: /v/fw, roots_file: /e/roots.pem, layout: uboot, partitions: {a: /dev/mmcblk0p2}}\n", wantKey: "ota.partitions.b"},
+		{name: "ota uboot same partition", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {layout: uboot, partitions: {a: /dev/mmcblk0p2, b: /dev/mmcblk0p2}}\n", wantKey: "ota.partitions.b"},
+		{name: "ota uboot max attempts", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {layout: uboot, max_attempts: 9}\n", wantKey: "ota.max_attempts"},
+		{name: "ota uboot restart exit", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {layout: uboot, restart: exit}\n", wantKey: "ota.restart"},
+		{name: "ota uboot on sim resolves to exit", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: uboot}\n", wantKey: "ota.restart"},
+		{name: "ota uboot on sim with reboot", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: uboot, restart: reboot}\n", check: func(t *testing.T, c Config) {}},
+		{name: "ota partitions on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {partitions: {a: /dev/mmcblk0p2}}\n", wantKey: "ota.partitions.a"},
+		{name: "ota fw_env_config on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: sim, fw_env_config: /etc/fw_env.config}\n", wantKey: "ota.fw_env_config"},
+		{name: "ota fw_printenv on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {fw_printenv: /usr/bin/fw_printenv}\n", wantKey: "ota.fw_printenv"},
 		{name: "ota cloud timeout", yaml: "device_id: k1\nboard: {board: sim}\nota: {watchdog: 1m, cloud_timeout: 2m}\n", wantKey: "ota.cloud_timeout"},
 	}
 	for _, tt := range tests {

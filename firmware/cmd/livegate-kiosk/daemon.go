@@ -134,7 +134,12 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 			c.Models.Dir = mrun.Path
 			log.Info("models slot", "slot", string(mrun.Slot), "version", mrun.Version)
 		}
-		if frun, err = op.fw.Boot(ctx); err != nil {
+		// Nothing runs yet: a reboot (U-Boot, wrong rootfs) needs no stop.
+		reboot := restartFunc(c.OTA.Restart, p.Name, func() {}, new(atomic.Bool), log)
+		if frun, err = op.bootFirmware(ctx, reboot); err != nil {
+			if errors.Is(err, errRestart) {
+				return err
+			}
 			return fmt.Errorf("ota: firmware slots: %w", err)
 		}
 		fwVersion = frun.Version

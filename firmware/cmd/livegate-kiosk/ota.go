@@ -60,10 +60,21 @@ type otaParts struct {
 	// health check: the active models slot, else models.dir.
 	modelsLayout *install.Sim
 	modelsDir    string
+	// cmdline is the kernel command line that names the booted rootfs
+	// (livegate.slot=); set with the U-Boot layout only.
+	cmdline string
 }
+
+// procCmdline is the running kernel's command line.
+const procCmdline = "/proc/cmdline"
 
 // openOTA opens the installers of c.OTA (nil when ota.dir is empty).
 func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error) {
+	return openOTAAt(c, board, log, procCmdline)
+}
+
+// openOTAAt is openOTA with the kernel command line read from cmdline.
+func openOTAAt(c config.Config, board string, log *slog.Logger, cmdline string) (*otaParts, error) {
 	o := c.OTA
 	if o.Dir == "" {
 		return nil, nil
@@ -89,18 +100,35 @@ func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error)
 		rev = filepath.Join(o.Dir, "revocations.json")
 	}
 	open := func(kind artifact.Kind, root string, health install.HealthCheck) (*install.Device, error) {
-		var opts []install.SimOption
-		if kind == artifact.KindModels {
+		var layout install.Layout
+		switch {
+		case kind == artifact.KindFirmware && o.Layout == config.LayoutUBoot:
+			// Rootfs partitions and U-Boot variables (docs/ota.md, "Real
+			// boards: U-Boot layout"); root holds the state file.
+			l, err := install.NewUBoot(install.UBootConfig{
+				A: install.UBootSlot{Device: o.Partitions.A}, B: install.UBootSlot{Device: o.Partitions.B},
+				StateDir: root, PrintEnv: o.FwPrintenv, SetEnv: o.FwSetenv, EnvConfig: o.FwEnvConfig,
+				BootLimit: o.MaxAttempts, Cmdline: cmdline,
+			})
+			if err != nil {
+				return nil, err
+			}
+			layout, p.cmdline = l, cmdline
+		case kind == artifact.KindModels:
 			// Models packs are unpacked into the slot, where the engine
-			// loads them (see docs/ota.md, "Models packs").
-			opts = append(opts, install.UnpackTrees(artifact.KindModels))
-		}
-		layout, err := install.NewSim(root, opts...)
-		if err != nil {
-			return nil, err
-		}
-		if kind == artifact.KindModels {
-			p.modelsLayout = layout
+			// loads them (see docs/ota.md, "Models packs"); they are
+			// directories on every board, so always the sim layout.
+			l, err := install.NewSim(root, install.UnpackTrees(artifact.KindModels))
+			if err != nil {
+				return nil, err
+			}
+			layout, p.modelsLayout = l, l
+		default:
+			l, err := install.NewSim(root)
+			if err != nil {
+				return nil, err
+			}
+			layout = l
 		}
 		tr, err := sign.NewTrust(roots, time.Now)
 		if err != nil {
@@ -118,6 +146,41 @@ func openOTA(c config.Config, board string, log *slog.Logger) (*otaParts, error)
 		}
 	}
 	return p, nil
+}
+
+// bootFirmware boots the firmware slot (Device.Boot). With the U-Boot
+// layout it then compares the slot to run with the rootfs the kernel
+// booted (livegate.slot= on the kernel command line): they differ after a
+// rollback decided in userspace (a failed health check before a restart
+// that did not reboot, or a slot whose image no longer verifies) while the
+// failed slot's rootfs still runs. Then the kiosk serves nothing from the
+// wrong root filesystem: it calls reboot, after which the bootloader
+// starts the slot to run, and returns errRestart.
+func (p *otaParts) bootFirmware(ctx context.Context, reboot func(context.Context) error) (install.Running, error) {
+	run, err := p.fw.Boot(ctx)
+	if err != nil || p.cmdline == "" {
+		return run, err
+	}
+	b, err := os.ReadFile(p.cmdline)
+	if err != nil {
+		p.log.Warn("ota: cannot tell which rootfs the kernel booted", "cmdline", p.cmdline, "err", err)
+		return run, nil
+	}
+	booted, err := install.BootedSlot(string(b))
+	if err != nil {
+		p.log.Warn("ota: cannot tell which rootfs the kernel booted; the boot script of docs/ota.md sets "+install.BootedSlotArg+"=",
+			"cmdline", p.cmdline, "err", err)
+		return run, nil
+	}
+	if booted == run.Slot {
+		return run, nil
+	}
+	p.log.Warn("ota: the kernel booted another slot than the one to run; rebooting",
+		"booted_slot", string(booted), "slot", string(run.Slot), "version", run.Version)
+	if err := reboot(ctx); err != nil {
+		return install.Running{}, fmt.Errorf("ota: reboot from slot %s into slot %s: %w", booted, run.Slot, err)
+	}
+	return install.Running{}, errRestart
 }
 
 func otaClient(caFile string) (*http.Client, error) {
