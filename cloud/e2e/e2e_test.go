@@ -199,11 +199,30 @@ func browser(t *testing.T, y4m string) context.Context {
 	return ctx
 }
 
+// transientContextErr: the page's execution context went away under a
+// running evaluation (a navigation), which a retry in the new one survives.
+func transientContextErr(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Inspected target navigated or closed")
+}
+
 // waitScreen waits until the page shows screen, failing with what it shows.
 func waitScreen(t *testing.T, ctx context.Context, screen string) {
 	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.body && document.body.dataset.screen === %q`, screen),
-		chromedp.WithPollingTimeout(deadline), chromedp.WithPollingInterval(100*time.Millisecond)))
+	end := time.Now().Add(deadline)
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.body && document.body.dataset.screen === %q`, screen),
+			chromedp.WithPollingTimeout(time.Until(end)), chromedp.WithPollingInterval(100*time.Millisecond)))
+		// A navigation (a page load, a redirect) can destroy the JavaScript
+		// context the poll runs in: poll again in the new one.
+		if err == nil || time.Now().After(end) || !transientContextErr(err) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		cur, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.body && document.body.dataset.screen || "") + " | " + (document.querySelector("main section:not([hidden])") || document.body).innerText.slice(0, 300)`))
 		t.Fatalf("waiting for screen %q: %v; the page shows: %s", screen, err, cur)
