@@ -365,11 +365,7 @@ func (s *Service) Expire(ctx context.Context, id string) (*core.Session, error) 
 		if cur.Status.Terminal() || now.Before(cur.ExpiresAt) {
 			return nil, errNoChange
 		}
-		cur.Status = core.StatusExpired
-		cur.UpdatedAt = now
-		ds, err := s.events(cur, core.EventSessionExpired, now)
-		queued = len(ds) > 0
-		return ds, err
+		return s.transition(cur, core.StatusExpired, core.EventSessionExpired, now, &queued)
 	})
 	if errors.Is(err, errNoChange) {
 		return s.cfg.Store.GetSession(ctx, id)
@@ -390,17 +386,24 @@ func (s *Service) Cancel(ctx context.Context, id string) (*core.Session, error) 
 		if cur.Status.Terminal() {
 			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
 		}
-		cur.Status = core.StatusCancelled
-		cur.UpdatedAt = now
-		ds, err := s.events(cur, core.EventSessionCancelled, now)
-		queued = len(ds) > 0
-		return ds, err
+		return s.transition(cur, core.StatusCancelled, core.EventSessionCancelled, now, &queued)
 	})
 	if err != nil {
 		return nil, storeErr("cancelling session", err)
 	}
 	s.notify(queued)
 	return sess, nil
+}
+
+// transition moves cur to status at now and queues event for it (in the
+// caller's UpdateSession transaction); *queued says whether a delivery was
+// queued, so the caller wakes the webhook worker after the commit.
+func (s *Service) transition(cur *core.Session, status core.Status, event string, now time.Time, queued *bool) ([]*core.Delivery, error) {
+	cur.Status = status
+	cur.UpdatedAt = now
+	ds, err := s.events(cur, event, now)
+	*queued = len(ds) > 0
+	return ds, err
 }
 
 // Start records that capture of a session has begun: a pending session
@@ -419,20 +422,12 @@ func (s *Service) Start(ctx context.Context, id string) (*core.Session, error) {
 		case cur.Status.Terminal():
 			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
 		case !now.Before(cur.ExpiresAt):
-			cur.Status = core.StatusExpired
-			cur.UpdatedAt = now
 			expired = true
-			ds, err := s.events(cur, core.EventSessionExpired, now)
-			queued = len(ds) > 0
-			return ds, err
+			return s.transition(cur, core.StatusExpired, core.EventSessionExpired, now, &queued)
 		case cur.Status != core.StatusPending:
 			return nil, errNoChange
 		}
-		cur.Status = core.StatusInProgress
-		cur.UpdatedAt = now
-		ds, err := s.events(cur, core.EventSessionStarted, now)
-		queued = len(ds) > 0
-		return ds, err
+		return s.transition(cur, core.StatusInProgress, core.EventSessionStarted, now, &queued)
 	})
 	if errors.Is(err, errNoChange) {
 		return s.cfg.Store.GetSession(ctx, id)
@@ -528,12 +523,8 @@ func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Ses
 			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
 		}
 		if !now.Before(cur.ExpiresAt) {
-			cur.Status = core.StatusExpired
-			cur.UpdatedAt = now
 			expired = true
-			ds, err := s.events(cur, core.EventSessionExpired, now)
-			queued = len(ds) > 0
-			return ds, err
+			return s.transition(cur, core.StatusExpired, core.EventSessionExpired, now, &queued)
 		}
 		conf := o.Confidence
 		v := verdict
