@@ -26,8 +26,6 @@ var (
 // Sampling of the costlier per-frame measures.
 const (
 	textureEvery   = 3  // spectrum of every 3rd good frame
-	spoofMax       = 1  // FaceAntiSpoofing on one frame: reported, not weighed (docs/liveness.md)
-	spoofEvery     = 8  // … spaced 8 good frames apart
 	embedEvery     = 12 // an embedding every 12th good frame (about 2 a second)
 	embedMaxYaw    = 25 // … of a face turned less than this
 	maxRecords     = 3000
@@ -69,10 +67,14 @@ type Analyzer struct {
 	refIdx int
 	embCos []embSample
 	emb    []float32
-	spoofN int
 
 	cropScale float64
 	full      []pt2 // the whole mesh of the current frame (scratch)
+
+	// evidence is set once live evidence was seen (liveEvidenceSeen);
+	// evidenceAt is the good-frame count at which to look again.
+	evidence   bool
+	evidenceAt int
 
 	best     bestFrame
 	done     bool
@@ -263,7 +265,7 @@ func (a *Analyzer) frameImage(f Frame, idx int) (*imgproc.RGB, error) {
 
 // measure runs the models and computes the frame's record.
 func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (frameRec, error) {
-	rec := frameRec{idx: idx, t: f.Timestamp, light: f.Light, spoof: math.NaN(), hash: frameHash(img)}
+	rec := frameRec{idx: idx, t: f.Timestamp, light: f.Light, hash: frameHash(img)}
 	faces, err := s.det.Detect(img)
 	if err != nil {
 		return rec, fmt.Errorf("liveness: frame %d: %w", idx, err)
@@ -312,14 +314,6 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 	if a.goodFrames%textureEvery == 0 {
 		c := rec.centre()
 		rec.tex, rec.hasTx = a.tex.analyse(img, int(c[0]), int(c[1]))
-	}
-	if a.spoofN < spoofMax && a.goodFrames%spoofEvery == 2 {
-		sc, err := s.spoo.Score(img, main)
-		if err != nil {
-			return rec, fmt.Errorf("liveness: frame %d: %w", idx, err)
-		}
-		rec.spoof = float64(sc)
-		a.spoofN++
 	}
 	frontal := math.Abs(rec.m.Yaw) < embedMaxYaw && math.Abs(rec.m.Pitch) < embedMaxYaw
 	if frontal && (a.refEmb == nil || a.goodFrames%embedEvery == 0) {
@@ -412,7 +406,7 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 	case a.cfg.Mode == Active && a.ch.finished() && a.haveFace && t-a.firstFace >= a.cfg.Hold-holdSlack:
 		a.done = true
 	case a.cfg.Mode == Passive && a.haveFace && r.ok && t-a.holdStart >= a.cfg.Hold-holdSlack && a.goodFrames >= minFaceFrames:
-		a.done = true
+		a.done = t-a.holdStart >= a.cfg.Hold+a.cfg.EvidenceWait-holdSlack || a.liveEvidenceSeen()
 	}
 
 	g := a.baseGuidance()
@@ -447,6 +441,29 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 	return g
 }
 
+// evidenceEvery is how often (good frames) a passive session past its hold
+// looks again for live evidence.
+const evidenceEvery = 5
+
+// liveEvidenceSeen reports, every evidenceEvery good frames, whether the
+// frames so far show what a picture cannot: a blink, lip movement or a
+// head's parallax.
+func (a *Analyzer) liveEvidenceSeen() bool {
+	if a.evidence {
+		return true
+	}
+	if a.goodFrames < a.evidenceAt {
+		return false
+	}
+	a.evidenceAt = a.goodFrames + evidenceEvery
+	nr := nonRigidLayer(a.recs)
+	if !nr.Passed {
+		nr = liveEvidence(nr, motionLayer(a.recs, a.cfg.HandheldCamera))
+	}
+	a.evidence = nr.Passed
+	return a.evidence
+}
+
 func (a *Analyzer) prevGood(r *frameRec) *frameRec {
 	for i := len(a.recs) - 2; i >= 0 && i >= len(a.recs)-4; i-- {
 		if a.recs[i].ok {
@@ -463,7 +480,8 @@ func (a *Analyzer) progress(t time.Duration) float64 {
 	if !a.haveFace {
 		return 0
 	}
-	hold := clamp01(float64(t-a.holdStart) / float64(a.cfg.Hold))
+	// Below 1 until done: a passive session may watch on for evidence.
+	hold := min(clamp01(float64(t-a.holdStart)/float64(a.cfg.Hold)), 0.95)
 	if a.cfg.Mode == Passive || len(a.ch.seq) == 0 {
 		return hold
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	// Hold is how long the face must be held in view in passive mode (and
 	// the minimum observation in active mode). Optional. Default: 3 s.
 	Hold time.Duration
+	// EvidenceWait is how long passive mode keeps watching after the hold
+	// when it has seen nothing a picture cannot do — no blink, no lip
+	// movement, no head parallax — before it ends the session with what it
+	// has (which cannot pass). Most people blink within it. Optional.
+	// Default: 5 s.
+	EvidenceWait time.Duration
 	// MaxDuration ends the session with the evidence gathered so far.
 	// Optional. Default: 20 s passive; Hold + n×ChallengeWindow + 3 s active.
 	MaxDuration time.Duration
@@ -112,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Hold <= 0 {
 		c.Hold = 3 * time.Second
+	}
+	if c.EvidenceWait <= 0 {
+		c.EvidenceWait = 5 * time.Second
 	}
 	if c.PassThreshold <= 0 {
 		c.PassThreshold = 0.70

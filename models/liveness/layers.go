@@ -105,15 +105,12 @@ func challengeLayer(c *challengeTracker, sawFace bool) LayerScore {
 // antiSpoofLayer scores texture evidence of screens and prints.
 func antiSpoofLayer(recs []frameRec) LayerScore {
 	l := LayerScore{Name: LayerAntiSpoof, Measures: map[string]float64{}}
-	var moire, hf, spoof []float64
+	var moire, hf []float64
 	for i := range recs {
 		r := &recs[i]
 		if r.hasTx {
 			moire = append(moire, r.tex.Moire)
 			hf = append(hf, r.tex.HF)
-		}
-		if !math.IsNaN(r.spoof) {
-			spoof = append(spoof, r.spoof)
 		}
 	}
 	if len(moire) == 0 {
@@ -125,12 +122,6 @@ func antiSpoofLayer(recs []frameRec) LayerScore {
 	l.Measures["moire"] = m
 	l.Measures["hf"] = median(hf)
 	l.Measures["frames"] = float64(len(moire))
-	if len(spoof) > 0 {
-		// FaceAntiSpoofing's raw score is reported, not weighed: on real
-		// clips against made attacks it separated worse than chance
-		// (MODELS.md, docs/liveness.md).
-		l.Measures["model_score"] = median(spoof)
-	}
 	l.Score = 1 - clamp01((m-moireLive)/(moireSpoof-moireLive))
 	l.Passed = m < moireSpoof
 	l.Detail = fmt.Sprintf("spectral peak %.2f (screen ≥ %.1f), high-frequency share %.3f over %d patches", m, moireSpoof, l.Measures["hf"], len(moire))
@@ -206,6 +197,9 @@ func injectionLayer(recs []frameRec, tsErrors, badFrames int, strict bool) Layer
 		}
 	}
 	loops := loopFrames(g)
+	tl, rev := trajectoryLoop(g)
+	l.Measures["trajectory_loop"] = float64(tl)
+	l.Measures["trajectory_loop_reversed"] = b2f(rev)
 	share := 0.0
 	if pairs > 0 {
 		share = float64(reps) / float64(pairs)
@@ -228,6 +222,13 @@ func injectionLayer(recs []frameRec, tsErrors, badFrames int, strict bool) Layer
 		hard = true
 		score = 0
 	}
+	if tl >= loopMinRun {
+		// The mesh retraces earlier frames, forward or reversed: a
+		// recorded stretch played again, whatever was done to its pixels.
+		reasons = append(reasons, ReasonRepeatedFrames, ReasonInjectionSuspected)
+		hard = true
+		score = 0
+	}
 	if jumps > 0 {
 		reasons = append(reasons, ReasonInjectionSuspected)
 		score -= 0.25 * float64(jumps)
@@ -239,8 +240,8 @@ func injectionLayer(recs []frameRec, tsErrors, badFrames int, strict bool) Layer
 	l.Reasons = dedup(reasons)
 	l.hard = hard
 	l.Passed = !hard && len(l.Reasons) == 0
-	l.Detail = fmt.Sprintf("%d/%d consecutive frames repeated, %d loop frames, %d jumps, %d bad intervals, interval CV %.4f",
-		reps, pairs, loops, jumps, badIv, cv)
+	l.Detail = fmt.Sprintf("%d/%d consecutive frames repeated, %d loop frames, mesh retracing %d frames, %d jumps, %d bad intervals, interval CV %.4f",
+		reps, pairs, loops, tl, jumps, badIv, cv)
 	return l
 }
 
@@ -358,6 +359,13 @@ var motionPoints = []int{
 	152, 234, 454, 132, 361, 58, 288, 172, 397, 10, 109, 338, // chin, contour, forehead
 }
 
+// innerPoints is the number of leading motionPoints strictly inside the
+// face (eyes, brows, nose, lips): the parallax is fitted on these alone.
+// Tracking windows on the contour straddle the background, and a face cut
+// out of a photo and moved over a still room drags them between the two:
+// residuals no plane explains, from a plane.
+const innerPoints = 26
+
 // subset keeps the motionPoints of a whole mesh.
 func subset(pts []pt2) []pt2 {
 	out := make([]pt2, len(motionPoints))
@@ -380,7 +388,7 @@ func motionLayer(recs []frameRec, handheld bool) (l LayerScore) {
 	g := good(recs)
 	sub := make([][]pt2, len(g))
 	for i, r := range g {
-		sub[i] = r.pts
+		sub[i] = r.pts[:innerPoints]
 	}
 	// Noise floors from consecutive frames.
 	var fs, fh []float64

@@ -59,7 +59,7 @@ func synthRecs(flat bool, amp float64, n int, seed uint64) []frameRec {
 	for i := range recs {
 		tt := float64(i) / 25
 		pts := project(head, amp*math.Sin(2*math.Pi*tt/2), 0.6*amp*math.Sin(2*math.Pi*tt/2.7), 10*math.Sin(tt), 5*math.Cos(tt), 0.4, rng)
-		r := frameRec{idx: i, t: time.Duration(tt * float64(time.Second)), ok: true, faces: 1, pts: subset(pts), iod: iodOf(pts), spoof: math.NaN(), hash: rng.Uint64()}
+		r := frameRec{idx: i, t: time.Duration(tt * float64(time.Second)), ok: true, faces: 1, pts: subset(pts), iod: iodOf(pts), hash: rng.Uint64()}
 		for k := range r.thumb {
 			r.thumb[k] = float32(100 + 5*rng.NormFloat64())
 		}

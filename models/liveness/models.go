@@ -16,25 +16,25 @@ type ModelOptions struct {
 	// analysed at once across every Analyzer sharing the bundle. Optional.
 	// Default: 1.
 	Sets int
-	// Detector, Landmarker, Embedder and AntiSpoof configure each model
-	// (file paths, runtime options). Optional. Default: the models in the
-	// model cache.
+	// Detector, Landmarker and Embedder configure each model (file paths,
+	// runtime options). Optional. Default: the models in the model cache.
+	// The FaceAntiSpoofing model is not loaded: its output separated worse
+	// than chance on our material, and no model runs whose output does not
+	// weigh in the decision (docs/liveness.md).
 	Detector   face.DetectorOptions
 	Landmarker face.LandmarkerOptions
 	Embedder   face.EmbedderOptions
-	AntiSpoof  face.AntiSpoofOptions
 	// ORT, when set, is used for every model whose own ORT options are zero.
 	// Optional.
 	ORT ort.Options
 }
 
-// modelSet is one detector, landmarker, embedder and anti-spoof model; none
-// is safe for concurrent use, so a set serves one frame at a time.
+// modelSet is one detector, landmarker and embedder; none is safe for
+// concurrent use, so a set serves one frame at a time.
 type modelSet struct {
-	det  *face.Detector
-	lm   *face.Landmarker
-	emb  *face.Embedder
-	spoo *face.AntiSpoof
+	det *face.Detector
+	lm  *face.Landmarker
+	emb *face.Embedder
 }
 
 func (s *modelSet) close() error {
@@ -47,9 +47,6 @@ func (s *modelSet) close() error {
 	}
 	if s.emb != nil {
 		errs = append(errs, s.emb.Close())
-	}
-	if s.spoo != nil {
-		errs = append(errs, s.spoo.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -81,9 +78,6 @@ func LoadModels(opts ModelOptions) (*Models, error) {
 		if opts.Embedder.ORT == (ort.Options{}) {
 			opts.Embedder.ORT = opts.ORT
 		}
-		if opts.AntiSpoof.ORT == (ort.Options{}) {
-			opts.AntiSpoof.ORT = opts.ORT
-		}
 	}
 	m := &Models{sets: make(chan *modelSet, n)}
 	for i := 0; i < n; i++ {
@@ -109,10 +103,6 @@ func loadSet(opts ModelOptions) (*modelSet, error) {
 		return nil, err
 	}
 	if s.emb, err = face.NewEmbedder(opts.Embedder); err != nil {
-		s.close()
-		return nil, err
-	}
-	if s.spoo, err = face.NewAntiSpoof(opts.AntiSpoof); err != nil {
 		s.close()
 		return nil, err
 	}

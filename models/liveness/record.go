@@ -30,7 +30,6 @@ type frameRec struct {
 	hash  uint64 // of the whole frame's pixels
 	tex   texture
 	hasTx bool
-	spoof float64 // FaceAntiSpoofing raw score; NaN when not run
 	crop  *greyCrop
 	// sur and faceD are the background's and the face's displacement from
 	// the previous frame (source pixels; surroundTracker), when hasSur.

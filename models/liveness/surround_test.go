@@ -104,7 +104,7 @@ func surroundRecs(t *testing.T, s *surroundScene, n int, bg, fc func(i int) pt2)
 		box[0] += float32(f[0])
 		box[1] += float32(f[1])
 		r := frameRec{idx: i, t: time.Duration(i) * 40 * time.Millisecond, ok: true, faces: 1, box: box,
-			pts: subset(pts), iod: iodOf(pts), spoof: math.NaN(), hash: rng.Uint64()}
+			pts: subset(pts), iod: iodOf(pts), hash: rng.Uint64()}
 		r.crop = makeCrop(img, box, cropScale(box[2]))
 		tr.step(&r, img)
 		recs[i] = r

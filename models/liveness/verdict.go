@@ -22,6 +22,7 @@ const (
 	ReasonRepeatedFrames       = "repeated_frames"
 	ReasonBadFrames            = "bad_frames"
 	ReasonLowQuality           = "low_quality"
+	ReasonNoNonRigidMotion     = "no_non_rigid_motion"
 )
 
 // Layer names.
@@ -32,6 +33,7 @@ const (
 	LayerConsistency = "face_consistency"
 	LayerMotion      = "motion"
 	LayerLight       = "light_response"
+	LayerNonRigid    = "non_rigid"
 )
 
 // Verdict values.
@@ -91,6 +93,7 @@ var layerWeights = map[string]float64{
 	LayerConsistency: 0.15,
 	LayerMotion:      0.30,
 	LayerLight:       0.20,
+	LayerNonRigid:    0.20,
 }
 
 // Caps applied to the confidence: below the retry threshold on a decisive
@@ -161,11 +164,13 @@ func (a *Analyzer) Verdict() Verdict {
 	if a.cfg.Mode == Active {
 		v.Layers = append(v.Layers, challengeLayer(&a.ch, a.haveFace))
 	}
+	motion := motionLayer(a.recs, a.cfg.HandheldCamera)
 	v.Layers = append(v.Layers,
 		antiSpoofLayer(a.recs),
 		injectionLayer(a.recs, a.tsErrors, a.badFrms, a.cfg.StrictTiming),
 		consistencyLayer(a.recs, a.embCos, a.cfg.IdentityThreshold),
-		motionLayer(a.recs, a.cfg.HandheldCamera),
+		motion,
+		liveEvidence(nonRigidLayer(a.recs), motion),
 	)
 	if a.cfg.LightControlled {
 		v.Layers = append(v.Layers, lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep))

@@ -27,7 +27,6 @@ func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLoc
 		mo.Detector.Model = det.Model
 		mo.Landmarker.Model = filepath.Join(d, face.LandmarkModel)
 		mo.Embedder.Model = filepath.Join(d, face.EmbedModel)
-		mo.AntiSpoof.Model = filepath.Join(d, face.AntiSpoofModel)
 	}
 	mode := liveness.Passive
 	if c.Session.Mode == "active" {
