@@ -111,8 +111,12 @@ func New(cfg Config, models *Models, rng *rand.Rand) *Analyzer {
 	a := &Analyzer{cfg: cfg, models: models, rng: rng, tex: newTexScratch(), refIdx: -1}
 	a.best.idx = -1
 	if cfg.Mode == Active {
-		n := cfg.MinChallenges + rng.IntN(cfg.MaxChallenges-cfg.MinChallenges+1)
-		a.ch.seq = drawChallenges(rng, cfg.ChallengeKinds, n)
+		if len(cfg.ChallengePlan) > 0 {
+			a.ch.seq = append([]Challenge(nil), cfg.ChallengePlan...)
+		} else {
+			n := cfg.MinChallenges + rng.IntN(cfg.MaxChallenges-cfg.MinChallenges+1)
+			a.ch.seq = drawChallenges(rng, cfg.ChallengeKinds, n)
+		}
 		a.ch.window = cfg.ChallengeWindow
 		a.ch.mirrored = cfg.Mirrored
 	}
@@ -124,7 +128,10 @@ func New(cfg Config, models *Models, rng *rand.Rand) *Analyzer {
 		}
 		a.cfg.MaxDuration = cfg.MaxDuration
 	}
-	if cfg.LightControlled {
+	switch {
+	case len(cfg.LightPlan) > 0:
+		a.lights = append([]LightStep(nil), cfg.LightPlan...)
+	case cfg.LightControlled:
 		a.lights = drawLights(rng, cfg.MaxDuration, cfg.LightStep)
 	}
 	return a

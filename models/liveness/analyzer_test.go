@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,10 +82,28 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Mode: "sleepy"}, false},
 		{Config{ChallengeKinds: []Challenge{"wink"}}, false},
 		{Config{PassThreshold: 0.5, RetryThreshold: 0.6}, false},
+		{Config{LightPlan: []LightStep{{Light: Light{R: 1, Intensity: 1}}, {Light: Light{G: 1, Intensity: 0.6}, Start: 400 * time.Millisecond}}}, true},
+		{Config{LightPlan: []LightStep{{Light: Light{R: 1, Intensity: 1}, Start: 100 * time.Millisecond}}}, false},
+		{Config{LightPlan: []LightStep{{Light: Light{R: 2, Intensity: 1}}}}, false},
+		{Config{ChallengePlan: []Challenge{Blink, TurnLeft}}, true},
+		{Config{ChallengePlan: []Challenge{"wink"}}, false},
 	} {
 		if err := c.cfg.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: err %v, want ok %v", c.cfg, err, c.ok)
 		}
+	}
+}
+
+// TestPlansReplace: given plans are used as they are (a stored session
+// replayed for support), whatever the random source draws.
+func TestPlansReplace(t *testing.T) {
+	plan := []LightStep{{Light: Light{R: 1, Intensity: 1}}, {Light: Light{B: 1, Intensity: 0.6}, Start: 400 * time.Millisecond}}
+	a := New(Config{Mode: Active, ChallengePlan: []Challenge{Smile, Blink}, LightPlan: plan}, nil, rand.New(rand.NewPCG(1, 2)))
+	if got := a.Challenges(); !slices.Equal(got, []Challenge{Smile, Blink}) {
+		t.Errorf("challenges %v, want the plan", got)
+	}
+	if got := a.LightSequence(); !slices.Equal(got, plan) || !a.Config().LightControlled {
+		t.Errorf("lights %v (controlled %v), want the plan", got, a.Config().LightControlled)
 	}
 }
 

@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -71,6 +72,17 @@ type Config struct {
 	// LightStep is the duration of one step of the light sequence.
 	// Optional. Default: 400 ms.
 	LightStep time.Duration
+	// LightPlan, when set, is the light sequence to use instead of a random
+	// draw: a stored session replayed for support (its recorded plan) or a
+	// capture side that chose the colours itself. Steps start at 0 and are
+	// LightStep apart; it implies LightControlled. Never set it from
+	// anything the client sends: a sequence known in advance can be
+	// recorded. Optional. Default: none (drawn at random).
+	LightPlan []LightStep
+	// ChallengePlan, when set, is the challenge sequence to use in active
+	// mode instead of a random draw (a stored session replayed). The same
+	// warning applies. Optional. Default: none (drawn at random).
+	ChallengePlan []Challenge
 	// Mirrored says the frames fed are mirror images (a selfie preview
 	// flipped before it was sent). Turns are judged on the subject's own
 	// left and right either way. Optional. Default: false (frames as the
@@ -131,6 +143,9 @@ func (c Config) withDefaults() Config {
 	if c.LightStep <= 0 {
 		c.LightStep = 400 * time.Millisecond
 	}
+	if len(c.LightPlan) > 0 {
+		c.LightControlled = true
+	}
 	if c.IdentityThreshold <= 0 {
 		c.IdentityThreshold = 0.45
 	}
@@ -153,6 +168,27 @@ func (c Config) Validate() error {
 		}
 	}
 	d := c.withDefaults()
+	for i, st := range c.LightPlan {
+		if st.Start != time.Duration(i)*d.LightStep {
+			return fmt.Errorf("liveness: light plan step %d starts at %v, want %v (steps %v apart from 0)", i, st.Start, time.Duration(i)*d.LightStep, d.LightStep)
+		}
+		l := st.Light
+		for _, v := range []float64{l.R, l.G, l.B, l.Intensity} {
+			if v < 0 || v > 1 || math.IsNaN(v) {
+				return fmt.Errorf("liveness: light plan step %d: colour %+v: want channels and intensity in [0, 1]", i, l)
+			}
+		}
+	}
+	for i, k := range c.ChallengePlan {
+		switch k {
+		case Blink, TurnLeft, TurnRight, Smile, Nod:
+		default:
+			return fmt.Errorf("liveness: challenge plan %d: kind %q unknown", i, k)
+		}
+	}
+	if len(c.ChallengePlan) > 6 {
+		return fmt.Errorf("liveness: challenge plan of %d: want at most 6", len(c.ChallengePlan))
+	}
 	if d.RetryThreshold > d.PassThreshold || d.PassThreshold > 1 {
 		return fmt.Errorf("liveness: thresholds retry %.2f, pass %.2f: want retry ≤ pass ≤ 1", d.RetryThreshold, d.PassThreshold)
 	}
