@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"livegate.dev/models/face"
@@ -71,6 +72,9 @@ type Analyzer struct {
 	cropScale float64
 	full      []pt2 // the whole mesh of the current frame (scratch)
 
+	// env counts the one-face frames with each environment issue.
+	env map[string]int
+
 	// evidence is set once live evidence was seen (liveEvidenceSeen);
 	// evidenceAt is the good-frame count at which to look again.
 	evidence   bool
@@ -108,7 +112,7 @@ func New(cfg Config, models *Models, rng *rand.Rand) *Analyzer {
 		_, _ = crand.Read(seed[:])
 		rng = rand.New(rand.NewChaCha8(seed))
 	}
-	a := &Analyzer{cfg: cfg, models: models, rng: rng, tex: newTexScratch(), refIdx: -1}
+	a := &Analyzer{cfg: cfg, models: models, rng: rng, tex: newTexScratch(), refIdx: -1, env: map[string]int{}}
 	a.best.idx = -1
 	if cfg.Mode == Active {
 		if len(cfg.ChallengePlan) > 0 {
@@ -313,6 +317,7 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 	rec.m = face.Measure(&a.lm)
 	rec.fillPatches(img)
 	rec.fillSkin(img, full)
+	rec.fillScene(img)
 	if a.cropScale == 0 {
 		a.cropScale = cropScale(rec.box[2])
 	}
@@ -347,6 +352,11 @@ const (
 	maxOffCentre  = 0.22 // face centre off the frame centre, in frame widths/heights
 	minLuma       = 55.0
 	minSharpness  = 6.0  // real webcam clips: 8–13.5
+	// backlitRatio: the face is this much darker than the scene around it
+	// (a window or a lamp behind the user), with the scene bright.
+	backlitRatio = 0.55
+	backlitScene = 110.0
+	maxGlare     = 0.08 // share of face pixels with a clipped channel
 	holdStillMove = 0.08 // face centre moved this share of the IOD since the previous frame
 )
 
@@ -372,6 +382,12 @@ func (a *Analyzer) issues(r *frameRec, img *imgproc.RGB) []string {
 	if r.sharp < minSharpness {
 		out = append(out, StatusBlurred)
 	}
+	if r.scene >= backlitScene && r.luma < backlitRatio*r.scene {
+		out = append(out, StatusBacklit)
+	}
+	if r.glare > maxGlare {
+		out = append(out, StatusGlare)
+	}
 	return out
 }
 
@@ -391,6 +407,11 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 	var iss []string
 	if r.ok {
 		iss = a.issues(r, img)
+		for _, is := range iss {
+			if slices.Contains(envIssues, is) {
+				a.env[is]++
+			}
+		}
 		if !a.haveFace {
 			a.haveFace, a.firstFace, a.holdStart = true, t, t
 		}

@@ -31,6 +31,8 @@ const (
 	StatusOffCentre     = "off_centre"
 	StatusTooDark       = "too_dark"
 	StatusBlurred       = "blurred"
+	StatusBacklit       = "backlit"
+	StatusGlare         = "glare"
 	StatusHoldStill     = "hold_still"
 	StatusChallenge     = "challenge"
 	StatusDone          = "done"

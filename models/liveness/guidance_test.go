@@ -50,6 +50,32 @@ func place(src *imgproc.RGB, w, h int, s, cx, cy, gain float64, blur int) *imgpr
 	return out
 }
 
+// backlit lights everything outside a centred ellipse (rx, ry) to near
+// white: a window behind the user.
+func backlit(img *imgproc.RGB, rx, ry float64) *imgproc.RGB {
+	for y := 0; y < img.H; y++ {
+		for x := 0; x < img.W; x++ {
+			dx, dy := (float64(x)-float64(img.W)/2)/rx, (float64(y)-float64(img.H)/2)/ry
+			if dx*dx+dy*dy > 1 {
+				k := (y*img.W + x) * 3
+				img.Pix[k], img.Pix[k+1], img.Pix[k+2] = 235, 238, 240
+			}
+		}
+	}
+	return img
+}
+
+// glare clips a w×h patch at (x, y) to white: a lamp's highlight on the face.
+func glare(img *imgproc.RGB, x0, y0, w, h int) *imgproc.RGB {
+	for y := y0; y < y0+h; y++ {
+		for x := x0; x < x0+w; x++ {
+			k := (y*img.W + x) * 3
+			img.Pix[k], img.Pix[k+1], img.Pix[k+2] = 255, 255, 255
+		}
+	}
+	return img
+}
+
 func TestGuidanceOnRealPhoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seven synthetic 640×480 frames through the models: skipped with -short")
@@ -68,6 +94,8 @@ func TestGuidanceOnRealPhoto(t *testing.T) {
 		{"off centre", place(src, 640, 480, 0.6, 130, 240, 1, 0), StatusOffCentre, true},
 		{"too dark", place(src, 640, 480, 0.9, 320, 240, 0.18, 0), StatusTooDark, true},
 		{"blurred", place(src, 640, 480, 0.9, 320, 240, 1, 10), StatusBlurred, true},
+		{"backlit", backlit(place(src, 640, 480, 0.9, 320, 240, 0.45, 0), 170, 220), StatusBacklit, true},
+		{"glare", glare(place(src, 640, 480, 0.9, 320, 240, 1, 0), 270, 160, 90, 70), StatusGlare, true},
 		{"no face", imgproc.NewRGB(640, 480), StatusNoFace, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,6 +23,9 @@ type frameRec struct {
 	m     face.Measures
 	box   [4]float32
 	luma  float64 // mean grey level of the face box
+	// scene is the mean grey level of the frame outside the face box and
+	// glare the share of face-box pixels with a clipped channel.
+	scene, glare float64
 	sharp float64 // mean |Laplacian| of the face box at a fixed scale, per 100 grey levels of its mean
 	skin  [3]float64
 	light *Light
@@ -102,6 +105,35 @@ func (r *frameRec) fillPatches(img *imgproc.RGB) {
 	}
 	// Relative to the brightness, so a dim face is not called blurred.
 	r.sharp = 100 * lap / float64((g-2)*(g-2)) / math.Max(r.luma, 1)
+}
+
+// fillScene measures the frame around the face (for back light) and the
+// clipped highlights on the face (glare), on a sparse grid.
+func (r *frameRec) fillScene(img *imgproc.RGB) {
+	bx0, by0 := int(r.box[0]), int(r.box[1])
+	bx1, by1 := bx0+int(r.box[2]), by0+int(r.box[3])
+	var out, in, clipped float64
+	var nOut float64
+	for y := 0; y < img.H; y += 4 {
+		for x := 0; x < img.W; x += 4 {
+			k := (y*img.W + x) * 3
+			if x >= bx0 && x < bx1 && y >= by0 && y < by1 {
+				in++
+				if max(img.Pix[k], img.Pix[k+1], img.Pix[k+2]) >= 250 {
+					clipped++
+				}
+				continue
+			}
+			out += 0.299*float64(img.Pix[k]) + 0.587*float64(img.Pix[k+1]) + 0.114*float64(img.Pix[k+2])
+			nOut++
+		}
+	}
+	if nOut > 0 {
+		r.scene = out / nOut
+	}
+	if in > 0 {
+		r.glare = clipped / in
+	}
 }
 
 // skinPoints are mesh points on the cheeks and forehead, away from the

@@ -25,6 +25,13 @@ const (
 	ReasonNoNonRigidMotion     = "no_non_rigid_motion"
 )
 
+// Environment reasons: added to a verdict that did not pass when at least
+// envShare of the one-face frames showed the issue, so the user is told
+// what to change (they are the guidance codes of the same name).
+var envIssues = []string{StatusTooDark, StatusBacklit, StatusGlare, StatusBlurred}
+
+const envShare = 0.4
+
 // Layer names.
 const (
 	LayerChallenges  = "challenges"
@@ -176,6 +183,14 @@ func (a *Analyzer) Verdict() Verdict {
 		v.Layers = append(v.Layers, lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep))
 	}
 	v.Confidence, v.Verdict, v.Reasons = fuse(v.Layers, a.cfg.PassThreshold, a.cfg.RetryThreshold)
+	if v.Verdict != VerdictPass {
+		// What the user can change: the light, the glare, the focus.
+		for _, is := range envIssues {
+			if a.goodFrames > 0 && float64(a.env[is]) >= envShare*float64(a.goodFrames) {
+				v.Reasons = append(v.Reasons, is)
+			}
+		}
+	}
 	if a.refIdx >= 0 {
 		v.Audit = append(v.Audit, AuditFrame{a.refIdx, "reference"})
 	}
