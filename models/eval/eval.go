@@ -499,6 +499,9 @@ type Report struct {
 	Results    []SampleResult     `json:"results"`
 	// LightSweep is the light-strength sweep (Options.LightSweep).
 	LightSweep *Sweep `json:"light_sweep,omitempty"`
+	// Cues is how well each layer measure separates each attack species
+	// from bona fide samples (CueSeparation).
+	Cues []CueFigure `json:"cues,omitempty"`
 }
 
 // groupKey names a species or kind in a condition: the bare name when the
@@ -591,6 +594,7 @@ func Compute(results []SampleResult, thr float64) *Report {
 		}
 		rep.DET = append(rep.DET, p)
 	}
+	rep.Cues = CueSeparation(results)
 	return rep
 }
 

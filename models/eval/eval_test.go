@@ -414,3 +414,35 @@ func TestParseConditions(t *testing.T) {
 		}
 	}
 }
+
+func TestAUC(t *testing.T) {
+	for _, c := range []struct {
+		x, y []float64
+		want float64
+	}{
+		{[]float64{3, 4}, []float64{1, 2}, 1},
+		{[]float64{1, 2}, []float64{3, 4}, 0},
+		{[]float64{1, 3}, []float64{2, 2}, 0.5},
+		{[]float64{2}, []float64{2}, 0.5},
+	} {
+		if got := AUC(c.x, c.y); got != c.want {
+			t.Errorf("AUC(%v, %v) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+}
+
+func TestCueSeparation(t *testing.T) {
+	res := []SampleResult{
+		{Label: corpus.BonaFide, Measures: map[string]map[string]float64{"anti_spoof": {"moire": 1.5, "hf": 0.02}}},
+		{Label: corpus.BonaFide, Measures: map[string]map[string]float64{"anti_spoof": {"moire": 2.0, "hf": 0.03}}},
+		{Label: corpus.Attack, Species: corpus.SpeciesScreenReplay, Measures: map[string]map[string]float64{"anti_spoof": {"moire": 5, "hf": 0.025}}},
+		{Label: corpus.Attack, Species: corpus.SpeciesScreenReplay, Measures: map[string]map[string]float64{"anti_spoof": {"moire": 6, "hf": 0.02}}},
+	}
+	cues := CueSeparation(res)
+	if len(cues) != 2 || cues[0].Cue != "anti_spoof.moire" || cues[0].AUC != 1 {
+		t.Fatalf("cues %+v, want moiré first with AUC 1", cues)
+	}
+	if c := cues[1]; c.Cue != "anti_spoof.hf" || c.Separation != 0.625 {
+		t.Errorf("hf %+v, want separation 0.625", c)
+	}
+}

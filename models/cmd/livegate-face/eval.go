@@ -22,6 +22,7 @@ func evalCmd(g *globals) *cobra.Command {
 	var threshold, maxBPCER, maxAPCER float64
 	var det, conditions, sweep, reflection, filter string
 	var gate, legacyTint bool
+	var cues float64
 	c := &cobra.Command{
 		Use:   "eval DIR",
 		Short: "Run a labelled corpus through the liveness analyzer: APCER per species, BPCER, ACER, DET curve",
@@ -110,6 +111,12 @@ gate), and lists what failed.`,
 				if err := rep.WriteTable(g.out); err != nil {
 					return err
 				}
+				if cues > 0 {
+					fmt.Fprintln(g.out)
+					if err := eval.WriteCues(g.out, rep.Cues, cues, 6); err != nil {
+						return err
+					}
+				}
 				if rep.Samples > 0 {
 					fmt.Fprintf(g.out, "DET curve: %s\n", det)
 				}
@@ -133,6 +140,7 @@ gate), and lists what failed.`,
 	c.Flags().StringVar(&reflection, "reflection", "", "reflection model: phone, laptop, kiosk or a lightsim JSON file (default phone; labelled follow samples: their label's strength)")
 	c.Flags().BoolVar(&legacyTint, "legacy-tint", false, "tint labelled follow samples with the corpus's old Gaussian tint instead of the reflection model")
 	c.Flags().StringVar(&filter, "filter", "", "evaluate only the samples whose path matches this regular expression")
+	c.Flags().Float64Var(&cues, "cues", 0, "also print, per species, the layer measures whose AUC against bona fide separates at least this well (e.g. 0.8; always in --json)")
 	c.Flags().BoolVar(&gate, "gate", false, "fail when a species' APCER exceeds --max-apcer or BPCER exceeds --max-bpcer")
 	c.Flags().Float64Var(&maxAPCER, "max-apcer", 0, "largest APCER of any species --gate accepts")
 	c.Flags().Float64Var(&maxBPCER, "max-bpcer", 0.10, "largest BPCER --gate accepts")
