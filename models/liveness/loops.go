@@ -14,18 +14,54 @@ const (
 	loopMatchK = 1.6
 	// loopMinRun is the length (frames) of a stretch whose every frame
 	// matches an earlier frame at one offset (forward) or mirrored about
-	// one turn (reversed) that counts as a loop. A live face crosses its
-	// earlier path; it does not run along it.
+	// one turning point (reversed) that counts as a loop. A live face
+	// crosses its earlier path; it does not run along it.
 	loopMinRun = 12
-	// loopMotionK: a matching stretch must move, on average, this multiple
-	// of the noise distance per frame (and at least loopMinMotion IOD):
-	// a still face matches itself everywhere.
+	// A still face matches itself at every offset, so a stretch counts only
+	// when it moves — on average loopMotionK noise distances per frame (and
+	// at least loopMinMotion IOD) — or when it matches at its offset much
+	// better than at the offsets loopNeighbour frames either side (mean
+	// distance ratio at most loopSpecific): a still loop's blinks come back
+	// where they were.
 	loopMotionK   = 1.5
 	loopMinMotion = 0.003
+	loopSpecific  = 0.5
+	loopNeighbour = 3
 	// loopMinShift is the smallest offset (frames) between a frame and the
 	// one it matches.
 	loopMinShift = 4
 )
+
+// shapes returns copies of the frames whose landmarks are centred and
+// scaled to the stretch's mean size: the mesh's shape (pose and
+// expression), without where the face sits in the frame or how large. A
+// loop whose frames were shifted or zoomed a little each (jitter, a slow
+// drift) still retraces its shapes; hand shake does not blur them.
+func shapes(s []*frameRec) []*frameRec {
+	out := make([]*frameRec, len(s))
+	size := make([]float64, len(s))
+	var mean float64
+	for i, r := range s {
+		c := r.centre()
+		var rad float64
+		for _, p := range r.pts {
+			rad += math.Hypot(p[0]-c[0], p[1]-c[1])
+		}
+		size[i] = rad / float64(len(r.pts))
+		mean += size[i] / float64(len(s))
+	}
+	for i, r := range s {
+		cp := *r
+		c := r.centre()
+		k := mean / math.Max(size[i], 1e-9)
+		cp.pts = make([]pt2, len(r.pts))
+		for j, p := range r.pts {
+			cp.pts[j] = pt2{(p[0] - c[0]) * k, (p[1] - c[1]) * k}
+		}
+		out[i] = &cp
+	}
+	return out
+}
 
 // meshDist is the RMS distance between two frames' kept landmarks over the
 // IOD.
@@ -71,8 +107,8 @@ func meshNoise(s []*frameRec, iod float64) float64 {
 // that runs along an earlier stretch of the same session: every frame's
 // mesh within loopMatchK noise distances of the frame at one fixed offset
 // before it (forward), or mirrored about one turning point (reversed), and
-// the stretch moving. It returns the stretch's length in frames and
-// whether it is reversed.
+// matching there much better than at the offsets beside it. It returns the
+// stretch's length in frames and whether it is reversed.
 func trajectoryLoop(g []*frameRec) (run int, reversed bool) {
 	// Split into stretches of consecutive frames (no frame lost between).
 	var runs [][]*frameRec
@@ -95,34 +131,70 @@ func trajectoryLoop(g []*frameRec) (run int, reversed bool) {
 		if iod <= 0 {
 			continue
 		}
+		s = shapes(s)
 		noise := 2 * math.Max(meshNoise(s, iod), 2e-4)
 		tol := loopMatchK * noise
 		minMot := math.Max(loopMinMotion, loopMotionK*noise)
-		step := make([]float64, n)
-		for i := 1; i < n; i++ {
-			step[i] = meshDist(s[i-1], s[i], iod)
+		dist := func(i, j int) (float64, bool) {
+			if j < 0 || j >= n || j == i {
+				return 0, false
+			}
+			return meshDist(s[i], s[j], iod), true
 		}
-		// longest scans one diagonal: pairs (i, pair(i)) for i in [lo, hi).
-		longest := func(lo, hi int, pair func(int) int) int {
-			best, cur := 0, 0
-			var mot float64
-			for i := lo; i < hi; i++ {
-				if meshDist(s[i], s[pair(i)], iod) >= tol {
-					cur, mot = 0, 0
-					continue
+		// longest scans one diagonal, frames i in [lo, hi) against
+		// pair(i, 0), and returns its longest matching stretch that is
+		// specific: it matches much worse at pair(i, ±loopNeighbour).
+		longest := func(lo, hi int, pair func(i, k int) int) int {
+			best := 0
+			// window reports whether the loopMinRun frames from w move or
+			// match specifically.
+			window := func(w int) bool {
+				var on, off, mot float64
+				var nOn, nOff int
+				for i := w; i < w+loopMinRun; i++ {
+					if i > w {
+						mot += meshDist(s[i-1], s[i], iod)
+					}
+					if d, ok := dist(i, pair(i, 0)); ok {
+						on += d
+						nOn++
+					}
+					for _, k := range []int{-loopNeighbour, loopNeighbour} {
+						if d, ok := dist(i, pair(i, k)); ok {
+							off += d
+							nOff++
+						}
+					}
 				}
-				cur++
-				if cur > 1 {
-					mot += step[i]
+				moving := mot/float64(loopMinRun-1) >= minMot
+				specific := nOn > 0 && nOff > 0 && on/float64(nOn) <= loopSpecific*off/float64(nOff)
+				return moving || specific
+			}
+			// judge keeps a matching stretch [from, to) when some window
+			// of it moves or matches specifically.
+			judge := func(from, to int) {
+				if to-from < loopMinRun || to-from <= best {
+					return
 				}
-				if cur > best && cur >= 2 && mot/float64(cur-1) >= minMot {
-					best = cur
+				for w := from; w+loopMinRun <= to; w++ {
+					if window(w) {
+						best = to - from
+						return
+					}
 				}
 			}
+			from := lo
+			for i := lo; i < hi; i++ {
+				if d, _ := dist(i, pair(i, 0)); d >= tol {
+					judge(from, i)
+					from = i + 1
+				}
+			}
+			judge(from, hi)
 			return best
 		}
 		for d := loopMinShift; d < n; d++ {
-			if l := longest(d, n, func(i int) int { return i - d }); l > run {
+			if l := longest(d, n, func(i, k int) int { return i - d + k }); l > run {
 				run, reversed = l, false
 			}
 		}
@@ -136,7 +208,7 @@ func trajectoryLoop(g []*frameRec) (run int, reversed bool) {
 			if lo >= hi {
 				continue
 			}
-			if l := longest(lo, hi, func(i int) int { return c - i }); l > run {
+			if l := longest(lo, hi, func(i, k int) int { return c - i + k }); l > run {
 				run, reversed = l, true
 			}
 		}

@@ -201,3 +201,21 @@ func liveEvidence(nr, motion LayerScore) LayerScore {
 	nr.Detail += fmt.Sprintf("; the head's parallax (ratio %.2f) stands in for it", r)
 	return nr
 }
+
+// stillWithDeformation clears a motion layer that only lacked 3-D motion to
+// judge (a still user with a hand-held camera, or in front of a plain wall:
+// no parallax and no background to compare with) when the face blinked or
+// moved its lips: no flat picture does that. A decisive motion failure (a
+// plane, a picture carried with its background, a face that does not move
+// at all) stays.
+func stillWithDeformation(motion, nr LayerScore) LayerScore {
+	if motion.Passed || motion.hard || !nr.Passed {
+		return motion
+	}
+	if len(motion.Reasons) != 1 || motion.Reasons[0] != ReasonInsufficientMotion {
+		return motion
+	}
+	motion.Passed, motion.Score, motion.Reasons = true, stillScore, nil
+	motion.Detail += "; a still face that deforms as only a live one does (" + nr.Detail + ")"
+	return motion
+}

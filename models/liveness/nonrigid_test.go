@@ -132,8 +132,26 @@ func TestTrajectoryLoop(t *testing.T) {
 		}
 		return out
 	}
-	var forward, pingPong, natural []int
+	still := deformingRecs(false, 0, 0.2, 200, 10, blinkAt(30))
+	stillReplay := func(order []int) []*frameRec {
+		rng := rand.New(rand.NewPCG(12, 3))
+		out := make([]*frameRec, len(order))
+		for i, k := range order {
+			r := still[k]
+			r.idx, r.t = i, time.Duration(i)*40*time.Millisecond
+			r.pts = slices.Clone(r.pts)
+			for j := range r.pts {
+				r.pts[j][0] += 0.2 * rng.NormFloat64()
+				r.pts[j][1] += 0.2 * rng.NormFloat64()
+			}
+			out[i] = &r
+		}
+		return out
+	}
+	var forward, pingPong, natural, stillLoop, stillLive []int
 	for i := 0; i < 110; i++ {
+		stillLoop = append(stillLoop, 10+i%40)
+		stillLive = append(stillLive, 10+i)
 		forward = append(forward, 20+i%30)
 		k := i % 50
 		if (i/50)%2 == 1 {
@@ -145,15 +163,22 @@ func TestTrajectoryLoop(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		order    []int
+		still    bool
 		loop     bool
 		reversed bool
 	}{
-		{"forward loop of 1.2 s", forward, true, false},
-		{"ping-pong loop of 2 s", pingPong, true, true},
-		{"a live head swaying and speaking", natural, false, false},
+		{"forward loop of 1.2 s", forward, false, true, false},
+		{"ping-pong loop of 2 s", pingPong, false, true, true},
+		{"a live head swaying and speaking", natural, false, false, false},
+		{"a still face whose blink comes back every 1.6 s", stillLoop, true, true, false},
+		{"a still face that blinks once", stillLive, true, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			run, rev := trajectoryLoop(replay(c.order, 0.2))
+			recs := replay(c.order, 0.2)
+			if c.still {
+				recs = stillReplay(c.order)
+			}
+			run, rev := trajectoryLoop(recs)
 			if got := run >= loopMinRun; got != c.loop {
 				t.Errorf("loop %v (run of %d frames), want %v", got, run, c.loop)
 			}

@@ -172,12 +172,14 @@ func (a *Analyzer) Verdict() Verdict {
 		v.Layers = append(v.Layers, challengeLayer(&a.ch, a.haveFace))
 	}
 	motion := motionLayer(a.recs, a.cfg.HandheldCamera)
+	nr := nonRigidLayer(a.recs)
+	motion = stillWithDeformation(motion, nr)
 	v.Layers = append(v.Layers,
 		antiSpoofLayer(a.recs),
 		injectionLayer(a.recs, a.tsErrors, a.badFrms, a.cfg.StrictTiming),
 		consistencyLayer(a.recs, a.embCos, a.cfg.IdentityThreshold),
 		motion,
-		liveEvidence(nonRigidLayer(a.recs), motion),
+		liveEvidence(nr, motion),
 	)
 	if a.cfg.LightControlled {
 		v.Layers = append(v.Layers, lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep))
