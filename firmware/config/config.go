@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ type Config struct {
 	CoolDown time.Duration `yaml:"cool_down"`
 	// Store is the local session store (the bbolt outbox).
 	Store Store `yaml:"store"`
+	// Recordings keeps replayable recordings of the last sessions for a
+	// technician (docs/kiosk.md). Optional: off unless recordings.dir is
+	// set.
+	Recordings Recordings `yaml:"recordings"`
 	// Models locates the liveness models.
 	Models Models `yaml:"models"`
 	// Cloud is the MQTT link (used by the sync part).
@@ -77,6 +82,24 @@ type Store struct {
 	// sessions. Optional. Default: 50000 and 256 MiB.
 	MaxEntries int   `yaml:"max_entries"`
 	MaxBytes   int64 `yaml:"max_bytes"`
+}
+
+// Recordings keeps a recording (livegate.dev/models/replay) of each of the
+// last committed sessions: every frame as the engine judged it, so that
+// `livegate-face replay FILE` gives the kiosk's verdict again.
+type Recordings struct {
+	// Dir holds them as <session id>.lgr (0600 files in a 0700 directory,
+	// not encrypted). Optional. Default: "" (no recordings). Example:
+	// /var/lib/livegate/recordings.
+	Dir string `yaml:"dir"`
+	// Keep is how many of the latest sessions are kept. Optional.
+	// Default: 5.
+	Keep int `yaml:"keep"`
+	// MaxBytes caps the directory: the oldest recordings are removed to
+	// make room, and a session whose recording alone is larger is not
+	// kept. Frames are kept losslessly (0.1–0.16 MB a frame on the
+	// 640×480 test clips, 5–10 MB a session). Optional. Default: 256 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Models locates the liveness models and ONNX Runtime.
@@ -207,6 +230,7 @@ func Default() Config {
 		RelayPulse: 1500 * time.Millisecond,
 		CoolDown:   3 * time.Second,
 		Store:      Store{Path: "/var/lib/livegate/outbox.db", MaxEntries: 50000, MaxBytes: 256 << 20},
+		Recordings: Recordings{Keep: 5, MaxBytes: 256 << 20},
 		Cloud:      Cloud{AckTimeout: 30 * time.Second},
 		Technician: Technician{Listen: "127.0.0.1:8090"},
 		OTA:        OTA{Watchdog: 5 * time.Minute, CloudTimeout: 2 * time.Minute, MaxAttempts: 3},
@@ -314,6 +338,15 @@ func (c Config) Validate() error {
 	}
 	if c.Store.MaxBytes < 1<<20 {
 		bad("store.max_bytes", "%d is below 1 MiB", c.Store.MaxBytes)
+	}
+	if c.Recordings.Keep < 1 || c.Recordings.Keep > 1000 {
+		bad("recordings.keep", "%d not within [1, 1000]", c.Recordings.Keep)
+	}
+	if c.Recordings.MaxBytes < 1<<20 {
+		bad("recordings.max_bytes", "%d is below 1 MiB", c.Recordings.MaxBytes)
+	}
+	if d := c.Recordings.Dir; d != "" && c.Store.Path != "" && filepath.Clean(d) == filepath.Clean(filepath.Dir(c.Store.Path)) {
+		bad("recordings.dir", "%s holds the outbox: use a directory of its own", d)
 	}
 	if b := c.Cloud.Broker; b != "" {
 		ok := false

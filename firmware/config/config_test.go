@@ -73,6 +73,19 @@ func TestParse(t *testing.T) {
 		{name: "ota partitions on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {partitions: {a: /dev/mmcblk0p2}}\n", wantKey: "ota.partitions.a"},
 		{name: "ota fw_env_config on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: sim, fw_env_config: /etc/fw_env.config}\n", wantKey: "ota.fw_env_config"},
 		{name: "ota fw_printenv on sim layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {fw_printenv: /usr/bin/fw_printenv}\n", wantKey: "ota.fw_printenv"},
+		{name: "recordings off by default", yaml: "device_id: k1\nboard: {board: sim}\n", check: func(t *testing.T, c Config) {
+			if c.Recordings != (Recordings{Keep: 5, MaxBytes: 256 << 20}) {
+				t.Errorf("recordings defaults %+v", c.Recordings)
+			}
+		}},
+		{name: "recordings", yaml: "device_id: k1\nboard: {board: sim}\nrecordings: {dir: /var/lib/livegate/recordings, keep: 3}\n", env: []string{"LIVEGATE_KIOSK_RECORDINGS_MAX_BYTES=67108864"}, check: func(t *testing.T, c Config) {
+			if c.Recordings != (Recordings{Dir: "/var/lib/livegate/recordings", Keep: 3, MaxBytes: 64 << 20}) {
+				t.Errorf("recordings %+v", c.Recordings)
+			}
+		}},
+		{name: "recordings keep", yaml: "device_id: k1\nboard: {board: sim}\nrecordings: {dir: /r, keep: 0}\n", wantKey: "recordings.keep"},
+		{name: "recordings max bytes", yaml: "device_id: k1\nboard: {board: sim}\nrecordings: {max_bytes: 1000}\n", wantKey: "recordings.max_bytes"},
+		{name: "recordings in the outbox dir", yaml: "device_id: k1\nboard: {board: sim}\nrecordings: {dir: /var/lib/livegate/}\n", wantKey: "recordings.dir"},
 		{name: "ota cloud timeout", yaml: "device_id: k1\nboard: {board: sim}\nota: {watchdog: 1m, cloud_timeout: 2m}\n", wantKey: "ota.cloud_timeout"},
 	}
 	for _, tt := range tests {

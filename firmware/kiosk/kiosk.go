@@ -92,6 +92,10 @@ type Options struct {
 	AuditFrames int
 	// NoAudit keeps no audit frame.
 	NoAudit bool
+	// Recordings keeps a replayable recording of each committed session
+	// whose Analyzer is a Recorder (RecordingDir keeps the last few).
+	// Default: none.
+	Recordings SessionRecorder
 	// Rand draws session ids. Default: crypto/rand.
 	Rand io.Reader
 	// OnState is called on every state change (for logs and run-once).
@@ -411,6 +415,8 @@ func (k *Kiosk) RunSession(ctx context.Context, id string, assigned bool) (*Repo
 	rep := &Report{SessionID: id, Assigned: assigned, Mode: k.eng.Mode(), StartedAt: clk.Now()}
 	an := k.eng.NewAnalyzer()
 	rep.LightSequence = an.LightSequence()
+	rec := k.startRecording(log, id, an, rep.StartedAt)
+	defer rec.discard(log) // unless kept below
 
 	k.setState(StateGuiding)
 	var cur *Light
@@ -523,6 +529,8 @@ func (k *Kiosk) RunSession(ctx context.Context, id string, assigned bool) (*Repo
 	} else {
 		k.beep(ctx, 400*time.Millisecond)
 	}
+	// After the gate: keeping a recording syncs megabytes to disk.
+	rec.keep(log)
 	log.Info("session decided", "verdict", res.Verdict, "confidence", res.Confidence, "reasons", res.Reasons, "pulsed", pulsed)
 	k.remember(Summary{SessionID: id, Verdict: res.Verdict, Confidence: res.Confidence, Reasons: res.Reasons, DecidedAt: rep.DecidedAt, Pulsed: pulsed})
 	k.setState(StateCoolDown)
@@ -725,4 +733,58 @@ func clamp01(v float64) float64 {
 		return 1
 	}
 	return v
+}
+
+// sessionRecording is one session's recording in progress (nil: none).
+type sessionRecording struct {
+	sink RecordingSink
+	r    Recorder
+}
+
+// startRecording starts recording the session when a SessionRecorder is
+// configured and the Analyzer can record; a failure only costs the
+// recording.
+func (k *Kiosk) startRecording(log *slog.Logger, id string, an Analyzer, started time.Time) *sessionRecording {
+	r, ok := an.(Recorder)
+	if k.o.Recordings == nil || !ok {
+		return nil
+	}
+	sink, err := k.o.Recordings.Begin(id)
+	if err != nil {
+		log.Warn("recording not started", "err", err)
+		return nil
+	}
+	if err := r.Record(sink, RecordingInfo{SessionID: id, FirmwareVersion: k.o.FirmwareVersion, Started: started}); err != nil {
+		log.Warn("recording not started", "err", err)
+		_ = sink.Discard()
+		return nil
+	}
+	return &sessionRecording{sink: sink, r: r}
+}
+
+// keep stores a whole recording (one whose writes all succeeded and that
+// ends with the verdict).
+func (s *sessionRecording) keep(log *slog.Logger) {
+	if s == nil {
+		return
+	}
+	if err := s.r.RecordErr(); err != nil {
+		log.Warn("recording not kept", "err", err)
+		if derr := s.sink.Discard(); derr != nil {
+			log.Warn("recording not removed", "err", derr)
+		}
+		return
+	}
+	if err := s.sink.Keep(); err != nil {
+		log.Warn("recording not kept", "err", err)
+	}
+}
+
+func (s *sessionRecording) discard(log *slog.Logger) {
+	if s == nil {
+		return
+	}
+	if err := s.sink.Discard(); err != nil {
+		log.Warn("recording not removed", "err", err)
+	}
 }

@@ -2,6 +2,7 @@ package kiosk
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"livegate.dev/models/imgproc"
@@ -80,6 +81,42 @@ type Analyzer interface {
 	LightSequence() []LightStep
 	// Result computes the verdict from the evidence so far.
 	Result() Result
+}
+
+// Recorder is implemented by Analyzers whose run can be recorded for a
+// later replay (the engine's: livegate.dev/models/replay).
+type Recorder interface {
+	// Record writes the recording's header to w at once, then every frame
+	// Feed is given, then, with Result, the verdict Result returns. A
+	// failed write stops the recording (RecordErr says why), never the
+	// session.
+	Record(w io.Writer, info RecordingInfo) error
+	// RecordErr is nil while the recording is whole.
+	RecordErr() error
+}
+
+// RecordingInfo names what a recording belongs to.
+type RecordingInfo struct {
+	SessionID       string
+	FirmwareVersion string
+	// Started is when the session started (on the kiosk's clock).
+	Started time.Time
+}
+
+// SessionRecorder keeps the recordings of sessions (RecordingDir keeps
+// the last few on disk).
+type SessionRecorder interface {
+	// Begin starts the recording of one session.
+	Begin(sessionID string) (RecordingSink, error)
+}
+
+// RecordingSink receives one session's recording as the session runs.
+type RecordingSink interface {
+	io.Writer
+	// Keep stores the recording durably; Discard drops it (after Keep it
+	// does nothing).
+	Keep() error
+	Discard() error
 }
 
 // Engine starts Analyzers.

@@ -33,14 +33,35 @@ type Route struct {
 	// gets the same 404 as a missing session. Handler reads the session
 	// with SessionOf. The path must have an {id} parameter.
 	ReadsSession bool
+	// OwnsSession makes the server authorize the request exactly as it
+	// does POST /api/v1/session/{id}/cancel before Handler runs: the owning
+	// tenant's API key (or the legacy key for its sessions) and nothing
+	// else — no session token, no client token; another tenant's key gets
+	// the same 404 as a missing session. For data the end user's page has
+	// no need of (a session's recording). Handler reads the session with
+	// SessionOf. The path must have an {id} parameter.
+	OwnsSession bool
 }
 
 const localSession = "api.session"
 
-// SessionOf returns the session a ReadsSession route was authorized for.
+// SessionOf returns the session a ReadsSession or OwnsSession route was
+// authorized for.
 func SessionOf(c *fiber.Ctx) *core.Session {
 	sess, _ := c.Locals(localSession).(*core.Session)
 	return sess
+}
+
+// ownsSession wraps h with the cancel route's authorization.
+func (s *Server) ownsSession(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess, _, err := s.ownedSession(c)
+		if err != nil {
+			return err
+		}
+		c.Locals(localSession, sess)
+		return h(c)
+	}
 }
 
 // readsSession wraps h with the result route's authorization.

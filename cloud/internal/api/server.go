@@ -116,8 +116,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	extra := append([]Route(nil), cfg.Routes...)
 	for i := range extra {
-		if extra[i].ReadsSession {
+		switch {
+		case extra[i].ReadsSession && extra[i].OwnsSession:
+			return nil, fmt.Errorf("api: route %s %s: ReadsSession and OwnsSession are exclusive", extra[i].Method, extra[i].Path)
+		case extra[i].ReadsSession:
 			extra[i].Handler = s.readsSession(extra[i].Handler)
+		case extra[i].OwnsSession:
+			extra[i].Handler = s.ownsSession(extra[i].Handler)
 		}
 	}
 	s.ops = merge(s.routes(), extra)

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
+
+	"livegate.dev/cloud/internal/secret"
 )
 
 // AuditFrame is one kept frame of a session, for the tenant's audit trail.
@@ -41,32 +45,77 @@ type AuditStore interface {
 	Sweep(ctx context.Context, now time.Time) (int, error)
 	// Retention is how long frames are kept after Put.
 	Retention() time.Duration
+	// NewRecording starts the recording (livegate.dev/models/replay) of
+	// one attempt of a session, written while the attempt runs; it is kept
+	// only when the attempt decides the session (Recording.Keep), then
+	// beside the session's audit frames, with their retention, and deleted
+	// with them. ErrRecordingDisabled when the store keeps no recordings.
+	NewRecording(ctx context.Context, sessionID string) (Recording, error)
+	// GetRecording opens the session's kept recording, or
+	// ErrRecordingNotFound.
+	GetRecording(ctx context.Context, sessionID string) (io.ReadCloser, error)
 }
 
 // ErrAuditNotFound is returned for a frame that is not kept.
 var ErrAuditNotFound = errors.New("capture: audit frame not found")
 
+// ErrRecordingNotFound is returned for a session without a kept recording.
+var ErrRecordingNotFound = errors.New("capture: recording not found")
+
+// ErrRecordingDisabled is returned by NewRecording when the store keeps no
+// recordings (a DirStore without WithRecordingKey).
+var ErrRecordingDisabled = errors.New("capture: recordings are not kept by this store")
+
 var sessionIDRe = regexp.MustCompile(`^ses_[A-Za-z0-9]{1,64}$`)
 
 // DirStore keeps audit frames on disk: Dir/<session>/meta.json and n.jpg,
-// written to a temp dir and renamed into place.
+// written to a temp dir and renamed into place (files 0600 in a 0700
+// directory, not encrypted). With WithRecordingKey it also keeps each
+// session's recording as Dir/<session>.lgr, sealed with AES-256-GCM
+// (secret.Sealer.SealStream, bound to the session id) from the moment it
+// is written: attempts in progress are spooled sealed in Dir/.rec-*.
 type DirStore struct {
 	dir       string
 	retention time.Duration
+	sealer    *secret.Sealer
 	mu        sync.Mutex
 }
 
 var _ AuditStore = (*DirStore)(nil)
 
+// DirOption configures a DirStore.
+type DirOption func(*dirOptions)
+
+type dirOptions struct{ recordingKey []byte }
+
+// WithRecordingKey makes the store keep recordings, sealed with this
+// 32-byte key (livegate-cloud derives it from the master key). Without it,
+// NewRecording returns ErrRecordingDisabled.
+func WithRecordingKey(key []byte) DirOption {
+	return func(o *dirOptions) { o.recordingKey = append([]byte(nil), key...) }
+}
+
 // NewDirStore creates dir; retention ≤ 0 means 30 days.
-func NewDirStore(dir string, retention time.Duration) (*DirStore, error) {
+func NewDirStore(dir string, retention time.Duration, opts ...DirOption) (*DirStore, error) {
 	if retention <= 0 {
 		retention = 30 * 24 * time.Hour
+	}
+	var o dirOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d := &DirStore{dir: dir, retention: retention}
+	if o.recordingKey != nil {
+		s, err := secret.New(o.recordingKey)
+		if err != nil {
+			return nil, fmt.Errorf("capture: audit dir %s: recording key: %w", dir, err)
+		}
+		d.sealer = s
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("capture: audit dir %s: %w", dir, err)
 	}
-	return &DirStore{dir: dir, retention: retention}, nil
+	return d, nil
 }
 
 // Retention is how long frames are kept.
@@ -82,6 +131,9 @@ func (d *DirStore) Delete(_ context.Context, id string) error {
 	defer d.mu.Unlock()
 	if err := os.RemoveAll(p); err != nil {
 		return fmt.Errorf("capture: audit delete %s: %w", id, err)
+	}
+	if err := os.Remove(p + recordingExt); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("capture: recording delete %s: %w", id, err)
 	}
 	return nil
 }
@@ -177,7 +229,10 @@ func (d *DirStore) Get(ctx context.Context, id string, n int) (*AuditFrame, erro
 	return &f, nil
 }
 
-// Sweep deletes the frames of sessions stored longer ago than the retention.
+// Sweep deletes the frames and recordings of sessions stored longer ago
+// than the retention (it counts sessions whose frames it deleted), and
+// recordings of attempts a crash left behind after a day (or the
+// retention, when shorter).
 func (d *DirStore) Sweep(_ context.Context, now time.Time) (int, error) {
 	ents, err := os.ReadDir(d.dir)
 	if err != nil {
@@ -186,13 +241,20 @@ func (d *DirStore) Sweep(_ context.Context, now time.Time) (int, error) {
 	n := 0
 	for _, e := range ents {
 		info, err := e.Info()
-		if err != nil || !e.IsDir() {
+		if err != nil {
 			continue
 		}
-		if now.Sub(info.ModTime()) > d.retention {
-			if err := os.RemoveAll(filepath.Join(d.dir, e.Name())); err == nil {
-				n++
+		age, name := now.Sub(info.ModTime()), e.Name()
+		switch {
+		case e.IsDir():
+			if age > d.retention {
+				if err := os.RemoveAll(filepath.Join(d.dir, name)); err == nil {
+					n++
+				}
 			}
+		case strings.HasSuffix(name, recordingExt) && age > d.retention,
+			strings.HasPrefix(name, spoolPrefix) && age > min(d.retention, 24*time.Hour):
+			_ = os.Remove(filepath.Join(d.dir, name))
 		}
 	}
 	return n, nil

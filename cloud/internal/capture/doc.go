@@ -15,7 +15,12 @@
 // completes it (stored result, webhook outbox) with the ICAO photo made from
 // the best frame and up to four audit frames (with face boxes) whose JPEGs
 // an AuditStore keeps for a retention period and whose list the session
-// keeps. Failed attempts are also throttled per client (at most 5 in 3
-// minutes, then a cool-down) by a FailureThrottle; the default Throttle
-// counts in this process's memory.
+// keeps. Every attempt of a managed session is also recorded while it runs
+// (livegate.dev/models/replay, through AuditStore.NewRecording); the
+// recording of the attempt that decides the session is kept beside its
+// audit frames, sealed at rest, so that its verdict can be replayed.
+//
+// Failed attempts are also throttled per client (at most 5 in 3 minutes,
+// then a cool-down) by a FailureThrottle; the default Throttle counts in
+// this process's memory.
 package capture

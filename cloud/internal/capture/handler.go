@@ -23,6 +23,7 @@ import (
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/models/liveness"
+	"livegate.dev/models/replay"
 )
 
 // Defaults of Config.
@@ -549,6 +550,7 @@ type attempt struct {
 	lastLight *liveness.Light
 	keep      map[int]auditCand
 	times     []time.Time // when each fed frame was received, by index
+	rec       *attemptRecording
 }
 
 type auditCand struct {
@@ -557,7 +559,7 @@ type auditCand struct {
 	at   time.Time
 }
 
-func (c *conn) newAttempt(gen int) *attempt {
+func (c *conn) newAttempt(ctx context.Context, gen int) *attempt {
 	cfg := c.h.cfg.Analyzer
 	cfg.Mode = liveness.Active
 	if c.sess.Mode == core.ModePassive {
@@ -565,12 +567,18 @@ func (c *conn) newAttempt(gen int) *attempt {
 	}
 	cfg.LightControlled = !c.h.cfg.NoLight
 	cfg.HandheldCamera = cfg.HandheldCamera || c.handheld
-	return &attempt{gen: gen, an: liveness.New(cfg, c.h.cfg.Models, nil), lastIndex: -1, keep: map[int]auditCand{}}
+	an := liveness.New(cfg, c.h.cfg.Models, nil)
+	return &attempt{gen: gen, an: an, lastIndex: -1, keep: map[int]auditCand{}, rec: c.startRecording(ctx, an)}
 }
 
 // analyse is the analysis loop: one frame at a time, the newest waiting.
 func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 	var at *attempt
+	defer func() {
+		if at != nil {
+			c.discardRecording(ctx, at)
+		}
+	}()
 	for {
 		var f frameIn
 		select {
@@ -585,7 +593,10 @@ func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 			continue
 		}
 		if at == nil || at.gen != f.gen {
-			at = c.newAttempt(f.gen)
+			if at != nil {
+				c.discardRecording(ctx, at)
+			}
+			at = c.newAttempt(ctx, f.gen)
 		}
 		if !c.started {
 			c.started = true
@@ -600,7 +611,9 @@ func (c *conn) analyse(ctx context.Context, frames <-chan frameIn) {
 		idx := at.n
 		at.n++
 		at.times = append(at.times, f.at)
-		g, err := at.an.Feed(ctx, liveness.Frame{JPEG: f.data, Timestamp: f.ts, Light: f.light})
+		lf := liveness.Frame{JPEG: f.data, Timestamp: f.ts, Light: f.light}
+		c.recordFrame(ctx, at, lf)
+		g, err := at.an.Feed(ctx, lf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, liveness.ErrClosed) {
 				return
@@ -764,9 +777,12 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 	if v.Verdict != liveness.VerdictPass {
 		sess, last, err := h.cfg.Sessions.CountAttempt(ctx, c.sess.ID, h.cfg.Attempts)
 		if err != nil {
+			c.discardRecording(ctx, at)
 			return c.storeFailed(ctx, "counting attempt", err)
 		}
 		if !last {
+			// Only the attempt that decides the session keeps its recording.
+			c.discardRecording(ctx, at)
 			left := max(h.cfg.Attempts-sess.Attempts, 0)
 			if blocked, wait := h.cfg.Throttle.Fail(c.client, now); blocked {
 				c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
@@ -799,11 +815,13 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 			o.Photo = photo
 		}
 	}
-	// The audit frames are on disk before the completion that lists them.
+	// The audit frames (and the recording) are on disk before the
+	// completion that lists them.
 	o.AuditFrames = c.storeAudit(ctx, at, v)
+	recorded := c.keepRecording(ctx, at, v)
 	sess, err := h.cfg.Sessions.Complete(ctx, c.sess.ID, o)
 	if err != nil {
-		if len(o.AuditFrames) > 0 {
+		if len(o.AuditFrames) > 0 || recorded {
 			if derr := h.cfg.Audit.Delete(ctx, c.sess.ID); derr != nil {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "capture: deleting unlisted audit frames", slog.String("error", derr.Error()))
 			}
@@ -908,4 +926,86 @@ func sortedKeys(m map[int]auditCand) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// attemptRecording records one attempt with a replay.Writer on the audit
+// store's Recording, so that the attempt that decides the session can be
+// replayed to its verdict (GET /api/v1/session/{id}/recording). Recording
+// is best effort: a failure abandons it and never the attempt.
+type attemptRecording struct {
+	sink Recording
+	w    *replay.Writer
+	dead bool
+}
+
+// startRecording starts the attempt's recording (nil when the store keeps
+// none).
+func (c *conn) startRecording(ctx context.Context, an *liveness.Analyzer) *attemptRecording {
+	a := c.h.cfg.Audit
+	if a == nil || c.sess.Kind == core.KindDirect {
+		// A direct session has no owner whose key could fetch it.
+		return nil
+	}
+	sink, err := a.NewRecording(ctx, c.sess.ID)
+	if err != nil {
+		if !errors.Is(err, ErrRecordingDisabled) {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "capture: starting the recording", slog.String("error", err.Error()))
+		}
+		return nil
+	}
+	w, err := replay.NewWriter(sink, replay.Header{Producer: replay.ProducerCloud, SessionID: c.sess.ID,
+		Started: c.h.cfg.Clock.Now().UTC(), Config: replay.ConfigOf(an)})
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: starting the recording", slog.String("error", err.Error()))
+		_ = sink.Discard()
+		return nil
+	}
+	return &attemptRecording{sink: sink, w: w}
+}
+
+// recordFrame records a frame about to be fed.
+func (c *conn) recordFrame(ctx context.Context, at *attempt, f liveness.Frame) {
+	r := at.rec
+	if r == nil || r.dead {
+		return
+	}
+	if err := r.w.WriteFrame(f); err != nil {
+		r.dead = true
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: recording abandoned", slog.String("error", err.Error()))
+		_ = r.sink.Discard()
+	}
+}
+
+// keepRecording ends the attempt's recording with its verdict and keeps it;
+// it reports whether a recording was kept.
+func (c *conn) keepRecording(ctx context.Context, at *attempt, v liveness.Verdict) bool {
+	r := at.rec
+	if r == nil || r.dead {
+		return false
+	}
+	r.dead = true
+	err := r.w.Close(v)
+	if err == nil {
+		err = r.sink.Keep(ctx)
+	} else {
+		_ = r.sink.Discard()
+	}
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: keeping the recording", slog.Int("frames", r.w.Frames()), slog.String("error", err.Error()))
+		return false
+	}
+	return true
+}
+
+// discardRecording drops the recording of an attempt that did not decide
+// the session (or was cut off).
+func (c *conn) discardRecording(ctx context.Context, at *attempt) {
+	r := at.rec
+	if r == nil || r.dead {
+		return
+	}
+	r.dead = true
+	if err := r.sink.Discard(); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: discarding a recording", slog.String("error", err.Error()))
+	}
 }

@@ -156,11 +156,16 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	if b.Sim != nil && p.Camera.Source == board.CameraFile {
 		cam = simcam.NewReflect(cam, b.Lights, simcam.Opts{Locator: loc})
 	}
+	recs, err := recordingsOf(c)
+	if err != nil {
+		return err
+	}
 	k, err := kiosk.New(kiosk.Hardware{Camera: cam, Relay: b.Relay, Lights: b.Lights, Presence: b.Presence, Status: b.Status, Buzzer: b.Buzzer},
 		eng, &kiosk.OutboxStore{Outbox: ob, Clock: clk}, loc, kiosk.Options{
 			DeviceID: c.DeviceID, FirmwareVersion: fwVersion, Clock: clk, Logger: log,
 			RelayPulse: c.RelayPulse, CoolDown: c.CoolDown, MaxDuration: c.Session.MaxDuration,
 			GuideTimeout: c.Session.GuideTimeout, AuditFrames: *c.Session.AuditFrames, NoAudit: *c.Session.AuditFrames == 0,
+			Recordings: recs,
 		})
 	if err != nil {
 		return err
@@ -326,4 +331,18 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 		return nil
 	}
 	return runErr
+}
+
+// recordingsOf opens the recordings directory of c (nil when
+// recordings.dir is not set).
+func recordingsOf(c config.Config) (kiosk.SessionRecorder, error) {
+	r := c.Recordings
+	if r.Dir == "" {
+		return nil, nil
+	}
+	d, err := kiosk.OpenRecordingDir(r.Dir, r.Keep, r.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -45,7 +45,9 @@ type onceOutput struct {
 	StartedAt   time.Time    `json:"started_at"`
 	DecidedAt   time.Time    `json:"decided_at"`
 	Pulse       *pulseReport `json:"pulse,omitempty"`
-	Error       string       `json:"error,omitempty"`
+	// Recording is the session's replayable recording (--recordings).
+	Recording string `json:"recording,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 type stateAt struct {
@@ -88,6 +90,7 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	store := fs.String("store", "", "outbox file to commit to (default: a temporary one, removed)")
 	seed := fs.Uint64("seed", 0, "seed for the light sequence (0: unpredictable)")
 	realtime := fs.Bool("realtime", false, "play at the recording's pace on the wall clock (default: virtual time, as fast as possible)")
+	recDir := fs.String("recordings", "", "keep a replayable recording of the session in this directory (default: the config's recordings.dir, none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,12 +170,20 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer ob.Close()
 
 	var states []stateAt
+	if *recDir != "" {
+		c.Recordings.Dir = *recDir
+	}
+	recs, err := recordingsOf(c)
+	if err != nil {
+		return err
+	}
 	k, err := kiosk.New(kiosk.Hardware{Camera: camSrc, Relay: b.Relay, Lights: b.Lights, Status: b.Status, Buzzer: b.Buzzer},
 		eng, &kiosk.OutboxStore{Outbox: ob, Clock: clk}, loc, kiosk.Options{
 			DeviceID: c.DeviceID, FirmwareVersion: version, Clock: clk, Logger: log,
 			RelayPulse: c.RelayPulse, CoolDown: time.Millisecond, MaxDuration: c.Session.MaxDuration,
 			GuideTimeout: c.Session.GuideTimeout, AuditFrames: *c.Session.AuditFrames, NoAudit: *c.Session.AuditFrames == 0,
-			OnState: func(s kiosk.State, at time.Time) { states = append(states, stateAt{State: s, At: at}) },
+			Recordings: recs,
+			OnState:    func(s kiosk.State, at time.Time) { states = append(states, stateAt{State: s, At: at}) },
 		})
 	if err != nil {
 		return err
@@ -197,6 +208,12 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		for i := range states {
 			states[i].MS = states[i].At.Sub(rep.StartedAt).Milliseconds()
+		}
+		if c.Recordings.Dir != "" {
+			p := filepath.Join(c.Recordings.Dir, rep.SessionID+kiosk.RecordingExt)
+			if _, err := os.Stat(p); err == nil {
+				out.Recording = p
+			}
 		}
 	}
 	out.States = states
@@ -246,6 +263,9 @@ func printHuman(w io.Writer, o onceOutput) {
 	}
 	for _, p := range o.RelayPulses {
 		fmt.Fprintf(w, "relay: energised %d ms\n", p.MS)
+	}
+	if o.Recording != "" {
+		fmt.Fprintf(w, "recording: %s (livegate-face replay %s)\n", o.Recording, o.Recording)
 	}
 	if o.Error != "" {
 		fmt.Fprintln(w, "error:", o.Error)

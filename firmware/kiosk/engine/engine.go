@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"livegate.dev/models/face"
 	"livegate.dev/models/imgproc"
 	"livegate.dev/models/liveness"
+	"livegate.dev/models/replay"
 )
 
 // Engine starts liveness Analyzers sharing one Models bundle.
@@ -72,7 +74,7 @@ func (e *Engine) NewAnalyzer() kiosk.Analyzer {
 		rng = rand.New(rand.NewPCG(e.rng.Uint64(), e.rng.Uint64()))
 		e.mu.Unlock()
 	}
-	return &analyzer{a: liveness.New(e.cfg, e.models, rng)}
+	return &analyzer{a: liveness.New(e.cfg, e.models, rng), models: e.version}
 }
 
 // Mode is the configured mode.
@@ -89,12 +91,56 @@ func (e *Engine) ModelsVersion() string { return e.version }
 // Close releases the models.
 func (e *Engine) Close() error { return e.models.Close() }
 
-type analyzer struct{ a *liveness.Analyzer }
+// analyzer adapts a liveness.Analyzer; it records its run on request
+// (kiosk.Recorder).
+type analyzer struct {
+	a      *liveness.Analyzer
+	models string
+
+	rec       *replay.Writer
+	recErr    error
+	recClosed bool
+}
+
+var _ kiosk.Recorder = (*analyzer)(nil)
+
+// Record writes the recording's header (the configuration and the plans
+// drawn) to w; Feed then records each frame exactly as it is fed, and
+// Result the verdict.
+func (a *analyzer) Record(w io.Writer, info kiosk.RecordingInfo) error {
+	if a.rec != nil {
+		return errors.New("engine: already recording")
+	}
+	rw, err := replay.NewWriter(w, replay.Header{Producer: replay.ProducerKiosk, ProducerVersion: info.FirmwareVersion,
+		Models: a.models, SessionID: info.SessionID, Started: info.Started.UTC(), Config: replay.ConfigOf(a.a)})
+	if err != nil {
+		return fmt.Errorf("engine: recording %s: %w", info.SessionID, err)
+	}
+	a.rec = rw
+	return nil
+}
+
+// RecordErr says why the recording is not whole (nil once Result wrote
+// the verdict after every frame).
+func (a *analyzer) RecordErr() error {
+	switch {
+	case a.rec == nil:
+		return errors.New("engine: not recording")
+	case a.recErr != nil:
+		return a.recErr
+	case !a.recClosed:
+		return errors.New("engine: the recording has no verdict yet")
+	}
+	return nil
+}
 
 func (a *analyzer) Feed(ctx context.Context, f kiosk.Frame) (kiosk.Guidance, error) {
 	lf := liveness.Frame{Image: f.Image, Timestamp: f.Timestamp}
 	if f.Light != nil {
 		lf.Light = &liveness.Light{R: f.Light.R, G: f.Light.G, B: f.Light.B, Intensity: f.Light.Intensity}
+	}
+	if a.rec != nil && a.recErr == nil && !a.recClosed {
+		a.recErr = a.rec.WriteFrame(lf)
 	}
 	g, err := a.a.Feed(ctx, lf)
 	if err != nil {
@@ -123,6 +169,10 @@ func (a *analyzer) LightSequence() []kiosk.LightStep {
 
 func (a *analyzer) Result() kiosk.Result {
 	v := a.a.Verdict()
+	if a.rec != nil && a.recErr == nil && !a.recClosed {
+		a.recClosed = true
+		a.recErr = a.rec.Close(v)
+	}
 	r := kiosk.Result{Verdict: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons, Frames: v.Frames, FaceFrames: v.FaceFrames}
 	for _, l := range v.Layers {
 		r.Layers = append(r.Layers, kiosk.Layer{Name: l.Name, Score: l.Score, Passed: l.Passed, Detail: l.Detail})

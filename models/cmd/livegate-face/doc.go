@@ -5,6 +5,7 @@
 //	livegate-face compare A B [--threshold T] [--json]
 //	livegate-face convert IN.tflite OUT.onnx
 //	livegate-face bench [--frames N] [--embed-every N] [--json]
+//	livegate-face replay FILE [--json]      (a stored session; exit 1 when its verdict does not replay)
 //
 // Models and the ONNX Runtime library come from the cache `make setup` fills
 // ($LIVEGATE_CACHE, $LIVEGATE_MODELS, $LIVEGATE_ORT_LIB). Bad input exits

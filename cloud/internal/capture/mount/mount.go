@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"runtime"
@@ -37,10 +38,11 @@ import (
 
 // Options configures the mounted routes. Every field is optional.
 type Options struct {
-	// DataDir holds the audit frames (DataDir/audit). Default: audit frames
-	// are not kept.
+	// DataDir holds the audit frames and the recordings of deciding
+	// attempts (DataDir/audit). Default: neither is kept.
 	DataDir string
-	// AuditRetention is how long audit frames are kept. Default: 30 days.
+	// AuditRetention is how long audit frames and recordings are kept.
+	// Default: 30 days.
 	AuditRetention time.Duration
 	// Attempts per session. Default: capture.DefaultAttempts (3).
 	Attempts int
@@ -71,6 +73,11 @@ func Routes(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 // cannot be loaded.
 var CodeEngineUnavailable = faceapi.Code{ID: "server.engine_unavailable", Status: 503,
 	Meaning: "The liveness engine's models could not be loaded on this server (run `make setup`); retry later."}
+
+// CodeRecordingUnavailable answers GET /api/v1/session/{id}/recording for a
+// session that has no recording to give.
+var CodeRecordingUnavailable = apierr.Register("session.recording_unavailable", 404,
+	"The session has no recording: it has not completed through the capture WebSocket (pending, in progress, simulated, cancelled or expired), its retention has ended, or this server keeps none.")
 
 func init() {
 	c := CodeEngineUnavailable
@@ -126,7 +133,7 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 		}
 	}
 	if o.DataDir != "" {
-		if m.audit, err = capture.NewDirStore(filepath.Join(o.DataDir, "audit"), o.AuditRetention); err != nil {
+		if m.audit, err = capture.NewDirStore(filepath.Join(o.DataDir, "audit"), o.AuditRetention, capture.WithRecordingKey(recordingKey(p.MasterKey))); err != nil {
 			m.closeThrottle()
 			return nil, err
 		}
@@ -134,6 +141,15 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 		go m.sweep()
 	}
 	return m, nil
+}
+
+// recordingKey seals the capture recordings at rest: they hold every frame
+// of an attempt, so they are encrypted (AES-256-GCM) under a key derived
+// from the master key, as the handoff and throttle keys are.
+func recordingKey(master []byte) []byte {
+	mac := hmac.New(sha256.New, master)
+	mac.Write([]byte("livegate capture recording key"))
+	return mac.Sum(nil)
 }
 
 // sweep deletes expired audit frames hourly until close.
@@ -287,6 +303,57 @@ func (m *mount) auditFrame(c *fiber.Ctx) error {
 	return c.Send(f.JPEG)
 }
 
+// recording: GET /api/v1/session/{id}/recording, with the owning API key
+// only: the recording of the attempt that decided the session
+// (livegate.dev/models/replay), opened from its sealed file as it is sent,
+// until the audit retention after completion ends.
+func (m *mount) recording(c *fiber.Ctx) error {
+	sess := api.SessionOf(c)
+	unavailable := func(why string) error {
+		return apierr.New(CodeRecordingUnavailable, "session %s has no recording: %s", sess.ID, why)
+	}
+	switch {
+	case m.audit == nil:
+		return unavailable("this server keeps no recordings")
+	case sess.Status != core.StatusCompleted || sess.CompletedAt == nil:
+		return unavailable("it is " + string(sess.Status))
+	case !m.p.Sessions.Now().Before(sess.CompletedAt.Add(m.audit.Retention())):
+		return unavailable("its retention has ended")
+	}
+	rc, err := m.audit.GetRecording(c.UserContext(), sess.ID)
+	if err != nil {
+		if !errors.Is(err, capture.ErrRecordingNotFound) {
+			m.log.Warn("capture: opening a recording", slog.String("session_id", sess.ID), slog.String("error", err.Error()))
+		}
+		return unavailable("none was kept (a simulated session, or one decided before recordings were kept)")
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+sess.ID+`.lgr"`)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.SendStream(&loggedReader{rc: rc, log: m.log, id: sess.ID})
+}
+
+// loggedReader logs a recording that fails to open part-way (the response
+// has begun: the client sees a short body, which replay reports as
+// truncated). Only the error is logged, never content.
+type loggedReader struct {
+	rc     io.ReadCloser
+	log    *slog.Logger
+	id     string
+	logged bool
+}
+
+func (l *loggedReader) Read(p []byte) (int, error) {
+	n, err := l.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !l.logged {
+		l.logged = true
+		l.log.Error("capture: reading a recording", slog.String("session_id", l.id), slog.String("error", err.Error()))
+	}
+	return n, err
+}
+
+func (l *loggedReader) Close() error { return l.rc.Close() }
+
 // AuditList is the body of GET /api/v1/session/{id}/audit.
 type AuditList struct {
 	SessionID string                 `json:"session_id"`
@@ -359,6 +426,16 @@ func (m *mount) routes() []api.Route {
 			Params:    []openapi.Param{pathID, {Name: "n", In: "path", Description: "Position in the list (0–3).", Type: "integer"}, resultToken},
 			Responses: []openapi.Response{{Status: 200, Description: "The frame.", ContentType: "image/jpeg"}},
 			Errors:    readErrs}, Handler: m.auditFrame, ReadsSession: true},
+		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/recording", ID: "getSessionRecording", Tag: tagSessions,
+			Summary: "Download the recording of a session's deciding attempt (for support replays)",
+			Description: "The attempt that produced the session's verdict, as the engine judged it: its configuration (mode, thresholds, " +
+				"the light and challenge plans drawn), every frame fed to the engine (JPEG, timestamp, the light shown) and the verdict, in " +
+				"livegate's replay format (docs/liveness.md#replaying-a-session); `livegate-face replay FILE` replays it to the same verdict. " +
+				"With the owning API key only (never a session token: a recording is biometric data the end user's page has no need of). " +
+				"Kept sealed (AES-256-GCM) beside the audit frames, for the same retention after completion.",
+			Security: []string{openapi.SecAPIKey}, Params: []openapi.Param{pathID}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 200, Description: "The recording (Content-Disposition names it <session id>.lgr).", ContentType: "application/octet-stream"}},
+			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound, CodeRecordingUnavailable)}, Handler: m.recording, OwnsSession: true},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v1/face/detect", ID: "detectFaces", Tag: "Face",
 			Summary:     "Detect faces in an image (seed 002)",
 			Description: "multipart/form-data with a file field image (JPEG or PNG) → every face with box, score, keypoints and quality measures." + faceDoc,
