@@ -111,6 +111,17 @@ func newServer(t *testing.T) *server { return newServerWith(t, false) }
 
 func newServerWith(t *testing.T, noLight bool) *server {
 	t.Helper()
+	return newServerOpts(t, serverOpts{NoLight: noLight})
+}
+
+// serverOpts configure newServerOpts.
+type serverOpts struct {
+	NoLight    bool   // the light challenge off (capture.Config.NoLight)
+	TestCamera string // web.Config.TestCamera ("": offer)
+}
+
+func newServerOpts(t *testing.T, o serverOpts) *server {
+	t.Helper()
 	modelsOnce.Do(func() { models, modelsErr = liveness.LoadModels(liveness.ModelOptions{Sets: 2}) })
 	if modelsErr != nil {
 		t.Fatalf("liveness models: %v — run `make setup`", modelsErr)
@@ -133,11 +144,11 @@ func newServerWith(t *testing.T, noLight bool) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: noLight})
+	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: o.NoLight})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := web.New(web.Config{Sessions: sessions, PublicURL: base, Live: ch.Live})
+	wh, err := web.New(web.Config{Sessions: sessions, PublicURL: base, Live: ch.Live, TestCamera: o.TestCamera})
 	if err != nil {
 		t.Fatal(err)
 	}

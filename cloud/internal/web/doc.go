@@ -6,4 +6,7 @@
 // redirects to redirect_url?session_id=…. It also serves the desktop →
 // phone handoff: a short-lived sealed link shown as a QR code (drawn in Go),
 // and a small state endpoint the desktop page polls to follow the session.
+// The page of a test-mode session (created with a test key) also carries
+// the simulated reflection camera, a port of models/lightsim that lights
+// the face in the frames it sends (Config.TestCamera; docs/capture.md).
 package web

@@ -24,6 +24,7 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/models/lightsim"
 )
 
 //go:embed assets
@@ -56,7 +57,25 @@ type Config struct {
 	HandoffTTL time.Duration
 	// Clock. Optional. Default: clock.Real.
 	Clock clock.Clock
+	// TestCamera is what the page of a test-mode session (created with a
+	// test key, core.Session.Test) offers of the simulated reflection
+	// camera: TestCameraOffer, TestCameraAuto or TestCameraOff. The page
+	// of any other session never carries it. Optional. Default:
+	// TestCameraOffer.
+	TestCamera string
 }
+
+// TestCamera values (docs/capture.md, "Test mode: the simulated camera").
+const (
+	// TestCameraOffer: the welcome screen of a test-mode session offers
+	// the simulated camera; ?camera=simulated on the page's URL selects it.
+	TestCameraOffer = "offer"
+	// TestCameraAuto: a test-mode session uses the simulated camera
+	// unless the user unticks it.
+	TestCameraAuto = "auto"
+	// TestCameraOff: no session gets it.
+	TestCameraOff = "off"
+)
 
 // Handler serves the page, its state and handoff links.
 type Handler struct {
@@ -74,6 +93,13 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.HandoffTTL <= 0 {
 		cfg.HandoffTTL = 5 * time.Minute
+	}
+	switch cfg.TestCamera {
+	case "":
+		cfg.TestCamera = TestCameraOffer
+	case TestCameraOffer, TestCameraAuto, TestCameraOff:
+	default:
+		return nil, fmt.Errorf("web: TestCamera %q: want %q, %q or %q", cfg.TestCamera, TestCameraOffer, TestCameraAuto, TestCameraOff)
 	}
 	if len(cfg.HandoffKey) == 0 {
 		cfg.HandoffKey = make([]byte, 32)
@@ -97,10 +123,17 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // PageWeight is the size in bytes of the page as served (HTML with inline
-// CSS and JavaScript, before compression), for the docs.
-func PageWeight() int {
+// CSS and JavaScript, before compression), for the docs: a live session's
+// page.
+func PageWeight() int { return pageWeight(false) }
+
+// PageWeightTestMode is PageWeight for a test-mode session's page, which adds
+// the simulated camera.
+func PageWeightTestMode() int { return pageWeight(true) }
+
+func pageWeight(test bool) int {
 	var b bytes.Buffer
-	_ = page.Execute(&b, view{Config: template.JS("{}"), Nonce: "x"})
+	_ = page.Execute(&b, view{Config: template.JS("{}"), Nonce: "x", Test: test, TestCamera: test})
 	return b.Len()
 }
 
@@ -108,6 +141,9 @@ type view struct {
 	Config template.JS
 	Nonce  string
 	Test   bool
+	// TestCamera renders the simulated camera (its option, badge and
+	// script): test-mode sessions only.
+	TestCamera bool
 }
 
 // pageConfig is what the page's script reads.
@@ -123,6 +159,18 @@ type pageConfig struct {
 	RedirectURL string `json:"redirect_url,omitempty"`
 	FromHandoff bool   `json:"from_handoff,omitempty"`
 	Test        bool   `json:"test,omitempty"`
+	// TestCamera is present for test-mode sessions only.
+	TestCamera *testCamera `json:"test_camera,omitempty"`
+}
+
+// testCamera configures the page's simulated reflection camera.
+type testCamera struct {
+	// Auto: selected unless the user unticks it.
+	Auto bool `json:"auto"`
+	// Params are the reflection model's (lightsim.DefaultParams: a phone
+	// at arm's length in an office, reflected by skin); the page ports
+	// lightsim's arithmetic and takes the values from here.
+	Params lightsim.Params `json:"params"`
 }
 
 // session authenticates the client token (or a handoff link) of a request.
@@ -167,6 +215,12 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 		WS: "/api/v1/session/" + sess.ID + "/ws", State: base + "/state", Handoff: base + "/handoff",
 		FromHandoff: fromHandoff, Test: sess.Test,
 	}
+	// Only a session created with a test-mode key gets the simulated
+	// camera: sess.Test is set from the key at creation and never from
+	// anything the client sends.
+	if sess.Test && h.cfg.TestCamera != TestCameraOff {
+		pc.TestCamera = &testCamera{Auto: h.cfg.TestCamera == TestCameraAuto, Params: lightsim.DefaultParams()}
+	}
 	if sess.Status == core.StatusCompleted {
 		if sess.Verdict != nil {
 			pc.Verdict = string(*sess.Verdict)
@@ -191,7 +245,7 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	}
 	c.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
 		"img-src data: blob:; media-src blob: mediastream:; connect-src "+connect+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	return page.Execute(c, view{Config: template.JS(js), Nonce: nonce, Test: sess.Test})
+	return page.Execute(c, view{Config: template.JS(js), Nonce: nonce, Test: sess.Test, TestCamera: pc.TestCamera != nil})
 }
 
 // State is the body of GET /s/{id}/state.

@@ -28,7 +28,10 @@ type env struct {
 	live     map[string]bool
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, "") }
+
+// newEnvWith is newEnv with the handler's TestCamera setting.
+func newEnvWith(t *testing.T, testCamera string) *env {
 	st, err := bolt.Open(t.TempDir(), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +44,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{sessions: sessions, clk: clk, live: map[string]bool{}}
-	h, err := New(Config{Sessions: sessions, PublicURL: "https://verify.example", Clock: clk, Live: func(id string) bool { return e.live[id] }})
+	h, err := New(Config{Sessions: sessions, PublicURL: "https://verify.example", Clock: clk, Live: func(id string) bool { return e.live[id] },
+		TestCamera: testCamera})
 	if err != nil {
 		t.Fatal(err)
 	}
