@@ -238,11 +238,14 @@ func (g *generator) plan() []*job {
 	add := func(l Label, run func(*job, *rand.Rand, *video.AVIWriter) error) {
 		jobs = append(jobs, &job{label: l, seed: rng.Uint64(), run: run})
 	}
-	// Bona fide passive windows, spread evenly over each clip.
+	// Bona fide passive windows, spread evenly over each clip: 8.2–9.2 s,
+	// long enough for a passive session to run its course (a 3 s hold,
+	// then up to 5 s more while it waits for a blink or for the face to
+	// follow the light), as a user in front of the camera would.
 	for ci, c := range g.clips {
 		fps := c.FPS()
 		for k := 0; k < n.bonaPerClip[ci]; k++ {
-			length := int((3.6 + 1.4*rng.Float64()) * fps)
+			length := int((8.2 + 1.0*rng.Float64()) * fps)
 			span := len(c.Frames) - length
 			if span <= 0 {
 				break
@@ -327,7 +330,7 @@ func (g *generator) plan() []*job {
 	// (bona fide) or tinted with another sequence / not at all (attack).
 	for k := 0; k < 2*n.light; k++ {
 		c := g.clips[rng.IntN(len(g.clips))]
-		length := int(4.5 * c.FPS())
+		length := int(8.5 * c.FPS())
 		from := rng.IntN(len(c.Frames) - length)
 		l := Label{Mode: "passive", Source: c.Name, SourceFrames: [2]int{from, from + length},
 			LightStepMS: int(LightStep / time.Millisecond), LightStrength: 0.22 + 0.1*rng.Float64(),

@@ -414,6 +414,11 @@ func runSample(ctx context.Context, models *liveness.Models, dir string, l corpu
 			next := *g.Light
 			light = &next
 		}
+		if rend != nil && g.Face != nil {
+			// The next frame's face is lit where this one's was found:
+			// the emitter lights the face wherever it moves.
+			rend.SetFace(lightsim.FaceFromBox(*g.Face))
+		}
 	}
 	v := a.Verdict()
 	res.Verdict, res.Confidence, res.Reasons = v.Verdict, v.Confidence, v.Reasons

@@ -391,6 +391,22 @@ func NewRenderer(p Params, light LightFunc, face Ellipse) (*Renderer, error) {
 // Params returns the renderer's parameters.
 func (r *Renderer) Params() Params { return r.p }
 
+// SetFace moves the face region for the frames rendered next (a face that
+// moves in the frame stays lit: the emitter is near and in front of it);
+// the zero Ellipse goes back to DefaultFace.
+func (r *Renderer) SetFace(face Ellipse) {
+	if face != r.face {
+		r.face, r.w = face, nil
+	}
+}
+
+// FaceFromBox is the face region around a detector's face box (x, y,
+// width, height in pixels): the box covers brows to chin, the lit region
+// the whole face and forehead.
+func FaceFromBox(box [4]float64) Ellipse {
+	return Ellipse{CX: box[0] + box[2]/2, CY: box[1] + 0.45*box[3], RX: 0.65 * box[2], RY: 0.85 * box[3], Soft: 0.3}
+}
+
 // Relative is the face's relative change per camera channel (linear light,
 // before auto-exposure) in a frame stamped t: the emitted light looked up
 // at t − latency and averaged over one exposure before that.

@@ -421,3 +421,34 @@ func TestEncodeRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestSetFaceMovesTheLight: the lit region follows the face.
+func TestSetFaceMovesTheLight(t *testing.T) {
+	src := imgproc.NewRGB(320, 240)
+	for i := range src.Pix {
+		src.Pix[i] = 128
+	}
+	white := func(time.Duration) liveness.Light { return liveness.Light{R: 1, G: 1, B: 1, Intensity: 1} }
+	p := DefaultParams()
+	p.AutoExposureMS = 0
+	r, err := NewRenderer(p, white, Ellipse{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dst imgproc.RGB
+	at := func(x, y int) uint8 { return dst.Pix[(y*dst.W+x)*3] }
+	r.SetFace(FaceFromBox([4]float64{10, 20, 60, 60}))
+	if err := r.Render(&dst, src, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if at(40, 45) <= at(160, 120) {
+		t.Errorf("face at the left: lit %d there, %d in the centre", at(40, 45), at(160, 120))
+	}
+	r.SetFace(Ellipse{})
+	if err := r.Render(&dst, src, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if at(160, 120) <= at(20, 20) {
+		t.Errorf("default face: centre %d, corner %d", at(160, 120), at(20, 20))
+	}
+}

@@ -439,6 +439,9 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 
 	g := a.baseGuidance()
 	g.Issues = iss
+	if r.ok {
+		g.Face = &[4]float64{float64(r.box[0]), float64(r.box[1]), float64(r.box[2]), float64(r.box[3])}
+	}
 	switch {
 	case a.done:
 		g.Status = StatusDone

@@ -62,4 +62,7 @@ type Guidance struct {
 	Light *Light `json:"light,omitempty"`
 	// Done reports that the Analyzer has enough evidence: call Verdict.
 	Done bool `json:"done"`
+	// Face is the face found in the frame (x, y, width, height in pixels)
+	// when there was exactly one; nil otherwise.
+	Face *[4]float64 `json:"face,omitempty"`
 }
