@@ -3,7 +3,8 @@
 // clip reaches the result screen and redirects, a printed photo moved as a
 // plane never passes, and a desktop page follows a session handed off to a
 // phone. Through the test-mode simulated camera a genuine clip answers the
-// light challenge and passes, while its replay, a cut-out face and a
-// recording in active mode do not. LIVEGATE_UPDATE_SCREENSHOTS=1 writes the
-// screenshots to docs/img.
+// light challenge and passes, while its replay and a cut-out face do not; in
+// active mode a recording passes only challenges a test-mode key fixed to
+// what it performs, and fails those it does not. LIVEGATE_UPDATE_SCREENSHOTS=1
+// writes the screenshots to docs/img.
 package e2e

@@ -8,6 +8,7 @@ package e2e
 // passes either way.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -22,12 +23,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/models/corpus"
 	"livegate.dev/models/imgproc"
 	"livegate.dev/models/lightsim"
 	"livegate.dev/models/liveness"
+	"livegate.dev/models/replay"
 	"livegate.dev/models/video"
 )
 
@@ -413,24 +416,90 @@ func TestCutoutNeverPasses(t *testing.T) {
 	}
 }
 
-// TestActiveRecordedClipCannotAnswerChallenges: in active mode the server
-// draws the challenges when the attempt starts and no route lets a session
-// choose them (liveness.Config.ChallengePlan is set only when a stored
-// session is replayed for support), so a recorded clip — even through the
-// simulated camera, which answers the light — cannot follow them: it does
-// not pass, and the challenges check says why.
-func TestActiveRecordedClipCannotAnswerChallenges(t *testing.T) {
-	s := newServer(t)
-	ctx := browser(t, genuineLong(t))
-	c := simulated(s.keyed(t, "active", true))
-	v := run(t, ctx, s, c, false)
-	res := stored(t, s, c.Session.ID)
-	logResult(t, "genuine clip, simulated camera, active", res)
-	if v == "pass" {
-		t.Fatal("a recorded clip answered randomly drawn challenges")
+// blinkFrom is where blinkY4M starts in franck: his eyes are open and
+// steady for 3.6 s, then he blinks (eyes closed on frames 727–732, 250 ms:
+// two or three of the page's frames, which it sends every 100 ms; open again
+// by 738), then looks on without turning (yaw 3.5–13°, a turn needs 20°
+// from his neutral). The blink at 592 would be earlier, but it is closed on
+// two frames only (83 ms), which the page's 100 ms sampling can miss.
+const blinkFrom = 640
+
+// blinkY4M is 8 s of franck from blinkFrom (360×288, 24 fps). The engine's
+// challenge tracker takes the neutral over the first 5 frames with a face
+// (about 0.5–2 s in, with the capture's start-up) and then gives each
+// challenge 5 s: the blink at 3.6 s falls in the first challenge's window
+// however late analysis starts, and the 8 s outlast that window, so the
+// clip does not loop before a challenge it never answers times out.
+func blinkY4M(t *testing.T) string { return franckY4M(t, blinkFrom, 8*24) }
+
+// fixed creates an active managed session through the API with the test
+// key, its challenges fixed to challenges.
+func (s *apiServer) fixed(t *testing.T, challenges ...string) *lifecycle.Created {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"mode": "active", "challenges": challenges, "redirect_url": s.base + "/done"})
+	var sc api.SessionCreated
+	s.call(t, "POST", "/api/v1/managed-session", s.key, string(body), 201, &sc)
+	if !slices.Equal(sc.Challenges, challenges) {
+		t.Fatalf("created with challenges %q, want %q", sc.Challenges, challenges)
 	}
-	if ch, ok := checkOf(res, liveness.LayerChallenges); !ok || ch.Status != "failed" {
-		t.Fatalf("challenges check %+v (present %v), want failed", ch, ok)
+	return &lifecycle.Created{Session: &core.Session{ID: sc.SessionID}, Token: sc.Token, ClientToken: sc.ClientToken, SessionURL: sc.SessionURL}
+}
+
+// TestActiveFixedChallengesRecordedClip: integrators' browser tests see a
+// real pass in active mode. A recorded clip cannot answer challenges drawn
+// after it was recorded, so a test-mode key fixes them at creation
+// ("challenges": ["blink"] on POST /api/v1/managed-session — live keys are
+// refused, internal/api's FixedChallengesTestKeysOnly): franck blinking in
+// the window, through the simulated camera (which answers the light),
+// passes. The honest counterpart: the same clip asked to turn left, which it
+// never does, fails with challenge_timeout. Each session's stored verdict is
+// checked, and its recording (with the fixed plan) replays to it.
+func TestActiveFixedChallengesRecordedClip(t *testing.T) {
+	s := newAPIServer(t)
+	clip := blinkY4M(t)
+	for _, tc := range []struct {
+		challenge string
+		verdict   core.Verdict
+	}{
+		{"blink", core.VerdictPass},
+		{"turn_left", core.VerdictFail},
+	} {
+		t.Run(tc.challenge, func(t *testing.T) {
+			ctx := browser(t, clip) // its own camera: the clip starts when the capture does
+			c := simulated(s.fixed(t, tc.challenge))
+			v := run(t, ctx, s.server, c, false)
+			res := stored(t, s.server, c.Session.ID)
+			logResult(t, fmt.Sprintf("franck from frame %d, simulated camera, active, challenges [%s]", blinkFrom, tc.challenge), res)
+			if res.Verdict == nil || *res.Verdict != tc.verdict || v != string(tc.verdict) {
+				t.Fatalf("stored verdict %v, page %q; want %s", res.Verdict, v, tc.verdict)
+			}
+			if !res.Test || res.Simulated || res.Mode != core.ModeActive || !slices.Equal(res.Challenges, []string{tc.challenge}) {
+				t.Fatalf("result test=%v simulated=%v mode=%s challenges=%q: want a captured test-mode active session with [%s]",
+					res.Test, res.Simulated, res.Mode, res.Challenges, tc.challenge)
+			}
+			ch, ok := checkOf(res, liveness.LayerChallenges)
+			switch tc.verdict {
+			case core.VerdictPass:
+				if !ok || ch.Status != "passed" || ch.Detail != "1 of 1 challenges completed in order" {
+					t.Fatalf("challenges check %+v (present %v), want passed, 1 of 1", ch, ok)
+				}
+				if l, ok := checkOf(res, liveness.LayerLight); !ok || l.Status != "passed" {
+					t.Fatalf("light_response check %+v (present %v), want passed", l, ok)
+				}
+			default:
+				if !ok || ch.Status != "failed" || !slices.Contains(res.Reasons, liveness.ReasonChallengeTimeout) {
+					t.Fatalf("challenges check %+v (present %v), reasons %v: want failed with %s", ch, ok, res.Reasons, liveness.ReasonChallengeTimeout)
+				}
+			}
+			s.replayStored(t, c, v)
+			r, err := replay.NewReader(bytes.NewReader(s.call(t, "GET", "/api/v1/session/"+c.Session.ID+"/recording", s.key, "", 200, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan := r.Header().Config.ChallengePlan; !slices.Equal(plan, []liveness.Challenge{liveness.Challenge(tc.challenge)}) {
+				t.Fatalf("the recording's challenge plan is %q, want the fixed [%s]", plan, tc.challenge)
+			}
+		})
 	}
 }
 

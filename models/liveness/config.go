@@ -80,8 +80,10 @@ type Config struct {
 	// recorded. Optional. Default: none (drawn at random).
 	LightPlan []LightStep
 	// ChallengePlan, when set, is the challenge sequence to use in active
-	// mode instead of a random draw (a stored session replayed). The same
-	// warning applies. Optional. Default: none (drawn at random).
+	// mode instead of a random draw (a stored session replayed, or a cloud
+	// test-mode session whose integrator fixed it so that a recorded clip
+	// can answer it in a browser test). The same warning applies: live
+	// sessions must draw theirs. Optional. Default: none (drawn at random).
 	ChallengePlan []Challenge
 	// Mirrored says the frames fed are mirror images (a selfie preview
 	// flipped before it was sent). Turns are judged on the subject's own

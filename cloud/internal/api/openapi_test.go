@@ -174,6 +174,16 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+id+"/result", nil, bearer(tc.APIKey)...))
 	check("GET", "/v1/liveness/sessions/{id}", e.do("GET", "/v1/liveness/sessions/"+id, nil, bearer(tc.APIKey)...))
 	check("POST", "/v1/liveness/sessions", e.do("POST", "/v1/liveness/sessions", `{"mode":"passive"}`, bearer(tc.APIKey)...))
+	// A test-mode session with a fixed challenge list, on both surfaces.
+	fixed := e.do("POST", "/api/v1/managed-session", `{"mode":"active","challenges":["blink","nod"]}`, bearer(tc.APIKey)...)
+	check("POST", "/api/v1/managed-session", fixed)
+	var fc struct {
+		SessionID string `json:"session_id"`
+	}
+	fixed.decode(t, &fc)
+	check("GET", "/api/v1/session/{id}/result", e.do("GET", "/api/v1/session/"+fc.SessionID+"/result", nil, bearer(tc.APIKey)...))
+	check("GET", "/v1/liveness/sessions/{id}", e.do("GET", "/v1/liveness/sessions/"+fc.SessionID, nil, bearer(tc.APIKey)...))
+	check("POST", "/v1/liveness/sessions", e.do("POST", "/v1/liveness/sessions", `{"challenges":["smile"]}`, bearer(tc.APIKey)...))
 	check("POST", "/api/v1/session", e.do("POST", "/api/v1/session", nil))
 	check("GET", "/admin/v1/tenants", e.do("GET", "/admin/v1/tenants", nil, bearer(adminToken)...))
 	check("GET", "/admin/v1/tenants/{id}/keys", e.do("GET", "/admin/v1/tenants/"+tc.TenantID+"/keys", nil, bearer(adminToken)...))
@@ -231,4 +241,11 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check("POST", "/api/v1/managed-session", e.do("POST", "/api/v1/managed-session", `{"x":1}`, bearer(tc.APIKey)...))
 	check("POST", "/api/v1/managed-session", e.do("POST", "/api/v1/managed-session", `{"webhook_url":"https://10.0.0.1/"}`, bearer(tc.APIKey)...))
 	check("POST", "/api/v1/session/{id}/simulate", e.do("POST", "/api/v1/session/"+id+"/simulate", `{"verdict":"pass"}`, bearer(tc.APIKey)...))
+	live := e.do("POST", "/admin/v1/tenants", `{"name":"Live","mode":"live"}`, bearer(adminToken)...)
+	var lc struct {
+		APIKey string `json:"api_key"`
+	}
+	live.decode(t, &lc)
+	check("POST", "/api/v1/managed-session", e.do("POST", "/api/v1/managed-session", `{"challenges":["blink"]}`, bearer(lc.APIKey)...).want(t, 403, "auth.test_key_required"))
+	check("POST", "/api/v1/managed-session", e.do("POST", "/api/v1/managed-session", `{"challenges":["wink"]}`, bearer(tc.APIKey)...).want(t, 400, "request.invalid_field"))
 }

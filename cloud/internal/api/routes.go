@@ -120,14 +120,15 @@ func (s *Server) routes() []route {
 		return append([]apierr.Code{apierr.AdminDisabled, apierr.AdminInvalid}, extra...)
 	}
 	urlErrs := []apierr.Code{apierr.URLInvalid, apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable}
-	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused)
+	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused, apierr.LiveKey)
 	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, apierr.TokenExpired, apierr.SessionNotFound}
 	rl := true
 	return []route{
 		{openapi.Operation{Method: "POST", Path: "/api/v1/managed-session", ID: "createManagedSession", Tag: tagSessions,
 			Summary: "Create a managed session",
 			Description: "Server-to-server: authenticate with a tenant API key (sessions get signed webhooks) or the legacy global key " +
-				"(sessions get unsigned webhooks). redirect_url and webhook_url must be https and must not resolve to internal addresses.",
+				"(sessions get unsigned webhooks). redirect_url and webhook_url must be https and must not resolve to internal addresses. " +
+				"A test-mode key may fix an active session's challenges (challenges) so a browser test's recorded clip can answer them; live keys never can.",
 			Security: sec, Params: []openapi.Param{idemKey}, Body: lifecycle.CreateRequest{}, RateLimited: rl,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors:    createErrs}, s.createManaged},

@@ -58,6 +58,7 @@ func (s *Server) sendCreated(c *fiber.Ctx, created *lifecycle.Created) error {
 		ExpiresAt:   sess.ExpiresAt,
 		Mode:        sess.Mode,
 		Status:      sess.Status,
+		Challenges:  sess.Challenges,
 	})
 }
 
@@ -305,6 +306,7 @@ func livenessView(sess *core.Session, now time.Time) LivenessSession {
 	v := LivenessSession{
 		ID: sess.ID, Object: "liveness_session", Status: sess.Status, Mode: sess.Mode, UserID: sess.UserID,
 		CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, Metadata: sess.Metadata, Test: sess.Test, Simulated: sess.Simulated,
+		Challenges: sess.Challenges,
 	}
 	if sess.Status == core.StatusCompleted && sess.Verdict != nil && sess.Confidence != nil && sess.CompletedAt != nil {
 		r := lifecycle.ResultAt(sess, now)

@@ -17,6 +17,7 @@ type SessionCreated struct {
 	ExpiresAt   time.Time   `json:"expires_at" doc:"Creation + session TTL (30 min by default); after it the session_url answers 410."`
 	Mode        core.Mode   `json:"mode" enum:"active,passive"`
 	Status      core.Status `json:"status" enum:"pending,in_progress,completed,expired,cancelled"`
+	Challenges  []string    `json:"challenges,omitempty" doc:"The fixed challenge list, when a test-mode key gave one." enum:"blink,turn_left,turn_right,smile,nod"`
 }
 
 // LivenessSession is a session in the shape of seed 002's
@@ -35,6 +36,7 @@ type LivenessSession struct {
 	Metadata   json.RawMessage        `json:"metadata,omitempty"`
 	Test       bool                   `json:"test,omitempty" doc:"Created with a test-mode key."`
 	Simulated  bool                   `json:"simulated,omitempty" doc:"Completed by the simulate route."`
+	Challenges []string               `json:"challenges,omitempty" doc:"The fixed challenge list of a test-mode session, when one was given at creation." enum:"blink,turn_left,turn_right,smile,nod"`
 	RedirectTo string                 `json:"redirect_to,omitempty" doc:"Where the user is sent on completion (redirect_url plus session_id)."`
 }
 

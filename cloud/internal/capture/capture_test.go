@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -641,5 +642,61 @@ func TestCameraParameter(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("checks %+v: want the motion check to say the camera was handheld", sess.Checks)
+	}
+}
+
+// TestChallengePlan: a test-mode active session's fixed list becomes the
+// analyzer's plan; anything else — a session of a live key whatever its
+// record says, passive mode, an unknown kind — draws at random. The kinds
+// creation accepts are the engine's.
+func TestChallengePlan(t *testing.T) {
+	for _, k := range append(slices.Clone(liveness.DefaultChallengeKinds), liveness.Nod) {
+		if !slices.Contains(core.ChallengeKinds, string(k)) {
+			t.Errorf("engine challenge %q is not in core.ChallengeKinds", k)
+		}
+	}
+	for _, k := range core.ChallengeKinds {
+		if err := (liveness.Config{ChallengePlan: []liveness.Challenge{liveness.Challenge(k)}}).Validate(); err != nil {
+			t.Errorf("core.ChallengeKinds %q: %v", k, err)
+		}
+	}
+	cases := []struct {
+		name string
+		sess core.Session
+		want []liveness.Challenge
+	}{
+		{"test, active", core.Session{Test: true, Mode: core.ModeActive, Challenges: []string{"blink", "nod"}}, []liveness.Challenge{liveness.Blink, liveness.Nod}},
+		{"test, no list", core.Session{Test: true, Mode: core.ModeActive}, nil},
+		{"live key", core.Session{Mode: core.ModeActive, Challenges: []string{"blink"}}, nil},
+		{"passive", core.Session{Test: true, Mode: core.ModePassive, Challenges: []string{"blink"}}, nil},
+		{"unknown kind", core.Session{Test: true, Mode: core.ModeActive, Challenges: []string{"wink"}}, nil},
+		{"too long", core.Session{Test: true, Mode: core.ModeActive, Challenges: slices.Repeat([]string{"blink"}, 7)}, nil},
+	}
+	for _, c := range cases {
+		if got := challengePlan(&c.sess); !slices.Equal(got, c.want) {
+			t.Errorf("%s: plan %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestFixedChallengesReachThePage: a test-mode session created with
+// challenges asks for them, in order, from the first frame on.
+func TestFixedChallengesReachThePage(t *testing.T) {
+	e := newEnv(t, nil)
+	p := lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: "ten_1", KeyID: "key_1", Test: true}
+	created, err := e.sessions.Create(context.Background(), p, core.KindManaged,
+		lifecycle.CreateRequest{Mode: "active", Challenges: []string{"nod", "smile"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, "ws://"+e.addr+"/api/v1/session/"+created.Session.ID+"/ws?token="+created.ClientToken)
+	c.frame(stills(t)[0])
+	msgs, code := c.until(isType(TypeChallenge))
+	if code != 0 {
+		t.Fatalf("closed with %d after %+v", code, msgs)
+	}
+	m := msgs[len(msgs)-1]
+	if m.Mode != "active" || m.Challenge != "nod" || m.Count != 2 || m.Index == nil || *m.Index != 0 {
+		t.Fatalf("first challenge message %+v: want nod, 1 of 2", m)
 	}
 }

@@ -567,8 +567,28 @@ func (c *conn) newAttempt(ctx context.Context, gen int) *attempt {
 	}
 	cfg.LightControlled = !c.h.cfg.NoLight
 	cfg.HandheldCamera = cfg.HandheldCamera || c.handheld
+	cfg.ChallengePlan = challengePlan(c.sess)
 	an := liveness.New(cfg, c.h.cfg.Models, nil)
 	return &attempt{gen: gen, an: an, lastIndex: -1, keep: map[int]auditCand{}, rec: c.startRecording(ctx, an)}
+}
+
+// challengePlan is the fixed challenge list of a test-mode active session
+// (core.Session.Challenges, validated at creation), or nil: the analyzer
+// then draws the challenges when the attempt starts. A session that is not
+// a test-mode one never gets a plan, whatever its record says — a list
+// known in advance can be recorded.
+func challengePlan(sess *core.Session) []liveness.Challenge {
+	if !sess.Test || sess.Mode != core.ModeActive || len(sess.Challenges) == 0 {
+		return nil
+	}
+	plan := make([]liveness.Challenge, len(sess.Challenges))
+	for i, k := range sess.Challenges {
+		plan[i] = liveness.Challenge(k)
+	}
+	if (liveness.Config{ChallengePlan: plan}).Validate() != nil {
+		return nil // not a list creation accepts: draw instead
+	}
+	return plan
 }
 
 // analyse is the analysis loop: one frame at a time, the newest waiting.

@@ -74,6 +74,15 @@ const (
 	ModePassive Mode = "passive" // hold still for 3 seconds
 )
 
+// ChallengeKinds are the challenges an active session may ask for, by the
+// names of models/liveness's Challenge (capture's TestChallengePlan checks
+// they match).
+var ChallengeKinds = []string{"blink", "turn_left", "turn_right", "smile", "nod"}
+
+// MaxChallenges is the longest challenge list of a session (the engine's
+// limit).
+const MaxChallenges = 6
+
 // Status is a session's lifecycle state.
 type Status string
 
@@ -151,6 +160,11 @@ type Session struct {
 	WebhookURL  string          `json:"webhook_url,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	DeviceID    string          `json:"device_id,omitempty"` // a kiosk that runs the session (flow 3)
+	// Challenges, when set, are the active-mode challenges in order instead
+	// of a random draw. Test-mode sessions only (Test): a list known in
+	// advance can be recorded, so it exists for integrators' browser tests
+	// with recorded clips and never for live keys.
+	Challenges []string `json:"challenges,omitempty"`
 
 	// IdempotencyKey, when set, makes creation idempotent per tenant.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`

@@ -69,7 +69,7 @@ var (
 	TokenExpired  = register("auth.token_expired", http.StatusUnauthorized, "The session token is correct but has expired; read the session with the tenant's API key instead.")
 	AdminDisabled = register("auth.admin_disabled", http.StatusNotFound, "The admin API is disabled because LIVEGATE_ADMIN_TOKEN is not set.")
 	AdminInvalid  = register("auth.admin_invalid", http.StatusUnauthorized, "The admin bearer token is missing or wrong.")
-	LiveKey       = register("auth.test_key_required", http.StatusForbidden, "This route simulates a verdict and needs a test-mode key (iksk_test_…) of the session's tenant; live keys and the legacy key get this error.")
+	LiveKey       = register("auth.test_key_required", http.StatusForbidden, "A test-mode feature needs a test-mode key (iksk_test_…): simulating a verdict (of a session of the key's tenant) or fixing an active session's challenges at creation; live keys and the legacy key get this error.")
 
 	SessionNotFound   = register("session.not_found", http.StatusNotFound, "No such session, or it belongs to another tenant, or the token is not this session's.")
 	SessionExpired    = register("session.expired", http.StatusGone, "The session passed its TTL; its URL no longer serves capture.")

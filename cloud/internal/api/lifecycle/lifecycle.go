@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,7 @@ type CreateRequest struct {
 	WebhookURL  string          `json:"webhook_url,omitempty" doc:"https URL that receives the signed session.* events." format:"uri"`
 	Metadata    json.RawMessage `json:"metadata,omitempty" doc:"Any JSON object (≤ 8 KiB), stored and echoed back."`
 	DeviceID    string          `json:"device_id,omitempty" doc:"A kiosk of your tenant that runs this session (flow 3): the cloud sends it an assign command over MQTT. Needs the device fleet enabled (--mqtt-addr or --mqtt-url)."`
+	Challenges  []string        `json:"challenges,omitempty" doc:"Test-mode keys only (iksk_test_…; live and legacy keys get 403 auth.test_key_required). The active-mode challenges in order (1–6), instead of the random draw, so that a browser test's recorded clip can answer them: a list known in advance can be recorded, which is why live sessions always draw theirs when the capture starts. Needs mode active; not with device_id (a kiosk draws its own)." enum:"blink,turn_left,turn_right,smile,nod" minItems:"1" maxItems:"6"`
 }
 
 // Assigner sends a session to a kiosk (the device fleet satisfies it).
@@ -205,6 +207,10 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 	default:
 		return nil, apierr.New(apierr.InvalidField, "field \"mode\" must be \"active\" or \"passive\", got %q", req.Mode)
 	}
+	challenges, err := checkChallenges(p, mode, req)
+	if err != nil {
+		return nil, err
+	}
 	var meta json.RawMessage
 	if len(req.Metadata) > 0 && !bytes.Equal(bytes.TrimSpace(req.Metadata), []byte("null")) {
 		if len(req.Metadata) > maxMetadata {
@@ -258,6 +264,7 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		WebhookURL:     req.WebhookURL,
 		Metadata:       meta,
 		DeviceID:       req.DeviceID,
+		Challenges:     challenges,
 		IdempotencyKey: idempotencyKey,
 		Status:         core.StatusPending,
 		CreatedAt:      now,
@@ -307,7 +314,35 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 func sameRequest(a, b *core.Session) bool {
 	return a.Kind == b.Kind && a.TenantID == b.TenantID && a.UserID == b.UserID && a.Mode == b.Mode &&
 		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata) &&
-		a.DeviceID == b.DeviceID
+		a.DeviceID == b.DeviceID && slices.Equal(a.Challenges, b.Challenges)
+}
+
+// checkChallenges validates the fixed challenge list of a creation request:
+// test-mode keys only, active mode, 1–MaxChallenges known kinds, not on a
+// kiosk. It returns nil when the request has none (the challenges are
+// drawn when the capture starts).
+func checkChallenges(p Principal, mode core.Mode, req CreateRequest) ([]string, error) {
+	if req.Challenges == nil {
+		return nil, nil
+	}
+	if p.Kind != PrincipalTenant || !p.Test {
+		return nil, apierr.New(apierr.LiveKey, "field \"challenges\" needs a test-mode key (iksk_test_…): a challenge list known in advance can be recorded, so live sessions always draw theirs at random")
+	}
+	if mode != core.ModeActive {
+		return nil, apierr.New(apierr.InvalidField, "field \"challenges\" needs mode \"active\", got %q", mode)
+	}
+	if n := len(req.Challenges); n < 1 || n > core.MaxChallenges {
+		return nil, apierr.New(apierr.InvalidField, "field \"challenges\" must list 1–%d challenges, got %d", core.MaxChallenges, n)
+	}
+	for i, k := range req.Challenges {
+		if !slices.Contains(core.ChallengeKinds, k) {
+			return nil, apierr.New(apierr.InvalidField, "field \"challenges\"[%d] is %q: want one of %s", i, k, strings.Join(core.ChallengeKinds, ", "))
+		}
+	}
+	if req.DeviceID != "" {
+		return nil, apierr.New(apierr.InvalidField, "field \"challenges\" cannot be used with device_id %q: a kiosk draws its own challenges", req.DeviceID)
+	}
+	return slices.Clone(req.Challenges), nil
 }
 
 // openTokens recovers the tokens sealed at creation for idempotent replays.

@@ -27,6 +27,7 @@ type Result struct {
 	Metadata       json.RawMessage `json:"metadata,omitempty" doc:"The metadata given at creation."`
 	Test           bool            `json:"test,omitempty" doc:"true for sessions of a test-mode key (simulated verdicts possible)."`
 	Simulated      bool            `json:"simulated,omitempty" doc:"true when the verdict came from the test-mode simulate route."`
+	Challenges     []string        `json:"challenges,omitempty" doc:"Test-mode sessions created with a fixed challenge list only: the challenges asked, in order (otherwise they are drawn at random when the capture starts and not listed)." enum:"blink,turn_left,turn_right,smile,nod"`
 	AuditFrames    []AuditFrame    `json:"audit_frames" doc:"0–4 frames of the capture kept for your audit trail, each with its face boxes and a URL to fetch the JPEG with the same credentials as this result; empty when none were kept (simulated or kiosk sessions, audit frames disabled) or once their retention (30 days by default) has ended."`
 }
 
@@ -94,6 +95,7 @@ func ResultOf(sess *core.Session) Result {
 		Metadata:       sess.Metadata,
 		Test:           sess.Test,
 		Simulated:      sess.Simulated,
+		Challenges:     sess.Challenges,
 	}
 	if r.Checks == nil {
 		r.Checks = []core.Check{}

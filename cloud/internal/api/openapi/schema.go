@@ -2,7 +2,9 @@ package openapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,7 +128,8 @@ func (s *schemas) object(t reflect.Type) Schema {
 			name = f.Name
 		}
 		p := s.of(f.Type)
-		if d := f.Tag.Get("doc"); d != "" || f.Tag.Get("enum") != "" || f.Tag.Get("format") != "" {
+		if d := f.Tag.Get("doc"); d != "" || f.Tag.Get("enum") != "" || f.Tag.Get("format") != "" ||
+			f.Tag.Get("minItems") != "" || f.Tag.Get("maxItems") != "" {
 			cp := Schema{}
 			for k, v := range p {
 				cp[k] = v
@@ -136,13 +139,32 @@ func (s *schemas) object(t reflect.Type) Schema {
 			}
 			if e := f.Tag.Get("enum"); e != "" {
 				vals := anySlice(strings.Split(e, ","))
-				if ty, ok := cp["type"].([]string); ok && len(ty) == 2 && ty[1] == "null" {
-					vals = append(vals, nil)
+				if cp["type"] == "array" {
+					// A list of enumerated strings: the enum is its items'.
+					items := Schema{}
+					for k, v := range cp["items"].(Schema) {
+						items[k] = v
+					}
+					items["enum"] = vals
+					cp["items"] = items
+				} else {
+					if ty, ok := cp["type"].([]string); ok && len(ty) == 2 && ty[1] == "null" {
+						vals = append(vals, nil)
+					}
+					cp["enum"] = vals
 				}
-				cp["enum"] = vals
 			}
 			if fm := f.Tag.Get("format"); fm != "" {
 				cp["format"] = fm
+			}
+			for _, k := range []string{"minItems", "maxItems"} {
+				if v := f.Tag.Get(k); v != "" {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						panic(fmt.Sprintf("openapi: field %s: %s tag %q is not an integer", f.Name, k, v))
+					}
+					cp[k] = n
+				}
 			}
 			p = cp
 		}

@@ -27,6 +27,7 @@ type sample struct {
 	Skipped  string            `json:"-"`
 	private  string            //nolint:unused
 	Optional map[string]string `json:"optional" optional:"true"`
+	Kinds    []string          `json:"kinds,omitempty" enum:"a,b" minItems:"1" maxItems:"3"`
 }
 
 func TestSchemaOf(t *testing.T) {
@@ -37,7 +38,7 @@ func TestSchemaOf(t *testing.T) {
 	}
 	s := sc.named["sample"]
 	props := s["properties"].(map[string]any)
-	wantOrder := []string{"a", "name", "mode", "when", "maybe", "verdict", "list", "map", "raw", "bytes", "optional"}
+	wantOrder := []string{"a", "name", "mode", "when", "maybe", "verdict", "list", "map", "raw", "bytes", "optional", "kinds"}
 	if !reflect.DeepEqual(s["x-order"], wantOrder) {
 		t.Fatalf("order %v", s["x-order"])
 	}
@@ -58,6 +59,7 @@ func TestSchemaOf(t *testing.T) {
 	check("list", Schema{"type": "array", "items": Schema{"$ref": "#/components/schemas/inner"}})
 	check("map", Schema{"type": "object", "additionalProperties": Schema{"type": "integer"}})
 	check("bytes", Schema{"type": "string", "contentEncoding": "base64"})
+	check("kinds", Schema{"type": "array", "items": Schema{"type": "string", "enum": []any{"a", "b"}}, "minItems": 1, "maxItems": 3})
 	if _, ok := props["Skipped"]; ok {
 		t.Error("json:\"-\" field documented")
 	}

@@ -267,6 +267,7 @@ func testCreateSession(t *testing.T, s store.Store) {
 	noErr(t, "CreateTenant", s.CreateTenant(ctx, a, ak))
 	ses := Session(a.ID)
 	ses.Flow = []string{"liveness"}
+	ses.Challenges = []string{"blink", "turn_left"} // a test-mode session's fixed list
 	ev := Delivery(ses, core.EventSessionCreated)
 	got := must[*core.Session](t, "CreateSession")(s.CreateSession(ctx, ses, []*core.Delivery{ev}))
 	same(t, "CreateSession result", got, ses)
@@ -350,6 +351,7 @@ func testUpdateSession(t *testing.T, s store.Store) {
 	a, ak := Tenant("a")
 	noErr(t, "CreateTenant", s.CreateTenant(ctx, a, ak))
 	ses := Session(a.ID)
+	ses.Challenges = []string{"smile", "nod", "blink"}
 	must[*core.Session](t, "CreateSession")(s.CreateSession(ctx, ses, nil))
 
 	done := T0.Add(5 * time.Minute)
@@ -370,6 +372,9 @@ func testUpdateSession(t *testing.T, s store.Store) {
 		t.Errorf("UpdatedAt = %v, want %v (as the function set it)", got.UpdatedAt, done)
 	}
 	same(t, "GetSession after update", must[*core.Session](t, "GetSession")(s.GetSession(ctx, ses.ID)), got)
+	if !slices.Equal(got.Challenges, ses.Challenges) {
+		t.Errorf("Challenges after update = %q, want %q (kept as created)", got.Challenges, ses.Challenges)
+	}
 	same(t, "enqueued delivery", must[*core.Delivery](t, "GetDelivery")(s.GetDelivery(ctx, ev.ID)), ev)
 
 	// Each update bumps the version once more.
