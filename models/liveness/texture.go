@@ -135,7 +135,7 @@ func (s *texScratch) analyse(img *imgproc.RGB, cx, cy int) (texture, bool) {
 			} else if r >= 0.25*texN && r <= 0.5*texN {
 				hi += p
 			}
-			if r < 0.12*texN || r > 0.5*texN {
+			if r < 0.12*texN || r > 0.5*texN || onBlockLattice(fu, fv) {
 				continue
 			}
 			var sm float64
@@ -166,4 +166,22 @@ func (s *texScratch) analyse(img *imgproc.RGB, cx, cy int) (texture, bool) {
 		t.HF = hi / (lo + hi)
 	}
 	return t, true
+}
+
+// blockPeriod is the JPEG block size: compression leaves a periodic
+// pattern at multiples of 1/blockPeriod cycles per pixel (block edges), and
+// a camera's scaler at a ratio of small integers leaves one there too. A
+// peak there says "compressed" or "resampled", not "screen".
+const blockPeriod = 8
+
+// onBlockLattice reports whether the frequency bin (fu, fv) of the texN
+// spectrum lies within one bin of a multiple of texN/blockPeriod in both
+// directions; those bins are left out of the moiré search.
+func onBlockLattice(fu, fv int) bool {
+	step := texN / blockPeriod
+	near := func(f int) bool {
+		m := ((f % step) + step) % step
+		return m <= 1 || m >= step-1
+	}
+	return near(fu) && near(fv)
 }
