@@ -456,6 +456,11 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 		g.Status = iss[0]
 	case a.cfg.Mode == Active && a.ch.started && !a.ch.finished():
 		g.Status = StatusChallenge
+	case a.cfg.Mode == Passive && a.haveFace && r.ok && t-a.holdStart >= a.cfg.Hold+blinkPromptAfter && !a.evidence:
+		// The hold is over and nothing a picture cannot do was seen yet:
+		// ask for a natural blink (people blink less in front of a
+		// screen). Not a challenge: any blink from now on counts.
+		g.Status = StatusBlinkPrompt
 	default:
 		g.Status = StatusHoldStill
 		if prev := a.prevGood(r); prev != nil && r.iod > 0 {
@@ -474,6 +479,10 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 	g.Progress = a.progress(t)
 	return g
 }
+
+// blinkPromptAfter is how long after the hold a passive session without
+// live evidence waits before it asks the user to blink.
+const blinkPromptAfter = time.Second
 
 // evidenceEvery is how often (good frames) a passive session past its hold
 // looks again for live evidence.

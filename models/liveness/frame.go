@@ -34,8 +34,11 @@ const (
 	StatusBacklit       = "backlit"
 	StatusGlare         = "glare"
 	StatusHoldStill     = "hold_still"
-	StatusChallenge     = "challenge"
-	StatusDone          = "done"
+	// StatusBlinkPrompt: a passive session past its hold has seen no blink,
+	// lip movement or head parallax yet; the user is asked to blink.
+	StatusBlinkPrompt = "blink_prompt"
+	StatusChallenge   = "challenge"
+	StatusDone        = "done"
 )
 
 // Guidance is what a user interface shows after a frame.

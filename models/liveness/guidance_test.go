@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"livegate.dev/models/imgproc"
 )
@@ -114,5 +115,30 @@ func TestGuidanceOnRealPhoto(t *testing.T) {
 				t.Errorf("status %s issues %v, want %s", g.Status, g.Issues, c.want)
 			}
 		})
+	}
+}
+
+// TestBlinkPrompt: a passive session past its hold that has seen no blink,
+// lip movement or parallax asks for a blink; before the hold it does not.
+func TestBlinkPrompt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("110 frames through the models: skipped with -short")
+	}
+	m := sharedModels(t)
+	src := place(loadImage(t, "grace_hopper_512x512.jpg"), 320, 240, 0.45, 160, 120, 1, 0)
+	a := New(Config{Mode: Passive}, m, rand.New(rand.NewPCG(1, 1)))
+	var seen []string
+	for i, f := range noisy(src, 110, 2) {
+		g, err := a.Feed(context.Background(), Frame{Image: f, Timestamp: time.Duration(i) * 40 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, g.Status)
+		if i < 75 && g.Status == StatusBlinkPrompt {
+			t.Fatalf("frame %d (%v): blink prompt before the hold was over", i, time.Duration(i)*40*time.Millisecond)
+		}
+	}
+	if seen[len(seen)-1] != StatusBlinkPrompt {
+		t.Errorf("a still picture 4.4 s in: status %s, want %s (statuses %v)", seen[len(seen)-1], StatusBlinkPrompt, seen[70:])
 	}
 }
