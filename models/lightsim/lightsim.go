@@ -535,24 +535,11 @@ func (r *Renderer) Render(dst, src *imgproc.RGB, t time.Duration) error {
 		wf := float64(wv)
 		for c := 0; c < 3; c++ {
 			f := g * (1 + wf*rel[c])
-			dst.Pix[k+c] = encode(srgbToLinear[src.Pix[k+c]] * f)
+			dst.Pix[k+c] = encode(imgproc.SRGBToLinear[src.Pix[k+c]] * f)
 		}
 	}
 	return nil
 }
-
-// srgbToLinear decodes 8-bit sRGB to linear light in [0, 1].
-var srgbToLinear = func() (t [256]float64) {
-	for i := range t {
-		v := float64(i) / 255
-		if v <= 0.04045 {
-			t[i] = v / 12.92
-		} else {
-			t[i] = math.Pow((v+0.055)/1.055, 2.4)
-		}
-	}
-	return t
-}()
 
 // encode returns the 8-bit sRGB value nearest to linear light v (clipped:
 // a saturated pixel stays at 255).

@@ -36,8 +36,8 @@ func meanChange(in, out *imgproc.RGB, c, x0, y0, x1, y1 int) float64 {
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
 			k := (y*in.W+x)*3 + c
-			a += srgbToLinear[in.Pix[k]]
-			b += srgbToLinear[out.Pix[k]]
+			a += imgproc.SRGBToLinear[in.Pix[k]]
+			b += imgproc.SRGBToLinear[out.Pix[k]]
 		}
 	}
 	return b/a - 1
@@ -416,7 +416,7 @@ func TestParseAndValidate(t *testing.T) {
 
 func TestEncodeRoundTrip(t *testing.T) {
 	for i := 0; i < 256; i++ {
-		if got := encode(srgbToLinear[i]); int(got) != i {
+		if got := encode(imgproc.SRGBToLinear[i]); int(got) != i {
 			t.Fatalf("encode(decode(%d)) = %d", i, got)
 		}
 	}

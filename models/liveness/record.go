@@ -151,9 +151,9 @@ func (r *frameRec) fillSkin(img *imgproc.RGB, mesh []pt2) {
 		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
 			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
 				k := (y*img.W + x) * 3
-				s[0] += srgbToLinear[img.Pix[k]]
-				s[1] += srgbToLinear[img.Pix[k+1]]
-				s[2] += srgbToLinear[img.Pix[k+2]]
+				s[0] += imgproc.SRGBToLinear[img.Pix[k]]
+				s[1] += imgproc.SRGBToLinear[img.Pix[k+1]]
+				s[2] += imgproc.SRGBToLinear[img.Pix[k+2]]
 				n++
 			}
 		}
@@ -164,18 +164,6 @@ func (r *frameRec) fillSkin(img *imgproc.RGB, mesh []pt2) {
 		}
 	}
 }
-
-var srgbToLinear = func() (t [256]float64) {
-	for i := range t {
-		v := float64(i) / 255
-		if v <= 0.04045 {
-			t[i] = v / 12.92
-		} else {
-			t[i] = math.Pow((v+0.055)/1.055, 2.4)
-		}
-	}
-	return t
-}()
 
 func frameHash(img *imgproc.RGB) uint64 {
 	return maphash.Bytes(hashSeed, img.Pix)
