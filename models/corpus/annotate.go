@@ -107,6 +107,14 @@ type FaceShape struct {
 	Roll float64
 	// Presence is the mesh's face-presence probability.
 	Presence float32
+	// Eyes are the eyes' centres (the midpoint of each eye's corners), the
+	// subject's right eye (image left) first, and EyeW each eye's width
+	// (corner to corner).
+	Eyes [2][2]float64
+	EyeW [2]float64
+	// Mouth is the midpoint of the mouth corners and MouthW their distance.
+	Mouth  [2]float64
+	MouthW float64
 }
 
 // Shapes finds up to limit faces in img (best first) with their outlines;
@@ -156,6 +164,13 @@ func shapeOf(l *face.Landmarks) FaceShape {
 	}
 	s.CX /= float64(len(FaceOval))
 	s.CY /= float64(len(FaceOval))
+	mid := func(a, b int) ([2]float64, float64) {
+		ax, ay, bx, by := float64(p[a][0]), float64(p[a][1]), float64(p[b][0]), float64(p[b][1])
+		return [2]float64{(ax + bx) / 2, (ay + by) / 2}, math.Hypot(bx-ax, by-ay)
+	}
+	s.Eyes[0], s.EyeW[0] = mid(face.MeshRightEyeOuter, face.MeshRightEyeInner)
+	s.Eyes[1], s.EyeW[1] = mid(face.MeshLeftEyeInner, face.MeshLeftEyeOuter)
+	s.Mouth, s.MouthW = mid(face.MeshMouthRight, face.MeshMouthLeft)
 	// Roll from the eye line (subject's right eye is on the image's left).
 	ex := float64(p[face.MeshLeftEyeOuter][0] - p[face.MeshRightEyeOuter][0])
 	ey := float64(p[face.MeshLeftEyeOuter][1] - p[face.MeshRightEyeOuter][1])

@@ -68,7 +68,7 @@ func TestPlanCoversSpeciesAndKinds(t *testing.T) {
 				t.Errorf("%s: no %s sample", tc.size, s)
 			}
 		}
-		for _, s := range []string{SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand} {
+		for _, s := range []string{SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand, SpeciesEyeholeMask} {
 			if species[s] != tc.cue {
 				t.Errorf("%s: %d %s samples, want %d", tc.size, species[s], s, tc.cue)
 			}
@@ -112,7 +112,7 @@ func TestPlanDeterministic(t *testing.T) {
 	// were for a seed).
 	isNew := func(l Label) bool {
 		switch l.Species {
-		case SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand:
+		case SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand, SpeciesEyeholeMask:
 			return true
 		}
 		return l.Kind != "" && l.Kind != KindWebcam
@@ -123,6 +123,14 @@ func TestPlanDeterministic(t *testing.T) {
 			t.Fatalf("job %d (%s %s) comes after a new species or kind", i, j.label.Species, j.label.Kind)
 		}
 		seenNew = seenNew || isNew(j.label)
+	}
+	// The eyehole masks come last of all.
+	seenMask := false
+	for i, j := range a {
+		if seenMask && j.label.Species != SpeciesEyeholeMask {
+			t.Fatalf("job %d (%s %s) comes after an eyehole mask", i, j.label.Species, j.label.Kind)
+		}
+		seenMask = seenMask || j.label.Species == SpeciesEyeholeMask
 	}
 }
 
@@ -367,6 +375,7 @@ func TestNewSamplesRender(t *testing.T) {
 		{"screen_fullframe", Label{Label: Attack, Species: SpeciesScreenFullFrame, Source: c.Name, SourceFrames: win(150)}, g.fullScreenAttack},
 		{"injection_loop_noisy", Label{Label: Attack, Species: SpeciesInjectionLoopNoisy, Source: c.Name, SourceFrames: win(15)}, g.noisyLoopInjection},
 		{"print_stand", Label{Label: Attack, Species: SpeciesPrintStand, Source: "skimage/astronaut.png"}, g.printStandAttack},
+		{"eyehole_mask", Label{Label: Attack, Species: SpeciesEyeholeMask, Source: c.Name, SourceFrames: win(150), Photo: "skimage/astronaut.png"}, g.eyeholeAttack},
 		{"handheld", Label{Label: BonaFide, Kind: KindHandheld, Camera: CameraHandheld, Source: c.Name, SourceFrames: win(150)}, g.handheldWindow(c)},
 		{"dim", Label{Label: BonaFide, Kind: KindDim, Source: c.Name, SourceFrames: win(150)}, g.dimWindow(c)},
 		{"backlit", Label{Label: BonaFide, Kind: KindBacklit, Source: c.Name, SourceFrames: win(150)}, g.backlitWindow(c)},

@@ -115,15 +115,25 @@ func (g *generator) cutoutAttack(j *job, rng *rand.Rand, w *video.AVIWriter) err
 // cutoutFace finds the face to cut out of the sample's source; a clip frame
 // without a face moves on through the clip (the label follows).
 func (g *generator) cutoutFace(j *job, rng *rand.Rand) (*imgproc.RGB, FaceShape, int, error) {
-	src := j.label.Source
+	img, f, idx, src, err := g.faceToCut(j.label.Source, rng)
+	if err == nil {
+		j.label.Source = src
+	}
+	return img, f, idx, err
+}
+
+// faceToCut finds a face in src (a photo or "clip#frame"); a clip frame
+// without a face moves on through the clip, and the source used is
+// returned.
+func (g *generator) faceToCut(src string, rng *rand.Rand) (*imgproc.RGB, FaceShape, int, string, error) {
+	first := src
 	for try := 0; try < 12; try++ {
 		img, f, idx, ok, err := g.sourceFace(src, rng)
 		if err != nil {
-			return nil, f, 0, err
+			return nil, f, 0, src, err
 		}
 		if ok {
-			j.label.Source = src
-			return img, f, idx, nil
+			return img, f, idx, src, nil
 		}
 		c, fi, isClip := g.clipFrameRef(src)
 		if !isClip {
@@ -131,7 +141,7 @@ func (g *generator) cutoutFace(j *job, rng *rand.Rand) (*imgproc.RGB, FaceShape,
 		}
 		src = fmt.Sprintf("%s#%d", c.Name, (fi+37)%len(c.Frames))
 	}
-	return nil, FaceShape{}, 0, fmt.Errorf("corpus: %s: no face to cut out", j.label.Source)
+	return nil, FaceShape{}, 0, first, fmt.Errorf("corpus: %s: no face to cut out", first)
 }
 
 // cutoutPlacement is where the cut-out's face goes and how wide it is:

@@ -50,6 +50,14 @@ type Cutout struct {
 	FaceWidth float64
 	// Hand is nil when no hand shows.
 	Hand *handShape
+	// x0, y0 is the canvas's top-left corner in the photo and k canvas
+	// pixels per photo pixel.
+	x0, y0, k float64
+}
+
+// toCanvas maps a photo point to canvas pixels.
+func (c *Cutout) toCanvas(p [2]float64) [2]float64 {
+	return [2]float64{(p[0] - c.x0) * c.k, (p[1] - c.y0) * c.k}
 }
 
 // handShape is a hand holding the cut-out's lower edge: the thumb over the
@@ -124,7 +132,7 @@ func NewCutout(src *imgproc.RGB, f FaceShape, cp CutParams, pp PrintParams, rng 
 	canvas := imgproc.NewRGB(n, n)
 	x0, y0 := f.CX-R, f.CY-R
 	Resample(src, x0, y0, 2*R, 2*R, canvas)
-	c := &Cutout{Print: Print(canvas, pp, rng), FaceWidth: f.Width * k}
+	c := &Cutout{Print: Print(canvas, pp, rng), FaceWidth: f.Width * k, x0: x0, y0: y0, k: k}
 	var poly [][2]float64
 	if cp.Polygon {
 		poly = handCutPolygon(f, cp, rng)

@@ -160,21 +160,24 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 	return labels, nil
 }
 
-// findBlinks measures the first clip (franck: many clear blinks) with the
-// face mesh and lists blink frames: the eye openness falls below 0.7 of its
-// running median and is back above 0.9 of it within 0.8 s.
+// findBlinks measures each clip with the face mesh and lists its blink
+// frames: the eye openness falls below 0.7 of its running median and is back
+// above 0.9 of it within 0.8 s (weaker dips negated, see Blinks). The first
+// clip's (franck: many clear blinks) place the active samples; every clip's
+// place the eyehole masks' windows.
 func (g *generator) findBlinks(ctx context.Context) error {
-	c := g.clips[0]
-	ms, err := g.faces.annotate(ctx, c, 0, len(c.Frames))
-	if err != nil {
-		return err
+	for _, c := range g.clips {
+		ms, err := g.faces.annotate(ctx, c, 0, len(c.Frames))
+		if err != nil {
+			return err
+		}
+		ear := make([]float64, len(ms))
+		for i, m := range ms {
+			ear[i] = m.EAR
+		}
+		g.blinks[c.Name] = Blinks(ear, c.FPS())
+		g.opts.Log.Info("corpus: blinks found", "clip", c.Name, "blinks", len(g.blinks[c.Name]))
 	}
-	ear := make([]float64, len(ms))
-	for i, m := range ms {
-		ear[i] = m.EAR
-	}
-	g.blinks[c.Name] = Blinks(ear, c.FPS())
-	g.opts.Log.Info("corpus: blinks found", "clip", c.Name, "blinks", len(g.blinks[c.Name]))
 	return nil
 }
 
@@ -351,6 +354,8 @@ func (g *generator) plan() []*job {
 	// capture, drawn after the samples above so those stay as they were.
 	g.planCueAttacks(rng, n.cue, add)
 	g.planBonaFideKinds(rng, n.kind, add)
+	// Species added later come after these, for the same reason.
+	g.planEyeholeMasks(rng, n.cue, add)
 	for i, j := range jobs {
 		kind := j.label.Species
 		if j.label.Label == BonaFide && j.label.Kind == "" {

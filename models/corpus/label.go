@@ -35,11 +35,16 @@ const (
 	// SpeciesPrintStand is a print on a stand (almost still) over a real
 	// background.
 	SpeciesPrintStand = "print_stand"
+	// SpeciesEyeholeMask is a printed face of another person, cut out, with
+	// holes at its eyes (and in half the samples at its mouth), worn over a
+	// real person's face in a real clip: the wearer's eyes blink and move
+	// through the holes.
+	SpeciesEyeholeMask = "eyehole_mask"
 )
 
 // Species lists every attack species the generator makes, in report order.
 var Species = []string{SpeciesPrint, SpeciesScreenReplay, SpeciesInjectionStill, SpeciesInjectionLoop, SpeciesChallengeMistimed, SpeciesLightIgnored,
-	SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand}
+	SpeciesCutout, SpeciesScreenFullFrame, SpeciesInjectionLoopNoisy, SpeciesPrintStand, SpeciesEyeholeMask}
 
 // Bona fide kinds (Label.Kind).
 const (
@@ -101,6 +106,10 @@ type Label struct {
 	// the frame range used ([from, to), clips only).
 	Source       string `json:"source"`
 	SourceFrames [2]int `json:"source_frames,omitempty"`
+	// Photo is the photo an instrument worn over a real clip was printed
+	// from (eyehole_mask: the mask's face; Source is then the clip of the
+	// person wearing it).
+	Photo string `json:"photo,omitempty"`
 	// Mode is passive or active (the analyzer's mode for this sample).
 	Mode string `json:"mode"`
 	// Challenges are the challenges the analyzer must ask (active mode),

@@ -71,14 +71,15 @@ func ParseConditions(s string) ([]Condition, error) {
 }
 
 // SurfaceFor is the surface an attack species puts in front of the camera
-// under ConditionPassiveLight: a print, a print on a stand and a cut-out
-// are paper (a print in front of a screen reflects its light as skin
-// does); a screen replay is screen glass (its own emission dominates);
+// under ConditionPassiveLight: a print, a print on a stand, a cut-out and
+// an eyehole mask are paper (a print in front of a screen reflects its
+// light as skin does; the mask is lit as paper throughout, the wearer's
+// eyes seen through its holes too, a simplification); a screen replay is screen glass (its own emission dominates);
 // injected streams reflect nothing. A species this list does not know
 // reflects nothing either (ok false), which favours the analyzer: add it.
 func SurfaceFor(species string) (s lightsim.Surface, ok bool) {
 	switch species {
-	case corpus.SpeciesPrint, corpus.SpeciesPrintStand, corpus.SpeciesCutout:
+	case corpus.SpeciesPrint, corpus.SpeciesPrintStand, corpus.SpeciesCutout, corpus.SpeciesEyeholeMask:
 		return lightsim.Paper, true
 	case corpus.SpeciesScreenReplay, corpus.SpeciesScreenFullFrame:
 		return lightsim.Screen, true

@@ -390,6 +390,9 @@ func TestPresent(t *testing.T) {
 	if !p.lit.tint || p.lit.sim != nil {
 		t.Errorf("legacy tint: %+v", p.lit)
 	}
+	if s, ok := SurfaceFor(corpus.SpeciesEyeholeMask); !ok || s != lightsim.Paper {
+		t.Errorf("eyehole mask lit as %q (%v), want paper", s, ok)
+	}
 	if _, ok := SurfaceFor("hologram"); ok {
 		t.Error("an unknown species has a surface")
 	}

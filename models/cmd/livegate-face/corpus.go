@@ -21,8 +21,9 @@ func corpusCmd(g *globals) *cobra.Command {
 		Long: `Cuts bona fide windows from the three real face clips and makes attacks
 from them the way attackers do: a still printed and moved as a flat plane, a
 clip or still replayed on a screen and re-filmed, injected frames (a repeated
-still, a short loop), blinks re-timed outside the challenge window, and a
-light sequence ignored. Each sample is a 320×240 MJPEG AVI; labels.jsonl
+still, a short loop), blinks re-timed outside the challenge window, a
+light sequence ignored, and more (cut-outs, full-frame screens, noisy loops,
+prints on a stand, paper masks with eye holes worn over a real face). Each sample is a 320×240 MJPEG AVI; labels.jsonl
 lists them (docs/evaluation.md). The same --seed gives the same corpus.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ import (
 func evalCmd(g *globals) *cobra.Command {
 	var workers int
 	var threshold, maxBPCER, maxAPCER float64
-	var det, conditions, sweep, reflection, filter string
+	var det, conditions, sweep, reflection, filter, skipSpecies string
 	var gate, legacyTint bool
 	var cues float64
 	c := &cobra.Command{
@@ -37,9 +38,9 @@ each one's figures:
   passive        passive samples recorded without light, no light emitted
   passive-light  passive samples with the analyzer's light sequence emitted:
                  bona fide faces lit by the reflection model (lightsim,
-                 skin), prints and cut-outs as paper, screens as glass,
-                 injected streams not at all; light-labelled samples keep
-                 their meaning
+                 skin), prints, cut-outs and masks as paper, screens as
+                 glass, injected streams not at all; light-labelled
+                 samples keep their meaning
   active         the samples labelled active
 --reflection sets the reflection model: phone (default), laptop, kiosk, or a
 JSON file of lightsim parameters (docs/liveness.md).
@@ -77,6 +78,18 @@ gate), and lists what failed.`,
 					return fmt.Errorf("--filter: %w", err)
 				}
 				keep = func(l corpus.Label) bool { return re.MatchString(l.Path) }
+			}
+			if skipSpecies != "" {
+				skip := map[string]bool{}
+				for _, sp := range strings.Split(skipSpecies, ",") {
+					sp = strings.TrimSpace(sp)
+					if !slices.Contains(corpus.Species, sp) {
+						return fmt.Errorf("--skip-species: %q is not a species (%s)", sp, strings.Join(corpus.Species, ", "))
+					}
+					skip[sp] = true
+				}
+				prev := keep
+				keep = func(l corpus.Label) bool { return !skip[l.Species] && (prev == nil || prev(l)) }
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			rep, err := eval.Run(cmd.Context(), eval.Options{
@@ -139,6 +152,7 @@ gate), and lists what failed.`,
 	c.Flags().StringVar(&sweep, "light-sweep", "", "comma-separated relative light strengths, e.g. 0.005,0.01,0.02,0.04,0.08")
 	c.Flags().StringVar(&reflection, "reflection", "", "reflection model: phone, laptop, kiosk or a lightsim JSON file (default phone; labelled follow samples: their label's strength)")
 	c.Flags().BoolVar(&legacyTint, "legacy-tint", false, "tint labelled follow samples with the corpus's old Gaussian tint instead of the reflection model")
+	c.Flags().StringVar(&skipSpecies, "skip-species", "", "comma-separated attack species to leave out (the gate leaves out species the analyzer is known not to stop; docs/evaluation.md)")
 	c.Flags().StringVar(&filter, "filter", "", "evaluate only the samples whose path matches this regular expression")
 	c.Flags().Float64Var(&cues, "cues", 0, "also print, per species, the layer measures whose AUC against bona fide separates at least this well (e.g. 0.8; always in --json)")
 	c.Flags().BoolVar(&gate, "gate", false, "fail when a species' APCER exceeds --max-apcer or BPCER exceeds --max-bpcer")
