@@ -1,8 +1,9 @@
 // Package outbox is the kiosk's durable queue of decided session results: a
 // bbolt file in which every result is written (and fsynced) before the kiosk
-// opens the gate, read back in append order when the device reconnects, and
-// deleted only when the cloud's application Ack for it arrives (a PUBACK only
-// says the broker has it).
+// opens the gate, read back in append order by the sender (woken by Appended
+// as soon as an entry is durable, and after every reconnect), and deleted
+// only when the cloud's application Ack for it arrives (a PUBACK only says
+// the broker has it).
 //
 // # Bounds and the policy when full
 //

@@ -73,9 +73,10 @@ type Outbox struct {
 	db   *bbolt.DB
 	opts Options
 
-	mu      sync.Mutex // guards entries, bytes
-	entries int
-	bytes   int64
+	mu       sync.Mutex // guards entries, bytes, appended
+	entries  int
+	bytes    int64
+	appended chan struct{} // closed by the next Append, then replaced
 }
 
 // Open opens (creating if needed) the outbox file at path, with 0600 permissions.
@@ -88,7 +89,7 @@ func Open(path string, opts Options) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
-	o := &Outbox{db: db, opts: opts}
+	o := &Outbox{db: db, opts: opts, appended: make(chan struct{})}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bEntries, bIDs, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -133,7 +134,8 @@ func putBytes(tx *bbolt.Tx, n int64) error {
 
 // Append queues payload under id and returns once it is durable (fsynced).
 // It returns ErrFull (nothing written) when a bound would be exceeded and
-// ErrExists when id is already queued.
+// ErrExists when id is already queued. A successful Append closes the
+// channel Appended returned, after the entry is durable.
 func (o *Outbox) Append(id string, queued time.Time, payload []byte) (uint64, error) {
 	if id == "" {
 		return 0, errors.New("outbox: append: empty id")
@@ -176,7 +178,21 @@ func (o *Outbox) Append(id string, queued time.Time, payload []byte) (uint64, er
 	}
 	o.entries++
 	o.bytes += size
+	close(o.appended)
+	o.appended = make(chan struct{})
 	return seq, nil
+}
+
+// Appended returns a channel that the next successful Append closes, once
+// its entry is durable (a refused Append leaves it open). A sender takes it
+// before reading the outbox and waits on it with its other events, so an
+// entry appended after the read wakes it at once: nothing waits for a
+// reconnect or a timer. Every caller gets the same channel until an Append
+// closes it; take a new one after each wake.
+func (o *Outbox) Appended() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.appended
 }
 
 // After returns up to limit entries with a sequence greater than seq, in

@@ -105,3 +105,46 @@ func TestFullRefusesAndNeverEvicts(t *testing.T) {
 		})
 	}
 }
+
+func TestAppendedWakesOnDurableAppendOnly(t *testing.T) {
+	ob := open(t, filepath.Join(t.TempDir(), "o.db"), Options{MaxBytes: 1})
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	first := ob.Appended()
+	if closed(first) {
+		t.Fatal("Appended closed before any append")
+	}
+	if _, err := ob.Append("m1", t0, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(first) {
+		t.Fatal("Append did not close the channel taken before it")
+	}
+	second := ob.Appended()
+	if closed(second) {
+		t.Fatal("the channel after an append is already closed")
+	}
+	tests := []struct {
+		name    string
+		id      string
+		payload string
+		want    error
+	}{
+		{"duplicate", "m1", "", ErrExists},
+		{"full", "m2", "x", ErrFull},
+	}
+	for _, tt := range tests {
+		if _, err := ob.Append(tt.id, t0, []byte(tt.payload)); !errors.Is(err, tt.want) {
+			t.Fatalf("%s: append = %v, want %v", tt.name, err, tt.want)
+		}
+		if closed(second) {
+			t.Fatalf("%s: a refused append woke the sender", tt.name)
+		}
+	}
+}

@@ -262,10 +262,10 @@ func (c *Client) Submit(r *proto.SessionResult) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The append wakes the pump (outbox.Appended), as any other writer's does.
 	if _, err := c.cfg.Outbox.Append(id, now, data); err != nil {
 		return "", fmt.Errorf("sync: submit session %s: %w", r.SessionID, err)
 	}
-	c.signal()
 	return id, nil
 }
 
@@ -314,10 +314,13 @@ func (c *Client) Run(ctx context.Context) error {
 
 // pump publishes outbox entries in order, keeping at most Window awaiting
 // their ack, and republishes everything unacknowledged after a connect or
-// an ack timeout.
+// an ack timeout. It wakes on a connect or an ack (c.wake), on any append
+// to the outbox, whoever the writer (the kiosk appends without Submit), and
+// on the ack-timeout check.
 func (c *Client) pump(ctx context.Context) {
 	var cursor uint64
 	topic := proto.Topic(c.cfg.DeviceID, proto.TopicSessions)
+	appended := c.cfg.Outbox.Appended()
 	for {
 		var timer <-chan time.Time
 		c.mu.Lock()
@@ -329,8 +332,12 @@ func (c *Client) pump(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-c.wake:
+		case <-appended:
 		case <-timer:
 		}
+		// Taken before the outbox is read: an entry appended after the
+		// read closes it and wakes the next wait.
+		appended = c.cfg.Outbox.Appended()
 		if !c.connected.Load() {
 			continue
 		}

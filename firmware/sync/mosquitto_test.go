@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -146,6 +147,107 @@ func TestRespondOverMosquitto(t *testing.T) {
 	}
 	if s := <-status; s.State != proto.StatusOnline || s.FirmwareVersion != "1.1.0" {
 		t.Fatalf("announce %+v", s)
+	}
+}
+
+// TestAppendWhileConnectedIsSent walks a kiosk's verdict to the broker: a
+// result queued while offline goes out on connect, and one the kiosk
+// appends to the outbox directly (as kiosk.OutboxStore does, not through
+// Submit) while the connection is up must reach a subscriber without a
+// reconnect. The fake clock's timers never fire, so neither the ack-timeout
+// resend nor telemetry can flush it: only the append may wake the sender.
+func TestAppendWhileConnectedIsSent(t *testing.T) {
+	url := startMosquitto(t)
+	ob, err := outbox.Open(filepath.Join(t.TempDir(), "o.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	clk := &fakeClock{now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
+	appendResult := func(session string) string {
+		t.Helper()
+		id, data, err := EncodeResult(&proto.SessionResult{SessionID: session, Mode: "passive", Verdict: "pass",
+			Confidence: 0.9, DecidedAt: clk.now}, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ob.Append(id, clk.now, data); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	dev, err := New(Config{DeviceID: "k1", BrokerURL: url, Outbox: ob, Clock: clk, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	results := make(chan string, 16)
+	wills := make(chan struct{}, 16)
+	obs := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("cloud"))
+	if tok := obs.Connect(); !tok.Wait() || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer obs.Disconnect(100)
+	for topic, h := range map[string]mqtt.MessageHandler{
+		proto.Topic("k1", proto.TopicSessions): func(_ mqtt.Client, m mqtt.Message) {
+			var r proto.SessionResult
+			if env, err := proto.Decode(m.Payload(), proto.TypeSessionResult, &r); err == nil {
+				results <- env.ID
+			}
+		},
+		// The broker publishes the device's last will when its connection
+		// drops: a reconnect shows here.
+		proto.Topic("k1", proto.TopicStatus): func(_ mqtt.Client, m mqtt.Message) {
+			var s proto.Status
+			if _, err := proto.Decode(m.Payload(), proto.TypeStatus, &s); err == nil && s.State == proto.StatusOffline {
+				wills <- struct{}{}
+			}
+		},
+	} {
+		if tok := obs.Subscribe(topic, 1, h); !tok.Wait() || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	// await returns once id arrives. Delivery is at least once: paho may
+	// publish a message again when it was stored during the connect, so a
+	// repeat of an earlier result is skipped.
+	await := func(id string, earlier ...string) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case got := <-results:
+				if got == id {
+					return
+				}
+				if !slices.Contains(earlier, got) {
+					t.Fatalf("got result %s while waiting for %s", got, id)
+				}
+			case <-deadline:
+				t.Fatalf("%s not published within 15 s (outbox depth %d)", id, ob.Stats().Entries)
+			}
+		}
+	}
+
+	offline := appendResult("ses_offline")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- dev.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	if err := dev.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Its arrival also says the sender has taken the connect's wake-up and
+	// waits again: no later connect or ack (there is no cloud) wakes it.
+	await(offline)
+
+	online := appendResult("ses_online")
+	await(online, offline)
+	if n := len(wills); n != 0 || !dev.Connected() {
+		t.Fatalf("%d last wills, connected %v: the result went out through a reconnect", n, dev.Connected())
+	}
+	if d := ob.Stats().Entries; d != 2 {
+		t.Fatalf("outbox depth %d, want 2: entries go only on the cloud's ack", d)
 	}
 }
 
