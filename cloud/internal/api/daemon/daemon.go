@@ -99,6 +99,10 @@ type Parts struct {
 	// MasterKey is the service's master key, for deriving keys (HMAC it
 	// with a purpose label); never log or send it.
 	MasterKey []byte
+	// URLs is the policy the API vets webhook and redirect URLs with
+	// (Options.Dev, Options.Resolver): a hook that accepts a webhook URL
+	// checks it with this one, so --dev means the same everywhere.
+	URLs netguard.Policy
 }
 
 // Daemon is a running livegate-cloud.
@@ -227,7 +231,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	var extra []api.Route
 	if o.Routes != nil {
 		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
-			PublicURL: d.url, MasterKey: master})
+			PublicURL: d.url, MasterKey: master, URLs: policy})
 		if err != nil {
 			d.ln.Close()
 			return nil, fmt.Errorf("daemon: extra routes: %w", err)

@@ -43,7 +43,9 @@ type Options struct {
 	// other hooks (the OTA rollouts) send commands through it and receive
 	// the devices' command responses and telemetry. Optional.
 	Link *fleet.Link
-	// URLs vets device webhook URLs. Optional. Default: netguard.Policy{}.
+	// URLs vets device webhook URLs. Optional. Default: the daemon's
+	// policy (daemon.Parts.URLs), so --dev lets loopback http:// webhook
+	// URLs through for devices as it does for API-created sessions.
 	URLs interface {
 		CheckURL(ctx context.Context, raw string) error
 	}
@@ -120,7 +122,7 @@ func view(d *store.Device) Device {
 func Hook(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 	return func(p daemon.Parts) ([]api.Route, func() error, error) {
 		if o.URLs == nil {
-			o.URLs = netguard.Policy{}
+			o.URLs = p.URLs
 		}
 		m := hmac.New(sha256.New, p.MasterKey)
 		m.Write([]byte("livegate device CA key v1"))

@@ -243,3 +243,49 @@ func (r *recordedCommands) has(sessionID string) bool {
 	}
 	return false
 }
+
+// TestDeviceWebhookFollowsDev: a device's webhook URL is vetted by the
+// daemon's URL policy, so --dev lets a loopback http:// URL through for a
+// device's sessions exactly when it does for an API-created session.
+func TestDeviceWebhookFollowsDev(t *testing.T) {
+	const hook = "http://127.0.0.1:9/hooks/livegate"
+	tests := []struct {
+		name string
+		dev  bool
+		want int
+	}{
+		{"production refuses a loopback http URL", false, 400},
+		{"dev accepts it", true, 201},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dataDir := t.TempDir()
+			d, err := daemon.Start(context.Background(), daemon.Options{Listener: ln, DataDir: dataDir, AdminToken: adminToken,
+				Dev: tt.dev, RateLimit: 1_000_000, Logger: slog.New(slog.DiscardHandler),
+				Routes: fleetapi.Hook(fleetapi.Options{DataDir: dataDir, MQTTAddr: "127.0.0.1:0", AdminToken: adminToken})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := d.Shutdown(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			c := &client{t: t, base: "http://" + ln.Addr().String()}
+			var tenant struct {
+				TenantID string `json:"tenant_id"`
+				APIKey   string `json:"api_key"`
+			}
+			c.do("POST", "/admin/v1/tenants", adminToken, map[string]string{"name": "acme", "mode": "test"}, 201, &tenant)
+			c.do("POST", "/api/v1/managed-session", tenant.APIKey, map[string]string{"mode": "passive", "webhook_url": hook}, tt.want, nil)
+			c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "k1",
+				"webhook_url": hook}, tt.want, nil)
+		})
+	}
+}
