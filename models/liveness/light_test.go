@@ -36,7 +36,9 @@ func TestLightLayer(t *testing.T) {
 		{"face follows with camera latency", skinResponse(plan, step, true, 120*time.Millisecond, 0.06, 2), true, false, 120 * time.Millisecond},
 		{"face follows 280 ms late (within the allowed 300 ms)", skinResponse(plan, step, true, 280*time.Millisecond, 0.06, 6), true, false, 280 * time.Millisecond},
 		{"face follows with a faint response", skinResponse(plan, step, true, 0, 0.035, 7), true, false, 0},
+		{"face follows while the head turns through the room's light", turning(skinResponse(plan, step, true, 0, 0.06, 11)), true, false, 0},
 		{"a replay ignores the light", skinResponse(plan, step, false, 0, 0.06, 3), false, true, -1},
+		{"a replay ignores the light while the head turns", turning(skinResponse(plan, step, false, 0, 0.06, 12)), false, true, -1},
 		{"face follows 600 ms late", skinResponse(plan, step, true, 600*time.Millisecond, 0.06, 8), false, true, -1},
 		{"face follows 1 s late", skinResponse(plan, step, true, time.Second, 0.06, 9), false, true, -1},
 		{"no light reported", func() []frameRec {
@@ -67,5 +69,44 @@ func TestLightLayer(t *testing.T) {
 			}
 			t.Logf("score %.2f: %s", l.Score, l.Detail)
 		})
+	}
+}
+
+// turning adds what a head turning through a room's uneven, coloured light
+// does to the skin: a slow colour swing (period 5 s) larger than the
+// screen's reflection, different in each channel.
+func turning(recs []frameRec) []frameRec {
+	for i := range recs {
+		ph := 2 * math.Pi * recs[i].t.Seconds() / 5
+		recs[i].skin[0] *= 1 + 0.10*math.Sin(ph)
+		recs[i].skin[2] *= 1 - 0.08*math.Sin(ph+0.6)
+	}
+	return recs
+}
+
+func TestHighPass(t *testing.T) {
+	// A slow ramp and swing with 400 ms steps on top: the steps stay, the
+	// rest goes.
+	step := 400 * time.Millisecond
+	var v [][3]float64
+	var ts []time.Duration
+	for i := range 150 {
+		tt := time.Duration(i) * 40 * time.Millisecond
+		s := -1.0
+		if int(tt/step)%2 == 0 {
+			s = 1
+		}
+		slow := 3*tt.Seconds() + 2*math.Sin(2*math.Pi*tt.Seconds()/8)
+		v = append(v, [3]float64{s + slow, s, slow})
+		ts = append(ts, tt)
+	}
+	h := highPass(v, ts, 3*step)
+	for i := 15; i < len(h)-15; i++ { // away from the ends
+		if d := math.Abs(h[i][0] - h[i][1]); d > 0.15 {
+			t.Fatalf("frame %d: the slow part left %.3f", i, d)
+		}
+		if math.Abs(h[i][1]) < 0.5 {
+			t.Fatalf("frame %d: the step is gone (%.3f)", i, h[i][1])
+		}
 	}
 }
