@@ -8,4 +8,11 @@
 // form, and pass net/http's CrossOriginProtection; the password is checked
 // against its stored hash in constant time, and five failed logins lock the
 // form for a minute.
+//
+// On the sim board, POST /test/walkup simulates someone walking up (the
+// fake presence sensor fires) and answers with the session's verdict once
+// it is decided: for loopback clients only, and, when a technician
+// credential is configured, with the login and CSRF token of the other
+// test actions. A client that sends Accept: application/json to /login
+// gets the CSRF token as JSON instead of the page.
 package tech

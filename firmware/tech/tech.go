@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +49,20 @@ type Options struct {
 	Logger *slog.Logger
 	// SessionTTL is a technician login's lifetime. Optional. Default: 15m.
 	SessionTTL time.Duration
+	// WalkUp simulates someone walking up to the kiosk and returns the
+	// session it led to (kiosk.ErrNoFace when nobody faced the camera,
+	// kiosk.ErrBusy when the kiosk was not idle). Only the sim board has
+	// one: it drives the fake presence sensor. Optional. Default: nil
+	// (POST /test/walkup answers 404).
+	WalkUp func(ctx context.Context) (kiosk.Summary, error)
+}
+
+// WalkUpResult is the answer of POST /test/walkup.
+type WalkUpResult struct {
+	// Outcome is "decided" (Session holds the verdict; the result is in
+	// the outbox, on its way to the cloud) or "no_face" (nothing stored).
+	Outcome string         `json:"outcome"`
+	Session *kiosk.Summary `json:"session,omitempty"`
 }
 
 // Server is the technician view (an http.Handler).
@@ -89,6 +105,7 @@ func New(k Kiosk, o Options) *Server {
 	m.HandleFunc("POST /logout", s.logout)
 	m.HandleFunc("POST /test/relay", s.testRelay)
 	m.HandleFunc("POST /test/light", s.testLight)
+	m.HandleFunc("POST /test/walkup", s.testWalkUp)
 	s.mux = http.NewCrossOriginProtection().Handler(m)
 	return s
 }
@@ -174,6 +191,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.o.Logger.Info("technician logged in", "remote", r.RemoteAddr)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: t, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(s.o.SessionTTL.Seconds())})
+	if r.Header.Get("Accept") == "application/json" {
+		// A command-line client (livegate-kiosk walkup) gets the CSRF
+		// token its test actions must carry instead of the page.
+		s.mu.Lock()
+		csrf := s.sessions[t].csrf
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"csrf": csrf})
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -266,6 +293,46 @@ func (s *Server) testLight(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"light": name, "brightness": b, "ms": d.Milliseconds()})
 }
 
+// testWalkUp simulates a walk-up (sim board only) and answers once the
+// session it started is decided, or ended without a face. It answers
+// loopback clients only; with a technician credential configured it needs
+// the login and the CSRF token like every test action.
+func (s *Server) testWalkUp(w http.ResponseWriter, r *http.Request) {
+	if s.o.WalkUp == nil {
+		writeError(w, http.StatusNotFound, "no_walkup", "walk-up simulation exists on the sim board with a presence sensor only")
+		return
+	}
+	if !loopback(r.RemoteAddr) {
+		writeError(w, http.StatusForbidden, "loopback_only", "a walk-up can be simulated from this machine only")
+		return
+	}
+	if s.enabled() && !s.authorize(w, r) {
+		return
+	}
+	s.o.Logger.Info("technician: simulated walk-up", "remote", r.RemoteAddr)
+	sum, err := s.o.WalkUp(r.Context())
+	res := WalkUpResult{Outcome: "decided", Session: &sum}
+	switch {
+	case errors.Is(err, kiosk.ErrNoFace):
+		res = WalkUpResult{Outcome: "no_face"}
+	case err != nil:
+		s.actionError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(res)
+}
+
+// loopback reports whether addr (host:port) is a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 func (s *Server) actionError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, kiosk.ErrBusy):
@@ -328,16 +395,17 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{else}}
 <form method="post" action="/login"><input name="user" placeholder="user"> <input name="password" type="password" placeholder="password"> <button>Log in</button></form>
 {{end}}
+{{if and .WalkUp (or (not .Enabled) .LoggedIn)}}<form method="post" action="/test/walkup"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Simulate a walk-up (sim)</button></form>{{end}}
 </body></html>`))
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	_, se, ok := s.current(r)
 	data := struct {
-		Status            kiosk.Status
-		Enabled, LoggedIn bool
-		CSRF              string
-		Lights            []string
-	}{Status: s.k.Status(), Enabled: s.enabled(), LoggedIn: ok, CSRF: se.csrf, Lights: s.k.LightNames()}
+		Status                    kiosk.Status
+		Enabled, LoggedIn, WalkUp bool
+		CSRF                      string
+		Lights                    []string
+	}{Status: s.k.Status(), Enabled: s.enabled(), LoggedIn: ok, CSRF: se.csrf, Lights: s.k.LightNames(), WalkUp: s.o.WalkUp != nil}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTmpl.Execute(w, data); err != nil {
 		s.o.Logger.Error("technician page", "err", err)

@@ -2,6 +2,7 @@ package tech_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -227,4 +228,93 @@ func TestStatusHealthPreview(t *testing.T) {
 		t.Errorf("unhealthy /healthz = %d", res.StatusCode)
 	}
 	res.Body.Close()
+}
+
+// TestWalkUp: the simulated walk-up answers loopback clients only, needs the
+// login and CSRF token when a credential is configured (and nothing more
+// when none is), and reports the session it led to.
+func TestWalkUp(t *testing.T) {
+	h, err := config.HashPasswordCost("s3cret-pass", config.MinIterations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decided := kiosk.Summary{SessionID: "k1-0f", Verdict: "fail", Confidence: 0.31, Reasons: []string{"texture"}}
+	walkUp := func(err error) func(context.Context) (kiosk.Summary, error) {
+		return func(context.Context) (kiosk.Summary, error) {
+			if err != nil {
+				return kiosk.Summary{}, err
+			}
+			return decided, nil
+		}
+	}
+	serve := func(o tech.Options) *httptest.Server {
+		o.Check = config.CheckPassword
+		srv := httptest.NewServer(tech.New(&fakeKiosk{}, o))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	withCred := func(w func(context.Context) (kiosk.Summary, error)) tech.Options {
+		return tech.Options{User: "tech", PasswordHash: h, WalkUp: w}
+	}
+	tests := []struct {
+		name    string
+		o       tech.Options
+		login   bool
+		csrf    string // "" uses the login's token
+		want    int
+		outcome string
+	}{
+		{"not the sim board", withCred(nil), true, "", http.StatusNotFound, ""},
+		{"credential configured, not logged in", withCred(walkUp(nil)), false, "x", http.StatusUnauthorized, ""},
+		{"logged in, wrong csrf", withCred(walkUp(nil)), true, strings.Repeat("0", 48), http.StatusForbidden, ""},
+		{"logged in", withCred(walkUp(nil)), true, "", http.StatusOK, "decided"},
+		{"no face", withCred(walkUp(kiosk.ErrNoFace)), true, "", http.StatusOK, "no_face"},
+		{"busy", withCred(walkUp(kiosk.ErrBusy)), true, "", http.StatusConflict, ""},
+		{"no credential configured", tech.Options{WalkUp: walkUp(nil)}, false, "", http.StatusOK, "decided"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(tt.o)
+			c := client(t)
+			csrf := tt.csrf
+			if tt.login {
+				code, body := post(t, c, srv.URL+"/login", url.Values{"user": {"tech"}, "password": {"s3cret-pass"}},
+					map[string]string{"Accept": "application/json"})
+				var lr struct{ CSRF string }
+				if code != http.StatusOK || json.Unmarshal([]byte(body), &lr) != nil || lr.CSRF == "" {
+					t.Fatalf("JSON login = %d %s", code, body)
+				}
+				if csrf == "" {
+					csrf = lr.CSRF
+				}
+			}
+			code, body := post(t, c, srv.URL+"/test/walkup", url.Values{"csrf": {csrf}}, nil)
+			if code != tt.want {
+				t.Fatalf("POST /test/walkup = %d %s, want %d", code, body, tt.want)
+			}
+			if tt.outcome == "" {
+				return
+			}
+			var res tech.WalkUpResult
+			if err := json.Unmarshal([]byte(body), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tt.outcome || (tt.outcome == "decided") != (res.Session != nil) ||
+				(res.Session != nil && res.Session.SessionID != decided.SessionID) {
+				t.Errorf("walk-up answered %s", body)
+			}
+		})
+	}
+
+	// Loopback only, whatever the credential.
+	s := tech.New(&fakeKiosk{}, tech.Options{WalkUp: walkUp(nil)})
+	for _, remote := range []string{"192.0.2.7:4000", "[2001:db8::1]:4000", "10.0.0.2:4000"} {
+		r := httptest.NewRequest("POST", "/test/walkup", nil)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("walk-up from %s = %d %s, want 403", remote, w.Code, w.Body)
+		}
+	}
 }

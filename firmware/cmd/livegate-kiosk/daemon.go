@@ -160,15 +160,25 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	if err != nil {
 		return err
 	}
+	states := newStateSignal()
 	k, err := kiosk.New(kiosk.Hardware{Camera: cam, Relay: b.Relay, Lights: b.Lights, Presence: b.Presence, Status: b.Status, Buzzer: b.Buzzer},
 		eng, &kiosk.OutboxStore{Outbox: ob, Clock: clk}, loc, kiosk.Options{
 			DeviceID: c.DeviceID, FirmwareVersion: fwVersion, Clock: clk, Logger: log,
 			RelayPulse: c.RelayPulse, CoolDown: c.CoolDown, MaxDuration: c.Session.MaxDuration,
 			GuideTimeout: c.Session.GuideTimeout, AuditFrames: *c.Session.AuditFrames, NoAudit: *c.Session.AuditFrames == 0,
-			Recordings: recs,
+			Recordings: recs, OnState: states.notify,
 		})
 	if err != nil {
 		return err
+	}
+	// The sim board simulates walk-ups for the technician view (its fake
+	// presence sensor); real boards have people.
+	var walkUp func(context.Context) (kiosk.Summary, error)
+	if b.Sim != nil && b.Presence != nil {
+		w := &walkUpper{sim: b.Sim, k: k, states: states, clk: clk,
+			idle: c.RelayPulse + c.CoolDown + 5*time.Second, start: 5 * time.Second,
+			limit: c.Session.GuideTimeout + c.Session.MaxDuration + c.RelayPulse + c.CoolDown + 30*time.Second}
+		walkUp = w.WalkUp
 	}
 
 	// The loop's liveness for health: Run is alive, and a session in
@@ -268,7 +278,7 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	}
 
 	tv := tech.New(k, tech.Options{User: c.Technician.User, PasswordHash: c.Technician.PasswordHash, Check: config.CheckPassword,
-		Health: healthy, Logger: log})
+		Health: healthy, Logger: log, WalkUp: walkUp})
 	serve := func(addr string, h http.Handler, what string) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -3,6 +3,7 @@
 //	livegate-kiosk run --config FILE           run the kiosk (systemd Type=notify)
 //	livegate-kiosk run-once --board sim --camera FILE [--json]
 //	                                           one walk-up session from a recording
+//	livegate-kiosk walkup [--config FILE]      simulate a walk-up on the running sim daemon
 //	livegate-kiosk check-config --config FILE  validate a config, print the effective one
 //	livegate-kiosk hash-password               hash a technician password (read from stdin)
 //	livegate-kiosk env                         list the LIVEGATE_KIOSK_* overrides
@@ -38,6 +39,7 @@ const usage = `usage: livegate-kiosk COMMAND [flags]
 commands:
   run --config FILE            run the kiosk daemon
   run-once --camera FILE       run one walk-up session from a recording (sim board)
+  walkup [--config FILE]       simulate a walk-up on the running daemon (sim board) and print its verdict
   check-config --config FILE   validate a config file and print the effective config
   hash-password                read a password on stdin, print its hash for technician.password_hash
   bench --camera FILE          measure the kiosk loop on one core (frames/s, latency to the relay, memory)
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRunOnce(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "walkup":
+		err = cmdWalkUp(ctx, args[1:], stdin, stdout, stderr)
 	case "check-config":
 		err = cmdCheck(args[1:], stdout, stderr)
 	case "hash-password":
