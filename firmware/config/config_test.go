@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +148,26 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if c.Board.Board != "rpi4" || c.Store.Path != "/var/lib/livegate/outbox.db" {
 		t.Errorf("example parsed as %+v", c)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etc", "kiosk.yaml")
+	if err := WriteFile(path, []byte("device_id: k1\nboard: {board: sim}\n")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("written file: %v, %v; want mode 0600", fi, err)
+	}
+	if c, err := Load(path, nil); err != nil || c.DeviceID != "k1" {
+		t.Fatalf("load back: %+v, %v", c, err)
+	}
+	// An invalid config is refused and the file kept.
+	if err := WriteFile(path, []byte("board: {board: pi3}\n")); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("invalid config written: %v", err)
+	}
+	if c, err := Load(path, nil); err != nil || c.DeviceID != "k1" {
+		t.Fatalf("the old file changed: %+v, %v", c, err)
 	}
 }

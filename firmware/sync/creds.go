@@ -157,10 +157,27 @@ func LoadCredentials(dir string) (*Credentials, error) {
 	return &c, nil
 }
 
+// EnrollError is the cloud's refusal of an enrollment: its HTTP status
+// and, when the answer is the API's error envelope, its code and message
+// (401 auth.invalid: the token is unknown, used or expired).
+type EnrollError struct {
+	StatusCode int
+	Code       string // e.g. "auth.invalid"; empty when the answer was not the envelope
+	Message    string
+}
+
+func (e *EnrollError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("sync: enroll refused: HTTP %d: %s: %s", e.StatusCode, e.Code, e.Message)
+	}
+	return fmt.Sprintf("sync: enroll refused: HTTP %d: %s", e.StatusCode, e.Message)
+}
+
 // Enroll exchanges a one-time enrollment token at enrollURL (the cloud's
 // POST /api/v1/devices/enroll) for credentials. With mtls it generates an
 // ECDSA P-256 key that never leaves the device and sends a CSR; without, it
 // asks for a password. The caller saves the result with SaveCredentials.
+// A refusal by the cloud is an *EnrollError.
 func Enroll(ctx context.Context, hc *http.Client, enrollURL, token string, mtls bool) (*Credentials, error) {
 	req := proto.EnrollRequest{Token: token}
 	var keyPEM []byte
@@ -196,7 +213,19 @@ func Enroll(ctx context.Context, hc *http.Client, enrollURL, token string, mtls 
 		return nil, fmt.Errorf("sync: read enroll response: %w", err)
 	}
 	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("sync: enroll refused: HTTP %d: %.200s", res.StatusCode, data)
+		e := &EnrollError{StatusCode: res.StatusCode}
+		var env struct {
+			Detail struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"detail"`
+		}
+		if json.Unmarshal(data, &env) == nil && env.Detail.Code != "" {
+			e.Code, e.Message = env.Detail.Code, env.Detail.Message
+		} else {
+			e.Message = fmt.Sprintf("%.200s", data)
+		}
+		return nil, e
 	}
 	var out proto.EnrollResponse
 	if err := json.Unmarshal(data, &out); err != nil {

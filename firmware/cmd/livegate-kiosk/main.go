@@ -1,5 +1,7 @@
 // Command livegate-kiosk is the kiosk daemon and its technician tools.
 //
+//	livegate-kiosk enroll --cloud URL --board NAME
+//	                                           enroll at the cloud, write credentials and config
 //	livegate-kiosk run --config FILE           run the kiosk (systemd Type=notify)
 //	livegate-kiosk run-once --board sim --camera FILE [--json]
 //	                                           one walk-up session from a recording
@@ -37,6 +39,9 @@ func main() {
 const usage = `usage: livegate-kiosk COMMAND [flags]
 
 commands:
+  enroll --cloud URL --board NAME
+                               enroll this kiosk at the cloud with a one-time token (in LIVEGATE_ENROLL_TOKEN):
+                               save its MQTT credentials and the CA, write the config the daemon starts from
   run --config FILE            run the kiosk daemon
   run-once --camera FILE       run one walk-up session from a recording (sim board)
   walkup [--config FILE]       simulate a walk-up on the running daemon (sim board) and print its verdict
@@ -54,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var err error
 	switch args[0] {
+	case "enroll":
+		err = cmdEnroll(ctx, args[1:], stdin, stdout, stderr, os.Getenv)
 	case "run":
 		err = cmdRun(ctx, args[1:], stderr)
 	case "run-once":
