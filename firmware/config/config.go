@@ -171,6 +171,17 @@ type OTA struct {
 	// CAFile is a PEM CA to trust for the HTTPS release downloads, on top
 	// of the system roots. Optional.
 	CAFile string `yaml:"ca_file"`
+	// FactoryFirmware is the signed factory image (an artifact from
+	// livegate-ota sign) installed into slot A of the firmware slots at
+	// the first start, when they hold nothing yet. Layout sim only (a
+	// U-Boot board's partitions are flashed at the factory). Optional:
+	// without it empty slots are an error (or provision them with
+	// livegate-ota sim provision).
+	FactoryFirmware string `yaml:"factory_firmware"`
+	// FactoryModels is the same for the models slots: a signed models
+	// pack installed into slot A when they hold nothing yet. Optional;
+	// only with models_slots.
+	FactoryModels string `yaml:"factory_models"`
 	// Restart is how the kiosk restarts into a new slot: "exit" (the
 	// process exits with status 3 and its supervisor starts it again; the
 	// sim board) or "reboot" (systemctl reboot). Optional. Default: exit
@@ -383,6 +394,9 @@ func (c Config) Validate() error {
 			bad("ota.models_slots", "must differ from ota.firmware_slots")
 		}
 	}
+	if c.OTA.FactoryModels != "" && c.OTA.ModelsSlots == "" {
+		bad("ota.factory_models", "only with ota.models_slots")
+	}
 	switch c.OTA.Restart {
 	case "", "exit", "reboot":
 	default:
@@ -422,6 +436,9 @@ func (c Config) validateLayout(bad func(key, format string, a ...any)) {
 		}
 		return
 	case LayoutUBoot:
+		if o.FactoryFirmware != "" {
+			bad("ota.factory_firmware", "only with ota.layout: sim (a U-Boot board's rootfs partitions are flashed at the factory)")
+		}
 	default:
 		bad("ota.layout", "%q is not sim or uboot", o.Layout)
 		return

@@ -64,6 +64,13 @@ func TestParse(t *testing.T) {
 				t.Errorf("ota uboot env not applied: %+v", c.OTA)
 			}
 		}},
+		{name: "ota factory images", yaml: "device_id: k1\nboard: {board: sim}\nota: {dir: /v/ota, firmware_slots: /v/fw, models_slots: /v/models, roots_file: /e/roots.pem, factory_firmware: /e/fw-1.0.0.lgota, factory_models: /e/models-1.0.0.lgota}\n", check: func(t *testing.T, c Config) {
+			if c.OTA.FactoryFirmware != "/e/fw-1.0.0.lgota" || c.OTA.FactoryModels != "/e/models-1.0.0.lgota" {
+				t.Errorf("factory keys not read: %+v", c.OTA)
+			}
+		}},
+		{name: "ota factory models without models slots", yaml: "device_id: k1\nboard: {board: sim}\nota: {factory_models: /e/m.lgota}\n", wantKey: "ota.factory_models"},
+		{name: "ota factory firmware with uboot", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {layout: uboot, factory_firmware: /e/fw.lgota}\n", wantKey: "ota.factory_firmware"},
 		{name: "ota layout", yaml: "device_id: k1\nboard: {board: sim}\nota: {layout: grub}\n", wantKey: "ota.layout"},
 		{name: "ota uboot without partition a", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {dir: /v/ota, firmware_slots: /v/fw, roots_file: /e/roots.pem, layout: uboot, partitions: {b: /dev/mmcblk0p3}}\n", wantKey: "ota.partitions.a"},
 		{name: "ota uboot without partition b", yaml: "device_id: k1\nboard: {board: rpi4}\nota: {dir: /v/ota, firmware_slots: /v/fw, roots_file: /e/roots.pem, layout: uboot, partitions: {a: /dev/mmcblk0p2}}\n", wantKey: "ota.partitions.b"},

@@ -116,6 +116,9 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 	fwVersion := version
 	var frun install.Running
 	if op != nil {
+		if err := op.provisionFactory(ctx); err != nil {
+			return err
+		}
 		op.unhealthy = o.unhealthy
 		if op.models != nil {
 			op.loadModels = func(dir string) (kioskLocator, func(), error) {

@@ -148,6 +148,51 @@ func openOTAAt(c config.Config, board string, log *slog.Logger, cmdline string) 
 	return p, nil
 }
 
+// provisionFactory fills slots that hold nothing yet (the first start)
+// with their factory image: ota.factory_firmware into slot A of the
+// firmware slots (layout sim), ota.factory_models into slot A of the
+// models slots. Each artifact is verified against ota.roots_file as
+// `livegate-ota sim provision` does; slots already provisioned are left
+// as they are, whatever the keys say.
+func (p *otaParts) provisionFactory(ctx context.Context) error {
+	type slots struct {
+		key, file, root string
+		kind            artifact.Kind
+		dev             *install.Device
+	}
+	var todo []slots
+	if p.cfg.Layout != config.LayoutUBoot {
+		todo = append(todo, slots{"ota.factory_firmware", p.cfg.FactoryFirmware, p.cfg.FirmwareSlots, artifact.KindFirmware, p.fw})
+	}
+	if p.models != nil {
+		todo = append(todo, slots{"ota.factory_models", p.cfg.FactoryModels, p.cfg.ModelsSlots, artifact.KindModels, p.models})
+	}
+	for _, s := range todo {
+		_, err := s.dev.Env()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, install.ErrNotProvisioned) {
+			return fmt.Errorf("ota: slots %s: %w", s.root, err)
+		}
+		if s.file == "" {
+			return fmt.Errorf("ota: slots %s hold nothing yet: set %s to the signed factory image (installed into slot A at this first start), "+
+				"or provision them with `livegate-ota sim provision --root %s --roots %s --kind %s ARTIFACT`", s.root, s.key, s.root, p.cfg.RootsFile, s.kind)
+		}
+		f, err := os.Open(s.file)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.key, err)
+		}
+		m, err := s.dev.Provision(ctx, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", s.key, s.file, err)
+		}
+		p.log.Info("ota: empty slots provisioned with the factory image", "kind", string(m.Kind), "version", m.Version, "slot", "a", "root", s.root)
+	}
+	return nil
+}
+
 // bootFirmware boots the firmware slot (Device.Boot). With the U-Boot
 // layout it then compares the slot to run with the rootfs the kernel
 // booted (livegate.slot= on the kernel command line): they differ after a

@@ -17,6 +17,7 @@ import (
 	"livegate.dev/firmware/outbox"
 	fsync "livegate.dev/firmware/sync"
 	"livegate.dev/firmware/update"
+	"livegate.dev/firmware/update/updatetest"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/install"
 	"livegate.dev/ota/sign"
@@ -171,3 +172,78 @@ func TestRouter(t *testing.T) {
 type nopResponder struct{}
 
 func (nopResponder) Respond(context.Context, string, proto.CommandResponse) error { return nil }
+
+// TestProvisionFactory: empty sim slots get the factory image at the first
+// start, verified like any artifact; slots that hold a version keep it;
+// without a factory image the error says which key to set.
+func TestProvisionFactory(t *testing.T) {
+	keys, err := updatetest.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, kind artifact.Kind, version string) string {
+		b, err := keys.Artifact(kind, version, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	factory, newer, models := write("fw-1.0.0.lgota", artifact.KindFirmware, "1.0.0"), write("fw-1.1.0.lgota", artifact.KindFirmware, "1.1.0"),
+		write("models-1.0.0.lgota", artifact.KindModels, "1.0.0")
+	c := otaConfig(t)
+	if err := os.WriteFile(c.OTA.RootsFile, keys.RootsPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	provision := func(c config.Config) (*otaParts, error) {
+		op, err := openOTA(c, "sim", quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op, op.provisionFactory(t.Context())
+	}
+	tests := []struct {
+		name    string
+		factory string
+		want    string // error text; "" for success
+	}{
+		{"no factory image", "", "set ota.factory_firmware to the signed factory image"},
+		{"missing file", filepath.Join(dir, "nope.lgota"), "ota.factory_firmware: open"},
+		{"a models pack offered as firmware", models, "wrong kind"},
+		{"factory image", factory, ""},
+		{"already provisioned: a newer image is not installed", newer, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := c
+			c.OTA.FactoryFirmware = tt.factory
+			op, err := provision(c)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("provisionFactory = %v, want %q", err, tt.want)
+				}
+				if _, err := op.fw.Env(); !errors.Is(err, install.ErrNotProvisioned) {
+					t.Fatalf("slots after a refusal: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := op.fw.Boot(t.Context())
+			if err != nil || run.Version != "1.0.0" || run.Slot != install.SlotA {
+				t.Fatalf("boot after provisioning: %+v, %v", run, err)
+			}
+		})
+	}
+
+	// Models slots: without their factory image the error names its key.
+	c.OTA.FactoryFirmware, c.OTA.ModelsSlots = factory, filepath.Join(t.TempDir(), "models")
+	if _, err := provision(c); err == nil || !strings.Contains(err.Error(), "set ota.factory_models") || !strings.Contains(err.Error(), "--kind models") {
+		t.Fatalf("empty models slots: %v", err)
+	}
+}
