@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -27,11 +29,17 @@ import (
 // flag: flags show in ps and shell history).
 const enrollTokenEnv = "LIVEGATE_ENROLL_TOKEN"
 
+// unitConfig is the config file of the systemd unit (firmware/deploy).
+const unitConfig = "/etc/livegate/kiosk.yaml"
+
 // enrollOpts are enroll's inputs.
 type enrollOpts struct {
 	cloud, board, configPath, dataDir, credsDir, auth, cloudCA, techListen string
+	modelsDir, ortLibrary                                                  string
 	force                                                                  bool
 	token                                                                  string
+	// owner, when set, gets what enroll writes (the daemon's user).
+	owner *user.User
 }
 
 // cmdEnroll exchanges a one-time enrollment token at the cloud for this
@@ -45,12 +53,15 @@ func cmdEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var o enrollOpts
 	fs.StringVar(&o.cloud, "cloud", "", "the cloud's base URL, e.g. https://cloud.example.com (required)")
 	fs.StringVar(&o.board, "board", "", "board profile: "+strings.Join(board.Names(), ", ")+" (required)")
-	fs.StringVar(&o.configPath, "config", "/etc/livegate/kiosk.yaml", "config file to write")
+	fs.StringVar(&o.configPath, "config", unitConfig, "config file to write")
 	fs.StringVar(&o.dataDir, "data", "/var/lib/livegate", "the kiosk's data directory (outbox; credentials in <data>/creds)")
 	fs.StringVar(&o.credsDir, "credentials", "", "credentials directory (default <data>/creds)")
 	fs.StringVar(&o.auth, "auth", "certificate", "MQTT credential: certificate (a key made here, mutual TLS; preferred) or password")
 	fs.StringVar(&o.cloudCA, "cloud-ca", "", "PEM CA to trust for the cloud's HTTPS certificate, on top of the system roots")
 	fs.StringVar(&o.techListen, "technician-listen", config.Default().Technician.Listen, "technician view address written to the config")
+	fs.StringVar(&o.modelsDir, "models-dir", "", "models.dir to write: where the board keeps the .onnx files (default: the model cache)")
+	fs.StringVar(&o.ortLibrary, "ort-library", "", "models.ort_library to write: the board's libonnxruntime.so.1 (default: the cache's)")
+	owner := fs.String("owner", "", "user the daemon runs as (the systemd unit's: livegate); the config, the data directory and the credentials are given to it (needs root)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing config file and credentials")
 	tokenFile := fs.String("token-file", "", "read the enrollment token from this file ('-': stdin) instead of "+enrollTokenEnv)
 	fs.Usage = func() {
@@ -71,6 +82,16 @@ func cmdEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case o.auth != "certificate" && o.auth != "password":
 		return usageError{fmt.Errorf("enroll: --auth %q is not certificate or password", o.auth)}
 	}
+	if *owner != "" {
+		u, err := user.Lookup(*owner)
+		if err != nil {
+			return fmt.Errorf("enroll: --owner: %w", err)
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("enroll: --owner %s: giving files to another user needs root", *owner)
+		}
+		o.owner = u
+	}
 	tok, err := enrollToken(*tokenFile, stdin, getenv)
 	if err != nil {
 		return err
@@ -80,7 +101,10 @@ func cmdEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		o.credsDir = filepath.Join(o.dataDir, "creds")
 	}
 	// The daemon may start from any directory: the config names absolute paths.
-	for _, p := range []*string{&o.configPath, &o.dataDir, &o.credsDir} {
+	for _, p := range []*string{&o.configPath, &o.dataDir, &o.credsDir, &o.modelsDir, &o.ortLibrary} {
+		if *p == "" {
+			continue
+		}
 		if *p, err = filepath.Abs(*p); err != nil {
 			return fmt.Errorf("enroll: %w", err)
 		}
@@ -173,6 +197,16 @@ func enroll(ctx context.Context, o enrollOpts, stdout io.Writer) error {
 	if _, err := board.Load(board.Config{Board: o.board}); err != nil {
 		return fmt.Errorf("enroll: --board: %w", err)
 	}
+	if o.modelsDir != "" {
+		if fi, err := os.Stat(o.modelsDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("enroll: --models-dir %s is not a directory (copy the .onnx files there first)", o.modelsDir)
+		}
+	}
+	if o.ortLibrary != "" {
+		if _, err := os.Stat(o.ortLibrary); err != nil {
+			return fmt.Errorf("enroll: --ort-library: %w", err)
+		}
+	}
 	if !o.force {
 		if _, err := os.Stat(o.configPath); err == nil {
 			return fmt.Errorf("enroll: %s exists; not overwriting it (--force replaces it and the credentials)", o.configPath)
@@ -206,6 +240,11 @@ func enroll(ctx context.Context, o enrollOpts, stdout io.Writer) error {
 	if err := config.WriteFile(o.configPath, renderConfig(o, cr.DeviceID)); err != nil {
 		return fmt.Errorf("enroll: device %s enrolled and its credentials saved in %s, but the config was not written: %w", cr.DeviceID, o.credsDir, err)
 	}
+	if o.owner != nil {
+		if err := giveTo(o.owner, o.configPath, o.dataDir, o.credsDir); err != nil {
+			return fmt.Errorf("enroll: device %s enrolled, files written, but not given to %s: %w", cr.DeviceID, o.owner.Username, err)
+		}
+	}
 
 	kind := "client certificate (mutual TLS)"
 	files := "device.json, device.key, device.crt"
@@ -218,12 +257,47 @@ func enroll(ctx context.Context, o enrollOpts, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "enrolled device %s at %s with a %s\n", cr.DeviceID, o.cloud, kind)
 	fmt.Fprintf(stdout, "wrote %s: %s (directory 0700, files 0600)\n", o.credsDir, files)
 	fmt.Fprintf(stdout, "wrote %s (board %s, outbox %s, technician view %s)\n", o.configPath, o.board, filepath.Join(o.dataDir, "outbox.db"), o.techListen)
+	if o.owner != nil {
+		fmt.Fprintf(stdout, "owner of the config, %s and %s: %s\n", o.dataDir, o.credsDir, o.owner.Username)
+	}
 	if cr.BrokerURL == "" {
 		fmt.Fprintf(stdout, "warning: the cloud named no MQTT broker; set cloud.broker in %s\n", o.configPath)
 	} else {
 		fmt.Fprintf(stdout, "MQTT broker: %s\n", cr.BrokerURL)
 	}
-	fmt.Fprintf(stdout, "next: livegate-kiosk run --config %s   (as a service: systemctl enable --now livegate-kiosk)\n", o.configPath)
+	if o.configPath == unitConfig {
+		fmt.Fprintf(stdout, "next: livegate-kiosk run --config %s   (as the systemd service: systemctl enable --now livegate-kiosk)\n", o.configPath)
+	} else {
+		fmt.Fprintf(stdout, "next: livegate-kiosk run --config %s\n", o.configPath)
+	}
+	return nil
+}
+
+// giveTo chowns the config file, the data directory and the credentials
+// directory with its files to u (modes are kept: 0600 files, 0700
+// directories).
+func giveTo(u *user.User, configPath, dataDir, credsDir string) error {
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return err
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return err
+	}
+	paths := []string{configPath, dataDir, credsDir}
+	files, err := os.ReadDir(credsDir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		paths = append(paths, filepath.Join(credsDir, f.Name()))
+	}
+	for _, p := range paths {
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -265,15 +339,34 @@ cloud:
   credentials_dir: {{.Creds}}
 technician:
   listen: {{.Tech}}
+  # A credential for the test buttons (and, on sim, walkup): user, and password_hash
+  # from: echo 'PASSWORD' | livegate-kiosk hash-password
+{{- if or .Models .ORT}}
+models:
+{{- if .Models}}
+  dir: {{.Models}}
+{{- end}}
+{{- if .ORT}}
+  ort_library: {{.ORT}}
+{{- end}}
+{{- end}}
 log_level: info
 `))
 
 func renderConfig(o enrollOpts, deviceID string) []byte {
 	var b strings.Builder
 	q := func(s string) string { return fmt.Sprintf("%q", s) } // YAML accepts JSON strings
-	configTmpl.Execute(&b, map[string]string{
+	data := map[string]string{
 		"At": time.Now().UTC().Format(time.RFC3339), "DeviceID": deviceID, "ID": q(deviceID), "Cloud": o.cloud, "Path": o.configPath,
 		"Board": q(o.board), "Store": q(filepath.Join(o.dataDir, "outbox.db")), "Creds": q(o.credsDir), "Tech": q(o.techListen),
-	})
+		"Models": "", "ORT": "",
+	}
+	if o.modelsDir != "" {
+		data["Models"] = q(o.modelsDir)
+	}
+	if o.ortLibrary != "" {
+		data["ORT"] = q(o.ortLibrary)
+	}
+	configTmpl.Execute(&b, data)
 	return []byte(b.String())
 }

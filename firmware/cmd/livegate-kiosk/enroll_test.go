@@ -10,13 +10,16 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,6 +151,9 @@ func TestEnrollErrors(t *testing.T) {
 		{name: "nothing listens there", cloud: goneURL, token: goodToken, wantCode: 1, want: "cannot reach the cloud at " + goneURL},
 		{name: "not a livegate cloud", cloud: notLivegate.URL, token: goodToken, wantCode: 1, want: "not a livegate cloud, or its device fleet is off"},
 		{name: "untrusted certificate", cloud: untrusted.URL, token: goodToken, wantCode: 1, want: "not trusted (give its CA with --cloud-ca)"},
+		{name: "models directory missing", cloud: fc.srv.URL, token: goodToken, extra: []string{"--models-dir", "/nonexistent/models"}, wantCode: 1, want: "--models-dir /nonexistent/models is not a directory"},
+		{name: "ONNX Runtime library missing", cloud: fc.srv.URL, token: goodToken, extra: []string{"--ort-library", "/nonexistent/libonnxruntime.so.1"}, wantCode: 1, want: "--ort-library"},
+		{name: "unknown owner", cloud: fc.srv.URL, token: goodToken, extra: []string{"--owner", "no-such-user-here"}, wantCode: 1, want: "--owner: user: unknown user"},
 		{name: "refused token", cloud: fc.srv.URL, token: usedToken, wantCode: 1, want: "refused the enrollment token: it is unknown, already used or expired", wantCalls: 1},
 	}
 	for _, tt := range tests {
@@ -192,7 +198,19 @@ func TestEnroll(t *testing.T) {
 			dir := t.TempDir()
 			cfg, data := filepath.Join(dir, "etc", "kiosk.yaml"), filepath.Join(dir, "var")
 			t.Setenv(enrollTokenEnv, goodToken)
-			code, stdout, stderr := runKiosk(t, "enroll", "--cloud", fc.srv.URL, "--board", "sim", "--config", cfg, "--data", data, "--auth", auth)
+			models := t.TempDir()
+			ortLib := filepath.Join(models, "libonnxruntime.so.1")
+			os.WriteFile(ortLib, nil, 0o644)
+			args := []string{"enroll", "--cloud", fc.srv.URL, "--board", "sim", "--config", cfg, "--data", data, "--auth", auth,
+				"--models-dir", models, "--ort-library", ortLib}
+			var owner *user.User
+			if os.Geteuid() == 0 && auth == "password" {
+				if u, err := user.Lookup("nobody"); err == nil {
+					owner = u
+					args = append(args, "--owner", "nobody")
+				}
+			}
+			code, stdout, stderr := runKiosk(t, args...)
 			if code != 0 {
 				t.Fatalf("enroll = %d\n%s%s", code, stdout, stderr)
 			}
@@ -207,8 +225,19 @@ func TestEnroll(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.DeviceID != "lobby-1" || c.Board.Board != "sim" || c.Cloud.CredentialsDir != filepath.Join(data, "creds") ||
-				c.Store.Path != filepath.Join(data, "outbox.db") {
+				c.Store.Path != filepath.Join(data, "outbox.db") || c.Models.Dir != models || c.Models.ORTLibrary != ortLib {
 				t.Errorf("config %+v", c)
+			}
+			if owner != nil {
+				for _, p := range []string{cfg, data, filepath.Join(data, "creds"), filepath.Join(data, "creds", "device.json")} {
+					fi, err := os.Stat(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if st := fi.Sys().(*syscall.Stat_t); fmt.Sprint(st.Uid) != owner.Uid {
+						t.Errorf("%s owned by uid %d, want %s (%s)", p, st.Uid, owner.Uid, owner.Username)
+					}
+				}
 			}
 			cr, err := fsync.LoadCredentials(c.Cloud.CredentialsDir) // refuses files others can read
 			if err != nil {
