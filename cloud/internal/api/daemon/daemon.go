@@ -313,6 +313,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	var err error
 	d.once.Do(func() {
 		err = d.srv.Shutdown(ctx)
+		// The HTTP server stops only the listeners it has begun serving:
+		// one told to stop before its goroutine got that far would serve
+		// d.ln afterwards, for ever. Closed here, Serve returns at once.
+		d.ln.Close()
 		if d.closeExtra != nil {
 			if cerr := d.closeExtra(); err == nil {
 				err = cerr
