@@ -10,6 +10,7 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/icao"
+	"livegate.dev/models/liveness"
 )
 
 // createManaged: POST /api/v1/managed-session.
@@ -221,10 +222,9 @@ func (s *Server) simulate(c *fiber.Ctx) error {
 	out := lifecycle.Outcome{
 		Confidence: conf,
 		Verdict:    v,
-		Checks:     simulatedChecks(sess.Mode, v, conf),
-		Reasons:    []string{"simulated", "liveness_" + string(v)},
 		Simulated:  true,
 	}
+	out.Checks, out.Reasons = simulatedChecks(sess.Mode, v, conf)
 	if v == core.VerdictPass {
 		jpeg, err := icao.TestPhoto(sess.ID, s.cfg.Clock.Now())
 		if err != nil {
@@ -239,21 +239,38 @@ func (s *Server) simulate(c *fiber.Ctx) error {
 	return c.JSON(SimulateResponse{Result: lifecycle.ResultOf(done), RedirectTo: lifecycle.RedirectTarget(done)})
 }
 
-// simulatedChecks reports the layers a real capture would, all marked simulated.
-func simulatedChecks(mode core.Mode, v core.Verdict, conf float64) []core.Check {
-	names := []string{"anti_spoof", "deepfake", "face_consistency", "motion"}
+// simulatedFailure is the layer a simulated fail or retry puts the blame
+// on, and the reason codes the engine raises with it: a fail is a picture
+// moved as a plane (decisive), a retry a user who neither blinked nor spoke.
+var simulatedFailure = map[core.Verdict]struct {
+	layer   string
+	reasons []string
+}{
+	core.VerdictFail:  {liveness.LayerMotion, []string{liveness.ReasonPlanarMotion, liveness.ReasonSpoofSuspected}},
+	core.VerdictRetry: {liveness.LayerNonRigid, []string{liveness.ReasonNoNonRigidMotion}},
+}
+
+// simulatedChecks reports the layers a real capture reports, under the
+// engine's names and in its order (the light challenge is always on for the
+// hosted page and kiosks), each scored conf; on fail or retry one layer
+// failed, with the engine's reason codes for it.
+func simulatedChecks(mode core.Mode, v core.Verdict, conf float64) ([]core.Check, []string) {
+	var names []string
 	if mode == core.ModeActive {
-		names = append([]string{"challenges"}, names...)
+		names = append(names, liveness.LayerChallenges)
 	}
-	status := "passed"
-	if v != core.VerdictPass {
-		status = "failed"
-	}
+	names = append(names, liveness.LayerAntiSpoof, liveness.LayerInjection, liveness.LayerConsistency,
+		liveness.LayerMotion, liveness.LayerNonRigid, liveness.LayerLight)
+	failed := simulatedFailure[v]
 	out := make([]core.Check, len(names))
 	for i, n := range names {
+		status := "passed"
+		if n == failed.layer {
+			status = "failed"
+		}
 		out[i] = core.Check{Name: n, Status: status, Score: conf, Detail: "simulated (test mode)"}
 	}
-	return out
+	return out, append([]string{}, failed.reasons...)
 }
 
 // cancel: POST /api/v1/session/{id}/cancel.

@@ -139,7 +139,7 @@ const (
 // Check is one verification layer's outcome within a session. A flow (seed
 // 003) is an ordered list of checks; liveness reports one check per layer.
 type Check struct {
-	Name   string  `json:"name"`   // "challenges", "anti_spoof", "deepfake", "face_consistency", "motion", "light_response", …
+	Name   string  `json:"name"`   // a liveness layer: "challenges", "anti_spoof", "injection", "face_consistency", "motion", "non_rigid", "light_response"
 	Status string  `json:"status"` // "passed", "failed", "skipped", "pending"
 	Score  float64 `json:"score"`  // in [0, 1]
 	Detail string  `json:"detail,omitempty"`
