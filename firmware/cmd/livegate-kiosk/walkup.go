@@ -134,6 +134,7 @@ func cmdWalkUp(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	addr := fs.String("addr", "", "technician view address (default: technician.listen of --config)")
 	user := fs.String("user", "", "technician user (default: technician.user of --config); the password is read from "+techPasswordEnv+" or stdin")
 	timeout := fs.Duration("timeout", 90*time.Second, "how long to wait for the session's verdict")
+	asJSON := fs.Bool("json", false, `print the answer as JSON ({"outcome": "decided"|"no_face", "session": {…}})`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,10 +176,17 @@ func cmdWalkUp(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		form.Set("csrf", lr.CSRF)
 	}
-	fmt.Fprintf(stdout, "walk-up on %s: someone steps in front of the kiosk…\n", base)
+	if !*asJSON {
+		fmt.Fprintf(stdout, "walk-up on %s: someone steps in front of the kiosk…\n", base)
+	}
 	var res tech.WalkUpResult
 	if err := techPost(ctx, hc, base+"/test/walkup", form, &res); err != nil {
 		return fmt.Errorf("walkup: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
 	}
 	if res.Outcome != "decided" || res.Session == nil {
 		fmt.Fprintln(stdout, "no face within the guide timeout: nothing stored (is the camera pointed at a face?)")
