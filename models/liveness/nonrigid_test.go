@@ -65,6 +65,16 @@ func speaking(i int, pts [][3]float64) {
 	pts[meshLowerLip][1] += 4.5 + 4.5*math.Sin(2*math.Pi*float64(i)/8)
 }
 
+// widening moves the mouth corners w px apart and back (a width spread of
+// about 2w over the IOD of 70 px) at about 1 Hz, the lips shut.
+func widening(w float64) func(int, [][3]float64) {
+	return func(i int, pts [][3]float64) {
+		d := w * (0.5 + 0.5*math.Sin(2*math.Pi*float64(i)/25))
+		pts[61][0], pts[61][1] = -20-d, 35
+		pts[291][0], pts[291][1] = 20+d, 35
+	}
+}
+
 func TestNonRigidLayer(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -78,6 +88,8 @@ func TestNonRigidLayer(t *testing.T) {
 		{"head turning, blinks", false, 6, blinkAt(30), true, 1},
 		{"head still, speaks", false, 1, speaking, true, 0},
 		{"head still, no blink, lips shut", false, 1, nil, false, 0},
+		{"head still, mouth widens a little, lips shut", false, 1, widening(3.2), false, 0},
+		{"head still, smiles broadly, lips shut", false, 1, widening(6), true, 0},
 		{"picture held still", true, 0, nil, false, 0},
 		{"picture waved and tilted", true, 30, nil, false, 0},
 		{"picture tilted a little", true, 8, nil, false, 0},
