@@ -234,6 +234,15 @@ func enroll(ctx context.Context, o enrollOpts, stdout io.Writer) error {
 	if err != nil {
 		return enrollFailure(o.cloud, u, err)
 	}
+	if o.force {
+		// A replaced credential of the other kind (a key and certificate
+		// after a password, or the reverse) must not linger beside the new one.
+		for _, name := range []string{"device.json", "device.key", "device.crt", "ca.crt"} {
+			if err := os.Remove(filepath.Join(o.credsDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("enroll: device %s enrolled, but the old credentials could not be removed (ask for a new token, then enroll again): %w", cr.DeviceID, err)
+			}
+		}
+	}
 	if err := fsync.SaveCredentials(o.credsDir, cr); err != nil {
 		return fmt.Errorf("enroll: device %s enrolled, but its credentials could not be saved (ask for a new token, then enroll again): %w", cr.DeviceID, err)
 	}

@@ -267,18 +267,27 @@ func TestEnroll(t *testing.T) {
 			}
 
 			// Again: refused (the config exists); with --force and a new
-			// token, replaced.
+			// token, replaced, here by the other kind of credential: nothing
+			// of the old one is left.
 			if code, _, stderr := runKiosk(t, "enroll", "--cloud", fc.srv.URL, "--board", "sim", "--config", cfg, "--data", data); code != 1 ||
 				!strings.Contains(stderr, "not overwriting") {
 				t.Fatalf("second enroll = %d %s", code, stderr)
 			}
+			other := map[string]string{"certificate": "password", "password": "certificate"}[auth]
 			fc.spent.Store(false) // a new token from the admin
 			if code, stdout, stderr := runKiosk(t, "enroll", "--cloud", fc.srv.URL, "--board", "rpi5", "--config", cfg, "--data", data,
-				"--auth", auth, "--force"); code != 0 {
+				"--auth", other, "--force"); code != 0 {
 				t.Fatalf("enroll --force = %d\n%s%s", code, stdout, stderr)
 			}
 			if c, err := config.Load(cfg, nil); err != nil || c.Board.Board != "rpi5" {
 				t.Errorf("after --force: %+v, %v", c.Board, err)
+			}
+			cr, err = fsync.LoadCredentials(filepath.Join(data, "creds"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasCert := len(cr.KeyPEM) > 0 || len(cr.CertPEM) > 0; hasCert != (other == "certificate") || (cr.Password != "") != (other == "password") {
+				t.Errorf("after --force with a %s: key %d bytes, certificate %d bytes, password set %v", other, len(cr.KeyPEM), len(cr.CertPEM), cr.Password != "")
 			}
 		})
 	}
