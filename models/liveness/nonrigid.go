@@ -158,7 +158,10 @@ func nonRigidLayer(recs []frameRec) LayerScore {
 	s := rectify(g)
 	noise := median(s.rigid)
 	blinks := countBlinks(s.t, s.eye, noise)
-	sg, sw := spread(s.gap), spread(s.mw)
+	// The lips' spread is read on a running median over five frames: a
+	// landmark model rereading a moving picture jitters the lips from one
+	// frame to the next, a mouth that moves keeps moving for longer.
+	sg, sw := spread(runningMedian(s.gap, 2)), spread(runningMedian(s.mw, 2))
 	l.Measures["blinks"] = float64(blinks)
 	l.Measures["eye_median"] = median(s.eye)
 	l.Measures["rigid_noise"] = noise
@@ -225,4 +228,14 @@ func stillWithDeformation(motion, nr LayerScore) LayerScore {
 	motion.Passed, motion.Score, motion.Reasons = true, stillScore, nil
 	motion.Detail += "; a still face that deforms as only a live one does (" + nr.Detail + ")"
 	return motion
+}
+
+// runningMedian is the median of each value and its r neighbours on each
+// side.
+func runningMedian(v []float64, r int) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = median(v[max(i-r, 0):min(i+r+1, len(v))])
+	}
+	return out
 }
