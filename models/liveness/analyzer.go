@@ -79,6 +79,9 @@ type Analyzer struct {
 	// evidenceAt is the good-frame count at which to look again.
 	evidence   bool
 	evidenceAt int
+	// lightUnclear: live evidence was seen, the light is emitted, and the
+	// face's response to it is not yet clear of every other sequence.
+	lightUnclear bool
 
 	best     bestFrame
 	done     bool
@@ -462,6 +465,12 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 		// ask for a natural blink (people blink less in front of a
 		// screen). Not a challenge: any blink from now on counts.
 		g.Status = StatusBlinkPrompt
+	case a.cfg.Mode == Passive && a.haveFace && r.ok && t-a.holdStart >= a.cfg.Hold+lightWeakAfter && a.evidence && a.lightUnclear:
+		// A live face, but the screen's light barely shows on it (a
+		// bright room, a dim or distant screen): the reflection grows
+		// with the inverse square of the distance and against less
+		// ambient light.
+		g.Status = StatusLightWeak
 	default:
 		g.Status = StatusHoldStill
 		if prev := a.prevGood(r); prev != nil && r.iod > 0 {
@@ -484,6 +493,11 @@ func (a *Analyzer) advance(r *frameRec, img *imgproc.RGB) Guidance {
 // blinkPromptAfter is how long after the hold a passive session without
 // live evidence waits before it asks the user to blink.
 const blinkPromptAfter = time.Second
+
+// lightWeakAfter is how long after the hold a passive session whose face
+// does not yet clearly follow the emitted light asks the user to come
+// closer to the screen or dim the room.
+const lightWeakAfter = 2 * time.Second
 
 // evidenceEvery is how often (good frames) a passive session past its hold
 // looks again for live evidence.
@@ -516,7 +530,9 @@ func (a *Analyzer) liveEvidenceSeen() bool {
 		// early only on a response well clear of every other sequence;
 		// otherwise watch on, and the verdict judges all the frames.
 		l := lightLayer(a.recs, a.lights, a.firstFace, a.cfg.LightStep)
-		return l.Passed && l.Measures["correlation"] >= l.Measures["null_correlation"]+lightEarlyMargin
+		clear := l.Passed && l.Measures["correlation"] >= l.Measures["null_correlation"]+lightEarlyMargin
+		a.lightUnclear = !clear
+		return clear
 	}
 	return true
 }

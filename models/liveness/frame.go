@@ -37,8 +37,13 @@ const (
 	// StatusBlinkPrompt: a passive session past its hold has seen no blink,
 	// lip movement or head parallax yet; the user is asked to blink.
 	StatusBlinkPrompt = "blink_prompt"
-	StatusChallenge   = "challenge"
-	StatusDone        = "done"
+	// StatusLightWeak: a passive session with the light sequence, past its
+	// hold, has seen a live face but not yet a clear response to the
+	// light; the user is asked to come closer to the screen or dim the
+	// room's lights.
+	StatusLightWeak = "light_weak"
+	StatusChallenge = "challenge"
+	StatusDone      = "done"
 )
 
 // Guidance is what a user interface shows after a frame.

