@@ -26,9 +26,12 @@ import (
 
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/tenancy"
 	"livegate.dev/cloud/internal/capture"
+	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/secret"
 	"livegate.dev/cloud/internal/store/bolt"
 	"livegate.dev/cloud/internal/web"
 	"livegate.dev/models/assets"
@@ -105,6 +108,8 @@ type server struct {
 	sessions *lifecycle.Service
 	capture  *capture.Handler
 	audit    *capture.DirStore
+	throttle *capture.Throttle // the capture's failure counts
+	tenants  *tenancy.Service  // set with serverOpts.Tenants
 }
 
 func newServer(t *testing.T) *server { return newServerWith(t, false) }
@@ -118,6 +123,11 @@ func newServerWith(t *testing.T, noLight bool) *server {
 type serverOpts struct {
 	NoLight    bool   // the light challenge off (capture.Config.NoLight)
 	TestCamera string // web.Config.TestCamera ("": offer)
+	// Tenants serves tenants (and their throttle settings) from the
+	// server's store (capture.Config.Tenants).
+	Tenants bool
+	// Clock is the capture's clock (expiry, throttling). Default: the real one.
+	Clock clock.Clock
 }
 
 func newServerOpts(t *testing.T, o serverOpts) *server {
@@ -144,7 +154,18 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := capture.New(capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: o.NoLight})
+	var tenants *tenancy.Service
+	ccfg := capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: o.NoLight,
+		Throttle: capture.NewThrottle(), Clock: o.Clock}
+	if o.Tenants {
+		sealer, err := secret.New(bytes.Repeat([]byte{6}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenants = tenancy.New(st, sealer, nil)
+		ccfg.Tenants = tenants
+	}
+	ch, err := capture.New(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +193,7 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 		app.ShutdownWithTimeout(5 * time.Second)
 		st.Close()
 	})
-	return &server{base: base, sessions: sessions, capture: ch, audit: audit}
+	return &server{base: base, sessions: sessions, capture: ch, audit: audit, throttle: ccfg.Throttle.(*capture.Throttle), tenants: tenants}
 }
 
 func (s *server) session(t *testing.T, mode string) *lifecycle.Created {

@@ -49,7 +49,10 @@ func (s *Server) createTenant(c *fiber.Ctx) error {
 
 // ViewTenant is a tenant as the admin API shows it (no secrets).
 func ViewTenant(t *core.Tenant) TenantView {
-	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{}}
+	th := t.Settings.CaptureThrottle.Effective()
+	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{},
+		Settings: SettingsView{CaptureThrottle: CaptureThrottleView{UserLimit: th.UserLimit, AddressLimit: th.AddressLimit,
+			WindowSeconds: int(th.Window / time.Second), CooldownSeconds: int(th.Cooldown / time.Second), TestExempt: th.TestExempt}}}
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
 	}
@@ -76,6 +79,26 @@ func tenantParam(c *fiber.Ctx) string {
 
 func (s *Server) getTenant(c *fiber.Ctx) error {
 	t, err := s.cfg.Tenants.Get(c.UserContext(), tenantParam(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(ViewTenant(t))
+}
+
+// putTenantSettings: PUT /admin/v1/tenants/{id}/settings replaces the
+// tenant's settings.
+func (s *Server) putTenantSettings(c *fiber.Ctx) error {
+	id := tenantParam(c)
+	var req TenantSettings
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	var set core.TenantSettings
+	if th := req.CaptureThrottle; th != nil {
+		set.CaptureThrottle = core.CaptureThrottle{UserLimit: th.UserLimit, AddressLimit: th.AddressLimit,
+			WindowSeconds: th.WindowSeconds, CooldownSeconds: th.CooldownSeconds, TestExempt: th.TestExempt}
+	}
+	t, err := s.cfg.Tenants.SetSettings(c.UserContext(), id, set)
 	if err != nil {
 		return err
 	}

@@ -203,7 +203,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return pageError.Execute(c, map[string]any{"Code": e.Code.ID, "Message": e.Message, "RequestID": rid, "Status": e.Code.Status})
 	}
-	return c.JSON(openapi.Envelope{Detail: openapi.EnvelopeDetail{Code: e.Code.ID, Message: e.Message, RequestID: rid}})
+	return c.JSON(openapi.Envelope{Detail: openapi.EnvelopeDetail{Code: e.Code.ID, Message: e.Message, RequestID: rid, RetryAfter: e.RetryAfter}})
 }
 
 func fromFiber(fe *fiber.Error, c *fiber.Ctx) *apierr.Error {

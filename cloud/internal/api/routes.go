@@ -194,6 +194,14 @@ func (s *Server) routes() []route {
 			Summary: "Get a tenant", Security: admin, Params: []openapi.Param{tenantIDPath}, RateLimited: rl,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.getTenant)},
+		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/settings", ID: "putTenantSettings", Tag: tagAdmin,
+			Summary: "Replace a tenant's settings",
+			Description: "The body replaces the tenant's settings; every field left out takes its default. capture_throttle sets how failed " +
+				"capture attempts are throttled: per end user (user_id, or the session) and, as a backstop, per client address, and whether " +
+				"test-mode sessions are exempt. Captures read the settings when they connect, so a change applies from the next connection.",
+			Security: admin, Params: []openapi.Param{tenantIDPath}, Body: TenantSettings{}, RateLimited: rl,
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
+			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}/keys", ID: "listKeys", Tag: tagAdmin,
 			Summary: "List a tenant's API keys (no values)", Security: admin, Params: []openapi.Param{tenantIDPath}, RateLimited: rl,
 			Responses: []openapi.Response{{Status: 200, Description: "Keys.", Body: KeyList{}}},

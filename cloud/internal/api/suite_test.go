@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -43,6 +45,7 @@ var suite = []struct {
 	{"Cancel", testCancel},
 	{"InProgressAndAuditFrames", testInProgress},
 	{"FixedChallengesTestKeysOnly", testChallenges},
+	{"TenantSettings", testTenantSettings},
 }
 
 func TestAPIBolt(t *testing.T) {
@@ -478,6 +481,10 @@ func testRateLimit(t *testing.T, start starter) {
 	if r.header.Get("Retry-After") != "60" || r.header.Get("X-RateLimit-Remaining") != "0" {
 		t.Fatalf("429 headers %v", r.header)
 	}
+	var env openapi.Envelope
+	if r.decode(t, &env); env.Detail.RetryAfter != 60 {
+		t.Fatalf("429 envelope %+v, want retry_after 60 as Retry-After", env.Detail)
+	}
 	// Errors count and carry the headers too.
 	r = e.do("GET", "/nope", nil).want(t, 429, "rate_limit.exceeded")
 	// Health probes are not limited.
@@ -777,4 +784,74 @@ func testCancel(t *testing.T, start starter) {
 	e.do("POST", "/api/v1/session/"+sc.SessionID+"/cancel", nil, bearer(tc.APIKey)...).want(t, 409, "session.already_finished")
 	e.do("GET", strings.TrimPrefix(sc.SessionURL, e.d.URL()), nil).want(t, 409, "session.already_finished")
 	e.do("GET", "/api/v1/session/"+sc.SessionID+"/photo", nil, bearer(tc.APIKey)...).want(t, 404, "session.photo_unavailable")
+}
+
+// testTenantSettings: PUT /admin/v1/tenants/{id}/settings replaces the
+// settings (fields left out take their defaults), the tenant views show them
+// in effect, and a value out of range gets tenant.invalid_setting naming the
+// setting and changes nothing.
+func testTenantSettings(t *testing.T, start starter) {
+	e := start(t)
+	tc := e.tenant("test")
+	path := "/admin/v1/tenants/" + tc.TenantID + "/settings"
+	defaults := api.CaptureThrottleView{UserLimit: 5, AddressLimit: 100, WindowSeconds: 180, CooldownSeconds: 180, TestExempt: true}
+	get := func() api.CaptureThrottleView {
+		t.Helper()
+		var v api.TenantView
+		e.do("GET", "/admin/v1/tenants/"+tc.TenantID, nil, bearer(adminToken)...).want(t, 200, "").decode(t, &v)
+		return v.Settings.CaptureThrottle
+	}
+	if got := get(); got != defaults {
+		t.Fatalf("a new tenant's throttle %+v, want the defaults %+v", got, defaults)
+	}
+	set := api.CaptureThrottleView{UserLimit: 3, AddressLimit: 500, WindowSeconds: 600, CooldownSeconds: 60, TestExempt: false}
+	var v api.TenantView
+	e.do("PUT", path, `{"capture_throttle":{"user_limit":3,"address_limit":500,"window_seconds":600,"cooldown_seconds":60,"test_exempt":false}}`,
+		bearer(adminToken)...).want(t, 200, "").decode(t, &v)
+	if v.TenantID != tc.TenantID || v.Settings.CaptureThrottle != set {
+		t.Fatalf("PUT answered %+v, want %+v", v, set)
+	}
+	if got := get(); got != set {
+		t.Fatalf("stored %+v, want %+v", got, set)
+	}
+	var tl api.TenantList
+	e.do("GET", "/admin/v1/tenants", nil, bearer(adminToken)...).want(t, 200, "").decode(t, &tl)
+	if len(tl.Tenants) != 1 || tl.Tenants[0].Settings.CaptureThrottle != set {
+		t.Fatalf("list %+v", tl)
+	}
+	for _, c := range []struct{ body, status, code, msg string }{
+		{`{"capture_throttle":{"user_limit":0}}`, "400", "tenant.invalid_setting", `"capture_throttle.user_limit" must be 1–1000, got 0`},
+		{`{"capture_throttle":{"address_limit":100001}}`, "400", "tenant.invalid_setting", `"capture_throttle.address_limit" must be 1–100000, got 100001`},
+		{`{"capture_throttle":{"window_seconds":-5}}`, "400", "tenant.invalid_setting", `"capture_throttle.window_seconds"`},
+		{`{"capture_throttle":{"cooldown_seconds":86401}}`, "400", "tenant.invalid_setting", `"capture_throttle.cooldown_seconds" must be 1–86400`},
+		{`{"capture_throttle":{"limit":3}}`, "400", "request.unknown_field", `"limit"`},
+		{`{"capture_throttle":{"user_limit":"3"}}`, "400", "request.invalid_field", `user_limit`},
+		{`{"capture_throttle":{"test_exempt":"no"}}`, "400", "request.invalid_field", `test_exempt`},
+		{`{"throttle":{}}`, "400", "request.unknown_field", `"throttle"`},
+	} {
+		r := e.do("PUT", path, c.body, bearer(adminToken)...).want(t, atoi(c.status), c.code)
+		if !strings.Contains(r.message(t), c.msg) {
+			t.Fatalf("%s: message %q does not say %q", c.body, r.message(t), c.msg)
+		}
+	}
+	if got := get(); got != set {
+		t.Fatalf("after refused changes: %+v, want %+v unchanged", got, set)
+	}
+	// A field left out takes its default; an empty body restores them all.
+	e.do("PUT", path, `{"capture_throttle":{"cooldown_seconds":30}}`, bearer(adminToken)...).want(t, 200, "").decode(t, &v)
+	if want := (api.CaptureThrottleView{UserLimit: 5, AddressLimit: 100, WindowSeconds: 180, CooldownSeconds: 30, TestExempt: true}); v.Settings.CaptureThrottle != want {
+		t.Fatalf("one field set: %+v, want %+v", v.Settings.CaptureThrottle, want)
+	}
+	e.do("PUT", path, `{}`, bearer(adminToken)...).want(t, 200, "")
+	if got := get(); got != defaults {
+		t.Fatalf("after an empty body: %+v, want the defaults", got)
+	}
+	e.do("PUT", "/admin/v1/tenants/ten_nope/settings", `{}`, bearer(adminToken)...).want(t, 404, "tenant.not_found")
+	e.do("PUT", path, `{}`).want(t, 401, "auth.admin_invalid")
+	e.do("PUT", path, `{}`, bearer(tc.APIKey)...).want(t, 401, "auth.admin_invalid")
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

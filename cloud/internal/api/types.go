@@ -101,6 +101,38 @@ type TenantView struct {
 	CreatedAt      time.Time       `json:"created_at"`
 	Disabled       bool            `json:"disabled"`
 	WebhookSecrets []SecretView    `json:"webhook_secrets" doc:"Signing secrets, newest first (values never shown again)."`
+	Settings       SettingsView    `json:"settings" doc:"The tenant's settings in effect (defaults filled in); change them with PUT /admin/v1/tenants/{id}/settings."`
+}
+
+// TenantSettings is the body of PUT /admin/v1/tenants/{id}/settings: it
+// replaces the tenant's settings, and every field left out takes its
+// default.
+type TenantSettings struct {
+	CaptureThrottle *CaptureThrottleSettings `json:"capture_throttle,omitempty" doc:"How failed capture attempts of the tenant's sessions are throttled (docs/api.md, Failed captures)."`
+}
+
+// CaptureThrottleSettings are the failure throttle's settings; a field left
+// out takes its default.
+type CaptureThrottleSettings struct {
+	UserLimit       *int  `json:"user_limit,omitempty" doc:"Failed attempts of one end user (the session's user_id, or the session when it has none) within the window that start a cool-down for that user: 1–1000. Default 5."`
+	AddressLimit    *int  `json:"address_limit,omitempty" doc:"Failed attempts from one client address (an IPv6 /64) within the window that start a cool-down for every session of the tenant from that address, the backstop: 1–100000. Default 100."`
+	WindowSeconds   *int  `json:"window_seconds,omitempty" doc:"How far back failures are counted, seconds: 1–86400. Default 180."`
+	CooldownSeconds *int  `json:"cooldown_seconds,omitempty" doc:"How long a cool-down lasts, seconds (the retry_after the page counts down): 1–86400. Default 180."`
+	TestExempt      *bool `json:"test_exempt,omitempty" doc:"Whether sessions of test-mode keys are exempt from the throttle. Default true."`
+}
+
+// SettingsView is a tenant's settings in effect.
+type SettingsView struct {
+	CaptureThrottle CaptureThrottleView `json:"capture_throttle"`
+}
+
+// CaptureThrottleView is the failure throttle's settings in effect.
+type CaptureThrottleView struct {
+	UserLimit       int  `json:"user_limit"`
+	AddressLimit    int  `json:"address_limit"`
+	WindowSeconds   int  `json:"window_seconds"`
+	CooldownSeconds int  `json:"cooldown_seconds"`
+	TestExempt      bool `json:"test_exempt"`
 }
 
 // SecretView describes one webhook secret without its value.

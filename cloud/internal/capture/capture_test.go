@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +27,11 @@ import (
 
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/secret"
 	"livegate.dev/cloud/internal/store/bolt"
 	"livegate.dev/models/assets"
 	"livegate.dev/models/liveness"
@@ -73,6 +80,7 @@ func stills(t testing.TB) [][]byte {
 type env struct {
 	t        *testing.T
 	sessions *countingSessions
+	tenants  *tenancy.Service
 	h        *Handler
 	audit    *DirStore
 	addr     string
@@ -99,7 +107,10 @@ func serve(t *testing.T, cfg Config) (*Handler, string) {
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
 		if ae, ok := apierr.As(err); ok {
-			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
+			if ae.RetryAfter > 0 {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(ae.RetryAfter))
+			}
+			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message, "retry_after": ae.RetryAfter}})
 		}
 		return fiber.DefaultErrorHandler(c, err)
 	}})
@@ -132,14 +143,44 @@ func newEnv(t *testing.T, mutate func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealer, err := secret.New(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants := tenancy.New(st, sealer, nil)
 	cs := &countingSessions{Service: sessions}
-	cfg := Config{Sessions: cs, Models: testModels(t), Audit: audit,
+	cfg := Config{Sessions: cs, Models: testModels(t), Audit: audit, Tenants: tenants,
 		Analyzer: liveness.Config{Hold: 800 * time.Millisecond, MaxDuration: 1500 * time.Millisecond}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	h, addr := serve(t, cfg)
-	return &env{t: t, sessions: cs, h: h, audit: audit, addr: addr, cfg: cfg}
+	return &env{t: t, sessions: cs, tenants: tenants, h: h, audit: audit, addr: addr, cfg: cfg}
+}
+
+// tenant creates a tenant with these throttle settings and returns its id.
+func (e *env) tenant(mode core.TenantMode, th core.CaptureThrottle) string {
+	e.t.Helper()
+	nt, err := e.tenants.Create(context.Background(), "acme", mode)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.tenants.SetSettings(context.Background(), nt.Tenant.ID, core.TenantSettings{CaptureThrottle: th}); err != nil {
+		e.t.Fatal(err)
+	}
+	return nt.Tenant.ID
+}
+
+// managed creates a managed session of the tenant for userID, as the
+// tenant's backend would with its key; it returns the WebSocket URL too.
+func (e *env) managed(tenantID string, test bool, userID, mode string) (*lifecycle.Created, string) {
+	e.t.Helper()
+	c, err := e.sessions.Create(context.Background(), lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: tenantID, Test: test},
+		core.KindManaged, lifecycle.CreateRequest{UserID: userID, Mode: mode}, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, "ws://" + e.addr + "/api/v1/session/" + c.Session.ID + "/ws?token=" + c.ClientToken
 }
 
 func (e *env) session(mode string) (*lifecycle.Created, string) {
@@ -506,12 +547,18 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 	}
 }
 
+// TestThrottle: a tenant's user budget (2 failures here) ends the user's
+// capture with a verdict, then too_many_failures with retry_after and 4429;
+// during the cool-down a new connection of that user is upgraded with
+// Retry-After and refused the same way, a plain HTTP request gets 429
+// capture.too_many_failures with Retry-After, and another user behind the
+// same address is not touched. After the cool-down (the handler's clock is a
+// fake one) the user captures again.
 func TestThrottle(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
-		c.Attempts = 5
-		c.Throttle = NewThrottle(2, time.Minute, time.Minute)
-	})
-	_, url := e.session("passive")
+	clk := clock.NewFake(time.Now())
+	e := newEnv(t, func(c *Config) { c.Attempts = 5; c.Clock = clk })
+	ten := e.tenant(core.TenantLive, core.CaptureThrottle{UserLimit: ptr(2), CooldownSeconds: ptr(60)})
+	created, url := e.managed(ten, false, "alice", "passive")
 	frames := stills(t)[:1]
 	c := dial(t, url)
 	v, _, _ := feed(t, c, frames)
@@ -520,7 +567,9 @@ func TestThrottle(t *testing.T) {
 	}
 	c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`))
 	v, msgs, code := feed(t, c, frames)
-	_ = v
+	if v == nil || *v.Final || *v.AttemptsLeft != 3 {
+		t.Fatalf("second verdict %+v, want one with 3 attempts left", v)
+	}
 	rest, code2 := c.until(func(Message) bool { return false })
 	msgs = append(msgs, rest...)
 	if code == 0 {
@@ -530,41 +579,127 @@ func TestThrottle(t *testing.T) {
 		t.Fatalf("close %d after %+v, want %d", code, msgs, CloseThrottled)
 	}
 	last := msgs[len(msgs)-1]
-	if last.Code != ErrThrottled || last.RetryAfter < 1 {
-		t.Fatalf("last message %+v", last)
+	if last.Code != ErrThrottled || last.RetryAfter != 60 || !strings.Contains(last.Message, "for this user") {
+		t.Fatalf("last message %+v, want too_many_failures for this user with retry_after 60", last)
 	}
-	// A new connection from the same client is refused during the cool-down.
+	// A new connection of the same user is refused during the cool-down:
+	// upgraded (a browser could not read a refused handshake) with
+	// Retry-After, then told.
 	waitGone(t, e.h, url)
-	c2 := dial(t, url)
-	if msgs, code := c2.until(func(Message) bool { return false }); code != CloseThrottled {
+	_, url2 := e.managed(ten, false, "alice", "passive")
+	clk.Advance(15 * time.Second)
+	ws, resp, err := websocket.DefaultDialer.Dial(url2, nil)
+	if err != nil {
+		t.Fatalf("dial during the cool-down: %v", err)
+	}
+	c2 := &client{t: t, ws: ws}
+	defer ws.Close()
+	if resp.Header.Get("Retry-After") != "45" {
+		t.Fatalf("101 during the cool-down: Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	if msgs, code := c2.until(func(Message) bool { return false }); code != CloseThrottled || len(msgs) != 1 || msgs[0].RetryAfter != 45 {
 		t.Fatalf("reconnect during cool-down: %+v close %d", msgs, code)
+	}
+	// Without an upgrade: 429 in the envelope, with Retry-After.
+	hresp, err := http.Get("http" + strings.TrimPrefix(url2, "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != 429 || hresp.Header.Get("Retry-After") != "45" || !strings.Contains(string(body), `"capture.too_many_failures"`) ||
+		!strings.Contains(string(body), `"retry_after":45`) {
+		t.Fatalf("plain GET during the cool-down: %d Retry-After %q %s", hresp.StatusCode, hresp.Header.Get("Retry-After"), body)
+	}
+	// Bob, behind the same address, captures.
+	_, bob := e.managed(ten, false, "bob", "passive")
+	cb := dial(t, bob)
+	cb.frame(frames[0])
+	if _, code := cb.until(isType(TypeProgress)); code != 0 {
+		t.Fatalf("another user behind the same address: closed with %d", code)
+	}
+	if s, _ := e.sessions.Get(context.Background(), created.Session.ID); s.Attempts != 2 {
+		t.Fatalf("the throttled session counts %d attempts, want 2", s.Attempts)
+	}
+	// The cool-down ends: Alice captures again.
+	clk.Advance(45 * time.Second)
+	ca := dial(t, url2)
+	ca.frame(frames[0])
+	if msgs, code := ca.until(isType(TypeProgress)); code != 0 {
+		t.Fatalf("after the cool-down: %+v close %d", msgs, code)
 	}
 }
 
-func TestThrottleWindow(t *testing.T) {
-	th := NewThrottle(5, 3*time.Minute, 3*time.Minute)
-	t0 := time.Unix(1000, 0)
-	at := func(m, s int) time.Time { return t0.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
-	for _, ts := range []time.Time{at(0, 0), at(1, 0), at(2, 0), at(2, 30)} {
-		if b, _ := th.Fail("a", ts); b {
-			t.Fatalf("blocked at %v", ts.Sub(t0))
+// TestThrottleBehindOneAddress: every test client is 127.0.0.1, one
+// address like the customers behind a carrier NAT. 20 end users each fail a
+// capture — four times the 5 failures that used to refuse the whole
+// address — and each keeps their own budget, while one user retrying (in
+// new sessions, as the integrator's backend creates them) is throttled
+// after 5 failures, alone. Default settings.
+func TestThrottleBehindOneAddress(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Analyzer.Hold, c.Analyzer.MaxDuration = 300*time.Millisecond, 600*time.Millisecond
+		c.Clock = clock.NewFake(time.Now()) // all 25 failures fall in one window
+	})
+	ten := e.tenant(core.TenantLive, core.CaptureThrottle{})
+	frames := stills(t)[:1]
+	// attempts fails n attempts on one connection of url; it returns the
+	// messages after the last verdict and the close code.
+	attempts := func(url string, n int) ([]Message, int) {
+		t.Helper()
+		c := dial(t, url)
+		for i := range n {
+			if i > 0 {
+				c.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"retry"}`))
+			}
+			v, msgs, code := feed(t, c, frames)
+			if v == nil {
+				t.Fatalf("attempt %d: no verdict: %+v close %d", i+1, msgs, code)
+			}
+			if v.Result == "pass" {
+				t.Fatalf("attempt %d: a still passed", i+1)
+			}
 		}
+		return c.until(func(Message) bool { return false })
 	}
-	// The first failure has left the window: 4 in the last 3 minutes.
-	if b, _ := th.Fail("a", at(3, 10)); b {
-		t.Fatal("blocked with 4 failures in the window")
+
+	// Retrying user: 3 failures end the first session, 2 more the second.
+	_, s1 := e.managed(ten, false, "retrying", "passive")
+	if _, code := attempts(s1, 3); code != CloseNormal {
+		t.Fatalf("first session: close %d, want %d after its last attempt", code, CloseNormal)
 	}
-	if b, wait := th.Fail("a", at(3, 20)); !b || wait != 3*time.Minute {
-		t.Fatalf("5th failure in the window: blocked %v wait %v", b, wait)
+	_, s2 := e.managed(ten, false, "retrying", "passive")
+	msgs, code := attempts(s2, 2)
+	if code != CloseThrottled || len(msgs) == 0 || msgs[len(msgs)-1].Code != ErrThrottled || msgs[len(msgs)-1].RetryAfter != 180 {
+		t.Fatalf("5th failure of one user: %+v close %d, want too_many_failures (retry_after 180) and %d", msgs, code, CloseThrottled)
 	}
-	if b, _ := th.Blocked("a", at(6, 0)); !b {
-		t.Fatal("not blocked during the cool-down")
+	waitGone(t, e.h, s2)
+
+	// 20 users behind the same address, one failed capture each: none is
+	// refused.
+	for i := range 20 {
+		_, url := e.managed(ten, false, fmt.Sprintf("user-%02d", i), "passive")
+		c := dial(t, url)
+		v, msgs, code := feed(t, c, frames)
+		if v == nil || *v.Final {
+			t.Fatalf("user %d behind the shared address: verdict %+v, %+v close %d", i, v, msgs, code)
+		}
+		c.ws.Close()
+		waitGone(t, e.h, url)
 	}
-	if b, _ := th.Blocked("b", at(4, 0)); b {
-		t.Fatal("another client blocked")
+
+	// Still only the retrying user cools down: 25 failures from the address.
+	_, s3 := e.managed(ten, false, "retrying", "passive")
+	if msgs, code := dial(t, s3).until(func(Message) bool { return false }); code != CloseThrottled || msgs[0].Code != ErrThrottled {
+		t.Fatalf("the retrying user's next session: %+v close %d", msgs, code)
 	}
-	if b, _ := th.Blocked("a", at(6, 21)); b {
-		t.Fatal("still blocked after the cool-down")
+	for _, user := range []string{"user-00", "newcomer"} {
+		_, url := e.managed(ten, false, user, "passive")
+		c := dial(t, url)
+		c.frame(frames[0])
+		if msgs, code := c.until(isType(TypeProgress)); code != 0 {
+			t.Fatalf("%s after 25 failures from the address: %+v close %d", user, msgs, code)
+		}
 	}
 }
 

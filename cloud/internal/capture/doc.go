@@ -20,7 +20,11 @@
 // recording of the attempt that decides the session is kept beside its
 // audit frames, sealed at rest, so that its verdict can be replayed.
 //
-// Failed attempts are also throttled per client (at most 5 in 3 minutes,
-// then a cool-down) by a FailureThrottle; the default Throttle counts in
-// this process's memory.
+// Failed attempts are also throttled by a Limiter: per end user (the
+// session's user_id within its tenant, or the session itself: 5 in 3
+// minutes by default) and, as a much larger backstop, per client address
+// (100 in 3 minutes), each then cooling down; the budgets come from the
+// tenant's settings (PolicyFor), and test-mode sessions are exempt unless
+// the tenant says otherwise. The counts live in a FailureThrottle: Throttle
+// in this process's memory, PGThrottle in a table replicas share.
 package capture

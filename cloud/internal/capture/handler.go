@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,13 +51,15 @@ type Sessions interface {
 	Complete(ctx context.Context, id string, o lifecycle.Outcome) (*core.Session, error)
 }
 
-// FailureThrottle limits failed attempts per client (Throttle is the
-// in-memory one).
+// FailureThrottle counts failed attempts per key and imposes cool-downs
+// (Throttle counts in memory, PGThrottle in a table replicas share); a
+// Limiter says which keys and rules apply to a session.
 type FailureThrottle interface {
-	// Blocked reports whether client is cooling down at now, and for how long.
-	Blocked(client string, now time.Time) (bool, time.Duration)
-	// Fail records a failed attempt and reports whether client now cools down.
-	Fail(client string, now time.Time) (bool, time.Duration)
+	// Blocked reports whether key is cooling down at now, and for how long.
+	Blocked(key string, now time.Time) (bool, time.Duration)
+	// Fail records a failed attempt under key and reports whether key now
+	// cools down under r.
+	Fail(key string, r Rule, now time.Time) (bool, time.Duration)
 }
 
 // BoxFunc finds the face boxes of a JPEG (for audit frames).
@@ -89,11 +92,15 @@ type Config struct {
 	// session store (so across reconnects, replicas and restarts).
 	// Optional. Default: 3.
 	Attempts int
-	// Throttle limits failed attempts per client. Optional. Default:
-	// NewThrottle(0, 0, 0): 5 in 3 min, then a 3 min cool-down, counted in
-	// this process's memory (docs/capture.md says what that means with
-	// several replicas).
+	// Throttle counts failed attempts per end user and per client address
+	// (Limiter, Policy). Optional. Default: NewThrottle(), counting in this
+	// process's memory (docs/capture.md says what that means with several
+	// replicas).
 	Throttle FailureThrottle
+	// Tenants gives each session's tenant settings for the throttle
+	// (PolicyFor). Optional. Default: every session gets DefaultPolicy's
+	// budgets, and test-mode sessions are exempt.
+	Tenants Tenants
 	// IdleTimeout closes a connection with no message for this long.
 	// Optional. Default: 30 s.
 	IdleTimeout time.Duration
@@ -117,9 +124,10 @@ type Stats struct {
 
 // Handler serves the capture WebSocket.
 type Handler struct {
-	cfg    Config
-	ctx    context.Context
-	cancel context.CancelFunc
+	cfg     Config
+	ctx     context.Context
+	cancel  context.CancelFunc
+	limiter *Limiter
 
 	mu   sync.Mutex
 	live map[string]*conn
@@ -146,7 +154,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Attempts = DefaultAttempts
 	}
 	if cfg.Throttle == nil {
-		cfg.Throttle = NewThrottle(0, 0, 0)
+		cfg.Throttle = NewThrottle()
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -164,7 +172,8 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("capture: analyzer config: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Handler{cfg: cfg, ctx: ctx, cancel: cancel, live: map[string]*conn{}}, nil
+	return &Handler{cfg: cfg, ctx: ctx, cancel: cancel, live: map[string]*conn{},
+		limiter: NewLimiter(cfg.Throttle, cfg.Tenants, cfg.Logger)}, nil
 }
 
 // Stats returns the counters.
@@ -188,8 +197,10 @@ func (h *Handler) Live(sessionID string) bool {
 }
 
 const (
-	localSession = "capture.session"
-	localCamera  = "capture.camera"
+	localSession  = "capture.session"
+	localCamera   = "capture.camera"
+	localSubject  = "capture.subject"
+	localThrottle = "capture.throttle"
 )
 
 // Camera kinds of the ws route's camera parameter.
@@ -207,7 +218,11 @@ const (
 
 // Route is the fiber handler of GET /api/v1/session/{id}/ws?token=…: it
 // authenticates the client token and the session's state over HTTP (404,
-// 410, 409 in the API's envelope), then upgrades.
+// 410, 409 in the API's envelope), asks the throttle, then upgrades. A
+// client cooling down is still upgraded, with Retry-After on the 101, and
+// then told (too_many_failures with retry_after, close 4429): a browser
+// cannot read a refused handshake. A plain HTTP request gets 429
+// capture.too_many_failures with Retry-After instead of 400.
 func (h *Handler) Route() fiber.Handler {
 	ws := websocket.New(h.serve, websocket.Config{ReadBufferSize: 32 << 10, WriteBufferSize: 4 << 10, HandshakeTimeout: 10 * time.Second})
 	return func(c *fiber.Ctx) error {
@@ -220,11 +235,23 @@ func (h *Handler) Route() fiber.Handler {
 		if camera != CameraFixed && camera != CameraHandheld {
 			return apierr.New(apierr.InvalidField, "query parameter \"camera\" must be %q or %q, got %q", CameraFixed, CameraHandheld, camera)
 		}
+		sub := h.limiter.Subject(c.UserContext(), sess, c.IP())
+		d := h.limiter.Check(sub, h.cfg.Clock.Now())
 		if !websocket.IsWebSocketUpgrade(c) {
+			if d.Blocked {
+				e := apierr.New(CodeThrottled, "%s", d.message())
+				e.RetryAfter = seconds(d.Wait)
+				return e
+			}
 			return apierr.New(apierr.BadRequest, "this route needs a WebSocket upgrade (docs/websocket.md)")
+		}
+		if d.Blocked {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(seconds(d.Wait)))
 		}
 		c.Locals(localSession, sess)
 		c.Locals(localCamera, camera == CameraHandheld)
+		c.Locals(localSubject, sub)
+		c.Locals(localThrottle, d)
 		return ws(c)
 	}
 }
@@ -255,10 +282,11 @@ func (h *Handler) check(ctx context.Context, id, token string) (*core.Session, e
 
 // conn is one live connection.
 type conn struct {
-	h      *Handler
-	ws     *websocket.Conn
-	sess   *core.Session
-	client string
+	h    *Handler
+	ws   *websocket.Conn
+	sess *core.Session
+	// subject is the connection's end user and address for the throttle.
+	subject Subject
 	// handheld: the page said the camera is a phone's or tablet's, held
 	// in the hand (the ws route's camera parameter).
 	handheld bool
@@ -311,16 +339,17 @@ func (h *Handler) serve(ws *websocket.Conn) {
 		return
 	}
 	handheld, _ := ws.Locals(localCamera).(bool)
-	c := &conn{h: h, ws: ws, sess: sess, client: ws.IP(), handheld: handheld, log: h.cfg.Logger.With(slog.String("session_id", sess.ID))}
+	sub, _ := ws.Locals(localSubject).(Subject)
+	c := &conn{h: h, ws: ws, sess: sess, subject: sub, handheld: handheld, log: h.cfg.Logger.With(slog.String("session_id", sess.ID))}
+	if d, _ := ws.Locals(localThrottle).(Decision); d.Blocked {
+		c.closeWith(CloseThrottled, ErrThrottled, d.message(), d.Wait)
+		return
+	}
 	if !h.register(sess.ID, c) {
 		c.closeWith(CloseBusy, ErrSessionBusy, "another connection is live for this session", 0)
 		return
 	}
 	defer h.unregister(sess.ID, c)
-	if blocked, wait := h.cfg.Throttle.Blocked(c.client, h.cfg.Clock.Now()); blocked {
-		c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
-		return
-	}
 	if sess.Attempts >= h.cfg.Attempts {
 		c.closeWith(CloseSessionOver, ErrSessionOver, "this session has no attempts left", 0)
 		return
@@ -519,7 +548,7 @@ func (c *conn) closeWith(closeCode int, code, msg string, retry time.Duration) {
 	if code != "" {
 		m := Message{Type: TypeError, Code: code, Message: msg}
 		if retry > 0 {
-			m.RetryAfter = int((retry + time.Second - 1) / time.Second)
+			m.RetryAfter = seconds(retry)
 		}
 		c.send(m)
 	}
@@ -804,15 +833,15 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 			// Only the attempt that decides the session keeps its recording.
 			c.discardRecording(ctx, at)
 			left := max(h.cfg.Attempts-sess.Attempts, 0)
-			if blocked, wait := h.cfg.Throttle.Fail(c.client, now); blocked {
+			if d := h.limiter.Fail(c.subject, now); d.Blocked {
 				c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
-				c.closeWith(CloseThrottled, ErrThrottled, "too many failed attempts: wait before trying again", wait)
+				c.closeWith(CloseThrottled, ErrThrottled, d.message(), d.Wait)
 				return true
 			}
 			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
 			return false
 		}
-		h.cfg.Throttle.Fail(c.client, now)
+		h.limiter.Fail(c.subject, now)
 	}
 	o := lifecycle.Outcome{Confidence: clamp01(v.Confidence), Verdict: core.Verdict(v.Verdict), Reasons: v.Reasons}
 	for _, l := range v.Layers {

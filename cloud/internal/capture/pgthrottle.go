@@ -17,14 +17,15 @@ import (
 var _ FailureThrottle = (*PGThrottle)(nil)
 
 // PGThrottle is the FailureThrottle of a PostgreSQL deployment: every
-// replica counts a client's failures in one shared table, so the limit holds
-// across replicas and restarts. Client ids are stored as HMAC-SHA-256 digests
-// (an IP address is personal data), never in clear.
+// replica counts a key's failures in one shared table, so the limits hold
+// across replicas and restarts. Keys (which name end users and client
+// addresses, personal data) are stored as HMAC-SHA-256 digests, never in
+// clear.
 //
 // Each Fail is one INSERT … ON CONFLICT DO UPDATE statement: the row lock it
-// takes serialises concurrent failures of one client, so two replicas
+// takes serialises concurrent failures of one key, so two replicas
 // recording the Limit-th failure at once start exactly one cool-down. Rows
-// with nothing left to remember (out of the window and the cool-down) are
+// with nothing left to remember (out of their window and cool-down) are
 // deleted at most once a minute per replica.
 //
 // When the database cannot be reached (or answers slower than Timeout), the
@@ -47,14 +48,9 @@ type PGThrottle struct {
 
 // PGThrottleConfig configures a PGThrottle.
 type PGThrottleConfig struct {
-	// Key is the HMAC key for client ids, at least 16 bytes (derive it from
-	// the master key with a purpose label). Required.
+	// Key is the HMAC key for throttle keys, at least 16 bytes (derive it
+	// from the master key with a purpose label). Required.
 	Key []byte
-	// Limit, Window, Cooldown as in NewThrottle. Optional. Default: 5 in
-	// 3 min, then a 3 min cool-down.
-	Limit    int
-	Window   time.Duration
-	Cooldown time.Duration
 	// Timeout bounds each database round trip. Optional. Default: 500 ms.
 	Timeout time.Duration
 	// Logger. Optional. Default: slog.Default().
@@ -65,8 +61,6 @@ func (c *PGThrottleConfig) defaults() error {
 	if len(c.Key) < 16 {
 		return errors.New("capture: PGThrottle: Key must be at least 16 bytes")
 	}
-	t := NewThrottle(c.Limit, c.Window, c.Cooldown)
-	c.Limit, c.Window, c.Cooldown = t.Limit, t.Window, t.Cooldown
 	if c.Timeout <= 0 {
 		c.Timeout = 500 * time.Millisecond
 	}
@@ -91,6 +85,13 @@ var pgThrottleMigrations = []string{
 		last_at  timestamptz NOT NULL          -- the latest failure
 	);
 	CREATE INDEX capture_throttle_last_at ON capture_throttle (last_at);`,
+	// 2: each failure's rule may differ (tenant settings): a row says itself
+	// until when its failures can count.
+	`ALTER TABLE capture_throttle ADD COLUMN keep_until timestamptz;
+	UPDATE capture_throttle SET keep_until = last_at + interval '3 minutes';
+	ALTER TABLE capture_throttle ALTER COLUMN keep_until SET NOT NULL;
+	DROP INDEX capture_throttle_last_at;
+	CREATE INDEX capture_throttle_keep_until ON capture_throttle (keep_until);`,
 }
 
 // OpenPGThrottle connects to dsn, applies the missing migrations and returns
@@ -121,7 +122,7 @@ func NewPGThrottle(ctx context.Context, pool *pgxpool.Pool, cfg PGThrottleConfig
 	if err := migratePGThrottle(ctx, pool); err != nil {
 		return nil, err
 	}
-	return &PGThrottle{cfg: cfg, pool: pool, local: NewThrottle(cfg.Limit, cfg.Window, cfg.Cooldown)}, nil
+	return &PGThrottle{cfg: cfg, pool: pool, local: NewThrottle()}, nil
 }
 
 // migratePGThrottle applies the missing migrations in one transaction under
@@ -162,53 +163,55 @@ func (t *PGThrottle) Close() error {
 	return nil
 }
 
-// digest is the stored form of a client id.
-func (t *PGThrottle) digest(client string) []byte {
+// digest is the stored form of a key.
+func (t *PGThrottle) digest(key string) []byte {
 	m := hmac.New(sha256.New, t.cfg.Key)
-	m.Write([]byte(client))
+	m.Write([]byte(key))
 	return m.Sum(nil)
 }
 
-// Blocked reports whether client is cooling down at now, and for how long.
-func (t *PGThrottle) Blocked(client string, now time.Time) (bool, time.Duration) {
+// Blocked reports whether key is cooling down at now, and for how long.
+func (t *PGThrottle) Blocked(key string, now time.Time) (bool, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)
 	defer cancel()
 	var until *time.Time
-	err := t.pool.QueryRow(ctx, "SELECT until_at FROM capture_throttle WHERE client = $1", t.digest(client)).Scan(&until)
+	err := t.pool.QueryRow(ctx, "SELECT until_at FROM capture_throttle WHERE client = $1", t.digest(key)).Scan(&until)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return false, 0
 	case err != nil:
 		t.unavailable(now, err)
-		return t.local.Blocked(client, now)
+		return t.local.Blocked(key, now)
 	}
 	return cooling(until, now)
 }
 
-// pgFail records one failure: failures older than the window ($3) are
-// dropped, and the Limit-th ($4) in the window starts a cool-down until $5
-// and clears the count, exactly as Throttle.Fail does.
+// pgFail records one failure at $2: failures older than the window ($3)
+// are dropped, and the Limit-th ($4) in the window starts a cool-down until
+// $5 and clears the count, exactly as Throttle.Fail does; the row is kept
+// at least until $6 (the failure plus the window).
 const pgFail = `
-INSERT INTO capture_throttle AS t (client, fails, until_at, last_at)
+INSERT INTO capture_throttle AS t (client, fails, until_at, last_at, keep_until)
 VALUES ($1, CASE WHEN $4::int <= 1 THEN '{}'::timestamptz[] ELSE ARRAY[$2::timestamptz] END,
-        CASE WHEN $4::int <= 1 THEN $5::timestamptz END, $2)
+        CASE WHEN $4::int <= 1 THEN $5::timestamptz END, $2, $6)
 ON CONFLICT (client) DO UPDATE SET
   fails = CASE WHEN (SELECT count(*) FROM unnest(t.fails) f WHERE f > $3::timestamptz) + 1 >= $4::int
                THEN '{}'::timestamptz[]
                ELSE ARRAY(SELECT f FROM unnest(t.fails) f WHERE f > $3::timestamptz) || $2::timestamptz END,
   until_at = CASE WHEN (SELECT count(*) FROM unnest(t.fails) f WHERE f > $3::timestamptz) + 1 >= $4::int
                   THEN $5::timestamptz ELSE t.until_at END,
-  last_at = greatest(t.last_at, $2::timestamptz)
+  last_at = greatest(t.last_at, $2::timestamptz),
+  keep_until = greatest(t.keep_until, $6::timestamptz)
 RETURNING until_at`
 
-// Fail records a failed attempt of client at now and reports whether the
-// client is now cooling down.
-func (t *PGThrottle) Fail(client string, now time.Time) (bool, time.Duration) {
-	lb, lw := t.local.Fail(client, now)
+// Fail records a failed attempt under key at now and reports whether key
+// is now cooling down under r.
+func (t *PGThrottle) Fail(key string, r Rule, now time.Time) (bool, time.Duration) {
+	lb, lw := t.local.Fail(key, r, now)
 	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)
 	defer cancel()
 	var until *time.Time
-	err := t.pool.QueryRow(ctx, pgFail, t.digest(client), now, now.Add(-t.cfg.Window), t.cfg.Limit, now.Add(t.cfg.Cooldown)).Scan(&until)
+	err := t.pool.QueryRow(ctx, pgFail, t.digest(key), now, now.Add(-r.Window), r.Limit, now.Add(r.Cooldown), now.Add(r.Window)).Scan(&until)
 	if err != nil {
 		t.unavailable(now, err)
 		return lb, lw
@@ -225,7 +228,7 @@ func cooling(until *time.Time, now time.Time) (bool, time.Duration) {
 }
 
 // prune deletes, at most once a minute, the rows with nothing left to
-// remember: no failure in the window and no cool-down running.
+// remember: no failure in their window and no cool-down running.
 func (t *PGThrottle) prune(ctx context.Context, now time.Time) {
 	t.mu.Lock()
 	due := !now.Before(t.nextPrune)
@@ -236,15 +239,14 @@ func (t *PGThrottle) prune(ctx context.Context, now time.Time) {
 	if !due {
 		return
 	}
-	if _, err := t.pool.Exec(ctx, "DELETE FROM capture_throttle WHERE last_at <= $1 AND (until_at IS NULL OR until_at <= $2)",
-		now.Add(-t.cfg.Window), now); err != nil {
+	if _, err := t.pool.Exec(ctx, "DELETE FROM capture_throttle WHERE keep_until <= $1 AND (until_at IS NULL OR until_at <= $1)", now); err != nil {
 		t.unavailable(now, err)
 	}
 }
 
 // unavailable logs a database failure at most once a minute. The error
-// names the server, never the client (queries carry only digests, and pgx
-// does not put arguments in errors).
+// names the server, never a key (queries carry only digests, and pgx does
+// not put arguments in errors).
 func (t *PGThrottle) unavailable(now time.Time, err error) {
 	t.mu.Lock()
 	t.missed++

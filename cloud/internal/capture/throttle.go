@@ -7,76 +7,73 @@ import (
 
 var _ FailureThrottle = (*Throttle)(nil)
 
-// Throttle counts failed attempts per client and imposes a cool-down after
-// Limit failures within Window (AWS's advice for Face Liveness: at most 5
-// failures in 3 minutes). Memory is bounded: entries older than the window
-// and the cool-down are pruned, and at most maxClients clients are tracked
-// (the oldest entry is evicted when full).
-type Throttle struct {
+// Rule is one failure budget: Limit failures within Window start a
+// Cooldown. Failures during a cool-down count towards the next one.
+type Rule struct {
 	Limit    int
 	Window   time.Duration
 	Cooldown time.Duration
+}
 
+// Throttle counts failed attempts per key in this process's memory and
+// imposes a cool-down when a key's Rule is exceeded. Memory is bounded:
+// entries with nothing left to remember (out of their window and cool-down)
+// are pruned, and at most maxClients keys are tracked (the least recently
+// failed is evicted when full).
+type Throttle struct {
 	mu      sync.Mutex
 	clients map[string]*throttleEntry
 }
 
 type throttleEntry struct {
 	fails []time.Time
-	until time.Time
-	last  time.Time
+	until time.Time // end of the cool-down
+	last  time.Time // the latest failure
+	keep  time.Time // until when the failures may still count (last + window)
 }
 
 const maxClients = 100_000
 
-// NewThrottle returns a Throttle; zero arguments take the defaults 5, 3 min, 3 min.
-func NewThrottle(limit int, window, cooldown time.Duration) *Throttle {
-	if limit <= 0 {
-		limit = 5
-	}
-	if window <= 0 {
-		window = 3 * time.Minute
-	}
-	if cooldown <= 0 {
-		cooldown = 3 * time.Minute
-	}
-	return &Throttle{Limit: limit, Window: window, Cooldown: cooldown, clients: map[string]*throttleEntry{}}
+// NewThrottle returns an empty Throttle.
+func NewThrottle() *Throttle {
+	return &Throttle{clients: map[string]*throttleEntry{}}
 }
 
-// Blocked reports whether client is cooling down at now, and for how long.
-func (t *Throttle) Blocked(client string, now time.Time) (bool, time.Duration) {
+// Blocked reports whether key is cooling down at now, and for how long.
+func (t *Throttle) Blocked(key string, now time.Time) (bool, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.clients[client]
+	e := t.clients[key]
 	if e == nil || !now.Before(e.until) {
 		return false, 0
 	}
 	return true, e.until.Sub(now)
 }
 
-// Fail records a failed attempt of client at now and reports whether the
-// client is now cooling down.
-func (t *Throttle) Fail(client string, now time.Time) (blocked bool, wait time.Duration) {
+// Fail records a failed attempt under key at now and reports whether key is
+// now cooling down under r.
+func (t *Throttle) Fail(key string, r Rule, now time.Time) (blocked bool, wait time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.clients[client]
+	e := t.clients[key]
 	if e == nil {
 		if len(t.clients) >= maxClients {
 			t.pruneLocked(now, true)
 		}
 		e = &throttleEntry{}
-		t.clients[client] = e
+		t.clients[key] = e
 	}
 	e.last = now
+	e.keep = now.Add(r.Window)
 	keep := e.fails[:0]
 	for _, f := range e.fails {
-		if now.Sub(f) < t.Window {
+		if now.Sub(f) < r.Window {
 			keep = append(keep, f)
 		}
 	}
 	e.fails = append(keep, now)
-	if len(e.fails) >= t.Limit {
-		e.until = now.Add(t.Cooldown)
+	if len(e.fails) >= r.Limit {
+		e.until = now.Add(r.Cooldown)
 		e.fails = e.fails[:0]
 	}
 	if now.Before(e.until) {
@@ -91,7 +88,7 @@ func (t *Throttle) pruneLocked(now time.Time, force bool) {
 	var oldest string
 	var oldestT time.Time
 	for k, e := range t.clients {
-		if !now.Before(e.until) && now.Sub(e.last) >= t.Window {
+		if !now.Before(e.until) && !now.Before(e.keep) {
 			delete(t.clients, k)
 			continue
 		}

@@ -24,9 +24,13 @@ type throttleStep struct {
 	client      string
 	at          time.Duration // after t0
 	fail        bool
+	rule        *Rule // Fail's rule when not the case's
 	wantBlocked bool
 	wantWait    time.Duration // checked when > 0
 }
+
+// defaultRule is the per-user budget of DefaultPolicy.
+var defaultRule = Rule{Limit: 5, Window: 3 * time.Minute, Cooldown: 3 * time.Minute}
 
 // throttleCases hold the throttle's semantics; every implementation of
 // FailureThrottle runs them.
@@ -76,31 +80,46 @@ var throttleCases = []struct {
 		{client: "a", at: 30 * time.Second},
 		{client: "a", at: 31 * time.Second, fail: true, wantBlocked: true, wantWait: 30 * time.Second},
 	}},
+	// Keys of different tenants carry different rules in one throttle.
+	{name: "a rule per key", limit: 5, window: time.Minute, cooldown: time.Minute, steps: []throttleStep{
+		{client: "strict", at: 0, fail: true, rule: &Rule{Limit: 2, Window: time.Minute, Cooldown: 10 * time.Second}},
+		{client: "lax", at: 0, fail: true},
+		{client: "strict", at: time.Second, fail: true, rule: &Rule{Limit: 2, Window: time.Minute, Cooldown: 10 * time.Second},
+			wantBlocked: true, wantWait: 10 * time.Second},
+		{client: "lax", at: time.Second, fail: true},
+		{client: "strict", at: 11 * time.Second},
+		{client: "lax", at: 11 * time.Second},
+		// A short window: the failures 2 s apart never meet.
+		{client: "brief", at: 20 * time.Second, fail: true, rule: &Rule{Limit: 2, Window: 2 * time.Second, Cooldown: time.Minute}},
+		{client: "brief", at: 22 * time.Second, fail: true, rule: &Rule{Limit: 2, Window: 2 * time.Second, Cooldown: time.Minute}},
+		{client: "brief", at: 23 * time.Second, fail: true, rule: &Rule{Limit: 2, Window: 2 * time.Second, Cooldown: time.Minute},
+			wantBlocked: true, wantWait: time.Minute},
+	}},
 }
 
 // TestThrottleSemantics runs the same cases against the in-memory Throttle
 // and PGThrottle.
 func TestThrottleSemantics(t *testing.T) {
 	srv := pgtest.Start(t)
-	impls := map[string]func(t *testing.T, limit int, window, cooldown time.Duration) FailureThrottle{
-		"memory": func(_ *testing.T, limit int, window, cooldown time.Duration) FailureThrottle {
-			return NewThrottle(limit, window, cooldown)
-		},
-		"postgres": func(t *testing.T, limit int, window, cooldown time.Duration) FailureThrottle {
-			return openPGThrottle(t, srv.DSN(), PGThrottleConfig{Limit: limit, Window: window, Cooldown: cooldown})
-		},
+	impls := map[string]func(t *testing.T) FailureThrottle{
+		"memory":   func(*testing.T) FailureThrottle { return NewThrottle() },
+		"postgres": func(t *testing.T) FailureThrottle { return openPGThrottle(t, srv.DSN(), PGThrottleConfig{}) },
 	}
 	t0 := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	for name, open := range impls {
 		for ci, tc := range throttleCases {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
-				th := open(t, tc.limit, tc.window, tc.cooldown)
+				th := open(t)
 				for i, s := range tc.steps {
 					client := fmt.Sprintf("case%d/%s", ci, s.client) // one database for all cases
+					rule := Rule{Limit: tc.limit, Window: tc.window, Cooldown: tc.cooldown}
+					if s.rule != nil {
+						rule = *s.rule
+					}
 					var blocked bool
 					var wait time.Duration
 					if s.fail {
-						blocked, wait = th.Fail(client, t0.Add(s.at))
+						blocked, wait = th.Fail(client, rule, t0.Add(s.at))
 					} else {
 						blocked, wait = th.Blocked(client, t0.Add(s.at))
 					}
@@ -150,11 +169,11 @@ func TestPGThrottleReplicas(t *testing.T) {
 	}
 	t0 := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	for i := range 4 {
-		if b, _ := reps[i%2].Fail("203.0.113.7", t0.Add(time.Duration(i)*time.Second)); b {
+		if b, _ := reps[i%2].Fail("203.0.113.7", defaultRule, t0.Add(time.Duration(i)*time.Second)); b {
 			t.Fatalf("blocked after %d failures", i+1)
 		}
 	}
-	if b, wait := reps[0].Fail("203.0.113.7", t0.Add(4*time.Second)); !b || wait != 3*time.Minute {
+	if b, wait := reps[0].Fail("203.0.113.7", defaultRule, t0.Add(4*time.Second)); !b || wait != 3*time.Minute {
 		t.Fatalf("5th failure over two replicas: blocked %v wait %v", b, wait)
 	}
 	if b, _ := reps[1].Blocked("203.0.113.7", t0.Add(5*time.Second)); !b {
@@ -185,6 +204,42 @@ func TestPGThrottleReplicas(t *testing.T) {
 	}
 }
 
+// TestPGThrottleMigratesOldRows: a table made by the first migration (one
+// rule for every client) gains keep_until, and its cool-downs hold.
+func TestPGThrottleMigratesOldRows(t *testing.T) {
+	srv := pgtest.Start(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, srv.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	t0 := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	m := hmac.New(sha256.New, throttleKey)
+	m.Write([]byte("203.0.113.7"))
+	for _, sql := range []string{
+		"CREATE TABLE capture_throttle_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+		pgThrottleMigrations[0],
+		"INSERT INTO capture_throttle_migrations (version) VALUES (1)",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO capture_throttle (client, fails, until_at, last_at) VALUES ($1, '{}', $2, $3)",
+		m.Sum(nil), t0.Add(time.Minute), t0); err != nil {
+		t.Fatal(err)
+	}
+	th := openPGThrottle(t, srv.DSN(), PGThrottleConfig{})
+	if b, wait := th.Blocked("203.0.113.7", t0.Add(30*time.Second)); !b || wait != 30*time.Second {
+		t.Fatalf("an old row's cool-down after migrating: blocked %v wait %v", b, wait)
+	}
+	var keep time.Time
+	if err := conn.QueryRow(ctx, "SELECT keep_until FROM capture_throttle").Scan(&keep); err != nil || !keep.Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("keep_until %v (%v), want the old window after the last failure", keep, err)
+	}
+}
+
 // TestPGThrottleConcurrent: failures of one client recorded at once by two
 // replicas are counted exactly: of 12, the first 4 pass, the 5th starts the
 // single cool-down and clears the count, the 10th starts the next, and 2
@@ -207,7 +262,7 @@ func TestPGThrottleConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if blocked, _ := th.Fail("198.51.100.1", now); !blocked {
+			if blocked, _ := th.Fail("198.51.100.1", defaultRule, now); !blocked {
 				mu.Lock()
 				passed++
 				mu.Unlock()
@@ -231,15 +286,19 @@ func TestPGThrottleConcurrent(t *testing.T) {
 // TestPGThrottlePrune: rows with nothing left to remember are deleted.
 func TestPGThrottlePrune(t *testing.T) {
 	srv := pgtest.Start(t)
-	th := openPGThrottle(t, srv.DSN(), PGThrottleConfig{Key: throttleKey, Cooldown: 5 * time.Minute})
+	th := openPGThrottle(t, srv.DSN(), PGThrottleConfig{Key: throttleKey})
 	t0 := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	long := Rule{Limit: 5, Window: 3 * time.Minute, Cooldown: 5 * time.Minute}
 	for i := range 5 {
-		th.Fail("cooling", t0)
-		th.Fail(fmt.Sprintf("once-%d", i), t0)
+		th.Fail("cooling", long, t0)
+		th.Fail(fmt.Sprintf("once-%d", i), defaultRule, t0)
 	}
-	th.Fail("late", t0.Add(3*time.Minute+time.Second)) // a minute later than the first prune
+	// A row kept by its own longer window (a tenant's setting).
+	th.Fail("patient", Rule{Limit: 5, Window: 10 * time.Minute, Cooldown: time.Minute}, t0)
+	th.Fail("late", defaultRule, t0.Add(3*time.Minute+time.Second)) // a minute later than the first prune
 	// At 3 min 1 s the five single failures are out of the window; the
-	// cool-down, whose failures are out of it too, has 2 min left.
+	// cool-down, whose failures are out of it too, has 2 min left, and the
+	// patient row's failure is still in its 10-minute window.
 	var ids []string
 	rows, err := th.pool.Query(context.Background(), "SELECT encode(client, 'hex') FROM capture_throttle")
 	if err != nil {
@@ -249,8 +308,8 @@ func TestPGThrottlePrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2 {
-		t.Fatalf("%d rows left, want 2 (the cool-down and the latest)", len(ids))
+	if len(ids) != 3 {
+		t.Fatalf("%d rows left, want 3 (the cool-down, the patient and the latest)", len(ids))
 	}
 }
 
@@ -263,7 +322,7 @@ func TestPGThrottleDown(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
 	th := openPGThrottle(t, srv.DSN(), PGThrottleConfig{Key: throttleKey, Logger: log})
 	t0 := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
-	th.Fail("192.0.2.9", t0)
+	th.Fail("192.0.2.9", defaultRule, t0)
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -271,12 +330,12 @@ func TestPGThrottleDown(t *testing.T) {
 		t.Fatal("blocked after one failure")
 	}
 	for i := 1; i < 4; i++ {
-		if b, _ := th.Fail("192.0.2.9", t0.Add(time.Duration(i)*time.Second)); b {
+		if b, _ := th.Fail("192.0.2.9", defaultRule, t0.Add(time.Duration(i)*time.Second)); b {
 			t.Fatalf("blocked after %d failures", i+1)
 		}
 	}
 	// The failure recorded before the outage counts: the 5th blocks.
-	if b, wait := th.Fail("192.0.2.9", t0.Add(4*time.Second)); !b || wait != 3*time.Minute {
+	if b, wait := th.Fail("192.0.2.9", defaultRule, t0.Add(4*time.Second)); !b || wait != 3*time.Minute {
 		t.Fatalf("5th failure while the database is down: blocked %v wait %v", b, wait)
 	}
 	if b, _ := th.Blocked("192.0.2.9", t0.Add(59*time.Second)); !b {
@@ -317,12 +376,12 @@ func BenchmarkThrottleFail(b *testing.B) {
 	srv := pgtest.Start(b)
 	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	for name, th := range map[string]FailureThrottle{
-		"memory":   NewThrottle(0, 0, 0),
+		"memory":   NewThrottle(),
 		"postgres": openPGThrottle(b, srv.DSN(), PGThrottleConfig{Key: throttleKey}),
 	} {
 		b.Run(name+"/Fail", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				th.Fail(fmt.Sprintf("10.0.%d.%d", i/256%256, i%256), now)
+				th.Fail(fmt.Sprintf("10.0.%d.%d", i/256%256, i%256), defaultRule, now)
 			}
 		})
 		b.Run(name+"/Blocked", func(b *testing.B) {

@@ -24,6 +24,9 @@ type Tenant struct {
 	// deliveries carry one v1 signature per secret.
 	WebhookSecrets []SealedSecret `json:"webhook_secrets"`
 	Disabled       bool           `json:"disabled,omitempty"`
+	// Settings are the tenant's adjustable behaviour; unset fields take
+	// their defaults.
+	Settings TenantSettings `json:"settings,omitzero"`
 }
 
 // SealedSecret is an encrypted secret and when it stops being used.

@@ -79,6 +79,7 @@ var (
 
 	TenantNotFound   = register("tenant.not_found", http.StatusNotFound, "No tenant with this id.")
 	KeyNotFound      = register("tenant.key_not_found", http.StatusNotFound, "No API key with this id for this tenant.")
+	SettingInvalid   = register("tenant.invalid_setting", http.StatusBadRequest, "A tenant setting is out of its range; the message names the setting, the allowed range and the value sent (docs/api.md, \"Failed captures\").")
 	DeliveryNotFound = register("webhook.delivery_not_found", http.StatusNotFound, "No webhook delivery with this id.")
 	DeliveryPending  = register("webhook.delivery_pending", http.StatusConflict, "The delivery is still pending; only dead or delivered deliveries can be replayed.")
 

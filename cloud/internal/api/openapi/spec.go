@@ -88,6 +88,8 @@ type EnvelopeDetail struct {
 	Code      string `json:"code" doc:"A registered error code; see /docs/reference/error-codes."`
 	Message   string `json:"message" doc:"What went wrong, for a developer; names the field or parameter at fault."`
 	RequestID string `json:"request_id" doc:"Also in the X-Request-Id header; quote it to support."`
+	// RetryAfter is set on errors that pass with time (429s).
+	RetryAfter int `json:"retry_after,omitempty" doc:"Seconds to wait before trying again, as in the Retry-After header; only on errors that pass with time (429)."`
 }
 
 // Build makes the OpenAPI 3.1 document.

@@ -229,6 +229,25 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, tenantID string, grac
 	return whsec, t, nil
 }
 
+// SetSettings replaces the tenant's settings (unset fields take their
+// defaults); a value out of its range gets apierr.SettingInvalid and
+// changes nothing. Sessions read the settings when their capture connects,
+// on every replica, so a change applies from the next connection.
+func (s *Service) SetSettings(ctx context.Context, tenantID string, settings core.TenantSettings) (*core.Tenant, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, apierr.New(apierr.SettingInvalid, "%s", err)
+	}
+	defer s.forget(tenantID)
+	t, err := s.store.UpdateTenant(ctx, tenantID, func(t *core.Tenant) error {
+		t.Settings = settings
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr("updating tenant settings", err)
+	}
+	return t, nil
+}
+
 // Authenticate returns the usable key and its tenant for a presented
 // iksk_… key, or apierr.AuthInvalid.
 func (s *Service) Authenticate(ctx context.Context, presented string) (*core.APIKey, *core.Tenant, error) {

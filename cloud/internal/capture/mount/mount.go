@@ -52,9 +52,9 @@ type Options struct {
 	// runtime.GOMAXPROCS(0).
 	ModelSets int
 	// PostgresDSN, set in a PostgreSQL deployment, makes every replica
-	// count failed attempts per client in one shared table
-	// (capture.PGThrottle). Default: each replica counts in its own memory
-	// (capture.Throttle).
+	// count failed attempts per end user and per client address in one
+	// shared table (capture.PGThrottle). Default: each replica counts in
+	// its own memory (capture.Throttle).
 	PostgresDSN string
 }
 
@@ -185,7 +185,7 @@ func (m *mount) engines() error {
 			return
 		}
 		cfg := capture.Config{Sessions: m.p.Sessions, Models: m.models, Attempts: m.o.Attempts, NoLight: m.o.NoLight,
-			Clock: m.p.Clock, Logger: m.log}
+			Tenants: m.tenants, Clock: m.p.Clock, Logger: m.log}
 		if m.throttle != nil {
 			cfg.Throttle = m.throttle
 		}
@@ -384,8 +384,9 @@ func (m *mount) routes() []api.Route {
 	return []api.Route{
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary: "The hosted capture page (session_url)",
-			Description: "HTML, all assets inline (about 18 kB, 7 kB compressed): welcome, camera permission, live guidance with a face-guide oval, " +
-				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=…. " +
+			Description: "HTML, all assets inline (about 21 kB, 8 kB compressed): welcome, camera permission, live guidance with a face-guide oval, " +
+				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=…, " +
+				"and after too many failed attempts the wait counted down (Try again enabled at zero). " +
 				"?h= opens a handoff link made by POST /s/{id}/handoff instead of ?t=. 410 past the TTL. See docs/capture.md.",
 			Params:    []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
 			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}}, RateLimited: true,
@@ -407,10 +408,13 @@ func (m *mount) routes() []api.Route {
 			Description: "Upgrade to WebSocket with ?token=<client token>. Client → server: binary JPEG frames ≤ 1.5 MB at ~10/s, and " +
 				"{\"type\":\"retry\"}. Server → client: {\"type\": \"feedback\"|\"challenge\"|\"light\"|\"progress\"|\"verdict\"|\"error\", …}. " +
 				"One live connection per session (a second is closed with 4409), frames dropped when the engine is busy (reported in progress.dropped), " +
-				"attempts per session and failed attempts throttled per client (5 in 3 minutes, then 4429). The protocol, close codes and examples: docs/websocket.md.",
+				"attempts per session, and failed attempts throttled per end user (user_id, or the session: 5 in 3 minutes) and per client address " +
+				"(100 in 3 minutes), both set per tenant (PUT /admin/v1/tenants/{id}/settings), test-mode sessions exempt by default: a client cooling down " +
+				"is upgraded with Retry-After, then gets too_many_failures with retry_after and close 4429; a plain HTTP request gets 429. " +
+				"The protocol, close codes and examples: docs/websocket.md.",
 			Params:    []openapi.Param{pathID, {Name: "token", In: "query", Description: "The client token (client_token).", Required: true}},
 			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, RateLimited: true,
-			Errors: append([]apierr.Code{apierr.BadRequest}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
+			Errors: append([]apierr.Code{apierr.BadRequest, capture.CodeThrottled}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit", ID: "listAuditFrames", Tag: tagSessions,
 			Summary: "List a session's audit frames",
 			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default): the same list as the result's " +
