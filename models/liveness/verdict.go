@@ -3,6 +3,7 @@ package liveness
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -31,6 +32,20 @@ const (
 // StatusLightWeak is added too when the light response was the only layer
 // that failed.
 var envIssues = []string{StatusTooDark, StatusBacklit, StatusGlare, StatusBlurred}
+
+// Advice keeps, of a verdict's reasons, those a user can act on (the
+// environment reasons: light, glare, focus, the screen's light not
+// reaching the face), in order; the other reasons say which check
+// doubted the face and are not shown to the person presenting it.
+func Advice(reasons []string) []string {
+	var out []string
+	for _, r := range reasons {
+		if slices.Contains(envIssues, r) || r == StatusLightWeak {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 const envShare = 0.4
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"io"
 	"net"
@@ -457,6 +458,56 @@ func feed(t *testing.T, c *client, frames [][]byte) (*Message, []Message, int) {
 				defer mu.Unlock()
 				return verdict, msgs, code
 			}
+		}
+	}
+}
+
+// TestVerdictAdvice: a verdict that does not pass tells the user what they
+// can change (here: the light), and only that — never the check that
+// doubted the face.
+func TestVerdictAdvice(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Attempts = 2 })
+	_, url := e.session("passive")
+	img, err := jpeg.Decode(bytes.NewReader(stills(t)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark := image.NewRGBA(img.Bounds())
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			dark.Set(x, y, color.RGBA{uint8(r >> 8 / 6), uint8(g >> 8 / 6), uint8(b >> 8 / 6), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, dark, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	v, _, code := feed(t, dial(t, url), [][]byte{buf.Bytes()})
+	if v == nil {
+		t.Fatalf("no verdict (close %d)", code)
+	}
+	if v.Result == "pass" || !slices.Contains(v.Advice, liveness.StatusTooDark) {
+		t.Fatalf("verdict %s advice %v: want no pass, with %s", v.Result, v.Advice, liveness.StatusTooDark)
+	}
+	for _, a := range v.Advice {
+		if len(liveness.Advice([]string{a})) != 1 {
+			t.Errorf("advice %q is not an environment reason", a)
+		}
+	}
+}
+
+func TestAdvice(t *testing.T) {
+	for _, c := range []struct {
+		in, want []string
+	}{
+		{nil, nil},
+		{[]string{liveness.ReasonSpoofSuspected, liveness.ReasonPlanarMotion}, nil},
+		{[]string{liveness.ReasonLightResponseMissing, liveness.StatusLightWeak}, []string{liveness.StatusLightWeak}},
+		{[]string{liveness.ReasonNoNonRigidMotion, liveness.StatusBacklit, liveness.StatusBlurred}, []string{liveness.StatusBacklit, liveness.StatusBlurred}},
+	} {
+		if got := liveness.Advice(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("Advice(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }

@@ -834,11 +834,11 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 			c.discardRecording(ctx, at)
 			left := max(h.cfg.Attempts-sess.Attempts, 0)
 			if d := h.limiter.Fail(c.subject, now); d.Blocked {
-				c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
+				c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left), Advice: liveness.Advice(v.Reasons)})
 				c.closeWith(CloseThrottled, ErrThrottled, d.message(), d.Wait)
 				return true
 			}
-			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left)})
+			c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(false), AttemptsLeft: intp(left), Advice: liveness.Advice(v.Reasons)})
 			return false
 		}
 		h.limiter.Fail(c.subject, now)
@@ -878,7 +878,7 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 		return c.storeFailed(ctx, "completing session", err)
 	}
 	c.send(Message{Type: TypeVerdict, Result: v.Verdict, Final: boolp(true), AttemptsLeft: intp(max(h.cfg.Attempts-sess.Attempts, 0)),
-		RedirectURL: lifecycle.RedirectTarget(sess)})
+		RedirectURL: lifecycle.RedirectTarget(sess), Advice: liveness.Advice(v.Reasons)})
 	c.closeWith(CloseNormal, "", "verdict sent", 0)
 	return true
 }

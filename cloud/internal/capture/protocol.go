@@ -70,6 +70,10 @@ type Message struct {
 	Final        *bool  `json:"final,omitempty"`  // the session is completed with this result
 	AttemptsLeft *int   `json:"attempts_left,omitempty"`
 	RedirectURL  string `json:"redirect_url,omitempty"`
+	// Advice lists what the user can change after a verdict that did not
+	// pass: the environment reasons (too_dark, backlit, glare, blurred,
+	// light_weak; liveness.Advice), never the checks that doubted the face.
+	Advice []string `json:"advice,omitempty"`
 
 	// error
 	Code       string `json:"code,omitempty"`
