@@ -27,8 +27,12 @@ const (
 	DefaultMaxSide = 8192
 	// MinSide is the smallest width or height accepted.
 	MinSide = 32
-	// DefaultThreshold is the default match threshold of compare (seed 002).
-	DefaultThreshold = 0.45
+	// DefaultThreshold is the default match threshold of compare: the
+	// engine's calibrated face.DefaultMatchThreshold, the same the
+	// livegate-face CLI uses, so one pair gets one answer everywhere.
+	// Callers may pass their own (seed 002's example sends 0.45; on the
+	// calibration set different people reach 0.45).
+	DefaultThreshold = face.DefaultMatchThreshold
 )
 
 // Config configures an Engine. Every field is optional.

@@ -56,7 +56,7 @@ type DetectResponse struct {
 type CompareResponse struct {
 	Similarity float64 `json:"similarity" doc:"Cosine similarity of the two faces' embeddings in [0, 1]."`
 	Match      bool    `json:"match" doc:"similarity ≥ threshold."`
-	Threshold  float64 `json:"threshold" doc:"The threshold used (default 0.45)."`
+	Threshold  float64 `json:"threshold" doc:"The threshold used (default 0.60, the engine's calibrated threshold)."`
 	Reference  Face    `json:"reference" doc:"The reference face (from the upload or the session's ICAO photo)."`
 	Probe      Face    `json:"probe" doc:"The probe face."`
 	SessionID  string  `json:"session_id,omitempty" doc:"The session compared against, when session_id was given."`

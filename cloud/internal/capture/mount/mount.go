@@ -450,7 +450,7 @@ func (m *mount) routes() []api.Route {
 		{Operation: openapi.Operation{Method: "POST", Path: "/v2/face/compare", ID: "compareFaces", Tag: "Face",
 			Summary: "Compare two faces, or a face with a verified session (seed 002)",
 			Description: "multipart/form-data: reference (file) or session_id (a passed session of your tenant), probe (file), threshold " +
-				"(default 0.45) → similarity in [0, 1], match, and both faces. Each image must hold exactly one face." + faceDoc,
+				"(default 0.60, the engine's calibrated threshold) → similarity in [0, 1], match, and both faces. Each image must hold exactly one face." + faceDoc,
 			Security: []string{openapi.SecAPIKey}, RateLimited: true,
 			Responses: []openapi.Response{{Status: 200, Description: "The comparison.", Body: faceapi.CompareResponse{}}},
 			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) }),
