@@ -90,7 +90,7 @@ func landmarksCmd(g *globals) *cobra.Command {
 }
 
 // drawPNG draws boxes (yellow), detector keypoints (red) and mesh points
-// (green) onto a copy of img. With crop the drawing shows only the faces,
+// (green; meshes may be nil) onto a copy of img. With crop the drawing shows only the faces,
 // resampled to about 480 px wide so the mesh stays legible.
 func drawPNG(path string, img *imgproc.RGB, faces []face.Face, meshes []face.Landmarks, crop bool) error {
 	// Source region drawn and its scale.
@@ -148,8 +148,10 @@ func drawPNG(path string, img *imgproc.RGB, faces []face.Face, meshes []face.Lan
 			canvas.SetRGBA(bx0, y, yellow)
 			canvas.SetRGBA(bx1, y, yellow)
 		}
-		for _, p := range meshes[i].Points {
-			dot(p[0], p[1], r, color.RGBA{0, 255, 80, 255})
+		if i < len(meshes) {
+			for _, p := range meshes[i].Points {
+				dot(p[0], p[1], r, color.RGBA{0, 255, 80, 255})
+			}
 		}
 		for _, kp := range f.Keypoints {
 			dot(kp[0], kp[1], r+3, color.RGBA{255, 30, 30, 255})

@@ -76,11 +76,13 @@ func sign(v float32) float32 {
 }
 
 type faceJSON struct {
-	Box       [4]float32     `json:"box"`
-	Score     float32        `json:"score"`
-	Keypoints [][2]float32   `json:"keypoints"`
-	Mesh      *meshJSON      `json:"landmarks,omitempty"`
-	Measures  *face.Measures `json:"measures,omitempty"`
+	Box       [4]float32   `json:"box"`
+	Score     float32      `json:"score"`
+	Keypoints [][2]float32 `json:"keypoints"`
+	// KeypointNames names Keypoints in order (keypointNames).
+	KeypointNames []string       `json:"keypoint_names"`
+	Mesh          *meshJSON      `json:"landmarks,omitempty"`
+	Measures      *face.Measures `json:"measures,omitempty"`
 }
 
 type meshJSON struct {
@@ -96,11 +98,19 @@ func toFaceJSON(f face.Face) faceJSON {
 	for _, k := range f.Keypoints {
 		j.Keypoints = append(j.Keypoints, [2]float32{round1(k[0]), round1(k[1])})
 	}
+	j.KeypointNames = keypointNames[:]
 	return j
 }
 
+// keypointNames are the detector's keypoints in face.Key… order; "right"
+// and "left" are the subject's.
+var keypointNames = [face.NumKeypoints]string{
+	face.KeyRightEye: "right_eye", face.KeyLeftEye: "left_eye", face.KeyNoseTip: "nose_tip",
+	face.KeyMouth: "mouth", face.KeyRightEar: "right_ear", face.KeyLeftEar: "left_ear",
+}
+
 func detectCmd(g *globals) *cobra.Command {
-	var rng string
+	var rng, draw string
 	var minScore float32
 	c := &cobra.Command{
 		Use:   "detect IMAGE",
@@ -130,17 +140,29 @@ func detectCmd(g *globals) *cobra.Command {
 			for _, f := range faces {
 				out.Faces = append(out.Faces, toFaceJSON(f))
 			}
+			if draw != "" {
+				if err := drawPNG(draw, img, faces, nil, false); err != nil {
+					return err
+				}
+			}
 			if g.json {
 				return g.printJSON(out)
 			}
 			fmt.Fprintf(g.out, "%s: %dx%d, %d face(s)\n", args[0], img.W, img.H, len(faces))
 			for i, f := range out.Faces {
-				fmt.Fprintf(g.out, "  #%d score %.3f box %v keypoints %v\n", i, f.Score, f.Box, f.Keypoints)
+				fmt.Fprintf(g.out, "  #%d score %.3f box [x %.1f y %.1f w %.1f h %.1f]\n", i, f.Score, f.Box[0], f.Box[1], f.Box[2], f.Box[3])
+				for k, p := range f.Keypoints {
+					fmt.Fprintf(g.out, "     %-9s %7.1f %7.1f\n", f.KeypointNames[k], p[0], p[1])
+				}
+			}
+			if draw != "" {
+				fmt.Fprintf(g.out, "drawing written to %s\n", draw)
 			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&rng, "range", "short", "BlazeFace model: short (faces within ~2 m) or full")
+	c.Flags().StringVar(&draw, "draw", "", "write a PNG with the boxes (yellow) and keypoints (red) drawn")
 	c.Flags().Float32Var(&minScore, "min-score", 0, "minimum score (default: the model's, 0.5 short / 0.6 full)")
 	return c
 }

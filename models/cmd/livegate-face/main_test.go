@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,15 +35,17 @@ func run(t *testing.T, args ...string) (string, error) {
 }
 
 func TestDetectJSON(t *testing.T) {
-	out, err := run(t, "detect", "--json", media(t, "grace_hopper_512x512.jpg"))
+	drawing := filepath.Join(t.TempDir(), "faces.png")
+	out, err := run(t, "detect", "--json", "--draw", drawing, media(t, "grace_hopper_512x512.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var res struct {
 		Faces []struct {
-			Box       [4]float32   `json:"box"`
-			Score     float32      `json:"score"`
-			Keypoints [][2]float32 `json:"keypoints"`
+			Box           [4]float32   `json:"box"`
+			Score         float32      `json:"score"`
+			Keypoints     [][2]float32 `json:"keypoints"`
+			KeypointNames []string     `json:"keypoint_names"`
 		} `json:"faces"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -53,6 +56,22 @@ func TestDetectJSON(t *testing.T) {
 	}
 	if b := res.Faces[0].Box; b[0] < 150 || b[0] > 180 || b[2] < 180 || b[2] > 220 {
 		t.Fatalf("box %v not in source pixels", b)
+	}
+	f := res.Faces[0]
+	if len(f.KeypointNames) != 6 || f.KeypointNames[0] != "right_eye" || f.KeypointNames[2] != "nose_tip" {
+		t.Fatalf("keypoint names %v", f.KeypointNames)
+	}
+	// The subject's right eye is on the image's left.
+	if f.Keypoints[0][0] >= f.Keypoints[1][0] {
+		t.Fatalf("right eye %v not left of left eye %v in the image", f.Keypoints[0], f.Keypoints[1])
+	}
+	fh, err := os.Open(drawing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if cfg, err := png.DecodeConfig(fh); err != nil || cfg.Width != 512 {
+		t.Fatalf("drawing: %+v %v", cfg, err)
 	}
 }
 
