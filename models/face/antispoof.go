@@ -14,7 +14,7 @@ const AntiSpoofModel = "FaceAntiSpoofing.onnx"
 
 // AntiSpoof computes the FaceAntiSpoofing model's raw score. It is a weak
 // signal only — on this project's real clips it tracked sharpness, not
-// liveness (MODELS.md) — and makes no decision. Not safe for concurrent use.
+// liveness (docs/face.md) — and makes no decision. Not safe for concurrent use.
 type AntiSpoof struct {
 	m          session
 	size       int

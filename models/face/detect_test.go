@@ -100,7 +100,7 @@ func TestWeightedNMS(t *testing.T) {
 }
 
 // Golden boxes measured with this code and checked by eye; BlazeFace on
-// grace_hopper matches the TFLite reference in MODELS.md (score 0.91, box
+// grace_hopper matches the TFLite reference (docs/models-setup.md) (score 0.91, box
 // 201 px).
 func TestDetectGolden(t *testing.T) {
 	d := newTestDetector(t, ShortRange, ShortRangeModel)

@@ -92,7 +92,7 @@ func TestExpressionMeasures(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	// franck.mp4 (MODELS.md): eyes open at frame 100, closed at 250, a blink
+	// franck.mp4 (docs/models-setup.md): eyes open at frame 100, closed at 250, a blink
 	// at 592 between open frames 588 and 596. This mesh never closes the lids
 	// fully (closed ≈ 0.18, open ≈ 0.28), so compare with the open frames.
 	ear := func(n int) float64 {

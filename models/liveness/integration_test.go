@@ -77,7 +77,7 @@ func TestPassiveRealClipsPass(t *testing.T) {
 	}
 }
 
-// TestPassiveAttacksDoNotPass makes the attacks of ARCHITECTURE.md from
+// TestPassiveAttacksDoNotPass makes the attacks of docs/architecture.md from
 // the same clips: a still printed and moved as a plane, the clip replayed on
 // a screen and re-filmed, an injected still, a loop.
 func TestPassiveAttacksDoNotPass(t *testing.T) {
@@ -262,7 +262,7 @@ func tint(src *imgproc.RGB, l Light, gain float64) *imgproc.RGB {
 }
 
 // TestActiveBlinkOnRealFrames runs franck.mp4's blink (near frame 592,
-// MODELS.md) as a one-challenge active session: inside a 2 s window it
+// docs/models-setup.md) as a one-challenge active session: inside a 2 s window it
 // completes; re-timed so the window ends before the blink, it times out.
 func TestActiveBlinkOnRealFrames(t *testing.T) {
 	if testing.Short() {

@@ -55,7 +55,7 @@ func unit(v float64) float32   { return float32(v / 255) }
 func mfn(v float64) float32    { return float32((v - 127.5) / 128) }
 
 // Tolerance: the TFLite runtime's own SIMD and plain builds differ by up to
-// 2.7e-4 on BlazeFace (MODELS.md). ORT's kernels sum in another order again,
+// 2.7e-4 on BlazeFace (docs/converter.md). ORT's kernels sum in another order again,
 // so allow a few times that, relative to the output's magnitude.
 const (
 	absTol = 2e-3

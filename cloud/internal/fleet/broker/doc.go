@@ -14,7 +14,7 @@
 // only. mochi-mqtt's bbolt storage hook made QoS 1 publishing 28–125×
 // slower here (BenchmarkPersistence, 512 B, 256 in flight, 2 cores: 2.1k
 // vs 76 msg/s on a loaded machine, 11.5k vs 92 msg/s on a quieter one;
-// TOOLCHAIN.md saw about 50×), and it is not needed for correctness: the
+// about 50× on another quiet run), and it is not needed for correctness: the
 // broker lives in the cloud process, devices keep every unacknowledged
 // result in their outbox and republish it after a reconnect, and the cloud
 // acks duplicates again. What a broker restart loses is acks and commands
