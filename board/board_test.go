@@ -1,10 +1,13 @@
 package board
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +83,7 @@ func TestValidationNamesField(t *testing.T) {
 		{"camera source", Config{Board: "rpi4", CameraSource: ptr("rtsp")}, "camera.source"},
 		{"camera file needs path", Config{Board: "sim", CameraSource: ptr("file")}, "camera.device"},
 		{"camera fps", Config{Board: "sim", CameraFPS: ptr(0.0)}, "camera.fps"},
+		{"only a recording loops", Config{Board: "sim", CameraLoop: ptr(true)}, "camera.loop"},
 		{"sim bus on a real board", Config{Board: "rpi4", PCA9685Bus: ptr("sim")}, "pca9685.bus"},
 		{"real bus on the sim", Config{Board: "sim", ToFBus: ptr("1")}, "tof.bus"},
 		{"threads", Config{Board: "rk3588", InferenceThreads: ptr(0)}, "inference_threads"},
@@ -334,5 +338,39 @@ func TestSimFileCamera(t *testing.T) {
 	}
 	if err := b.Require("relay", "light white"); err != nil {
 		t.Fatalf("other parts: %v", err)
+	}
+}
+
+// TestSimFileCameraLoop plays a two-frame recording on the sim: without
+// camera_loop the camera ends with it (io.EOF, which stops a kiosk); with
+// it the first frame comes again, so the kiosk runs on.
+func TestSimFileCameraLoop(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "two.y4m")
+	// 4×2 I420 frames: 8 luma bytes and 2+2 chroma bytes each.
+	data := "YUV4MPEG2 W4 H2 F10:1 C420jpeg\n"
+	for _, y := range []string{"\x10", "\xf0"} {
+		data += "FRAME\n" + strings.Repeat(y, 8) + strings.Repeat("\x80", 4)
+	}
+	if err := os.WriteFile(clip, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	play := func(loop bool, n int) ([]byte, error) {
+		b, clk := openSim(t, Config{CameraSource: ptr(CameraFile), CameraDevice: &clip, CameraFPS: ptr(0.0), CameraLoop: ptr(loop)})
+		var luma []byte
+		for i := 0; i < n; i++ {
+			f, err := b.Camera.Next(context.Background())
+			if err != nil {
+				return luma, err
+			}
+			luma = append(luma, f.Data[0])
+			clk.Advance(100 * time.Millisecond) // the next frame is due
+		}
+		return luma, nil
+	}
+	if got, err := play(false, 3); !errors.Is(err, io.EOF) || !bytes.Equal(got, []byte{0x10, 0xf0}) {
+		t.Fatalf("without loop: frames %x, err %v; want 10f0 then io.EOF", got, err)
+	}
+	if got, err := play(true, 5); err != nil || !bytes.Equal(got, []byte{0x10, 0xf0, 0x10, 0xf0, 0x10}) {
+		t.Fatalf("with loop: frames %x, err %v; want 10f010f010", got, err)
 	}
 }

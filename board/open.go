@@ -460,7 +460,7 @@ func (hostEnv) camera(ctx context.Context, spec CameraSpec, clk drivers.Clock, _
 func openCamera(spec CameraSpec, clk drivers.Clock, light func(time.Time) [3]float64) (drivers.FrameSource, error) {
 	switch spec.Source {
 	case CameraFile:
-		return camera.OpenFile(spec.Device, camera.FileOpts{Clock: clk, FPS: spec.FPS})
+		return camera.OpenFile(spec.Device, camera.FileOpts{Clock: clk, FPS: spec.FPS, Loop: spec.Loop})
 	case CameraSynthetic:
 		f := drivers.FormatRGB24
 		if spec.Format != "" {

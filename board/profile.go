@@ -85,6 +85,10 @@ type CameraSpec struct {
 	Width  int     `json:"width"`
 	Height int     `json:"height"`
 	FPS    float64 `json:"fps"`
+	// Loop plays a recording (CameraFile) again from its first frame when
+	// it ends, so a kiosk playing one keeps running sessions; without it
+	// the camera ends with the recording.
+	Loop bool `json:"loop,omitempty"`
 }
 
 // Profile describes one board.
@@ -129,6 +133,7 @@ type Config struct {
 	CameraWidth      *int        `json:"camera_width" yaml:"camera_width" toml:"camera_width"`                // [camera.width]
 	CameraHeight     *int        `json:"camera_height" yaml:"camera_height" toml:"camera_height"`             // [camera.height]
 	CameraFPS        *float64    `json:"camera_fps" yaml:"camera_fps" toml:"camera_fps"`                      // [camera.fps]
+	CameraLoop       *bool       `json:"camera_loop" yaml:"camera_loop" toml:"camera_loop"`                   // [camera.loop]
 	InferenceThreads *int        `json:"inference_threads" yaml:"inference_threads" toml:"inference_threads"` // [inference_threads]
 }
 
@@ -207,6 +212,7 @@ func (c Config) apply(p *Profile) {
 	set(&p.Camera.Width, c.CameraWidth)
 	set(&p.Camera.Height, c.CameraHeight)
 	set(&p.Camera.FPS, c.CameraFPS)
+	set(&p.Camera.Loop, c.CameraLoop)
 	set(&p.InferenceThreads, c.InferenceThreads)
 }
 
@@ -330,6 +336,9 @@ func (p Profile) Validate() error {
 		}
 	default:
 		bad("camera.source", "%q is not v4l2, file or synthetic", c.Source)
+	}
+	if c.Loop && c.Source != CameraFile {
+		bad("camera.loop", "only a recording (source file) loops, not a %s camera", c.Source)
 	}
 	if c.Source != CameraFile {
 		if c.Width <= 0 || c.Height <= 0 {
