@@ -31,6 +31,7 @@ build:
 lint:
 	@bad=$$(gofmt -l $(MODULES)); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@bash scripts/check-docs.sh
 
 fmt:
 	gofmt -w $(MODULES)
