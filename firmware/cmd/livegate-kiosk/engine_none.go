@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 
 	"livegate.dev/firmware/config"
 )
@@ -18,3 +19,5 @@ func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLoc
 }
 
 func packSelfTest(context.Context, config.Config, string) (bool, error) { return false, errNoEngine }
+
+func cmdSimPrint(context.Context, []string, io.Writer, io.Writer) error { return errNoEngine }

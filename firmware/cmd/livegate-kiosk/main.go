@@ -6,6 +6,8 @@
 //	livegate-kiosk run-once --board sim --camera FILE [--json]
 //	                                           one walk-up session from a recording
 //	livegate-kiosk walkup [--config FILE]      simulate a walk-up on the running sim daemon
+//	livegate-kiosk sim-print --from CLIP --out FILE.y4m
+//	                                           render a printed-photo attack to play on the sim
 //	livegate-kiosk check-config --config FILE  validate a config, print the effective one
 //	livegate-kiosk hash-password               hash a technician password (read from stdin)
 //	livegate-kiosk env                         list the LIVEGATE_KIOSK_* overrides
@@ -45,6 +47,9 @@ commands:
   run --config FILE            run the kiosk daemon
   run-once --camera FILE       run one walk-up session from a recording (sim board)
   walkup [--config FILE]       simulate a walk-up on the running daemon (sim board) and print its verdict
+  sim-print --from CLIP --out FILE.y4m
+                               render a printed photo of a clip's frame held up to the camera (an attack
+                               recording for the sim board's camera_source: file)
   check-config --config FILE   validate a config file and print the effective config
   hash-password                read a password on stdin, print its hash for technician.password_hash
   bench --camera FILE          measure the kiosk loop on one core (frames/s, latency to the relay, memory)
@@ -69,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "walkup":
 		err = cmdWalkUp(ctx, args[1:], stdin, stdout, stderr)
+	case "sim-print":
+		err = cmdSimPrint(ctx, args[1:], stdout, stderr)
 	case "check-config":
 		err = cmdCheck(args[1:], stdout, stderr)
 	case "hash-password":
