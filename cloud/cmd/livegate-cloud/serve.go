@@ -18,6 +18,7 @@ import (
 	"livegate.dev/cloud/internal/fleet"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
 	"livegate.dev/cloud/internal/releases"
+	"livegate.dev/cloud/internal/servertls"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -34,6 +35,7 @@ func serveCmd() *cobra.Command {
 		otaRoots    string
 		otaMax      int64
 		otaStore    releases.HookOptions // Store, S3Endpoint, S3Region
+		hstsMaxAge  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -70,6 +72,12 @@ Secrets come from the environment only:
 				o.RateLimit = rateLimit
 			}
 			o.Webhook = webhook.Config{MaxAttempts: maxAttempts, BackoffBase: backoffBase, BackoffCap: backoffCap}
+			// HTTPS: a year of HSTS in production; in dev max-age=0 unless
+			// asked, so a browser never pins localhost to HTTPS.
+			o.HSTSMaxAge = hstsMaxAge
+			if o.Dev && !cmd.Flags().Changed("hsts-max-age") {
+				o.HSTSMaxAge = 0
+			}
 			mo := mount.Options{DataDir: o.DataDir} // capture page, WebSocket, face API
 			if o.Store == daemon.StorePostgres {
 				mo.PostgresDSN = o.PostgresDSN // failed attempts throttled across replicas
@@ -107,12 +115,26 @@ Secrets come from the environment only:
 			if err != nil {
 				return err
 			}
+			// SIGHUP reads the HTTPS certificate files again (they are
+			// also read again when they change).
+			hup := make(chan os.Signal, 1)
+			if d.TLSAddr() != nil {
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+			}
 			var runErr error
-			select {
-			case <-ctx.Done():
-				logger.Info("shutting down")
-			case runErr = <-d.Err():
-				logger.Error("stopping after a failure", slog.Any("error", runErr))
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					logger.Info("shutting down")
+					break wait
+				case runErr = <-d.Err():
+					logger.Error("stopping after a failure", slog.Any("error", runErr))
+					break wait
+				case <-hup:
+					d.ReloadTLS() // logs the outcome; a failure keeps the current certificate
+				}
 			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -124,7 +146,12 @@ Secrets come from the environment only:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Addr, "addr", ":8000", "address to listen on")
+	f.StringVar(&o.Addr, "addr", ":8000", "address to listen on (plain HTTP; with --tls-addr it only redirects to HTTPS)")
+	f.StringVar(&o.TLSAddr, "tls-addr", "", "serve HTTPS on this address, e.g. :8443, with --tls-cert and --tls-key (with --dev and neither: a certificate from a local CA generated in <data>/tls)")
+	f.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM certificate for --tls-addr, then its intermediates (read again on SIGHUP and when the file changes)")
+	f.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert, unencrypted")
+	f.StringSliceVar(&o.TLS.Names, "tls-names", nil, "with --dev and no --tls-cert: more DNS names or IP addresses for the generated certificate, besides localhost, 127.0.0.1 and ::1 (comma-separated)")
+	f.DurationVar(&hstsMaxAge, "hsts-max-age", servertls.DefaultHSTSMaxAge, "Strict-Transport-Security max-age on HTTPS responses; negative: no header (default 0 with --dev)")
 	f.StringVar(&o.DataDir, "data", "./data", "data directory (bbolt file, master.key)")
 	f.StringVar(&o.PublicURL, "public-url", "", "external base URL used in session_url (default http://localhost:<port>)")
 	f.StringVar(&o.Store, "store", daemon.StoreBolt, "store: bbolt (embedded) or postgres")
@@ -132,7 +159,7 @@ Secrets come from the environment only:
 	f.IntVar(&o.PostgresMaxConns, "postgres-max-conns", 32, "PostgreSQL connection pool size per replica")
 	f.DurationVar(&o.SessionTTL, "session-ttl", 30*time.Minute, "how long a session can be captured")
 	f.IntVar(&rateLimit, "rate-limit", api.DefaultRateLimit, "requests per minute per API key, and per client IP on keyless routes; 0 disables (per replica)")
-	f.BoolVar(&o.Dev, "dev", false, "also accept http:// redirect/webhook URLs whose host is literally 127.0.0.1, ::1 or localhost (local integration only)")
+	f.BoolVar(&o.Dev, "dev", false, "also accept http:// redirect/webhook URLs whose host is literally 127.0.0.1, ::1 or localhost, and generate a local CA for --tls-addr without --tls-cert (local integration only)")
 	f.StringVar(&o.ProxyHeader, "proxy-header", "", "header carrying the client IP behind a trusted proxy, e.g. X-Forwarded-For")
 	f.IntVar(&o.BodyLimit, "body-limit", api.DefaultBodyLimit, "largest request body in bytes (413 above)")
 	f.IntVar(&maxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts per webhook delivery before it is dead")

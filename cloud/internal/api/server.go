@@ -73,6 +73,10 @@ type Config struct {
 	// Routes are more routes to serve and document; one with the method and
 	// path of a built-in route replaces it. Optional.
 	Routes []Route
+	// HSTS is the Strict-Transport-Security value sent on every response
+	// over TLS (never over plain HTTP), e.g. "max-age=31536000". Optional.
+	// Default: none.
+	HSTS string
 }
 
 // Server is the HTTP API.
@@ -145,6 +149,9 @@ func New(cfg Config) (*Server, error) {
 		JSONEncoder:           marshalJSON,
 		JSONDecoder:           json.Unmarshal,
 	})
+	if cfg.HSTS != "" {
+		s.app.Use(hsts(cfg.HSTS))
+	}
 	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, s.cors, s.rateLimit)
 	for _, r := range s.ops {
 		limit, ok := limits[r.Method+" "+r.Path]

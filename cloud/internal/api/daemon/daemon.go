@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
 	"livegate.dev/cloud/internal/secret"
+	"livegate.dev/cloud/internal/servertls"
 	"livegate.dev/cloud/internal/store"
 	"livegate.dev/cloud/internal/store/bolt"
 	"livegate.dev/cloud/internal/webhook"
@@ -37,6 +40,22 @@ type Options struct {
 	Addr string
 	// Listener to serve on instead of Addr. Optional.
 	Listener net.Listener
+	// TLSAddr, when set, serves the API over HTTPS there (TLS 1.2 and up),
+	// with the certificate TLS names; the plain listener (Addr or
+	// Listener) then only redirects to it. Optional. Default: no HTTPS.
+	TLSAddr string
+	// TLSListener is a TCP listener to serve HTTPS on instead of TLSAddr
+	// (TLS is added). Optional.
+	TLSListener net.Listener
+	// TLS is where the HTTPS certificate comes from: --tls-cert and
+	// --tls-key, or with Dev and neither, a development CA kept in
+	// DataDir/tls (Dev, Clock and Logger are filled in). Used only with
+	// TLSAddr or TLSListener.
+	TLS servertls.Config
+	// HSTSMaxAge is the Strict-Transport-Security max-age sent on HTTPS
+	// responses. Optional. Default: 0, sent as max-age=0 (a browser keeps
+	// no pin); negative sends no header. serve sets a year outside --dev.
+	HSTSMaxAge time.Duration
 	// DataDir holds the bbolt file and master.key. Optional. Default: "./data".
 	DataDir string
 	// PublicURL is the externally visible base URL for session_url.
@@ -111,6 +130,9 @@ type Daemon struct {
 	st       store.Store
 	srv      *api.Server
 	ln       net.Listener
+	tlsLn    net.Listener     // HTTPS, when on; ln then only redirects
+	certs    *servertls.Certs // the HTTPS certificate
+	redirect *http.Server     // serves ln when HTTPS is on
 	worker   *webhook.Worker
 	sessions *lifecycle.Service
 	tenants  *tenancy.Service
@@ -178,6 +200,11 @@ func (o *Options) defaults() {
 func Start(ctx context.Context, o Options) (*Daemon, error) {
 	o.defaults()
 	d := &Daemon{opts: o, errc: make(chan error, 4)}
+	certs, err := openTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	d.certs = certs
 	master, err := MasterKey(o)
 	if err != nil {
 		return nil, err
@@ -214,8 +241,20 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: listen on %s: %w", o.Addr, err)
 		}
 	}
+	if d.certs != nil {
+		raw := o.TLSListener
+		if raw == nil {
+			if raw, err = net.Listen("tcp", o.TLSAddr); err != nil {
+				d.ln.Close()
+				return nil, fmt.Errorf("daemon: listen on %s (--tls-addr): %w", o.TLSAddr, err)
+			}
+		}
+		d.tlsLn = tls.NewListener(raw, d.certs.TLSConfig())
+	}
 	d.url = o.PublicURL
-	if d.url == "" {
+	if d.url == "" && d.tlsLn != nil {
+		d.url = "https://localhost:" + strconv.Itoa(d.tlsLn.Addr().(*net.TCPAddr).Port)
+	} else if d.url == "" {
 		port := d.ln.Addr().(*net.TCPAddr).Port
 		d.url = "http://localhost:" + strconv.Itoa(port)
 	}
@@ -224,7 +263,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		Clock: o.Clock, TTL: o.SessionTTL, SweepInterval: o.SweepInterval, Logger: o.Logger,
 	})
 	if err != nil {
-		d.ln.Close()
+		d.closeListeners()
 		return nil, err
 	}
 	d.tenants = tenancy.New(d.st, d.sealer, o.Clock)
@@ -233,7 +272,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
 			PublicURL: d.url, MasterKey: master, URLs: policy})
 		if err != nil {
-			d.ln.Close()
+			d.closeListeners()
 			return nil, fmt.Errorf("daemon: extra routes: %w", err)
 		}
 	}
@@ -248,10 +287,10 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		},
 		Notifier: d.worker, AdminToken: o.AdminToken, LegacyKey: o.LegacyKey, RateLimit: rate,
 		BodyLimit: o.BodyLimit, ProxyHeader: o.ProxyHeader, Clock: o.Clock, Logger: o.Logger, Version: o.Version,
-		Routes: extra,
+		Routes: extra, HSTS: d.hsts(),
 	})
 	if err != nil {
-		d.ln.Close()
+		d.closeListeners()
 		if d.closeExtra != nil {
 			d.closeExtra()
 		}
@@ -275,21 +314,36 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	}()
 	go func() {
 		defer d.wg.Done()
-		if err := d.srv.Serve(d.ln); err != nil {
+		ln := d.ln
+		if d.tlsLn != nil {
+			ln = d.tlsLn
+		}
+		if err := d.srv.Serve(ln); err != nil {
 			d.errc <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	ok = true
-	o.Logger.Info("livegate-cloud serving", slog.String("addr", d.ln.Addr().String()), slog.String("public_url", d.url),
+	attrs := []slog.Attr{slog.String("addr", d.ln.Addr().String()), slog.String("public_url", d.url),
 		slog.String("store", o.Store), slog.Duration("session_ttl", o.SessionTTL), slog.Int("rate_limit", rate),
-		slog.Bool("admin_api", o.AdminToken != ""), slog.Bool("legacy_key", o.LegacyKey != ""))
+		slog.Bool("admin_api", o.AdminToken != ""), slog.Bool("legacy_key", o.LegacyKey != "")}
+	if d.tlsLn != nil {
+		d.serveRedirect()
+		attrs = append(attrs, slog.String("tls_addr", d.tlsLn.Addr().String()))
+	}
+	ok = true
+	if dev := d.DevCA(); dev != nil { // before "serving": whoever waits for that line has this one too
+		o.Logger.Warn("dev TLS: a local CA signs the HTTPS certificate; trust its certificate on devices (livegate-kiosk enroll --cloud-ca, ota.ca_file), "+
+			"in livegate-ota push --ca, curl --cacert and browsers", slog.String("ca_file", dev.CAFile), slog.String("ca_sha256", dev.Fingerprint),
+			slog.Bool("new_ca", dev.NewCA), slog.Any("names", dev.Names), slog.String("https_url", d.url))
+	}
+	o.Logger.LogAttrs(context.Background(), slog.LevelInfo, "livegate-cloud serving", attrs...)
 	return d, nil
 }
 
 // URL is the public base URL.
 func (d *Daemon) URL() string { return d.url }
 
-// Addr is the address the server listens on.
+// Addr is the address the server listens on (for plain HTTP; with HTTPS
+// on, it only redirects).
 func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
 
 // Store is the open store.
@@ -313,10 +367,15 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	var err error
 	d.once.Do(func() {
 		err = d.srv.Shutdown(ctx)
+		if d.redirect != nil {
+			if rerr := d.redirect.Shutdown(ctx); err == nil {
+				err = rerr
+			}
+		}
 		// The HTTP server stops only the listeners it has begun serving:
 		// one told to stop before its goroutine got that far would serve
 		// d.ln afterwards, for ever. Closed here, Serve returns at once.
-		d.ln.Close()
+		d.closeListeners()
 		if d.closeExtra != nil {
 			if cerr := d.closeExtra(); err == nil {
 				err = cerr
