@@ -64,10 +64,17 @@ type proc struct {
 	waitErr error
 	mu      sync.Mutex
 	msgs    []string // log messages seen
+
+	// With --tls-addr: the HTTPS base URL, the public URL, and with --dev
+	// the generated CA's file and SHA-256 fingerprint, as logged.
+	tlsBase, publicURL string
+	caFile, caSHA256   string
+	newCA              bool
 }
 
 // startServe runs `livegate-cloud serve` on 127.0.0.1:0 and waits for its
-// "serving" log line to learn the address.
+// "serving" log line to learn the address (and the HTTPS address and
+// development CA, when extra has --tls-addr).
 func startServe(t *testing.T, bin, data string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--dev", "--log-level", "info",
@@ -87,14 +94,28 @@ func startServe(t *testing.T, bin, data string, extra ...string) *proc {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			var rec struct{ Msg, Addr string }
+			var rec struct {
+				Msg, Addr string
+				PublicURL string `json:"public_url"`
+				TLSAddr   string `json:"tls_addr"`
+				CAFile    string `json:"ca_file"`
+				CASHA256  string `json:"ca_sha256"`
+				NewCA     bool   `json:"new_ca"`
+			}
 			if json.Unmarshal(sc.Bytes(), &rec) != nil {
 				continue
 			}
 			p.mu.Lock()
 			p.msgs = append(p.msgs, rec.Msg)
 			p.mu.Unlock()
+			if rec.CAFile != "" { // logged before "serving"
+				p.caFile, p.caSHA256, p.newCA = rec.CAFile, rec.CASHA256, rec.NewCA
+			}
 			if rec.Msg == "livegate-cloud serving" {
+				p.publicURL = rec.PublicURL
+				if rec.TLSAddr != "" {
+					p.tlsBase = "https://" + rec.TLSAddr
+				}
 				addr <- rec.Addr
 			}
 		}

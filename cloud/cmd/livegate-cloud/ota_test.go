@@ -3,22 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,12 +36,13 @@ func buildOTATool(t *testing.T) string {
 }
 
 // TestOTAPushRollout runs OTA through the shipped binaries: `livegate-cloud
-// serve --mqtt-addr … --ota-roots …` behind a TLS-terminating proxy (as in
-// production), four sim kiosks enrolled over HTTPS running the kiosk's
-// update agent, and `livegate-ota keygen`, `sign` and `push --rollout
-// --follow`: a release that fails its health check aborts the rollout
-// (push exits non-zero and names the rolled-back devices), a good one
-// completes on every device.
+// serve --dev --tls-addr … --mqtt-addr … --ota-roots …` serving HTTPS
+// itself with the local CA it generates, four sim kiosks enrolled over
+// HTTPS running the kiosk's update agent and trusting only that CA, and
+// `livegate-ota keygen`, `sign` and `push --rollout --follow --ca`: a
+// release that fails its health check aborts the rollout (push exits
+// non-zero and names the rolled-back devices), a good one completes on
+// every device.
 func TestOTAPushRollout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs both binaries")
@@ -101,28 +94,19 @@ func TestOTAPushRollout(t *testing.T) {
 	}
 	factory, _ := os.ReadFile(p("1.0.0.lgota"))
 
-	// The TLS-terminating proxy in front of the daemon.
-	var target atomic.Pointer[url.URL]
-	proxy := httptest.NewUnstartedServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target.Load()) },
-		ErrorLog: log.New(io.Discard, "", 0)})
-	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.StartTLS()
-	defer proxy.Close()
-	os.WriteFile(p("ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw}), 0o644)
-	pool := x509.NewCertPool()
-	pool.AddCert(proxy.Certificate())
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
-	srv := startServe(t, cloudBin, p("data"), "--mqtt-addr", "127.0.0.1:0", "--ota-roots", p("root.pub"), "--public-url", proxy.URL)
-	u, _ := url.Parse(srv.base)
-	target.Store(u)
+	// The cloud serves HTTPS itself (no proxy); the devices, the admin and
+	// the release tool (push --ca) trust the CA it printed and nothing else.
+	srv := startServe(t, cloudBin, p("data"), "--tls-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--ota-roots", p("root.pub"))
+	if srv.caFile == "" || !strings.HasPrefix(srv.publicURL, "https://") {
+		t.Fatalf("serve --dev --tls-addr printed no CA (%q) or an http public URL (%q)", srv.caFile, srv.publicURL)
+	}
+	hc := caClient(t, srv.caFile)
+	cloudURL := srv.publicURL
 
 	admin := func(method, path string, body any, out any) {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, proxy.URL+path, bytes.NewReader(b))
+		req, _ := http.NewRequest(method, cloudURL+path, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := hc.Do(req)
@@ -152,7 +136,7 @@ func TestOTAPushRollout(t *testing.T) {
 			Token string `json:"token"`
 		}
 		admin("POST", "/admin/v1/devices/enrollments", map[string]string{"tenant_id": tenant.TenantID, "device_id": id}, &enr)
-		cr, err := fsync.Enroll(ctx, hc, proxy.URL+"/api/v1/devices/enroll", enr.Token, true)
+		cr, err := fsync.Enroll(ctx, hc, cloudURL+"/api/v1/devices/enroll", enr.Token, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +181,7 @@ func TestOTAPushRollout(t *testing.T) {
 	}
 
 	push := func(file string) (string, error) {
-		return tool("-q", "push", p(file), "--url", proxy.URL, "--ca", p("ca.pem"), "--rollout", "--stages", "100",
+		return tool("-q", "push", p(file), "--url", cloudURL, "--ca", srv.caFile, "--rollout", "--stages", "100",
 			"--abort-failures", "1", "--report-timeout", "2m", "--follow", "--poll", "50ms")
 	}
 	out, err := push("1.1.0.lgota")
@@ -245,7 +229,7 @@ func TestOTAPushRollout(t *testing.T) {
 		}
 	}
 	// Pushing the same artifact again uses the stored release.
-	if out := mustTool("-q", "push", p("1.2.0.lgota"), "--url", proxy.URL, "--ca", p("ca.pem")); !strings.Contains(out, "firmware 1.2.0") {
+	if out := mustTool("-q", "push", p("1.2.0.lgota"), "--url", cloudURL, "--ca", srv.caFile); !strings.Contains(out, "firmware 1.2.0") {
 		t.Fatalf("second push: %s", out)
 	}
 	t.Logf("push --rollout --follow of a good release to %d kiosks: upload → completed in %v", n, took.Round(time.Millisecond))
