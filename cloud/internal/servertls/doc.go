@@ -11,5 +11,6 @@
 // certificate: a reload that fails keeps serving the previous one.
 //
 // The TLS configuration accepts TLS 1.2 and 1.3 with Go's default cipher
-// suites (forward-secret AEAD suites only for TLS 1.2).
+// suites (for TLS 1.2: ECDHE key exchange only, AES-GCM and
+// ChaCha20-Poly1305 preferred, AES-CBC last for old clients).
 package servertls
