@@ -1,8 +1,8 @@
 // Package face holds livegate's face primitives on ONNX Runtime: BlazeFace
 // detection (short and full range, MediaPipe's anchors and weighted NMS),
 // the 468-point face mesh landmarker on an eye-aligned crop, head pose and
-// eye/mouth measures from landmarks, MobileFaceNet embeddings with cosine
-// similarity, and the FaceAntiSpoofing raw score.
+// eye/mouth measures from landmarks, and MobileFaceNet embeddings with
+// cosine similarity.
 //
 // Every model object owns one ONNX Runtime session with pre-allocated
 // tensors and reusable buffers: create it once, call it per frame, Close it

@@ -11,7 +11,7 @@ import (
 // measures again and Check compares.
 func ExampleVector_Check() {
 	built := &modelpack.Outputs{Box: [4]float32{164.5, 125.0, 201.4, 201.4}, Score: 0.906, Landmarks: 468, Presence: 0.99,
-		Centroid: [2]float32{265, 230}, AntiSpoofScore: 0.99, Embedding: []float32{0.6, 0.8}}
+		Centroid: [2]float32{265, 230}, Embedding: []float32{0.6, 0.8}}
 	v := modelpack.NewVector("selftest.jpg", built)
 	fmt.Printf("box tolerance %.1f px\n", v.Detector.BoxTolerance)
 

@@ -72,8 +72,8 @@ func TestPackSelfTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("pack: %d bytes, %d files, built in %v; vector: box %v score %.3f, %d landmarks, anti-spoof %.4f",
-		pack.Len(), len(ix.Files), time.Since(start).Round(time.Millisecond), v.Detector.Box, v.Detector.Score, v.Landmarks.Count, v.AntiSpoof.Score)
+	t.Logf("pack: %d bytes, %d files, built in %v; vector: box %v score %.3f, %d landmarks",
+		pack.Len(), len(ix.Files), time.Since(start).Round(time.Millisecond), v.Detector.Box, v.Detector.Score, v.Landmarks.Count)
 	var names []string
 	for _, f := range ix.Files {
 		names = append(names, f.Name)
@@ -82,8 +82,12 @@ func TestPackSelfTest(t *testing.T) {
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("pack files %v, want %v", names, want)
 	}
-	if v.Landmarks.Count != face.NumLandmarks || v.Detector.Score < 0.5 || v.Embedding == nil {
+	if v.Format != modelpack.VectorFormat || v.Landmarks.Count != face.NumLandmarks || v.Detector.Score < 0.5 || v.Embedding == nil {
 		t.Fatalf("vector %+v", v)
+	}
+	vb, err := os.ReadFile(filepath.Join(unpack(t, pack.Bytes()), modelpack.VectorFile))
+	if err != nil || strings.Contains(string(vb), "anti_spoof") {
+		t.Fatalf("selftest.json still has an anti_spoof expectation (%v): %s", err, vb)
 	}
 	first, err := tar.NewReader(bytes.NewReader(pack.Bytes())).Next()
 	if err != nil || first.Name != modelpack.IndexName {
@@ -95,7 +99,7 @@ func TestPackSelfTest(t *testing.T) {
 	if _, err := modelpack.CheckDir(t.Context(), dir, modelpackORT()); err != nil {
 		t.Fatalf("the pack fails its own self-test: %v", err)
 	}
-	t.Logf("self-test (load 4 models + run them once): %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("self-test (load %d models + run them once): %v", len(modelpack.ModelFiles), time.Since(start).Round(time.Millisecond))
 	e, err := modelpack.Load(dir, modelpackORT())
 	if err != nil {
 		t.Fatal(err)
@@ -118,13 +122,13 @@ func TestPackSelfTest(t *testing.T) {
 	t.Run("expectations that do not match", func(t *testing.T) {
 		w := *v
 		w.Detector.Box[0] += 40
-		w.AntiSpoof.Score += 0.5
+		w.Landmarks.Centroid[1] += 40
 		b, _ := jsonMarshal(&w)
 		if err := os.WriteFile(filepath.Join(dir, modelpack.VectorFile), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		_, err := modelpack.CheckDir(t.Context(), dir, modelpackORT())
-		if !errors.Is(err, modelpack.ErrSelfTest) || !strings.Contains(err.Error(), "detector box x") || !strings.Contains(err.Error(), "anti-spoof score") {
+		if !errors.Is(err, modelpack.ErrSelfTest) || !strings.Contains(err.Error(), "detector box x") || !strings.Contains(err.Error(), "landmark centroid") {
 			t.Fatalf("self-test with wrong expectations: %v", err)
 		}
 	})
@@ -150,35 +154,55 @@ func TestPackSelfTest(t *testing.T) {
 		}
 	})
 	t.Run("altered weights", func(t *testing.T) {
-		// Models that load but compute something else (here: the largest
-		// weight tensor of the embedder and of the anti-spoof model negated)
-		// fail the known answer.
+		// A model that loads but computes something else (here: the
+		// largest weight tensor of the embedder negated) fails the known
+		// answer.
 		d := unpack(t, pack.Bytes())
-		for _, n := range []string{face.EmbedModel, face.AntiSpoofModel} {
-			p := filepath.Join(d, n)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			off, n := largestRawData(t, b)
-			for i := off + 3; i < off+n; i += 4 {
-				b[i] ^= 0x80 // float32 sign bit, little-endian
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		p := filepath.Join(d, face.EmbedModel)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, err := modelpack.CheckDir(t.Context(), d, modelpackORT())
+		off, n := largestRawData(t, b)
+		for i := off + 3; i < off+n; i += 4 {
+			b[i] ^= 0x80 // float32 sign bit, little-endian
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = modelpack.CheckDir(t.Context(), d, modelpackORT())
 		if !errors.Is(err, modelpack.ErrSelfTest) {
 			t.Fatalf("self-test with altered weights: %v, want ErrSelfTest", err)
 		}
 		t.Logf("altered weights: %v", err)
 	})
+	t.Run("pack built before vector format 2", func(t *testing.T) {
+		// A pack of the previous layout: FaceAntiSpoofing.onnx beside the
+		// engine's models and a format 1 vector with an anti_spoof
+		// expectation (testdata/selftest-format1.json, written by the
+		// previous builder from these models and grace_hopper_512x512.jpg).
+		// The model is not loaded (here a stand-in that is not ONNX at all)
+		// and the expectation is dropped: the pack passes its self-test.
+		d := unpack(t, pack.Bytes())
+		old, err := os.ReadFile(filepath.Join("testdata", "selftest-format1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, modelpack.VectorFile), old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "FaceAntiSpoofing.onnx"), []byte("not loaded"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := modelpack.CheckDir(t.Context(), d, modelpackORT()); err != nil {
+			t.Fatalf("a format 1 pack fails its self-test: %v", err)
+		}
+	})
 }
 
 func TestVectorCheck(t *testing.T) {
 	good := modelpack.Outputs{Box: [4]float32{100, 80, 200, 200}, Score: 0.9, Landmarks: 468, Presence: 0.99,
-		Centroid: [2]float32{200, 180}, AntiSpoofScore: 0.3, Embedding: []float32{1, 0, 0}}
+		Centroid: [2]float32{200, 180}, Embedding: []float32{1, 0, 0}}
 	v := modelpack.NewVector("selftest.png", &good)
 	tests := []struct {
 		name string
@@ -186,14 +210,13 @@ func TestVectorCheck(t *testing.T) {
 		want string // "" passes
 	}{
 		{"same outputs", func(*modelpack.Outputs) {}, ""},
-		{"within tolerance", func(o *modelpack.Outputs) { o.Box[0] += 3; o.Score -= 0.01; o.AntiSpoofScore += 0.02 }, ""},
+		{"within tolerance", func(o *modelpack.Outputs) { o.Box[0] += 3; o.Score -= 0.01 }, ""},
 		{"box moved", func(o *modelpack.Outputs) { o.Box[1] += 10 }, "detector box y"},
 		{"box smaller", func(o *modelpack.Outputs) { o.Box[2] -= 10 }, "detector box w"},
 		{"score", func(o *modelpack.Outputs) { o.Score = 0.6 }, "detector score"},
 		{"landmark count", func(o *modelpack.Outputs) { o.Landmarks = 68 }, "68 landmarks"},
 		{"presence", func(o *modelpack.Outputs) { o.Presence = 0.1 }, "presence"},
 		{"centroid", func(o *modelpack.Outputs) { o.Centroid[0] += 20 }, "centroid"},
-		{"anti-spoof", func(o *modelpack.Outputs) { o.AntiSpoofScore = 0.9 }, "anti-spoof score"},
 		{"embedding", func(o *modelpack.Outputs) { o.Embedding = []float32{0, 1, 0} }, "embedding cosine"},
 		{"embedding size", func(o *modelpack.Outputs) { o.Embedding = []float32{1} }, "embedding of 1 values"},
 	}
@@ -219,16 +242,36 @@ func TestParseVector(t *testing.T) {
 	if _, err := modelpack.ParseVector(b); err != nil {
 		t.Fatal(err)
 	}
+	antiSpoof := `"anti_spoof": {"score": 0.99, "tolerance": 0.07}, "format"`
 	for name, bad := range map[string]string{
-		"unknown field": strings.Replace(string(b), `"format"`, `"extra": 1, "format"`, 1),
-		"trailing data": string(b) + "{}",
-		"format":        strings.Replace(string(b), `"format": 1`, `"format": 2`, 1),
-		"not json":      "selftest",
+		"unknown field":        strings.Replace(string(b), `"format"`, `"extra": 1, "format"`, 1),
+		"trailing data":        string(b) + "{}",
+		"format 0":             strings.Replace(string(b), `"format": 2`, `"format": 0`, 1),
+		"format 3":             strings.Replace(string(b), `"format": 2`, `"format": 3`, 1),
+		"format 2, anti_spoof": strings.Replace(string(b), `"format"`, antiSpoof, 1),
+		"format 2, null field": strings.Replace(string(b), `"format"`, `"anti_spoof": null, "format"`, 1),
+		"format 1, bad field":  strings.Replace(strings.Replace(string(b), `"format": 2`, `"format": 1`, 1), `"format"`, `"extra": 1, "format"`, 1),
+		"not json":             "selftest",
 	} {
 		if _, err := modelpack.ParseVector([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// Format 1, as packs built before FaceAntiSpoofing left them wrote it:
+	// read, its anti_spoof expectation dropped.
+	for name, old := range map[string]string{
+		"format 1":             strings.Replace(strings.Replace(string(b), `"format": 2`, `"format": 1`, 1), `"format"`, antiSpoof, 1),
+		"format 1, as written": string(mustRead(t, filepath.Join("testdata", "selftest-format1.json"))),
+	} {
+		w, err := modelpack.ParseVector([]byte(old))
+		if err != nil || w.Format != 1 || w.Landmarks.Count != 468 {
+			t.Errorf("%s: %+v, %v", name, w, err)
+		}
+	}
+	if b1, err := jsonMarshal(mustParse(t, mustRead(t, filepath.Join("testdata", "selftest-format1.json")))); err != nil || strings.Contains(string(b1), "anti_spoof") {
+		t.Errorf("a format 1 vector read back keeps anti_spoof (%v): %s", err, b1)
+	}
+
 	dir := t.TempDir()
 	v.Image = "../secret.png"
 	b, _ = jsonMarshal(v)
@@ -239,4 +282,22 @@ func TestParseVector(t *testing.T) {
 	if _, err := modelpack.ReadVector(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("no vector: %v", err)
 	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustParse(t *testing.T, b []byte) *modelpack.Vector {
+	t.Helper()
+	v, err := modelpack.ParseVector(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -41,8 +41,11 @@ type IndexFile struct {
 }
 
 // ModelFiles are the engine's model files, as named in models/manifest.json
-// (onnx_file) and loaded by Load.
-var ModelFiles = []string{face.ShortRangeModel, face.LandmarkModel, face.EmbedModel, face.AntiSpoofModel}
+// (onnx_file) and loaded by Load: the models the liveness engine runs.
+// Packs built before vector format 2 also hold FaceAntiSpoofing.onnx;
+// such a pack still installs (its index lists that file and the installer
+// verifies its hash like any other) and nothing loads it.
+var ModelFiles = []string{face.ShortRangeModel, face.LandmarkModel, face.EmbedModel}
 
 // BuildOptions configures Build.
 type BuildOptions struct {
@@ -188,22 +191,35 @@ func Write(w io.Writer, modelsDir string, v *Vector, image []byte) (*Index, erro
 	return ix, nil
 }
 
+// vectorJSON is selftest.json as any format writes it: format 1 also
+// carries anti_spoof, the expected FaceAntiSpoofing score.
+type vectorJSON struct {
+	Vector
+	AntiSpoof json.RawMessage `json:"anti_spoof"`
+}
+
 // ParseVector decodes a self-test vector strictly (unknown fields and
-// trailing data are refused).
+// trailing data are refused), of format OldestVectorFormat to
+// VectorFormat. A format 1 vector's anti_spoof expectation is read and
+// dropped: that model is no longer run, so there is nothing to compare it
+// with. Format 2 has no anti_spoof.
 func ParseVector(b []byte) (*Vector, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var v Vector
+	var v vectorJSON
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("modelpack: self-test vector: %w", err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("modelpack: self-test vector: trailing data")
 	}
-	if v.Format != VectorFormat {
-		return nil, fmt.Errorf("modelpack: self-test vector format %d, want %d", v.Format, VectorFormat)
+	switch {
+	case v.Format < OldestVectorFormat || v.Format > VectorFormat:
+		return nil, fmt.Errorf("modelpack: self-test vector format %d, want %d…%d", v.Format, OldestVectorFormat, VectorFormat)
+	case v.Format >= 2 && v.AntiSpoof != nil:
+		return nil, fmt.Errorf("modelpack: self-test vector format %d: anti_spoof is a format 1 field", v.Format)
 	}
-	return &v, nil
+	return &v.Vector, nil
 }
 
 func hashFile(p string) (int64, string, error) {

@@ -14,8 +14,16 @@ import (
 	"livegate.dev/models/ort"
 )
 
-// VectorFormat is the format of selftest.json.
-const VectorFormat = 1
+// VectorFormat is the format of the selftest.json that NewVector and Build
+// write. Format 2 has no anti_spoof expectation: packs no longer carry the
+// FaceAntiSpoofing model, which the engine does not run. A device reads
+// format 1 too (packs built before), ignoring its anti_spoof member; a
+// device that knows format 1 only refuses format 2 and rolls the pack
+// back, instead of looking for a model the pack no longer has.
+const VectorFormat = 2
+
+// OldestVectorFormat is the oldest selftest.json format SelfTest accepts.
+const OldestVectorFormat = 1
 
 // VectorFile is the self-test vector's name in a pack.
 const VectorFile = "selftest.json"
@@ -28,7 +36,6 @@ type Vector struct {
 	Image     string         `json:"image"`
 	Detector  DetectorWant   `json:"detector"`
 	Landmarks LandmarksWant  `json:"landmarks"`
-	AntiSpoof AntiSpoofWant  `json:"anti_spoof"`
 	Embedding *EmbeddingWant `json:"embedding,omitempty"`
 }
 
@@ -50,12 +57,6 @@ type LandmarksWant struct {
 	CentroidTolerance float32    `json:"centroid_tolerance_px"`
 }
 
-// AntiSpoofWant is the expected raw FaceAntiSpoofing score of the best face.
-type AntiSpoofWant struct {
-	Score     float32 `json:"score"`
-	Tolerance float32 `json:"tolerance"`
-}
-
 // EmbeddingWant is the expected embedding of the mesh-aligned face; the
 // measured one must have at least MinCosine cosine similarity with it.
 type EmbeddingWant struct {
@@ -65,28 +66,30 @@ type EmbeddingWant struct {
 
 // Outputs are what the models gave on the reference image.
 type Outputs struct {
-	Box            [4]float32 `json:"box"`
-	Score          float32    `json:"score"`
-	Landmarks      int        `json:"landmarks"`
-	Presence       float32    `json:"presence"`
-	Centroid       [2]float32 `json:"centroid"`
-	AntiSpoofScore float32    `json:"anti_spoof_score"`
-	Embedding      []float32  `json:"embedding"`
+	Box       [4]float32 `json:"box"`
+	Score     float32    `json:"score"`
+	Landmarks int        `json:"landmarks"`
+	Presence  float32    `json:"presence"`
+	Centroid  [2]float32 `json:"centroid"`
+	Embedding []float32  `json:"embedding"`
 }
 
 // ErrSelfTest: the models' outputs differ from the self-test vector.
 var ErrSelfTest = errors.New("models self-test failed")
 
-// Engine is the engine's four models loaded from one directory.
+// Engine is the engine's three models (ModelFiles) loaded from one
+// directory.
 type Engine struct {
-	det   *face.Detector
-	lm    *face.Landmarker
-	emb   *face.Embedder
-	spoof *face.AntiSpoof
+	det *face.Detector
+	lm  *face.Landmarker
+	emb *face.Embedder
 }
 
 // Load loads the engine's models from dir (a models slot or the model
-// cache), under their names in models/manifest.json.
+// cache), under their names in models/manifest.json. Other files in dir
+// are not read: a pack built before format 2 also holds
+// FaceAntiSpoofing.onnx, which the slot's installer verified against the
+// pack's index like every file, and which nothing loads.
 func Load(dir string, o ort.Options) (*Engine, error) {
 	e := &Engine{}
 	var err error
@@ -98,10 +101,6 @@ func Load(dir string, o ort.Options) (*Engine, error) {
 		return nil, fmt.Errorf("modelpack: %w", err)
 	}
 	if e.emb, err = face.NewEmbedder(face.EmbedderOptions{Model: filepath.Join(dir, face.EmbedModel), ORT: o}); err != nil {
-		e.Close()
-		return nil, fmt.Errorf("modelpack: %w", err)
-	}
-	if e.spoof, err = face.NewAntiSpoof(face.AntiSpoofOptions{Model: filepath.Join(dir, face.AntiSpoofModel), ORT: o}); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("modelpack: %w", err)
 	}
@@ -120,14 +119,11 @@ func (e *Engine) Close() error {
 	if e.emb != nil {
 		errs = append(errs, e.emb.Close())
 	}
-	if e.spoof != nil {
-		errs = append(errs, e.spoof.Close())
-	}
 	return errors.Join(errs...)
 }
 
-// Measure runs every model on img: detection, the mesh of the best face,
-// its anti-spoof score and its embedding.
+// Measure runs every model on img: detection, the mesh of the best face
+// and its embedding.
 func Measure(ctx context.Context, e *Engine, img *imgproc.RGB) (*Outputs, error) {
 	faces, err := e.det.Detect(img)
 	if err != nil {
@@ -155,12 +151,6 @@ func Measure(ctx context.Context, e *Engine, img *imgproc.RGB) (*Outputs, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if out.AntiSpoofScore, err = e.spoof.Score(img, f); err != nil {
-		return nil, fmt.Errorf("modelpack: anti-spoof: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	out.Embedding = make([]float32, face.EmbeddingSize)
 	if err := e.emb.Embed(img, face.AlignLandmarks(&m), out.Embedding); err != nil {
 		return nil, fmt.Errorf("modelpack: embedding: %w", err)
@@ -172,8 +162,8 @@ func Measure(ctx context.Context, e *Engine, img *imgproc.RGB) (*Outputs, error)
 // output against the vector. The error wraps ErrSelfTest and names each
 // output that left its tolerance.
 func SelfTest(ctx context.Context, e *Engine, v *Vector, img *imgproc.RGB) (*Outputs, error) {
-	if v.Format != VectorFormat {
-		return nil, fmt.Errorf("%w: vector format %d, want %d", ErrSelfTest, v.Format, VectorFormat)
+	if v.Format < OldestVectorFormat || v.Format > VectorFormat {
+		return nil, fmt.Errorf("%w: vector format %d, want %d…%d", ErrSelfTest, v.Format, OldestVectorFormat, VectorFormat)
 	}
 	out, err := Measure(ctx, e, img)
 	if err != nil {
@@ -203,9 +193,6 @@ func (v *Vector) Check(out *Outputs) error {
 		bad = append(bad, fmt.Sprintf("landmark centroid (%.1f, %.1f) is %.2f px from (%.1f, %.1f), tolerance %.2f", out.Centroid[0], out.Centroid[1], d,
 			v.Landmarks.Centroid[0], v.Landmarks.Centroid[1], v.Landmarks.CentroidTolerance))
 	}
-	if d := abs(out.AntiSpoofScore - v.AntiSpoof.Score); d > v.AntiSpoof.Tolerance {
-		bad = append(bad, fmt.Sprintf("anti-spoof score %.4f, want %.4f ± %.4f", out.AntiSpoofScore, v.AntiSpoof.Score, v.AntiSpoof.Tolerance))
-	}
 	if w := v.Embedding; w != nil {
 		if len(w.Vector) != len(out.Embedding) {
 			bad = append(bad, fmt.Sprintf("embedding of %d values, want %d", len(out.Embedding), len(w.Vector)))
@@ -223,15 +210,14 @@ func (v *Vector) Check(out *Outputs) error {
 // reference image named image, with the default tolerances: box 2 % of
 // the face side + 1 px, detector score ± 0.02, landmark centroid 2 % of
 // the face side + 1 px, presence at least half the measured one,
-// anti-spoof score ± 0.02 + 5 %, embedding cosine ≥ 0.98. Converted
-// models on x64 and arm64 differ by about 1e-4, far inside these; another
-// model, or a wrong one, lands far outside.
+// embedding cosine ≥ 0.98. Converted models on x64 and arm64 differ by
+// about 1e-4, far inside these; another model, or a wrong one, lands far
+// outside.
 func NewVector(image string, out *Outputs) *Vector {
 	side := max(out.Box[2], out.Box[3])
 	v := &Vector{Format: VectorFormat, Image: image,
 		Detector:  DetectorWant{Box: out.Box, BoxTolerance: 0.02*side + 1, Score: out.Score, ScoreTolerance: 0.02},
 		Landmarks: LandmarksWant{Count: out.Landmarks, MinPresence: out.Presence / 2, Centroid: out.Centroid, CentroidTolerance: 0.02*side + 1},
-		AntiSpoof: AntiSpoofWant{Score: out.AntiSpoofScore, Tolerance: 0.02 + 0.05*abs(out.AntiSpoofScore)},
 	}
 	if len(out.Embedding) > 0 {
 		v.Embedding = &EmbeddingWant{Vector: out.Embedding, MinCosine: 0.98}

@@ -309,8 +309,8 @@ func (p *otaParts) activeModelsDir() string {
 
 // modelsHealth checks a new models pack: the kiosk's engine loads from the
 // slot, and the pack passes its own known-answer self-test (detector box,
-// landmarks, anti-spoof score and embedding on its reference image, within
-// the pack's tolerances). A pack without a self-test vector fails.
+// landmarks and embedding on its reference image, within the pack's
+// tolerances). A pack without a self-test vector fails.
 func (p *otaParts) modelsHealth(ctx context.Context, run install.Running) error {
 	if p.loadModels == nil || p.packSelfTest == nil {
 		return errors.New("models: no engine in this build")

@@ -10,11 +10,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -96,6 +98,54 @@ func (f *packFixture) wrongPack(t *testing.T) []byte {
 	return b.Bytes()
 }
 
+// legacyStandIn is the content of the FaceAntiSpoofing.onnx of legacyPack.
+var legacyStandIn = bytes.Repeat([]byte("FaceAntiSpoofing stand-in "), 1000)
+
+// legacyPack is the pack as builders made it before self-test vector
+// format 2: FaceAntiSpoofing.onnx listed in the index beside the engine's
+// models (here a stand-in, as nothing loads it) and a format 1 vector with
+// an anti_spoof expectation.
+func (f *packFixture) legacyPack(t *testing.T) []byte {
+	t.Helper()
+	files := map[string][]byte{}
+	var names []string
+	tr := tar.NewReader(bytes.NewReader(f.pack))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch h.Name {
+		case modelpack.IndexName:
+			continue
+		case modelpack.VectorFile:
+			names = append(names, "FaceAntiSpoofing.onnx")
+			files["FaceAntiSpoofing.onnx"] = legacyStandIn
+		}
+		names = append(names, h.Name)
+		files[h.Name] = b
+	}
+	var v map[string]any
+	if err := json.Unmarshal(files[modelpack.VectorFile], &v); err != nil {
+		t.Fatal(err)
+	}
+	v["format"] = 1
+	v["anti_spoof"] = map[string]float64{"score": 0.993011, "tolerance": 0.069650546}
+	files[modelpack.VectorFile], _ = json.MarshalIndent(v, "", "  ")
+	var b bytes.Buffer
+	if err := install.WriteTree(&b, names, files); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // kioskOTA opens the kiosk's installers as the daemon does at start, with
 // the engine loader the daemon gives the models health check.
 func kioskOTA(t *testing.T, c config.Config) *otaParts {
@@ -130,10 +180,14 @@ func (r *recorder) Respond(_ context.Context, _ string, resp proto.CommandRespon
 
 // TestOTAModelsPack: a models pack built from the model cache and signed
 // is installed through the update agent, the kiosk's models health check
-// loads the engine from the new slot and passes the pack's self-test; a
-// pack whose self-test expectations the models do not meet fails its
-// health check and the kiosk returns to the previous pack; a pack with a
-// path traversal entry is refused before anything is unpacked.
+// loads the engine from the new slot and passes the pack's self-test — for
+// a pack of the current layout (the factory pack) and for one built before
+// FaceAntiSpoofing left the pack (the update), whose extra model is
+// verified against the index and never loaded, while the same pack with
+// that file altered is refused; a pack whose self-test expectations the
+// models do not meet fails its health check and the kiosk returns to the
+// previous pack; a pack with a path traversal entry is refused before
+// anything is unpacked.
 func TestOTAModelsPack(t *testing.T) {
 	f := newPackFixture(t)
 	c := otaConfig(t)
@@ -144,7 +198,7 @@ func TestOTAModelsPack(t *testing.T) {
 
 	arts := map[string][]byte{
 		"1.0.0": f.sign(t, "1.0.0", f.pack),
-		"1.1.0": f.sign(t, "1.1.0", f.pack),
+		"1.1.0": f.sign(t, "1.1.0", f.legacyPack(t)),
 		"1.2.0": f.sign(t, "1.2.0", f.wrongPack(t)),
 	}
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,9 +273,18 @@ func TestOTAModelsPack(t *testing.T) {
 		return res, run
 	}
 
+	// 1.1.0 is a pack of the previous layout: installed, its extra model
+	// unpacked (it verified against the index, as every file does at each
+	// boot) and its format 1 vector passing the self-test.
 	res, run := runUpdate(t, "1.1.0")
 	if res.State != proto.UpdateSucceeded || run.Version != "1.1.0" || run.Slot != install.SlotB {
-		t.Fatalf("pack 1.1.0: %+v, running %+v", res, run)
+		t.Fatalf("pack 1.1.0 (previous layout): %+v, running %+v", res, run)
+	}
+	if b, err := os.ReadFile(filepath.Join(run.Path, "FaceAntiSpoofing.onnx")); err != nil || !bytes.Equal(b, legacyStandIn) {
+		t.Fatalf("the previous layout's extra model in the slot: %d bytes, %v", len(b), err)
+	}
+	if v, err := modelpack.ReadVector(run.Path); err != nil || v.Format != 1 {
+		t.Fatalf("the previous layout's vector: %+v, %v", v, err)
 	}
 	// The kiosk engine loads from the new slot and finds the face of the
 	// pack's reference image where the vector says.
@@ -266,7 +329,7 @@ func TestOTAModelsPack(t *testing.T) {
 		t.Fatalf("firmware health with pack 1.1.0 active: %v", err)
 	}
 	v := *f.vector
-	v.AntiSpoof.Score += 0.5
+	v.Detector.Score -= 0.5
 	vb, _ := json.Marshal(&v)
 	vpath := filepath.Join(op.activeModelsDir(), modelpack.VectorFile)
 	orig, err := os.ReadFile(vpath)
@@ -281,6 +344,24 @@ func TestOTAModelsPack(t *testing.T) {
 	}
 	if err := os.WriteFile(vpath, orig, 0o644); err != nil {
 		t.Fatal(err)
+	}
+
+	// A signed pack of the previous layout whose extra model differs from
+	// its index entry: refused like any file that does not match, though
+	// nothing would load it.
+	op = kioskOTA(t, c)
+	bad := f.legacyPack(t)
+	i := bytes.Index(bad, legacyStandIn)
+	if i < 0 {
+		t.Fatal("no stand-in model in the pack")
+	}
+	bad[i] ^= 1
+	if _, err := op.models.Install(t.Context(), bytes.NewReader(f.sign(t, "1.3.0", bad))); !errors.Is(err, install.ErrBadTree) ||
+		!strings.Contains(err.Error(), "FaceAntiSpoofing.onnx") {
+		t.Fatalf("previous-layout pack with an altered extra model: %v, want ErrBadTree naming it", err)
+	}
+	if run, err := op.models.Start(t.Context()); err != nil || run.Version != "1.1.0" {
+		t.Fatalf("after the refused pack: %+v, %v", run, err)
 	}
 
 	// A signed pack with a path traversal entry: refused, nothing unpacked.

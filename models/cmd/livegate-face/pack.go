@@ -20,7 +20,8 @@ func packCmd(g *globals) *cobra.Command {
 		Use:   "pack --selftest IMAGE -o PACK.tar",
 		Short: "Build a models pack (engine models + self-test vector) for an OTA models update",
 		Long: `Build a models pack: an uncompressed tar of index.json (every file's size and SHA-256),
-the engine's four ONNX models, selftest.json and the reference image. The expected self-test
+the three ONNX models the engine runs (detector, face mesh, MobileFaceNet), selftest.json and
+the reference image. The expected self-test
 outputs are measured with the models being packed. Each model is first checked against its
 onnx_sha256 in models/manifest.json (--no-manifest-check for locally converted models).
 The reference image ships in the pack: use one you may distribute.`,
@@ -59,9 +60,9 @@ The reference image ships in the pack: use one you may distribute.`,
 			for _, f := range ix.Files {
 				fmt.Fprintf(g.out, "  %-34s %10d  %s\n", f.Name, f.Size, f.SHA256)
 			}
-			fmt.Fprintf(g.out, "self-test: box %.1f,%.1f %.1f×%.1f (± %.1f px) score %.3f, %d landmarks, anti-spoof %.4f (± %.4f)\n",
-				v.Detector.Box[0], v.Detector.Box[1], v.Detector.Box[2], v.Detector.Box[3], v.Detector.BoxTolerance, v.Detector.Score,
-				v.Landmarks.Count, v.AntiSpoof.Score, v.AntiSpoof.Tolerance)
+			fmt.Fprintf(g.out, "self-test (format %d): box %.1f,%.1f %.1f×%.1f (± %.1f px) score %.3f, %d landmarks, centroid %.1f,%.1f (± %.1f px)\n",
+				v.Format, v.Detector.Box[0], v.Detector.Box[1], v.Detector.Box[2], v.Detector.Box[3], v.Detector.BoxTolerance, v.Detector.Score,
+				v.Landmarks.Count, v.Landmarks.Centroid[0], v.Landmarks.Centroid[1], v.Landmarks.CentroidTolerance)
 			return nil
 		},
 	}

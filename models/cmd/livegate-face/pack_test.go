@@ -26,8 +26,16 @@ func TestPack(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	if len(got.Index.Files) != len(modelpack.ModelFiles)+2 || got.Selftest.Landmarks.Count != 468 {
+	if len(got.Index.Files) != len(modelpack.ModelFiles)+2 || got.Selftest.Landmarks.Count != 468 || got.Selftest.Format != modelpack.VectorFormat {
 		t.Fatalf("pack output %+v", got)
+	}
+	for _, f := range got.Index.Files {
+		if f.Name == "FaceAntiSpoofing.onnx" {
+			t.Fatalf("the pack carries %s, which the engine does not run", f.Name)
+		}
+	}
+	if strings.Contains(stdout, "anti_spoof") {
+		t.Fatalf("the pack's self-test vector still has an anti_spoof expectation: %s", stdout)
 	}
 	f, err := os.Open(out)
 	if err != nil {
