@@ -163,7 +163,7 @@ func present(l corpus.Label, c Condition, o *Options) (p presentation, ok bool, 
 		case l.Light == corpus.LightRecorded || l.Light == corpus.LightNone:
 			// Lit (or not) at generation time.
 		case l.Label == corpus.BonaFide:
-			skin := o.skin()
+			skin := dimRoom(o.skin(), l)
 			p.lit.sim = &skin
 		default:
 			s, _ := SurfaceFor(l.Species)
@@ -173,6 +173,19 @@ func present(l corpus.Label, c Condition, o *Options) (p presentation, ok bool, 
 		return p, true, nil
 	}
 	return p, false, fmt.Errorf("eval: condition %q unknown", c)
+}
+
+// dimRoom lowers the ambient light of a dim-room bona fide sample (kind
+// dim) by the exposure it was rendered at: the screen's light is then a
+// larger share of what the face reflects (lightsim: S = ρE/(ρE_amb +
+// πL_self)). The exposure is an upper bound on the room's share of the
+// nominal ambient — a camera that raised its gain saw a darker room still —
+// so the strength used is the weakest the sample is consistent with.
+func dimRoom(p lightsim.Params, l corpus.Label) lightsim.Params {
+	if e := l.Params["exposure"]; l.Kind == corpus.KindDim && e > 0 && e < 1 {
+		p.AmbientLux *= e
+	}
+	return p
 }
 
 // labelledLighting is the lighting of a sample run as labelled: "follow"

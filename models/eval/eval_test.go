@@ -449,3 +449,25 @@ func TestCueSeparation(t *testing.T) {
 		t.Errorf("hf %+v, want separation 0.625", c)
 	}
 }
+
+// TestDimRoomStrength: in a dim room the screen's light is a larger share
+// of what the face reflects; other kinds keep the model's room.
+func TestDimRoomStrength(t *testing.T) {
+	base := lightsim.DefaultParams()
+	dim := dimRoom(base, corpus.Label{Label: corpus.BonaFide, Kind: corpus.KindDim, Params: map[string]float64{"exposure": 0.4}})
+	if got, want := dim.AmbientLux, 0.4*base.AmbientLux; math.Abs(got-want) > 1e-9 {
+		t.Fatalf("ambient %.1f lux, want %.1f", got, want)
+	}
+	if dim.Strength() <= 2*base.Strength() {
+		t.Fatalf("strength %.3f in a room at 40 %%, %.3f at 100 %%: want more than twice", dim.Strength(), base.Strength())
+	}
+	for _, l := range []corpus.Label{
+		{Label: corpus.BonaFide, Kind: corpus.KindWebcam},
+		{Label: corpus.BonaFide, Kind: corpus.KindBacklit, Params: map[string]float64{"exposure": 0.4}},
+		{Label: corpus.BonaFide, Kind: corpus.KindDim},
+	} {
+		if p := dimRoom(base, l); p != base {
+			t.Errorf("%s %v: the room changed", l.Kind, l.Params)
+		}
+	}
+}
