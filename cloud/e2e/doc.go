@@ -5,6 +5,8 @@
 // phone. Through the test-mode simulated camera a genuine clip answers the
 // light challenge and passes, while its replay and a cut-out face do not; in
 // active mode a recording passes only challenges a test-mode key fixed to
-// what it performs, and fails those it does not. LIVEGATE_UPDATE_SCREENSHOTS=1
-// writes the screenshots to docs/img.
+// what it performs, and fails those it does not. The API's documentation
+// pages fit a phone's width, and /docs/api's try-it panel creates a session
+// with a test key. LIVEGATE_UPDATE_SCREENSHOTS=1 writes the screenshots to
+// docs/img.
 package e2e

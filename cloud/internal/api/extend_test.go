@@ -28,12 +28,12 @@ func TestExtraRoutes(t *testing.T) {
 			}
 			return []api.Route{
 				{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "capturePage", Tag: "Capture", Summary: "The capture page",
-					Responses: []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}, RateLimited: true},
+					Responses: []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}},
 					Handler: func(c *fiber.Ctx) error { return c.SendString("capture page for " + c.Params("id")) }},
 				{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}/state", ID: "captureState", Tag: "Capture", Summary: "Page state",
 					Params:    []openapi.Param{{Name: "id", In: "path", Description: "Session id."}},
-					Responses: []openapi.Response{{Status: 200, Description: "State.", Body: api.Health{}}}, RateLimited: true,
-					Errors: []apierr.Code{apierr.SessionNotFound}},
+					Responses: []openapi.Response{{Status: 200, Description: "State.", Body: api.Health{}}},
+					Errors:    []apierr.Code{apierr.SessionNotFound}},
 					Handler: func(c *fiber.Ctx) error { return apierr.New(apierr.SessionNotFound, "no %s", c.Params("id")) }},
 			}, func() error { closed = true; return nil }, nil
 		}

@@ -87,8 +87,20 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 	return c.Next()
 }
 
-// unlimited paths are health probes: a load balancer must not be throttled.
-func unlimited(path string) bool { return path == "/healthz" || path == "/readyz" }
+// rateScope is whom the request rate limit counts a request to path
+// against (openapi.PerCredential, PerAddress or NotLimited). The middleware
+// asks it for every request and /docs/reference/rate-limits for every
+// route, so the page says what the server does. Health probes are not
+// limited: a load balancer must not be throttled.
+func rateScope(method, path string) string {
+	switch {
+	case path == "/healthz" || path == "/readyz":
+		return openapi.NotLimited
+	case keyless(method, path):
+		return openapi.PerAddress
+	}
+	return openapi.PerCredential
+}
 
 // browserPath reports whether a path is meant for browsers on other origins:
 // direct sessions (created client-side, seed 001) and token reads.
@@ -130,20 +142,31 @@ func keyless(method, path string) bool {
 
 // rateLimit counts the request against its credential (any Authorization
 // bearer) or, on keyless routes and without one, its client IP; it sets
-// X-RateLimit-* and refuses with 429.
+// X-RateLimit-* and refuses with 429. A request whose credential a route
+// refuses (auth.invalid, auth.admin_invalid) also counts against the client
+// IP's own budget, so that guessing keys or tokens from one address is
+// limited like keyless traffic, on every route whoever checks the
+// credential.
 func (s *Server) rateLimit(c *fiber.Ctx) error {
-	if s.cfg.RateLimit <= 0 || unlimited(c.Path()) {
+	scope := rateScope(c.Method(), c.Path())
+	if s.cfg.RateLimit <= 0 || scope == openapi.NotLimited {
 		return c.Next()
 	}
 	id := "ip:" + c.IP()
-	if b := bearer(c); b != "" && !keyless(c.Method(), c.Path()) {
+	if b := bearer(c); b != "" && scope == openapi.PerCredential {
 		h := sha256.Sum256([]byte(b))
 		id = "k:" + hex.EncodeToString(h[:12])
 	}
 	if err := s.count(c, id, true); err != nil {
 		return err
 	}
-	return c.Next()
+	err := c.Next()
+	if e, ok := apierr.As(err); ok && (e.Code == apierr.AuthInvalid || e.Code == apierr.AdminInvalid) {
+		if lerr := s.count(c, "authfail:"+c.IP(), false); lerr != nil {
+			return lerr
+		}
+	}
+	return err
 }
 
 // count counts one request for id; with headers it sets X-RateLimit-*.
@@ -161,18 +184,6 @@ func (s *Server) count(c *fiber.Ctx, id string, headers bool) error {
 		return e
 	}
 	return nil
-}
-
-// authFailed counts a refused API key against the client IP as well, so
-// that guessing keys from one address is limited like keyless traffic.
-func (s *Server) authFailed(c *fiber.Ctx, err error) error {
-	if s.cfg.RateLimit <= 0 {
-		return err
-	}
-	if lerr := s.count(c, "authfail:"+c.IP(), false); lerr != nil {
-		return lerr
-	}
-	return err
 }
 
 // errorHandler renders every error as the envelope.
@@ -257,9 +268,6 @@ func (s *Server) principalFor(c *fiber.Ctx, key string) (lifecycle.Principal, er
 	}
 	k, t, err := s.cfg.Tenants.Authenticate(c.UserContext(), key)
 	if err != nil {
-		if e, ok := apierr.As(err); ok && e.Code == apierr.AuthInvalid {
-			return lifecycle.Principal{}, s.authFailed(c, err)
-		}
 		return lifecycle.Principal{}, err
 	}
 	c.Locals(localTenantID, t.ID)
@@ -273,7 +281,7 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 	}
 	h := sha256.Sum256([]byte(bearer(c)))
 	if subtle.ConstantTimeCompare(h[:], s.adminHash[:]) != 1 {
-		return s.authFailed(c, apierr.New(apierr.AdminInvalid, "send Authorization: Bearer <admin token>"))
+		return apierr.New(apierr.AdminInvalid, "send Authorization: Bearer <admin token>")
 	}
 	return nil
 }

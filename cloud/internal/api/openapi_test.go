@@ -108,9 +108,19 @@ func TestOpenAPIDocument(t *testing.T) {
 
 	// The rendered pages show every route and every code, without external assets.
 	page := string(e.do("GET", "/docs/api", nil).want(t, 200, "").body)
-	for path := range doc.Paths.Map() {
+	for path, item := range doc.Paths.Map() {
 		if !strings.Contains(page, path) {
 			t.Errorf("/docs/api does not show %s", path)
+		}
+		// Every operation has a try-it panel; a JSON body is prefilled from
+		// the document's example.
+		for method, op := range item.Operations() {
+			if !strings.Contains(page, `<details class="try" id="try-`+op.OperationID+`">`) {
+				t.Errorf("/docs/api has no try-it panel for %s %s", method, path)
+			}
+			if rb := op.RequestBody; rb != nil && rb.Value.Content.Get("application/json").Example == nil {
+				t.Errorf("%s %s: the request body has no example", method, path)
+			}
 		}
 	}
 	codes := string(e.do("GET", "/docs/reference/error-codes", nil).want(t, 200, "").body)
@@ -119,9 +129,11 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("error-code page lacks %s (%d)", c.ID, c.Status)
 		}
 	}
-	for _, p := range []string{page, codes} {
-		if strings.Contains(p, "<script src") || strings.Contains(p, `<link rel="stylesheet" href="http`) || strings.Contains(p, "cdn") {
-			t.Error("docs page loads external assets")
+	limits := string(e.do("GET", "/docs/reference/rate-limits", nil).want(t, 200, "").body)
+	for _, p := range []string{page, codes, limits} {
+		if strings.Contains(p, "<script src") || strings.Contains(p, `<link rel="stylesheet" href="http`) || strings.Contains(p, "cdn") ||
+			strings.Contains(p, "<style>") || strings.Contains(p, "<script>") {
+			t.Error("docs page loads external assets, or has a style or script without the CSP nonce")
 		}
 	}
 }

@@ -78,6 +78,8 @@ func (s *Server) readsSession(h fiber.Handler) fiber.Handler {
 
 // merge adds extra routes to the built-in ones; an extra route with the
 // method and path of a built-in one replaces it (e.g. the hosted page).
+// Every route's RateLimited is what the rate-limit middleware does with
+// its requests (rateScope), whatever the route table said.
 func merge(builtin []route, extra []Route) []route {
 	out := append([]route(nil), builtin...)
 	for _, x := range extra {
@@ -91,6 +93,9 @@ func merge(builtin []route, extra []Route) []route {
 		if !replaced {
 			out = append(out, r)
 		}
+	}
+	for i := range out {
+		out[i].RateLimited = rateScope(out[i].Method, out[i].Path) != openapi.NotLimited
 	}
 	return out
 }
@@ -122,32 +127,31 @@ func (s *Server) routes() []route {
 	urlErrs := []apierr.Code{apierr.URLInvalid, apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable}
 	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused, apierr.LiveKey)
 	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, apierr.TokenExpired, apierr.SessionNotFound}
-	rl := true
 	return []route{
 		{openapi.Operation{Method: "POST", Path: "/api/v1/managed-session", ID: "createManagedSession", Tag: tagSessions,
 			Summary: "Create a managed session",
 			Description: "Server-to-server: authenticate with a tenant API key (sessions get signed webhooks) or the legacy global key " +
 				"(sessions get unsigned webhooks). redirect_url and webhook_url must be https and must not resolve to internal addresses. " +
 				"A test-mode key may fix an active session's challenges (challenges) so a browser test's recorded clip can answer them; live keys never can.",
-			Security: sec, Params: []openapi.Param{idemKey}, Body: lifecycle.CreateRequest{}, RateLimited: rl,
+			Security: sec, Params: []openapi.Param{idemKey}, Body: lifecycle.CreateRequest{}, Example: `{"user_id": "user_123", "mode": "passive"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors:    createErrs}, s.createManaged},
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session", ID: "createDirectSession", Tag: tagSessions,
 			Summary:     "Create a direct session (no API key)",
 			Description: "Client-side sessions for demos and standalone apps. Rate-limited per client IP; no webhook.",
-			Body:        lifecycle.DirectRequest{}, RateLimited: rl,
+			Body:        lifecycle.DirectRequest{}, Example: `{"mode": "passive"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location"}}},
 			Errors:    urlErrs}, s.createDirect},
 		{openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/result", ID: "getSessionResult", Tag: tagSessions,
 			Summary:     "Get a session's result",
 			Description: "With ?token= (this session's token only) or the owning tenant's API key. Any other credential gets 404, exactly like a missing session.",
-			Security:    []string{openapi.SecSessionToken, openapi.SecAPIKey}, Params: []openapi.Param{pathID, queryToken}, RateLimited: rl,
+			Security:    []string{openapi.SecSessionToken, openapi.SecAPIKey}, Params: []openapi.Param{pathID, queryToken},
 			Responses: []openapi.Response{{Status: 200, Description: "The result.", Body: lifecycle.Result{}}},
 			Errors:    readErrs}, s.result},
 		{openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/photo", ID: "getSessionPhoto", Tag: tagSessions,
 			Summary:     "Download the ICAO photo of a passed session",
 			Description: "480×600 JPEG on pass. 202 while the session has not completed or the photo is being made (Retry-After).",
-			Security:    []string{openapi.SecSessionToken, openapi.SecAPIKey}, Params: []openapi.Param{pathID, queryToken}, RateLimited: rl,
+			Security:    []string{openapi.SecSessionToken, openapi.SecAPIKey}, Params: []openapi.Param{pathID, queryToken},
 			Responses: []openapi.Response{
 				{Status: 200, Description: "The photo.", ContentType: "image/jpeg"},
 				{Status: 202, Description: "Not available yet.", Body: PhotoPending{}, Headers: []string{"Retry-After"}}},
@@ -155,43 +159,44 @@ func (s *Server) routes() []route {
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session/{id}/cancel", ID: "cancelSession", Tag: tagSessions,
 			Summary:     "Cancel a session that has not finished",
 			Description: "With the owning API key. Queues session.cancelled.",
-			Security:    sec, Params: []openapi.Param{pathID}, RateLimited: rl,
+			Security:    sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The cancelled session.", Body: lifecycle.Result{}}},
 			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound, apierr.SessionTerminal)}, s.cancel},
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session/{id}/simulate", ID: "simulateSession", Tag: tagTest,
 			Summary: "Complete a test-mode session with a chosen verdict",
 			Description: "Test keys only (live keys get 403). Completes the session exactly as a real capture: stored result, session.completed webhook, " +
 				"redirect target, and on pass a generated 480×600 JPEG marked as a test image.",
-			Security: sec, Params: []openapi.Param{pathID}, Body: SimulateRequest{}, RateLimited: rl,
+			Security: sec, Params: []openapi.Param{pathID}, Body: SimulateRequest{}, Example: `{"verdict": "pass"}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The completed session.", Body: SimulateResponse{}}},
 			Errors: append(append([]apierr.Code{}, keyAuthErrors...), apierr.LiveKey, apierr.SessionNotFound, apierr.SessionTerminal,
 				apierr.SessionExpired, apierr.MissingField)}, s.simulate},
 		{openapi.Operation{Method: "POST", Path: "/v1/liveness/sessions", ID: "createLivenessSession", Tag: tagLiveness,
 			Summary: "Create a managed liveness session (seed 002)", Security: sec, Params: []openapi.Param{idemKey},
-			Body: lifecycle.CreateRequest{}, RateLimited: rl,
+			Body: lifecycle.CreateRequest{}, Example: `{"user_id": "user_123", "mode": "passive"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created.", Body: LivenessSession{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors:    createErrs}, s.createLiveness},
 		{openapi.Operation{Method: "GET", Path: "/v1/liveness/sessions/{id}", ID: "getLivenessSession", Tag: tagLiveness,
-			Summary: "Get a liveness session and its result (seed 002)", Security: sec, Params: []openapi.Param{pathID}, RateLimited: rl,
+			Summary: "Get a liveness session and its result (seed 002)", Security: sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: LivenessSession{}}},
 			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound)}, s.getLiveness},
 		{openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary:     "The hosted session page (session_url)",
 			Description: "HTML. Needs the client token in ?t= (session_url carries it). 410 past the TTL; errors are HTML for browsers (Accept: text/html), the envelope otherwise.",
-			Params:      []openapi.Param{pathID, {Name: "t", In: "query", Description: "The client token.", Required: true}}, RateLimited: rl,
-			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
-			Errors:    []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, apierr.SessionTerminal}}, s.hostedPage},
+			Params:      []openapi.Param{pathID, {Name: "t", In: "query", Description: "The client token.", Required: true}},
+			Responses:   []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
+			Errors:      []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, apierr.SessionTerminal}}, s.hostedPage},
 
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants", ID: "createTenant", Tag: tagAdmin,
-			Summary: "Create a tenant with its first API key and webhook secret", Security: admin, Body: CreateTenantRequest{}, RateLimited: rl,
+			Summary: "Create a tenant with its first API key and webhook secret", Security: admin,
+			Body: CreateTenantRequest{}, Example: `{"name": "Acme", "mode": "test"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Created; secrets are shown once.", Body: TenantCreated{}}},
 			Errors:    adminErrs(apierr.MissingField)}, s.admin(s.createTenant)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants", ID: "listTenants", Tag: tagAdmin,
-			Summary: "List tenants", Security: admin, RateLimited: rl,
+			Summary: "List tenants", Security: admin,
 			Responses: []openapi.Response{{Status: 200, Description: "Tenants.", Body: TenantList{}}},
 			Errors:    adminErrs()}, s.admin(s.listTenants)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}", ID: "getTenant", Tag: tagAdmin,
-			Summary: "Get a tenant", Security: admin, Params: []openapi.Param{tenantIDPath}, RateLimited: rl,
+			Summary: "Get a tenant", Security: admin, Params: []openapi.Param{tenantIDPath},
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.getTenant)},
 		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/settings", ID: "putTenantSettings", Tag: tagAdmin,
@@ -199,32 +204,33 @@ func (s *Server) routes() []route {
 			Description: "The body replaces the tenant's settings; every field left out takes its default. capture_throttle sets how failed " +
 				"capture attempts are throttled: per end user (user_id, or the session) and, as a backstop, per client address, and whether " +
 				"test-mode sessions are exempt. Captures read the settings when they connect, so a change applies from the next connection.",
-			Security: admin, Params: []openapi.Param{tenantIDPath}, Body: TenantSettings{}, RateLimited: rl,
+			Security: admin, Params: []openapi.Param{tenantIDPath},
+			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}/keys", ID: "listKeys", Tag: tagAdmin,
-			Summary: "List a tenant's API keys (no values)", Security: admin, Params: []openapi.Param{tenantIDPath}, RateLimited: rl,
+			Summary: "List a tenant's API keys (no values)", Security: admin, Params: []openapi.Param{tenantIDPath},
 			Responses: []openapi.Response{{Status: 200, Description: "Keys.", Body: KeyList{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.listKeys)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants/{id}/keys/rotate", ID: "rotateKey", Tag: tagAdmin,
 			Summary:     "Rotate API keys",
 			Description: "Adds a new key; every key usable now keeps working for grace_period_seconds (default 0), then stops.",
-			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateRequest{}, RateLimited: rl,
+			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateRequest{}, Example: `{"grace_period_seconds": 3600}`,
 			Responses: []openapi.Response{{Status: 201, Description: "The new key, shown once.", Body: KeyRotated{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.rotateKey)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants/{id}/keys/{key_id}/revoke", ID: "revokeKey", Tag: tagAdmin,
-			Summary: "Revoke an API key now", Security: admin, RateLimited: rl,
+			Summary: "Revoke an API key now", Security: admin,
 			Params:    []openapi.Param{tenantIDPath, {Name: "key_id", In: "path", Description: "Key id (key_…)."}},
 			Responses: []openapi.Response{{Status: 200, Description: "The revoked key.", Body: KeyView{}}},
 			Errors:    adminErrs(apierr.KeyNotFound)}, s.admin(s.revokeKey)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants/{id}/webhook-secret/rotate", ID: "rotateWebhookSecret", Tag: tagAdmin,
 			Summary:     "Rotate the webhook signing secret",
 			Description: "The old secret keeps signing for grace_period_seconds (default 86400): deliveries then carry two v1 signatures.",
-			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateRequest{}, RateLimited: rl,
+			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateRequest{}, Example: `{"grace_period_seconds": 86400}`,
 			Responses: []openapi.Response{{Status: 201, Description: "The new secret, shown once.", Body: SecretRotated{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.rotateSecret)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/deliveries", ID: "listDeliveries", Tag: tagAdmin,
-			Summary: "List webhook deliveries (state=dead lists dead letters)", Security: admin, RateLimited: rl,
+			Summary: "List webhook deliveries (state=dead lists dead letters)", Security: admin,
 			Params: []openapi.Param{
 				{Name: "state", In: "query", Description: "pending, delivered or dead."},
 				{Name: "tenant_id", In: "query", Description: "Only this tenant's."},
@@ -233,27 +239,31 @@ func (s *Server) routes() []route {
 			Responses: []openapi.Response{{Status: 200, Description: "Deliveries, newest first.", Body: DeliveryList{}}},
 			Errors:    adminErrs(apierr.InvalidQuery)}, s.admin(s.listDeliveries)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/deliveries/{id}", ID: "getDelivery", Tag: tagAdmin,
-			Summary: "Get a webhook delivery", Security: admin, RateLimited: rl,
+			Summary: "Get a webhook delivery", Security: admin,
 			Params:    []openapi.Param{{Name: "id", In: "path", Description: "Delivery (event) id, evt_…."}},
 			Responses: []openapi.Response{{Status: 200, Description: "The delivery.", Body: DeliveryView{}}},
 			Errors:    adminErrs(apierr.DeliveryNotFound)}, s.admin(s.getDelivery)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/deliveries/{id}/replay", ID: "replayDelivery", Tag: tagAdmin,
 			Summary:     "Replay a dead (or delivered) webhook delivery",
 			Description: "Re-queues it with the same event id and a fresh attempt count.",
-			Security:    admin, RateLimited: rl,
-			Params:    []openapi.Param{{Name: "id", In: "path", Description: "Delivery (event) id, evt_…."}},
-			Responses: []openapi.Response{{Status: 202, Description: "Queued.", Body: DeliveryView{}}},
-			Errors:    adminErrs(apierr.DeliveryNotFound, apierr.DeliveryPending)}, s.admin(s.replayDelivery)},
+			Security:    admin,
+			Params:      []openapi.Param{{Name: "id", In: "path", Description: "Delivery (event) id, evt_…."}},
+			Responses:   []openapi.Response{{Status: 202, Description: "Queued.", Body: DeliveryView{}}},
+			Errors:      adminErrs(apierr.DeliveryNotFound, apierr.DeliveryPending)}, s.admin(s.replayDelivery)},
 
 		{openapi.Operation{Method: "GET", Path: "/healthz", ID: "healthz", Tag: tagMeta, Summary: "Liveness probe (not rate-limited)",
 			Responses: []openapi.Response{{Status: 200, Description: "The process serves.", Body: Health{}}}}, s.healthz},
 		{openapi.Operation{Method: "GET", Path: "/readyz", ID: "readyz", Tag: tagMeta, Summary: "Readiness probe: pings the store (not rate-limited)",
 			Responses: []openapi.Response{{Status: 200, Description: "The store answers.", Body: Health{}}}}, s.readyz},
-		{openapi.Operation{Method: "GET", Path: "/openapi.json", ID: "openapi", Tag: tagMeta, Summary: "This OpenAPI 3.1 document", RateLimited: rl,
+		{openapi.Operation{Method: "GET", Path: "/openapi.json", ID: "openapi", Tag: tagMeta, Summary: "This OpenAPI 3.1 document",
 			Responses: []openapi.Response{{Status: 200, Description: "The document.", ContentType: "application/json"}}}, s.openapiJSON},
-		{openapi.Operation{Method: "GET", Path: "/docs/api", ID: "docsAPI", Tag: tagMeta, Summary: "The API reference, rendered from this document", RateLimited: rl,
+		{openapi.Operation{Method: "GET", Path: "/docs/api", ID: "docsAPI", Tag: tagMeta, Summary: "The API reference, rendered from this document",
 			Responses: []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}}, s.docsAPI},
-		{openapi.Operation{Method: "GET", Path: "/docs/reference/error-codes", ID: "docsErrorCodes", Tag: tagMeta, Summary: "Every error code with its HTTP status and meaning", RateLimited: rl,
+		{openapi.Operation{Method: "GET", Path: "/docs/reference/error-codes", ID: "docsErrorCodes", Tag: tagMeta, Summary: "Every error code with its HTTP status and meaning",
 			Responses: []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}}, s.docsErrors},
+		{openapi.Operation{Method: "GET", Path: "/docs/reference/rate-limits", ID: "docsRateLimits", Tag: tagMeta,
+			Summary:     "The rate limits this server applies, per endpoint",
+			Description: "The request rate limit (per API key or client IP, with the X-RateLimit-* headers) and each route's own limits, such as the failed-capture throttle, rendered from the limits in force.",
+			Responses:   []openapi.Response{{Status: 200, Description: "HTML.", ContentType: "text/html"}}}, s.docsRateLimits},
 	}
 }

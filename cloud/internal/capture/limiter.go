@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/core"
 )
 
@@ -52,6 +54,27 @@ func PolicyFor(sess *core.Session, t *core.Tenant) Policy {
 
 // DefaultPolicy is the policy of a session without tenant settings.
 func DefaultPolicy() Policy { return PolicyFor(&core.Session{}, nil) }
+
+// Limits describe the throttle under p (the capture WebSocket's route
+// carries DefaultPolicy's) for /docs/reference/rate-limits.
+func Limits(p Policy) []openapi.Limit {
+	set := func(limit string, most int) string {
+		return fmt.Sprintf("per tenant with PUT /admin/v1/tenants/{id}/settings: capture_throttle.%s (1–%d), "+
+			"window_seconds and cooldown_seconds (1–%d, shared by both limits)", limit, most, core.MaxThrottleSeconds)
+	}
+	exempt := "Sessions of test-mode keys are neither refused nor counted unless the tenant sets capture_throttle.test_exempt to false. " +
+		"Creating sessions is not limited by it."
+	return []openapi.Limit{
+		{ID: "capture-user", Name: "Failed captures per end user", Counts: "failed capture attempts (verdict fail or retry)",
+			Per:   "end user: the session's user_id within your tenant, or the session itself when it has none",
+			Limit: p.User.Limit, Window: p.User.Window, Cooldown: p.User.Cooldown, Code: CodeThrottled.ID, Note: exempt,
+			Setting: set("user_limit", core.MaxThrottleUserLimit)},
+		{ID: "capture-address", Name: "Failed captures per client address", Counts: "failed capture attempts (verdict fail or retry)",
+			Per:   "client address within your tenant (IPv6: its /64): the backstop against many users or sessions failing from one place",
+			Limit: p.Address.Limit, Window: p.Address.Window, Cooldown: p.Address.Cooldown, Code: CodeThrottled.ID, Note: exempt,
+			Setting: set("address_limit", core.MaxThrottleAddressLimit)},
+	}
+}
 
 // Tenants reads a session's tenant for its throttle settings
 // (tenancy.Service satisfies it).

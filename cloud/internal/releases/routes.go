@@ -163,7 +163,7 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 			Description: "Takes the devices that fit the release now (board, architecture, labels, firmware older than the release and " +
 				"not below its min_version), tells the first stage at once, and aborts by itself when failures in the current stage reach " +
 				"abort_failures or abort_percent.",
-			Body:      RolloutRequest{},
+			Body: RolloutRequest{}, Example: `{"release_id": "rel_…", "stages": [10, 50, 100], "abort_failures": 3, "auto_advance_seconds": 3600}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Started; progress per device.", Body: RolloutView{}, Headers: []string{"Location"}}},
 			Errors:    errs(CodeReleaseNotFound, CodeRolloutInvalid)}, Handler: h.admin(h.startRollout)},
 		{Operation: openapi.Operation{Method: "GET", Path: "/admin/v1/rollouts", ID: "listRollouts", Tag: tagOTA, Security: admin,
@@ -176,7 +176,7 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 			Errors:    errs(CodeRolloutNotFound)}, Handler: h.admin(h.getRollout)},
 		{Operation: openapi.Operation{Method: "POST", Path: "/admin/v1/rollouts/{id}/stop", ID: "stopRollout", Tag: tagOTA, Security: admin,
 			Summary: "Stop a running rollout", Description: "No further device is told; devices already told may still install and report.",
-			Params: []openapi.Param{pathRollout}, Body: StopRequest{},
+			Params: []openapi.Param{pathRollout}, Body: StopRequest{}, Example: `{"reason": "crash reports from the first stage"}`,
 			Responses: []openapi.Response{{Status: 200, Description: "Stopped.", Body: RolloutView{}}},
 			Errors:    errs(CodeRolloutNotFound, CodeRolloutNotRunning)}, Handler: h.admin(h.stop)},
 		{Operation: openapi.Operation{Method: "POST", Path: "/admin/v1/rollouts/{id}/advance", ID: "advanceRollout", Tag: tagOTA, Security: admin,
@@ -192,9 +192,9 @@ func Routes(s *Service, o RoutesOptions) []api.Route {
 		{Operation: openapi.Operation{Method: "PUT", Path: "/admin/v1/devices/{id}/labels", ID: "setDeviceLabels", Tag: tagOTA, Security: admin,
 			Summary: "Set a device's labels (rollout cohorts)", Params: []openapi.Param{pathDevice},
 			Description: "Replaces the device's labels. A rollout takes the devices that fit it when it starts: set labels before starting one.",
-			Body:        LabelsRequest{},
-			Responses:   []openapi.Response{{Status: 200, Description: "The device's facts.", Body: DeviceFacts{}}},
-			Errors:      errs(CodeDeviceNotFound, apierr.MissingField, apierr.InvalidField)}, Handler: h.admin(h.setLabels)},
+			Body:        LabelsRequest{}, Example: `{"labels": {"site": "lobby", "ring": "canary"}}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The device's facts.", Body: DeviceFacts{}}},
+			Errors:    errs(CodeDeviceNotFound, apierr.MissingField, apierr.InvalidField)}, Handler: h.admin(h.setLabels)},
 	}
 }
 

@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -16,16 +17,22 @@ import (
 var assets embed.FS
 
 var (
-	tmplAPI    = template.Must(template.ParseFS(assets, "assets/api.html.tmpl"))
-	tmplErrors = template.Must(template.ParseFS(assets, "assets/errors.html.tmpl"))
+	tmplAPI        = template.Must(template.ParseFS(assets, "assets/api.html.tmpl"))
+	tmplErrors     = template.Must(template.ParseFS(assets, "assets/errors.html.tmpl"))
+	tmplRateLimits = template.Must(template.ParseFS(assets, "assets/ratelimits.html.tmpl"))
 )
 
-func css() template.CSS {
-	b, err := assets.ReadFile("assets/style.css")
+func css() template.CSS { return template.CSS(asset("assets/style.css")) }
+
+// script is the try-it panels' JavaScript, inlined into /docs/api.
+func script() template.JS { return template.JS(asset("assets/tryit.js")) }
+
+func asset(name string) []byte {
+	b, err := assets.ReadFile(name)
 	if err != nil {
 		panic(err)
 	}
-	return template.CSS(b)
+	return b
 }
 
 type viewField struct {
@@ -55,6 +62,11 @@ type viewOp struct {
 	Params                                              []viewParam
 	Body                                                *viewSchema
 	Responses                                           []viewResponse
+	// Try-it panel: the bearer credential's label ("" for none), the
+	// request body's example as it prefills the panel and its height.
+	Credential  string
+	Example     string
+	ExampleRows int
 }
 
 type viewTag struct {
@@ -63,7 +75,8 @@ type viewTag struct {
 }
 
 // RenderAPI renders doc (as Build made it) as the /docs/api HTML page.
-func RenderAPI(doc map[string]any) ([]byte, error) {
+// nonce is the Content-Security-Policy nonce of its style and script.
+func RenderAPI(doc map[string]any, nonce string) ([]byte, error) {
 	info, _ := doc["info"].(map[string]any)
 	comps, _ := doc["components"].(map[string]any)
 	schemas, _ := comps["schemas"].(map[string]any)
@@ -86,6 +99,7 @@ func RenderAPI(doc map[string]any) ([]byte, error) {
 					op.Security = append(op.Security, k)
 				}
 			}
+			op.Credential = credentialLabel(op.Security)
 			if ps, ok := o["parameters"].([]any); ok {
 				for _, pa := range ps {
 					pm := pa.(map[string]any)
@@ -94,10 +108,19 @@ func RenderAPI(doc map[string]any) ([]byte, error) {
 				}
 			}
 			if rb, ok := o["requestBody"].(map[string]any); ok {
-				sch := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"]
-				name := refName(sch)
+				mt := rb["content"].(map[string]any)["application/json"].(map[string]any)
+				name := refName(mt["schema"])
 				v := schemaView(name, schemas[name])
 				op.Body = &v
+				op.Example = "{}"
+				if ex, ok := mt["example"].(json.RawMessage); ok {
+					var buf bytes.Buffer
+					if err := json.Indent(&buf, ex, "", "  "); err != nil {
+						return nil, fmt.Errorf("openapi: %s: example: %w", op.ID, err)
+					}
+					op.Example = buf.String()
+				}
+				op.ExampleRows = min(max(strings.Count(op.Example, "\n")+2, 3), 16)
 			}
 			resps := o["responses"].(map[string]any)
 			for _, code := range sortedKeys(resps) {
@@ -149,7 +172,7 @@ func RenderAPI(doc map[string]any) ([]byte, error) {
 	err := tmplAPI.Execute(&buf, map[string]any{
 		"Webhooks": hooks,
 		"Title":    str(info["title"]), "Version": str(info["version"]), "Description": str(info["description"]),
-		"OpenAPI": str(doc["openapi"]), "CSS": css(), "Tags": vtags, "Schemas": vschemas,
+		"OpenAPI": str(doc["openapi"]), "CSS": css(), "Script": script(), "Nonce": nonce, "Tags": vtags, "Schemas": vschemas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("openapi: rendering API page: %w", err)
@@ -157,8 +180,24 @@ func RenderAPI(doc map[string]any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// RenderErrorCodes renders the error-code reference page.
-func RenderErrorCodes(title string) ([]byte, error) {
+// credentialLabel names the bearer credential an operation's try-it panel
+// asks for ("" when it takes none; a session token goes in ?token=).
+func credentialLabel(security []string) string {
+	has := func(s string) bool { return contains(security, s) }
+	switch {
+	case has(SecAdmin):
+		return "Admin token"
+	case has(SecAPIKey) && has(SecSessionToken):
+		return "API key (or leave it empty and fill in token)"
+	case has(SecAPIKey):
+		return "API key"
+	}
+	return ""
+}
+
+// RenderErrorCodes renders the error-code reference page. nonce is the
+// Content-Security-Policy nonce of its style.
+func RenderErrorCodes(title, nonce string) ([]byte, error) {
 	type row struct {
 		apierr.Code
 		StatusText string
@@ -168,7 +207,7 @@ func RenderErrorCodes(title string) ([]byte, error) {
 		rows = append(rows, row{c, http.StatusText(c.Status)})
 	}
 	var buf bytes.Buffer
-	if err := tmplErrors.Execute(&buf, map[string]any{"Title": title, "CSS": css(), "Codes": rows}); err != nil {
+	if err := tmplErrors.Execute(&buf, map[string]any{"Title": title, "CSS": css(), "Nonce": nonce, "Codes": rows}); err != nil {
 		return nil, fmt.Errorf("openapi: rendering error codes: %w", err)
 	}
 	return buf.Bytes(), nil

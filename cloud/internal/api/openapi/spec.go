@@ -1,14 +1,18 @@
 package openapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/jsonbody"
 )
 
 // Security schemes an operation may accept.
@@ -30,13 +34,37 @@ type Operation struct {
 	Security []string
 	Params   []Param
 	// Body is a value of the request body type (JSON), or nil.
-	Body      any
+	Body any
+	// Example is a request body (JSON text that decodes strictly into
+	// Body's type): the document's example, shown and prefilled in the
+	// try-it panel of /docs/api. Optional. Default: {}.
+	Example   string
 	Responses []Response
 	// Errors are the codes this route can answer with, besides the ones
 	// every route can (see CommonErrors).
 	Errors []apierr.Code
-	// RateLimited says the route counts against a rate limit (and so may 429).
+	// RateLimited says the route counts against the request rate limit
+	// (sends X-RateLimit-* and may answer 429). The API server sets it from
+	// its rate limiter for every route it serves; route tables leave it out.
 	RateLimited bool
+	// Limits are the limits the route applies itself besides the request
+	// rate limit (the capture's failed-attempt throttle), shown on
+	// /docs/reference/rate-limits. Optional.
+	Limits []Limit
+}
+
+// Limit is a limit a route applies besides the request rate limit.
+type Limit struct {
+	ID       string        // anchor on /docs/reference/rate-limits, e.g. "capture-user"
+	Name     string        // e.g. "Failed captures per end user"
+	Counts   string        // what is counted, e.g. "failed capture attempts"
+	Per      string        // whose budget, e.g. "end user: the session's user_id within the tenant, else the session"
+	Limit    int           // how many within Window
+	Window   time.Duration // how far back they count
+	Cooldown time.Duration // how long a client over the limit waits
+	Setting  string        // how the limit is set, e.g. the tenant setting and its range
+	Code     string        // the error code of a refusal
+	Note     string        // anything else, e.g. who is exempt
 }
 
 // Param is a path, query or header parameter.
@@ -138,10 +166,20 @@ func Build(info Info, ops []Operation, hooks ...Webhook) (map[string]any, error)
 				t = t.Elem()
 			}
 			requestTypes[t.Name()] = true
+			mt := map[string]any{"schema": sc.of(t)}
+			if op.Example != "" {
+				ex, err := example(op.Example, t)
+				if err != nil {
+					return nil, fmt.Errorf("openapi: %s (%s): %w", key, op.ID, err)
+				}
+				mt["example"] = ex
+			}
 			o["requestBody"] = map[string]any{
 				"required": false,
-				"content":  map[string]any{"application/json": map[string]any{"schema": sc.of(t)}},
+				"content":  map[string]any{"application/json": mt},
 			}
+		} else if op.Example != "" {
+			return nil, fmt.Errorf("openapi: %s (%s) has an example but no body", key, op.ID)
 		}
 		responses := map[string]any{}
 		for _, r := range op.Responses {
@@ -255,6 +293,19 @@ func Build(info Info, ops []Operation, hooks ...Webhook) (map[string]any, error)
 			},
 		},
 	}, nil
+}
+
+// example parses a request body example, which must decode strictly (as
+// the server decodes bodies) into a value of type t.
+func example(text string, t reflect.Type) (any, error) {
+	if err := jsonbody.Decode([]byte(text), reflect.New(t).Interface()); err != nil {
+		return nil, fmt.Errorf("example body does not decode into %s: %s", t.Name(), err.Message)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(text)); err != nil {
+		return nil, fmt.Errorf("example body: %w", err)
+	}
+	return json.RawMessage(buf.Bytes()), nil // the author's order of fields, kept
 }
 
 func header(desc, typ string) map[string]any {

@@ -70,6 +70,9 @@ func New(cfg Config) *Limiter {
 // Limit is the configured per-window limit.
 func (l *Limiter) Limit() int { return l.cfg.Limit }
 
+// Window is the configured window length.
+func (l *Limiter) Window() time.Duration { return l.cfg.Window }
+
 // Allow counts one request for id and says whether it is within the limit.
 // A refused request is not counted.
 func (l *Limiter) Allow(id string) Decision {

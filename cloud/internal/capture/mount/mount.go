@@ -381,6 +381,7 @@ func (m *mount) routes() []api.Route {
 		}
 	}
 	tag := "Capture"
+	policy := capture.DefaultPolicy() // a tenant's settings may change it
 	return []api.Route{
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary: "The hosted capture page (session_url)",
@@ -389,44 +390,44 @@ func (m *mount) routes() []api.Route {
 				"and after too many failed attempts the wait counted down (Try again enabled at zero). " +
 				"?h= opens a handoff link made by POST /s/{id}/handoff instead of ?t=. 410 past the TTL. See docs/capture.md.",
 			Params:    []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
-			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}}, RateLimited: true,
-			Errors: sessErrs}, Handler: m.web.Page},
+			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
+			Errors:    sessErrs}, Handler: m.web.Page},
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}/state", ID: "hostedPageState", Tag: tag,
 			Summary:     "The session's state for the page (polled to follow a handoff)",
 			Description: "status, whether a capture connection is live, and once completed the verdict (never a score) and the redirect target.",
-			Params:      []openapi.Param{pathID, t}, RateLimited: true,
-			Responses: []openapi.Response{{Status: 200, Description: "The state.", Body: web.State{}}},
-			Errors:    []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired}}, Handler: m.web.State},
+			Params:      []openapi.Param{pathID, t},
+			Responses:   []openapi.Response{{Status: 200, Description: "The state.", Body: web.State{}}},
+			Errors:      []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired}}, Handler: m.web.State},
 		{Operation: openapi.Operation{Method: "POST", Path: "/s/{id}/handoff", ID: "hostedPageHandoff", Tag: tag,
 			Summary:     "A short-lived link (and QR code) that opens the page on a phone",
 			Description: "Valid 5 minutes (never past the session's TTL); the client token travels sealed (AES-GCM) and bound to the session.",
-			Params:      []openapi.Param{pathID, t}, RateLimited: true,
-			Responses: []openapi.Response{{Status: 200, Description: "The link.", Body: web.Handoff{}}},
-			Errors:    sessErrs}, Handler: m.web.Handoff},
+			Params:      []openapi.Param{pathID, t},
+			Responses:   []openapi.Response{{Status: 200, Description: "The link.", Body: web.Handoff{}}},
+			Errors:      sessErrs}, Handler: m.web.Handoff},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/ws", ID: "captureWebSocket", Tag: tag,
 			Summary: "The capture WebSocket (binary JPEG frames in, JSON guidance and verdict out)",
 			Description: "Upgrade to WebSocket with ?token=<client token>. Client → server: binary JPEG frames ≤ 1.5 MB at ~10/s, and " +
 				"{\"type\":\"retry\"}. Server → client: {\"type\": \"feedback\"|\"challenge\"|\"light\"|\"progress\"|\"verdict\"|\"error\", …}. " +
 				"One live connection per session (a second is closed with 4409), frames dropped when the engine is busy (reported in progress.dropped), " +
-				"attempts per session, and failed attempts throttled per end user (user_id, or the session: 5 in 3 minutes) and per client address " +
-				"(100 in 3 minutes), both set per tenant (PUT /admin/v1/tenants/{id}/settings), test-mode sessions exempt by default: a client cooling down " +
-				"is upgraded with Retry-After, then gets too_many_failures with retry_after and close 4429; a plain HTTP request gets 429. " +
-				"The protocol, close codes and examples: docs/websocket.md.",
+				"attempts per session, and failed attempts throttled per end user (user_id, or the session: " + per(policy.User) + ") and per client address " +
+				"(" + per(policy.Address) + "), both set per tenant (PUT /admin/v1/tenants/{id}/settings), test-mode sessions exempt by default " +
+				"(/docs/reference/rate-limits): a client cooling down is upgraded with Retry-After, then gets too_many_failures with retry_after and " +
+				"close 4429; a plain HTTP request gets 429. The protocol, close codes and examples: docs/websocket.md.",
 			Params:    []openapi.Param{pathID, {Name: "token", In: "query", Description: "The client token (client_token).", Required: true}},
-			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, RateLimited: true,
+			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, Limits: capture.Limits(policy),
 			Errors: append([]apierr.Code{apierr.BadRequest, capture.CodeThrottled}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit", ID: "listAuditFrames", Tag: tagSessions,
 			Summary: "List a session's audit frames",
 			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default): the same list as the result's " +
 				"audit_frames. With ?token= (the result token) or the owning API key, like the result.",
-			Security: readSec, Params: []openapi.Param{pathID, resultToken}, RateLimited: true,
+			Security: readSec, Params: []openapi.Param{pathID, resultToken},
 			Responses: []openapi.Response{{Status: 200, Description: "The frames.", Body: AuditList{}}},
 			Errors:    readErrs}, Handler: m.auditList, ReadsSession: true},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit/{n}", ID: "getAuditFrame", Tag: tagSessions,
 			Summary: "Download one audit frame (JPEG)",
 			Description: "The url of an entry of audit_frames. With ?token= (the result token) or the owning API key, like the result; " +
 				"404 once the retention has ended.",
-			Security: readSec, RateLimited: true,
+			Security:  readSec,
 			Params:    []openapi.Param{pathID, {Name: "n", In: "path", Description: "Position in the list (0–3).", Type: "integer"}, resultToken},
 			Responses: []openapi.Response{{Status: 200, Description: "The frame.", ContentType: "image/jpeg"}},
 			Errors:    readErrs}, Handler: m.auditFrame, ReadsSession: true},
@@ -437,21 +438,21 @@ func (m *mount) routes() []api.Route {
 				"livegate's replay format (docs/liveness.md#replaying-a-session); `livegate-face replay FILE` replays it to the same verdict. " +
 				"With the owning API key only (never a session token: a recording is biometric data the end user's page has no need of). " +
 				"Kept sealed (AES-256-GCM) beside the audit frames, for the same retention after completion.",
-			Security: []string{openapi.SecAPIKey}, Params: []openapi.Param{pathID}, RateLimited: true,
+			Security: []string{openapi.SecAPIKey}, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The recording (Content-Disposition names it <session id>.lgr).", ContentType: "application/octet-stream"}},
 			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound, CodeRecordingUnavailable)}, Handler: m.recording, OwnsSession: true},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v1/face/detect", ID: "detectFaces", Tag: "Face",
 			Summary:     "Detect faces in an image (seed 002)",
 			Description: "multipart/form-data with a file field image (JPEG or PNG) → every face with box, score, keypoints and quality measures." + faceDoc,
-			Security:    []string{openapi.SecAPIKey}, RateLimited: true,
-			Responses: []openapi.Response{{Status: 200, Description: "The faces.", Body: faceapi.DetectResponse{}}},
-			Errors:    keyErrs}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Detect(c) }),
+			Security:    []string{openapi.SecAPIKey},
+			Responses:   []openapi.Response{{Status: 200, Description: "The faces.", Body: faceapi.DetectResponse{}}},
+			Errors:      keyErrs}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Detect(c) }),
 			BodyLimit: faceapi.DefaultMaxBytes + multipartSlack},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v2/face/compare", ID: "compareFaces", Tag: "Face",
 			Summary: "Compare two faces, or a face with a verified session (seed 002)",
 			Description: "multipart/form-data: reference (file) or session_id (a passed session of your tenant), probe (file), threshold " +
 				"(default 0.60, the engine's calibrated threshold) → similarity in [0, 1], match, and both faces. Each image must hold exactly one face." + faceDoc,
-			Security: []string{openapi.SecAPIKey}, RateLimited: true,
+			Security:  []string{openapi.SecAPIKey},
 			Responses: []openapi.Response{{Status: 200, Description: "The comparison.", Body: faceapi.CompareResponse{}}},
 			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) }),
 			BodyLimit: 2*faceapi.DefaultMaxBytes + multipartSlack},
@@ -459,6 +460,14 @@ func (m *mount) routes() []api.Route {
 }
 
 const tagSessions = "Sessions"
+
+// per words a throttle rule: "5 in 3 minutes".
+func per(r capture.Rule) string {
+	if r.Window%time.Minute == 0 {
+		return fmt.Sprintf("%d in %d minutes", r.Limit, r.Window/time.Minute)
+	}
+	return fmt.Sprintf("%d in %d s", r.Limit, r.Window/time.Second)
+}
 
 // multipartSlack is what a face route accepts beyond its images: multipart
 // headers and the small text fields.
