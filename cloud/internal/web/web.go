@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -12,7 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -24,6 +27,7 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/web/i18n"
 	"livegate.dev/models/lightsim"
 )
 
@@ -124,19 +128,46 @@ func New(cfg Config) (*Handler, error) {
 
 // PageWeight is the size in bytes of the page as served (HTML with inline
 // CSS and JavaScript, before compression), for the docs: a live session's
-// page.
+// page in English.
 func PageWeight() int { return pageWeight(false) }
 
 // PageWeightTestMode is PageWeight for a test-mode session's page, which adds
 // the simulated camera.
 func PageWeightTestMode() int { return pageWeight(true) }
 
+// PageWeightGzip is PageWeight once gzip-compressed (level 6, as most
+// servers and proxies send it).
+func PageWeightGzip() int {
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	_ = renderWeight(w, false)
+	_ = w.Close()
+	return z.Len()
+}
+
 func pageWeight(test bool) int {
 	var b bytes.Buffer
-	_ = page.Execute(&b, view{Config: template.JS("{}"), Nonce: "x", Test: test, TestCamera: test})
+	_ = renderWeight(&b, test)
 	return b.Len()
 }
 
+// renderWeight renders the page of a typical session (an active one, in
+// English, with its config) for the weight figures.
+func renderWeight(w io.Writer, test bool) error {
+	v := newView(i18n.Default, nil)
+	v.Nonce, v.Test, v.TestCamera = "x", test, test
+	pc := pageConfig{SessionID: "ses_06H016GGJYKMXR53MT389PMMRR", Token: "lgct_" + strings.Repeat("x", 43), Mode: "active",
+		WS: "/api/v1/session/ses_06H016GGJYKMXR53MT389PMMRR/ws", State: "/s/ses_06H016GGJYKMXR53MT389PMMRR/state",
+		Handoff: "/s/ses_06H016GGJYKMXR53MT389PMMRR/handoff", Status: "pending", Lang: v.Lang, Msg: v.script()}
+	if test {
+		pc.Test, pc.TestCamera = true, &testCamera{Params: lightsim.DefaultParams()}
+	}
+	js, _ := json.Marshal(pc)
+	v.Config = template.JS(js)
+	return page.Execute(w, v)
+}
+
+// view is what the page's template renders.
 type view struct {
 	Config template.JS
 	Nonce  string
@@ -144,6 +175,70 @@ type view struct {
 	// TestCamera renders the simulated camera (its option, badge and
 	// script): test-mode sessions only.
 	TestCamera bool
+	// Lang and Dir are the page's language (a canonical tag) and its
+	// direction (ltr or rtl).
+	Lang, Dir string
+	// Passive: the session holds still instead of answering challenges.
+	Passive bool
+	msg     i18n.Catalogue
+}
+
+// newView is a view in lang with a tenant's message overrides.
+func newView(lang string, overrides map[string]i18n.Catalogue) view {
+	return view{Lang: lang, Dir: i18n.Dir(lang), msg: i18n.Messages(lang, overrides)}
+}
+
+// T is the text of a message key.
+func (v view) T(key string) string { return v.msg[key] }
+
+// H is the text of a message key as HTML: escaped, with **…** in bold.
+func (v view) H(key string) template.HTML {
+	parts := strings.Split(html.EscapeString(v.msg[key]), "**")
+	var b strings.Builder
+	for i, p := range parts {
+		switch {
+		case i == 0:
+		case i%2 == 1:
+			b.WriteString("<strong>")
+		default:
+			b.WriteString("</strong>")
+		}
+		b.WriteString(p)
+	}
+	return template.HTML(b.String())
+}
+
+// scriptPrefixes and scriptKeys are the messages the page's script uses
+// (the rest are in the HTML the server renders).
+var (
+	scriptPrefixes = []string{"prompt.", "guide.", "advice.", "result.", "error.", "wait."}
+	scriptKeys     = []string{"capture.title", "capture.starting", "capture.step", "capture.hold_for", "denied.blocked", "denied.not_found",
+		"denied.in_use", "handoff.qr_label", "handoff.waiting", "handoff.connected", "handoff.started", "handoff.expires", "handoff.failed"}
+)
+
+func isScriptKey(k string) bool {
+	for _, p := range scriptPrefixes {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	for _, s := range scriptKeys {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// script returns the messages the page's script needs.
+func (v view) script() map[string]string {
+	out := map[string]string{}
+	for k, s := range v.msg {
+		if isScriptKey(k) {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 // pageConfig is what the page's script reads.
@@ -159,6 +254,9 @@ type pageConfig struct {
 	RedirectURL string `json:"redirect_url,omitempty"`
 	FromHandoff bool   `json:"from_handoff,omitempty"`
 	Test        bool   `json:"test,omitempty"`
+	// Lang is the page's language; Msg its script's messages in it.
+	Lang string            `json:"lang"`
+	Msg  map[string]string `json:"msg"`
 	// TestCamera is present for test-mode sessions only.
 	TestCamera *testCamera `json:"test_camera,omitempty"`
 }
@@ -209,11 +307,13 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	if sess.Status == core.StatusCancelled {
 		return apierr.New(apierr.SessionTerminal, "session %s was cancelled", sess.ID)
 	}
+	v := newView(i18n.Match(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage), i18n.Languages()), nil)
+	v.Test, v.Passive = sess.Test, sess.Mode == core.ModePassive
 	base := "/s/" + sess.ID
 	pc := pageConfig{
 		SessionID: sess.ID, Token: token, Mode: string(sess.Mode), Status: string(sess.Status),
 		WS: "/api/v1/session/" + sess.ID + "/ws", State: base + "/state", Handoff: base + "/handoff",
-		FromHandoff: fromHandoff, Test: sess.Test,
+		FromHandoff: fromHandoff, Test: sess.Test, Lang: v.Lang, Msg: v.script(),
 	}
 	// Only a session created with a test-mode key gets the simulated
 	// camera: sess.Test is set from the key at creation and never from
@@ -235,6 +335,8 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	_, _ = rand.Read(nb[:])
 	nonce := base64.RawStdEncoding.EncodeToString(nb[:])
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderContentLanguage, v.Lang)
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptLanguage)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("Referrer-Policy", "no-referrer") // the URL carries the client token
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -245,7 +347,8 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	}
 	c.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
 		"img-src data: blob:; media-src blob: mediastream:; connect-src "+connect+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	return page.Execute(c, view{Config: template.JS(js), Nonce: nonce, Test: sess.Test, TestCamera: pc.TestCamera != nil})
+	v.Config, v.Nonce, v.TestCamera = template.JS(js), nonce, pc.TestCamera != nil
+	return page.Execute(c, v)
 }
 
 // State is the body of GET /s/{id}/state.
@@ -299,6 +402,9 @@ func (h *Handler) Handoff(c *fiber.Ctx) error {
 		exp = sess.ExpiresAt
 	}
 	link := h.cfg.PublicURL + "/s/" + sess.ID + "?h=" + h.sealHandoff(sess.ID, token, exp)
+	if lang, ok := i18n.Canonical(c.Query("lang")); ok {
+		link += "&lang=" + lang // the language the page was asked for with ?lang=
+	}
 	svg, err := QRSVG(link)
 	if err != nil {
 		return err

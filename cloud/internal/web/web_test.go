@@ -156,6 +156,7 @@ func TestPageWeight(t *testing.T) {
 	if w := PageWeight(); w > 40_000 {
 		t.Fatalf("the page weighs %d bytes; keep it under 40 kB", w)
 	}
+	t.Logf("page weight: %d bytes, %d gzip-compressed (live, English)", PageWeight(), PageWeightGzip())
 }
 
 func TestPageCSP(t *testing.T) {
