@@ -123,8 +123,9 @@ func newServerWith(t *testing.T, noLight bool) *server {
 type serverOpts struct {
 	NoLight    bool   // the light challenge off (capture.Config.NoLight)
 	TestCamera string // web.Config.TestCamera ("": offer)
-	// Tenants serves tenants (and their throttle settings) from the
-	// server's store (capture.Config.Tenants).
+	// Tenants serves tenants (their throttle settings, their page's
+	// branding and texts) from the server's store (capture.Config.Tenants,
+	// web.Config.Tenants).
 	Tenants bool
 	// Clock is the capture's clock (expiry, throttling). Default: the real one.
 	Clock clock.Clock
@@ -155,6 +156,7 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 		t.Fatal(err)
 	}
 	var tenants *tenancy.Service
+	wcfg := web.Config{Sessions: sessions, PublicURL: base, TestCamera: o.TestCamera}
 	ccfg := capture.Config{Sessions: sessions, Models: models, Audit: audit, Attempts: 1, NoLight: o.NoLight,
 		Throttle: capture.NewThrottle(), Clock: o.Clock}
 	if o.Tenants {
@@ -163,13 +165,14 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 			t.Fatal(err)
 		}
 		tenants = tenancy.New(st, sealer, nil)
-		ccfg.Tenants = tenants
+		ccfg.Tenants, wcfg.Tenants = tenants, tenants
 	}
 	ch, err := capture.New(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := web.New(web.Config{Sessions: sessions, PublicURL: base, Live: ch.Live, TestCamera: o.TestCamera})
+	wcfg.Live = ch.Live
+	wh, err := web.New(wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +185,7 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 	app.Get("/s/:id", wh.Page)
 	app.Get("/s/:id/state", wh.State)
 	app.Post("/s/:id/handoff", wh.Handoff)
+	app.Get("/s/:id/logo", wh.Logo)
 	app.Get("/api/v1/session/:id/ws", ch.Route())
 	app.Get("/done", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)

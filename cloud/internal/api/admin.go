@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/store"
+	"livegate.dev/cloud/internal/web"
+	"livegate.dev/cloud/internal/web/i18n"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -56,7 +59,81 @@ func ViewTenant(t *core.Tenant) TenantView {
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
 	}
+	v.CapturePage = viewCapturePage(t.CapturePage)
 	return v
+}
+
+func viewCapturePage(p core.CapturePage) CapturePageView {
+	v := CapturePageView{BrandName: p.BrandName, AccentColor: p.AccentColor, Messages: p.Messages, Languages: i18n.Languages()}
+	if v.AccentColor == "" {
+		v.AccentColor = web.DefaultAccent
+	}
+	if v.Messages == nil {
+		v.Messages = map[string]map[string]string{}
+	}
+	for lang := range p.Messages {
+		if !slices.Contains(v.Languages, lang) {
+			v.Languages = append(v.Languages, lang)
+		}
+	}
+	slices.Sort(v.Languages)
+	if l := p.Logo; l != nil {
+		v.Logo = &LogoView{Width: l.Width, Height: l.Height, Bytes: len(l.PNG), SHA256: l.SHA256, UpdatedAt: l.UpdatedAt}
+	}
+	return v
+}
+
+// putCapturePage: PUT /admin/v1/tenants/{id}/capture-page replaces the
+// page's brand name, accent colour and texts; the logo stays.
+func (s *Server) putCapturePage(c *fiber.Ctx) error {
+	id := tenantParam(c)
+	var req CapturePageSettings
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	p, err := web.CheckPage(core.CapturePage{BrandName: req.BrandName, AccentColor: req.AccentColor, Messages: req.Messages})
+	if err != nil {
+		return err
+	}
+	t, err := s.cfg.Tenants.SetCapturePage(c.UserContext(), id, func(cp *core.CapturePage) {
+		p.Logo = cp.Logo
+		*cp = p
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(ViewTenant(t))
+}
+
+// putLogo: PUT /admin/v1/tenants/{id}/capture-page/logo: the body is the
+// image, which the server re-encodes (web.ProcessLogo).
+func (s *Server) putLogo(c *fiber.Ctx) error {
+	id := tenantParam(c)
+	if _, err := s.cfg.Tenants.Get(c.UserContext(), id); err != nil {
+		return err // an unknown tenant before any decoding
+	}
+	if strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEMultipartForm) {
+		return apierr.New(web.CodeLogoType, "send the image itself as the body (curl --data-binary @logo.png -H 'Content-Type: image/png'), not a multipart form")
+	}
+	logo, err := web.ProcessLogo(c.Body())
+	if err != nil {
+		return err
+	}
+	logo.UpdatedAt = s.cfg.Clock.Now().UTC()
+	t, err := s.cfg.Tenants.SetCapturePage(c.UserContext(), id, func(cp *core.CapturePage) { cp.Logo = logo })
+	if err != nil {
+		return err
+	}
+	return c.JSON(ViewTenant(t))
+}
+
+// deleteLogo: DELETE /admin/v1/tenants/{id}/capture-page/logo.
+func (s *Server) deleteLogo(c *fiber.Ctx) error {
+	t, err := s.cfg.Tenants.SetCapturePage(c.UserContext(), tenantParam(c), func(cp *core.CapturePage) { cp.Logo = nil })
+	if err != nil {
+		return err
+	}
+	return c.JSON(ViewTenant(t))
 }
 
 func (s *Server) listTenants(c *fiber.Ctx) error {

@@ -7,6 +7,7 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/web"
 )
 
 // route is a documented operation and its handler.
@@ -73,6 +74,16 @@ func (s *Server) readsSession(h fiber.Handler) fiber.Handler {
 		}
 		c.Locals(localSession, sess)
 		return h(c)
+	}
+}
+
+// bodyLimits are the built-in routes that accept more than the server's
+// BodyLimit: a tenant's capture page texts (up to 16 languages) and its
+// logo upload.
+func bodyLimits() map[string]int {
+	return map[string]int{
+		"PUT /admin/v1/tenants/{id}/capture-page":      256 << 10,
+		"PUT /admin/v1/tenants/{id}/capture-page/logo": web.MaxLogoUpload,
 	}
 }
 
@@ -208,6 +219,32 @@ func (s *Server) routes() []route {
 			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
+		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/capture-page", ID: "putCapturePage", Tag: tagAdmin,
+			Summary: "Replace a tenant's capture page brand name, accent colour and texts",
+			Description: "The body replaces them; every field left out takes its default (the logo has its own route and is kept). " +
+				"accent_color must contrast at least 4.5:1 with the page background and the button text (WCAG AA; a refusal gives the measured ratios). " +
+				"messages override built-in texts or add a language (language tag → message key → text): known keys only, each text keeping " +
+				"exactly the English text's {placeholders}; a language neither built in nor a variant of one gives every key. " +
+				"Body limit 256 KiB. Pages read these when they load. Keys and languages: docs/capture.md.",
+			Security: admin, Params: []openapi.Param{tenantIDPath},
+			Body: CapturePageSettings{}, Example: `{"brand_name": "Acme Bank", "accent_color": "#0b57d0", "messages": {"en": {"welcome.title": "Verify it's you to open your Acme account"}, "pt-PT": {"button.use_phone": "Usar o meu telemóvel"}}}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its capture page settings in effect.", Body: TenantView{}}},
+			Errors: adminErrs(apierr.TenantNotFound, apierr.SettingInvalid, web.CodeLowContrast, web.CodeInvalidLanguage,
+				web.CodeInvalidMessage)}, s.admin(s.putCapturePage)},
+		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/capture-page/logo", ID: "putCapturePageLogo", Tag: tagAdmin,
+			Summary: "Set a tenant's logo (the body is the image)",
+			Description: "The body is the image file itself (PNG, JPEG, GIF or WebP, recognised by its bytes; SVG is refused: it can carry scripts), " +
+				"at most 1 MiB, 4096 pixels a side and 16 megapixels, at least 16 pixels a side. The server decodes it, scales it to fit 480×144 " +
+				"(the page's header at 2× density) and encodes it again as PNG (at most 48 KiB): no metadata, animation or script of the upload " +
+				"reaches a browser. The page loads it from its own origin (GET /s/{id}/logo).",
+			Security: admin, Params: []openapi.Param{tenantIDPath},
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its logo.", Body: TenantView{}}},
+			Errors: adminErrs(apierr.TenantNotFound, web.CodeLogoType, web.CodeLogoTooLarge,
+				web.CodeLogoInvalid)}, s.admin(s.putLogo)},
+		{openapi.Operation{Method: "DELETE", Path: "/admin/v1/tenants/{id}/capture-page/logo", ID: "deleteCapturePageLogo", Tag: tagAdmin,
+			Summary: "Remove a tenant's logo", Security: admin, Params: []openapi.Param{tenantIDPath},
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant without a logo.", Body: TenantView{}}},
+			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.deleteLogo)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}/keys", ID: "listKeys", Tag: tagAdmin,
 			Summary: "List a tenant's API keys (no values)", Security: admin, Params: []openapi.Param{tenantIDPath},
 			Responses: []openapi.Response{{Status: 200, Description: "Keys.", Body: KeyList{}}},

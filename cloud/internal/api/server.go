@@ -132,8 +132,12 @@ func New(cfg Config) (*Server, error) {
 	s.ops = merge(s.routes(), extra)
 	// Fiber's limit is app-wide: set it to the largest route limit and
 	// enforce each route's own limit in limitBody.
-	limits := map[string]int{}
+	limits := bodyLimits()
 	appLimit := cfg.BodyLimit
+	for k, l := range limits {
+		limits[k] = max(l, cfg.BodyLimit)
+		appLimit = max(appLimit, l)
+	}
 	for _, r := range cfg.Routes {
 		if r.BodyLimit > 0 {
 			limits[r.Method+" "+r.Path] = r.BodyLimit

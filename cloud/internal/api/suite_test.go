@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"net/http"
 	"net/url"
@@ -46,6 +47,7 @@ var suite = []struct {
 	{"InProgressAndAuditFrames", testInProgress},
 	{"FixedChallengesTestKeysOnly", testChallenges},
 	{"TenantSettings", testTenantSettings},
+	{"TenantCapturePage", testCapturePage},
 }
 
 func TestAPIBolt(t *testing.T) {
@@ -854,4 +856,114 @@ func testTenantSettings(t *testing.T, start starter) {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// testCapturePage: PUT /admin/v1/tenants/{id}/capture-page replaces the
+// page's brand name, accent colour and texts (made canonical), the logo
+// has its own PUT and DELETE (re-encoded to PNG), neither drops the other
+// nor is dropped by PUT …/settings, and every refusal has its code, names
+// what is wrong and changes nothing.
+func testCapturePage(t *testing.T, start starter) {
+	e := start(t)
+	tc := e.tenant("test")
+	path := "/admin/v1/tenants/" + tc.TenantID + "/capture-page"
+	get := func() api.CapturePageView {
+		t.Helper()
+		var v api.TenantView
+		e.do("GET", "/admin/v1/tenants/"+tc.TenantID, nil, bearer(adminToken)...).want(t, 200, "").decode(t, &v)
+		return v.CapturePage
+	}
+	builtin := []string{"ar", "de", "en", "es", "fr", "pt", "zh"}
+	if v := get(); v.BrandName != "" || v.AccentColor != "#0b57d0" || len(v.Messages) != 0 || !reflect.DeepEqual(v.Languages, builtin) || v.Logo != nil {
+		t.Fatalf("a new tenant's capture page %+v", v)
+	}
+	var v api.TenantView
+	e.do("PUT", path, `{"brand_name": " Acme Bank ", "accent_color": "#1A7F37", "messages": {"pt-pt": {"button.use_phone": "Usar o meu telemóvel"}, "en": {"welcome.title": "Verify with Acme"}}}`,
+		bearer(adminToken)...).want(t, 200, "").decode(t, &v)
+	set := v.CapturePage
+	if set.BrandName != "Acme Bank" || set.AccentColor != "#1a7f37" || set.Messages["pt-PT"]["button.use_phone"] != "Usar o meu telemóvel" ||
+		set.Messages["en"]["welcome.title"] != "Verify with Acme" || !reflect.DeepEqual(set.Languages, append(builtin[:6:6], "pt-PT", "zh")) {
+		t.Fatalf("PUT answered %+v", set)
+	}
+
+	// The logo: the image itself as the body, re-encoded to PNG.
+	img := image.NewNRGBA(image.Rect(0, 0, 600, 150))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i / 4 % 600 / 150 * 60)
+	}
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	logoPath := path + "/logo"
+	e.do("PUT", logoPath, jb.Bytes(), append(bearer(adminToken), "Content-Type", "image/jpeg")...).want(t, 200, "").decode(t, &v)
+	if l := v.CapturePage.Logo; l == nil || l.Width != 480 || l.Height != 120 || l.Bytes == 0 || len(l.SHA256) != 64 || l.UpdatedAt.IsZero() {
+		t.Fatalf("logo %+v", l)
+	}
+	logo := v.CapturePage.Logo
+	// Replacing the settings keeps the page; replacing the page keeps the logo.
+	e.do("PUT", "/admin/v1/tenants/"+tc.TenantID+"/settings", `{}`, bearer(adminToken)...).want(t, 200, "")
+	if got := get(); got.BrandName != "Acme Bank" || got.Logo == nil || got.Logo.SHA256 != logo.SHA256 {
+		t.Fatalf("after PUT settings: %+v", got)
+	}
+	var v2 api.TenantView // decoding into v would merge the maps
+	e.do("PUT", path, `{"brand_name": "Acme"}`, bearer(adminToken)...).want(t, 200, "").decode(t, &v2)
+	if got := v2.CapturePage; got.BrandName != "Acme" || got.AccentColor != "#0b57d0" || len(got.Messages) != 0 || got.Logo == nil {
+		t.Fatalf("after a PUT of the brand name only: %+v", got)
+	}
+	e.do("PUT", path, `{"brand_name": "Acme Bank", "accent_color": "#1a7f37", "messages": {"pt-PT": {"button.use_phone": "Usar o meu telemóvel"}, "en": {"welcome.title": "Verify with Acme"}}}`,
+		bearer(adminToken)...).want(t, 200, "")
+	before := get()
+
+	for _, c := range []struct {
+		body      string
+		status    int
+		code, msg string
+	}{
+		{`{"accent_color": "#777777"}`, 422, "tenant.insufficient_contrast", "#777777 contrasts 4.47:1 with the page background #ffffff and 4.47:1 with the button text #ffffff"},
+		{`{"accent_color": "navy"}`, 400, "tenant.invalid_setting", `"capture_page.accent_color" must be a colour as #rrggbb`},
+		{`{"brand_name": "` + strings.Repeat("x", 61) + `"}`, 400, "tenant.invalid_setting", "61 characters; at most 60"},
+		{`{"messages": {"es": {"welcome.headline": "x"}}}`, 400, "tenant.invalid_message", `messages["es"]["welcome.headline"]: not a message key`},
+		{`{"messages": {"es": {"capture.step": "Paso {i}"}}}`, 400, "tenant.invalid_message", "the text must keep exactly {i} {n}"},
+		{`{"messages": {"es_ES": {"button.start": "x"}}}`, 400, "tenant.invalid_language", `messages["es_ES"]: not a language tag`},
+		{`{"messages": {"it": {"button.start": "Inizia"}}}`, 400, "tenant.invalid_message", "must give every key"},
+		{`{"messages": {"es": {"button.start": 3}}}`, 400, "request.invalid_field", "messages"},
+		{`{"logo": "x"}`, 400, "request.unknown_field", `"logo"`},
+	} {
+		r := e.do("PUT", path, c.body, bearer(adminToken)...).want(t, c.status, c.code)
+		if !strings.Contains(r.message(t), c.msg) {
+			t.Errorf("%s: message %q does not say %q", c.body, r.message(t), c.msg)
+		}
+	}
+	for _, c := range []struct {
+		name, ct  string
+		body      []byte
+		status    int
+		code, msg string
+	}{
+		{"svg", "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`), 415, "tenant.logo_unsupported_type", "SVG"},
+		{"multipart", "multipart/form-data; boundary=x", []byte("--x\r\n"), 415, "tenant.logo_unsupported_type", "not a multipart form"},
+		{"empty", "image/png", nil, 400, "tenant.logo_invalid", "the body must be the logo image"},
+		{"truncated", "image/jpeg", jb.Bytes()[:200], 400, "tenant.logo_invalid", "JPEG"},
+	} {
+		r := e.do("PUT", logoPath, c.body, append(bearer(adminToken), "Content-Type", c.ct)...).want(t, c.status, c.code)
+		if !strings.Contains(r.message(t), c.msg) {
+			t.Errorf("logo %s: message %q does not say %q", c.name, r.message(t), c.msg)
+		}
+	}
+	if got := get(); !reflect.DeepEqual(got, before) {
+		t.Fatalf("after refused changes: %+v, want %+v unchanged", got, before)
+	}
+
+	var v3 api.TenantView
+	e.do("DELETE", logoPath, nil, bearer(adminToken)...).want(t, 200, "").decode(t, &v3)
+	if v3.CapturePage.Logo != nil || v3.CapturePage.BrandName != "Acme Bank" {
+		t.Fatalf("after DELETE logo: %+v", v3.CapturePage)
+	}
+	for _, m := range []string{"PUT", "DELETE"} {
+		e.do(m, "/admin/v1/tenants/ten_nope/capture-page/logo", jb.Bytes(), append(bearer(adminToken), "Content-Type", "image/jpeg")...).want(t, 404, "tenant.not_found")
+	}
+	e.do("PUT", "/admin/v1/tenants/ten_nope/capture-page", `{}`, bearer(adminToken)...).want(t, 404, "tenant.not_found")
+	e.do("PUT", path, `{}`).want(t, 401, "auth.admin_invalid")
+	e.do("PUT", logoPath, jb.Bytes(), bearer(tc.APIKey)...).want(t, 401, "auth.admin_invalid")
 }

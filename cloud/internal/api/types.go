@@ -102,6 +102,36 @@ type TenantView struct {
 	Disabled       bool            `json:"disabled"`
 	WebhookSecrets []SecretView    `json:"webhook_secrets" doc:"Signing secrets, newest first (values never shown again)."`
 	Settings       SettingsView    `json:"settings" doc:"The tenant's settings in effect (defaults filled in); change them with PUT /admin/v1/tenants/{id}/settings."`
+	CapturePage    CapturePageView `json:"capture_page" doc:"The hosted capture page's brand name, accent colour, texts and logo; change them with PUT /admin/v1/tenants/{id}/capture-page and PUT …/capture-page/logo."`
+}
+
+// CapturePageSettings is the body of PUT
+// /admin/v1/tenants/{id}/capture-page: it replaces the page's brand name,
+// accent colour and texts, every field left out taking its default (the
+// logo has its own route and is kept).
+type CapturePageSettings struct {
+	BrandName   string                       `json:"brand_name,omitempty" doc:"Shown at the top of every screen and in the page title; at most 60 characters. Default: none."`
+	AccentColor string                       `json:"accent_color,omitempty" doc:"#rrggbb, for the buttons, the progress bar and links. It must contrast at least 4.5:1 (WCAG AA) with the page background (#ffffff) and with the button text (#ffffff); a refusal gives the measured ratios. Default: #0b57d0."`
+	Messages    map[string]map[string]string `json:"messages,omitempty" doc:"Texts that replace built-in ones or add a language: language tag (es, pt-BR, it…) → message key → text (keys and placeholders: docs/capture.md, Languages). Texts keep exactly the English text's {placeholders}; **…** marks bold. A language that is neither built in nor a variant of one must give every key. At most 16 languages and 500 characters a text."`
+}
+
+// CapturePageView is a tenant's capture page settings in effect.
+type CapturePageView struct {
+	BrandName   string                       `json:"brand_name" doc:"Empty: no name shown."`
+	AccentColor string                       `json:"accent_color" doc:"The accent colour in effect (#0b57d0 unless set)."`
+	Messages    map[string]map[string]string `json:"messages" doc:"The tenant's texts as set (language tags in canonical case)."`
+	Languages   []string                     `json:"languages" doc:"The languages the page may be shown in: the built-in ones (ar, de, en, es, fr, pt, zh) and the tenant's."`
+	Logo        *LogoView                    `json:"logo,omitempty" doc:"The logo, when one is set."`
+}
+
+// LogoView describes a tenant's logo; the page loads the PNG from
+// GET /s/{id}/logo.
+type LogoView struct {
+	Width     int       `json:"width" doc:"Pixels; the page draws it at half this size (2× density)."`
+	Height    int       `json:"height" doc:"Pixels."`
+	Bytes     int       `json:"bytes" doc:"Size of the PNG the server encoded."`
+	SHA256    string    `json:"sha256" doc:"SHA-256 of the PNG, hex."`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // TenantSettings is the body of PUT /admin/v1/tenants/{id}/settings: it

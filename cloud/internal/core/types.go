@@ -27,6 +27,8 @@ type Tenant struct {
 	// Settings are the tenant's adjustable behaviour; unset fields take
 	// their defaults.
 	Settings TenantSettings `json:"settings,omitzero"`
+	// CapturePage brands and words the tenant's hosted capture page.
+	CapturePage CapturePage `json:"capture_page,omitzero"`
 }
 
 // SealedSecret is an encrypted secret and when it stops being used.

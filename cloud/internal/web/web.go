@@ -16,6 +16,7 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -44,10 +45,20 @@ type Sessions interface {
 	ClientTokenValid(sess *core.Session, token string) bool
 }
 
+// Tenants reads a session's tenant for its capture page's branding and
+// texts (tenancy.Service satisfies it).
+type Tenants interface {
+	Get(ctx context.Context, id string) (*core.Tenant, error)
+}
+
 // Config configures a Handler.
 type Config struct {
 	// Sessions reads sessions. Required.
 	Sessions Sessions
+	// Tenants reads the tenant of a session for its page's brand name,
+	// logo, accent colour and texts (core.CapturePage). Optional. Default:
+	// every page is unbranded, in the built-in texts.
+	Tenants Tenants
 	// PublicURL is the externally visible base URL (handoff links). Required.
 	PublicURL string
 	// Live says whether a capture connection is live for a session
@@ -180,12 +191,41 @@ type view struct {
 	Lang, Dir string
 	// Passive: the session holds still instead of answering challenges.
 	Passive bool
-	msg     i18n.Catalogue
+	// Brand, Accent and Logo are the tenant's (core.CapturePage): the name
+	// shown in the header and title, the accent colour (#rrggbb), the
+	// logo's URL on this origin, its size and its text alternative.
+	Brand, Accent         string
+	Logo, LogoAlt         string
+	LogoWidth, LogoHeight int
+	msg                   i18n.Catalogue
 }
 
 // newView is a view in lang with a tenant's message overrides.
 func newView(lang string, overrides map[string]i18n.Catalogue) view {
 	return view{Lang: lang, Dir: i18n.Dir(lang), msg: i18n.Messages(lang, overrides)}
+}
+
+// overrides converts a tenant's stored texts to catalogues.
+func overrides(m map[string]map[string]string) map[string]i18n.Catalogue {
+	out := make(map[string]i18n.Catalogue, len(m))
+	for lang, c := range m {
+		out[lang] = c
+	}
+	return out
+}
+
+// tenantOf returns the session's tenant (nil for a session without one,
+// or when it cannot be read: the page then goes unbranded rather than
+// failing).
+func (h *Handler) tenantOf(ctx context.Context, sess *core.Session) *core.Tenant {
+	if sess.TenantID == "" || h.cfg.Tenants == nil {
+		return nil
+	}
+	t, err := h.cfg.Tenants.Get(ctx, sess.TenantID)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // T is the text of a message key.
@@ -307,8 +347,27 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	if sess.Status == core.StatusCancelled {
 		return apierr.New(apierr.SessionTerminal, "session %s was cancelled", sess.ID)
 	}
-	v := newView(i18n.Match(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage), i18n.Languages()), nil)
+	var cp core.CapturePage
+	tenant := h.tenantOf(c.UserContext(), sess)
+	if tenant != nil {
+		cp = tenant.CapturePage
+	}
+	texts := overrides(cp.Messages)
+	v := newView(i18n.Match(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage), i18n.Available(texts)), texts)
 	v.Test, v.Passive = sess.Test, sess.Mode == core.ModePassive
+	v.Brand = cp.BrandName
+	if _, ok := parseHex(cp.AccentColor); ok {
+		v.Accent = cp.AccentColor
+	}
+	imgSrc := "img-src data: blob:"
+	if cp.Logo != nil {
+		v.Logo = "/s/" + sess.ID + "/logo?t=" + url.QueryEscape(token) + "&v=" + cp.Logo.SHA256[:min(12, len(cp.Logo.SHA256))]
+		v.LogoWidth, v.LogoHeight = (cp.Logo.Width+1)/2, (cp.Logo.Height+1)/2 // a 2× image
+		if v.Brand == "" {
+			v.LogoAlt = tenant.Name // the logo is the only name shown
+		}
+		imgSrc = "img-src 'self' data: blob:"
+	}
 	base := "/s/" + sess.ID
 	pc := pageConfig{
 		SessionID: sess.ID, Token: token, Mode: string(sess.Mode), Status: string(sess.Status),
@@ -346,7 +405,7 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 		connect += " wss://" + host + " ws://" + host // older Safari does not match WebSockets with 'self'
 	}
 	c.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
-		"img-src data: blob:; media-src blob: mediastream:; connect-src "+connect+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		imgSrc+"; media-src blob: mediastream:; connect-src "+connect+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	v.Config, v.Nonce, v.TestCamera = template.JS(js), nonce, pc.TestCamera != nil
 	return page.Execute(c, v)
 }
@@ -378,6 +437,31 @@ func (h *Handler) State(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(st)
+}
+
+// Logo: GET /s/{id}/logo?t=<client token> (or ?h=): the PNG of the
+// session's tenant's logo, as this server encoded it (ProcessLogo).
+func (h *Handler) Logo(c *fiber.Ctx) error {
+	sess, _, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	t := h.tenantOf(c.UserContext(), sess)
+	if t == nil || t.CapturePage.Logo == nil {
+		return apierr.New(CodeLogoNotFound, "session %s's tenant has no logo", sess.ID)
+	}
+	l := t.CapturePage.Logo
+	etag := `"` + l.SHA256 + `"`
+	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
+	c.Set(fiber.HeaderETag, etag)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Cross-Origin-Resource-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if c.Get(fiber.HeaderIfNoneMatch) == etag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	return c.Send(l.PNG)
 }
 
 // Handoff is the body of POST /s/{id}/handoff.

@@ -26,6 +26,17 @@ type env struct {
 	sessions *lifecycle.Service
 	clk      *clock.Fake
 	live     map[string]bool
+	tenants  fakeTenants
+}
+
+// fakeTenants serves tenants from a map (Config.Tenants).
+type fakeTenants map[string]*core.Tenant
+
+func (f fakeTenants) Get(_ context.Context, id string) (*core.Tenant, error) {
+	if t, ok := f[id]; ok {
+		return t, nil
+	}
+	return nil, apierr.New(apierr.TenantNotFound, "tenant %s not found", id)
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, "") }
@@ -43,8 +54,8 @@ func newEnvWith(t *testing.T, testCamera string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{sessions: sessions, clk: clk, live: map[string]bool{}}
-	h, err := New(Config{Sessions: sessions, PublicURL: "https://verify.example", Clock: clk, Live: func(id string) bool { return e.live[id] },
+	e := &env{sessions: sessions, clk: clk, live: map[string]bool{}, tenants: fakeTenants{}}
+	h, err := New(Config{Sessions: sessions, Tenants: e.tenants, PublicURL: "https://verify.example", Clock: clk, Live: func(id string) bool { return e.live[id] },
 		TestCamera: testCamera})
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +69,7 @@ func newEnvWith(t *testing.T, testCamera string) *env {
 	e.app.Get("/s/:id", h.Page)
 	e.app.Get("/s/:id/state", h.State)
 	e.app.Post("/s/:id/handoff", h.Handoff)
+	e.app.Get("/s/:id/logo", h.Logo)
 	return e
 }
 

@@ -248,6 +248,22 @@ func (s *Service) SetSettings(ctx context.Context, tenantID string, settings cor
 	return t, nil
 }
 
+// SetCapturePage changes the tenant's capture page settings
+// (core.CapturePage) with fn, which gets them as stored; the caller has
+// checked the new values (web.CheckPage, web.ProcessLogo). Pages read them
+// when they load, on every replica.
+func (s *Service) SetCapturePage(ctx context.Context, tenantID string, fn func(*core.CapturePage)) (*core.Tenant, error) {
+	defer s.forget(tenantID)
+	t, err := s.store.UpdateTenant(ctx, tenantID, func(t *core.Tenant) error {
+		fn(&t.CapturePage)
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr("updating the tenant's capture page", err)
+	}
+	return t, nil
+}
+
 // Authenticate returns the usable key and its tenant for a presented
 // iksk_… key, or apierr.AuthInvalid.
 func (s *Service) Authenticate(ctx context.Context, presented string) (*core.APIKey, *core.Tenant, error) {

@@ -117,7 +117,7 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 	}
 	mac := hmac.New(sha256.New, p.MasterKey)
 	mac.Write([]byte("livegate handoff link key"))
-	w, err := web.New(web.Config{Sessions: p.Sessions, PublicURL: p.PublicURL, Live: m.live, HandoffKey: mac.Sum(nil), Clock: p.Clock})
+	w, err := web.New(web.Config{Sessions: p.Sessions, Tenants: m.tenants, PublicURL: p.PublicURL, Live: m.live, HandoffKey: mac.Sum(nil), Clock: p.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +398,13 @@ func (m *mount) routes() []api.Route {
 			Params:      []openapi.Param{pathID, t},
 			Responses:   []openapi.Response{{Status: 200, Description: "The state.", Body: web.State{}}},
 			Errors:      []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired}}, Handler: m.web.State},
+		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}/logo", ID: "hostedPageLogo", Tag: tag,
+			Summary:     "The logo of the session's tenant, for its page",
+			Description: "image/png as the server encoded it from the tenant's upload (PUT /admin/v1/tenants/{id}/capture-page/logo); cached privately for a day, ETag its SHA-256.",
+			Params:      []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The logo.", ContentType: "image/png"},
+				{Status: 304, Description: "Not modified (If-None-Match)."}},
+			Errors: []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, web.CodeLogoNotFound}}, Handler: m.web.Logo},
 		{Operation: openapi.Operation{Method: "POST", Path: "/s/{id}/handoff", ID: "hostedPageHandoff", Tag: tag,
 			Summary:     "A short-lived link (and QR code) that opens the page on a phone",
 			Description: "Valid 5 minutes (never past the session's TTL); the client token travels sealed (AES-GCM) and bound to the session.",
