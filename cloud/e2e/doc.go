@@ -7,6 +7,8 @@
 // active mode a recording passes only challenges a test-mode key fixed to
 // what it performs, and fails those it does not. The API's documentation
 // pages fit a phone's width, and /docs/api's try-it panel creates a session
-// with a test key. LIVEGATE_UPDATE_SCREENSHOTS=1 writes the screenshots to
-// docs/img.
+// with a test key. TestScreens draws every screen of the page on a desktop
+// and a phone, in English and in Arabic with a tenant's brand, and checks
+// each. LIVEGATE_UPDATE_SCREENSHOTS=1 writes the screenshots to docs/img
+// (TestScreens's to docs/img/screens).
 package e2e

@@ -357,7 +357,7 @@ func TestSimulatedCameraGenuinePasses(t *testing.T) {
 	s := newServer(t)
 	ctx := browser(t, genuineLong(t))
 	c := simulated(s.keyed(t, "passive", true))
-	v := run(t, ctx, s, c, false)
+	v := run(t, ctx, s, c)
 	res := stored(t, s, c.Session.ID)
 	logResult(t, "genuine clip, simulated camera, passive", res)
 	if v != "pass" || res.Verdict == nil || *res.Verdict != core.VerdictPass {
@@ -378,7 +378,7 @@ func TestGenuineReplayFailsLightChallenge(t *testing.T) {
 	s := newServer(t)
 	ctx := browser(t, genuineLong(t))
 	c := s.keyed(t, "passive", true) // a test-mode session, the simulated camera not chosen
-	v := run(t, ctx, s, c, false)
+	v := run(t, ctx, s, c)
 	if cam, _ := pageCamera(t, ctx); cam == "simulated" {
 		t.Fatal("the page used the simulated camera without being asked")
 	}
@@ -404,7 +404,7 @@ func TestCutoutNeverPasses(t *testing.T) {
 		if sim {
 			c = simulated(c)
 		}
-		v := run(t, ctx, s, c, false)
+		v := run(t, ctx, s, c)
 		res := stored(t, s, c.Session.ID)
 		logResult(t, fmt.Sprintf("cut-out, simulated camera %v", sim), res)
 		if v == "pass" {
@@ -467,7 +467,7 @@ func TestActiveFixedChallengesRecordedClip(t *testing.T) {
 		t.Run(tc.challenge, func(t *testing.T) {
 			ctx := browser(t, clip) // its own camera: the clip starts when the capture does
 			c := simulated(s.fixed(t, tc.challenge))
-			v := run(t, ctx, s.server, c, false)
+			v := run(t, ctx, s.server, c)
 			res := stored(t, s.server, c.Session.ID)
 			logResult(t, fmt.Sprintf("franck from frame %d, simulated camera, active, challenges [%s]", blinkFrom, tc.challenge), res)
 			if res.Verdict == nil || *res.Verdict != tc.verdict || v != string(tc.verdict) {

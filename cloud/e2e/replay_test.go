@@ -183,7 +183,7 @@ func TestReplayCapturedSessions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := browser(t, tc.y4m(t))
 			c := s.managed(t, tc.mode)
-			v := run(t, ctx, s.server, c, false)
+			v := run(t, ctx, s.server, c)
 			s.replayStored(t, c, v)
 		})
 	}

@@ -83,7 +83,6 @@ func TestThrottleCountdown(t *testing.T) {
 		first.LiveMode != "polite" || first.Role != "timer" || !first.Disabled || first.Hidden {
 		t.Fatalf("the waiting screen: %+v", first)
 	}
-	shot(t, ctx, "wait")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.getElementById("b-reconnect").disabled`,
 		chromedp.WithPollingTimeout(deadline), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		t.Fatalf("Try again never enabled: %v; %+v", err, read())

@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -225,6 +226,20 @@ func TestCheckOverrides(t *testing.T) {
 		var oe *OverrideError
 		if !errors.As(err, &oe) || oe.Problem != c.problem || !strings.Contains(oe.Detail, c.inDetail) {
 			t.Errorf("%s: %v, want problem %s saying %q", c.name, err, c.problem, c.inDetail)
+		}
+	}
+}
+
+// TestKeysDocumented: docs/capture.md lists every message key, for the
+// tenants who override them.
+func TestKeysDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../../../docs/capture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if !strings.Contains(string(b), "| `"+k+"` |") {
+			t.Errorf("docs/capture.md does not list the message key %s", k)
 		}
 	}
 }
