@@ -178,16 +178,7 @@ func newServerOpts(t *testing.T, o serverOpts) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
-		if ae, ok := apierr.As(err); ok {
-			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
-		}
-		return fiber.DefaultErrorHandler(c, err)
-	}})
-	app.Get("/s/:id", wh.Page)
-	app.Get("/s/:id/state", wh.State)
-	app.Post("/s/:id/handoff", wh.Handoff)
-	app.Get("/s/:id/logo", wh.Logo)
+	app := pageApp(wh)
 	app.Get("/api/v1/session/:id/ws", ch.Route())
 	app.Get("/done", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
@@ -624,4 +615,20 @@ func waitRedirect(t *testing.T, ctx context.Context, id string) {
 		<-time.After(100 * time.Millisecond)
 	}
 	t.Fatalf("no redirect to the integrator: at %q, want …%s", loc, want)
+}
+
+// pageApp serves the hosted page's routes (page, state, logo, handoff) with
+// the API's error envelope.
+func pageApp(wh *web.Handler) *fiber.App {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
+		if ae, ok := apierr.As(err); ok {
+			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
+		}
+		return fiber.DefaultErrorHandler(c, err)
+	}})
+	app.Get("/s/:id", wh.Page)
+	app.Get("/s/:id/state", wh.State)
+	app.Get("/s/:id/logo", wh.Logo)
+	app.Post("/s/:id/handoff", wh.Handoff)
+	return app
 }

@@ -15,9 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-	"github.com/gofiber/fiber/v2"
 
-	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/tenancy"
 	"livegate.dev/cloud/internal/core"
@@ -61,16 +59,7 @@ func newPageServer(t *testing.T) *pageServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
-		if ae, ok := apierr.As(err); ok {
-			return c.Status(ae.Status()).JSON(fiber.Map{"detail": fiber.Map{"code": ae.Code.ID, "message": ae.Message}})
-		}
-		return fiber.DefaultErrorHandler(c, err)
-	}})
-	app.Get("/s/:id", wh.Page)
-	app.Get("/s/:id/state", wh.State)
-	app.Get("/s/:id/logo", wh.Logo)
-	app.Post("/s/:id/handoff", wh.Handoff)
+	app := pageApp(wh)
 	go app.Listener(ln)
 	t.Cleanup(func() {
 		app.ShutdownWithTimeout(5 * time.Second)

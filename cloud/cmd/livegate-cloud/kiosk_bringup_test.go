@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,18 +35,6 @@ func buildKiosk(t *testing.T) string {
 		t.Fatalf("go build livegate-kiosk: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// kioskFreePort returns a loopback port that was free a moment ago (for
-// the technician view, whose address the config names).
-func kioskFreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // TestKioskBringUp walks the sim-board bring-up of docs/kiosk.md with the
@@ -139,7 +126,7 @@ func TestKioskBringUp(t *testing.T) {
 
 	// Step 3 (kiosk): enroll with the token; the config and credentials are written.
 	cfg := filepath.Join(dir, "etc", "kiosk.yaml")
-	techAddr := fmt.Sprintf("127.0.0.1:%d", kioskFreePort(t))
+	techAddr := fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t))
 	kiosk := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(kioskBin, args...)
 		cmd.Env = append(os.Environ(), "LIVEGATE_ENROLL_TOKEN="+enr.Token)
