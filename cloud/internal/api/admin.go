@@ -39,14 +39,14 @@ func (s *Server) createTenant(c *fiber.Ctx) error {
 	if req.Mode == "" {
 		return apierr.New(apierr.MissingField, "field \"mode\" is required (live or test)")
 	}
-	nt, err := s.cfg.Tenants.Create(c.UserContext(), req.Name, core.TenantMode(req.Mode))
+	nt, err := s.cfg.Tenants.CreateScoped(c.UserContext(), req.Name, core.TenantMode(req.Mode), req.Scopes)
 	if err != nil {
 		return err
 	}
 	c.Locals(localTenantID, nt.Tenant.ID)
 	return c.Status(fiber.StatusCreated).JSON(TenantCreated{
 		TenantID: nt.Tenant.ID, Name: nt.Tenant.Name, Mode: nt.Tenant.Mode, CreatedAt: nt.Tenant.CreatedAt,
-		KeyID: nt.KeyID, APIKey: nt.APIKey, WebhookSecret: nt.WebhookSecret,
+		KeyID: nt.KeyID, APIKey: nt.APIKey, WebhookSecret: nt.WebhookSecret, Scopes: scopesView(req.Scopes),
 	})
 }
 
@@ -55,7 +55,8 @@ func ViewTenant(t *core.Tenant) TenantView {
 	th := t.Settings.CaptureThrottle.Effective()
 	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{},
 		Settings: SettingsView{CaptureThrottle: CaptureThrottleView{UserLimit: th.UserLimit, AddressLimit: th.AddressLimit,
-			WindowSeconds: int(th.Window / time.Second), CooldownSeconds: int(th.Cooldown / time.Second), TestExempt: th.TestExempt}}}
+			WindowSeconds: int(th.Window / time.Second), CooldownSeconds: int(th.Cooldown / time.Second), TestExempt: th.TestExempt},
+			Verification: VerificationView{LivenessReviewBelow: t.Settings.Verification.LivenessReviewBelow}}}
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
 	}
@@ -175,6 +176,9 @@ func (s *Server) putTenantSettings(c *fiber.Ctx) error {
 		set.CaptureThrottle = core.CaptureThrottle{UserLimit: th.UserLimit, AddressLimit: th.AddressLimit,
 			WindowSeconds: th.WindowSeconds, CooldownSeconds: th.CooldownSeconds, TestExempt: th.TestExempt}
 	}
+	if v := req.Verification; v != nil {
+		set.Verification = core.VerificationSettings{LivenessReviewBelow: v.LivenessReviewBelow}
+	}
 	t, err := s.cfg.Tenants.SetSettings(c.UserContext(), id, set)
 	if err != nil {
 		return err
@@ -187,7 +191,16 @@ func (s *Server) keyView(k *core.APIKey) KeyView { return ViewKey(k, s.cfg.Clock
 // ViewKey is an API key as the admin API shows it (no hash), usable at now.
 func ViewKey(k *core.APIKey, now time.Time) KeyView {
 	return KeyView{KeyID: k.ID, Prefix: k.Prefix, Mode: k.Mode, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
-		ExpiresAt: k.ExpiresAt, Usable: k.Usable(now)}
+		ExpiresAt: k.ExpiresAt, Usable: k.Usable(now), Scopes: scopesView(k.Scopes)}
+}
+
+// scopesView lists a key's scopes: every scope for a key made without a
+// list.
+func scopesView(scopes []string) []string {
+	if scopes == nil {
+		return append([]string{}, core.Scopes...)
+	}
+	return append([]string{}, scopes...)
 }
 
 func (s *Server) listKeys(c *fiber.Ctx) error {
@@ -214,20 +227,20 @@ func grace(req RotateRequest, def time.Duration) (time.Duration, error) {
 }
 
 func (s *Server) rotateKey(c *fiber.Ctx) error {
-	var req RotateRequest
+	var req RotateKeyRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	g, err := grace(req, 0)
+	g, err := grace(RotateRequest{GracePeriodSeconds: req.GracePeriodSeconds}, 0)
 	if err != nil {
 		return err
 	}
-	key, k, err := s.cfg.Tenants.RotateKey(c.UserContext(), tenantParam(c), g)
+	key, k, err := s.cfg.Tenants.RotateKeyScoped(c.UserContext(), tenantParam(c), g, req.Scopes)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(KeyRotated{KeyID: k.ID, APIKey: key, Prefix: k.Prefix, Mode: k.Mode,
-		CreatedAt: k.CreatedAt, PreviousKeysExpireAt: k.CreatedAt.Add(g)})
+		CreatedAt: k.CreatedAt, PreviousKeysExpireAt: k.CreatedAt.Add(g), Scopes: scopesView(k.Scopes)})
 }
 
 func (s *Server) revokeKey(c *fiber.Ctx) error {

@@ -271,7 +271,7 @@ func (s *Server) principalFor(c *fiber.Ctx, key string) (lifecycle.Principal, er
 		return lifecycle.Principal{}, err
 	}
 	c.Locals(localTenantID, t.ID)
-	return lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: t.ID, KeyID: k.ID, Test: k.Mode == core.TenantTest}, nil
+	return lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: t.ID, KeyID: k.ID, Test: k.Mode == core.TenantTest, Scopes: k.Scopes}, nil
 }
 
 // requireAdmin checks the admin bearer token in constant time.

@@ -119,14 +119,17 @@ var (
 )
 
 const (
-	tagSessions = "Sessions"
-	tagLiveness = "Liveness (seed 002 shape)"
-	tagTest     = "Test mode"
-	tagAdmin    = "Admin"
-	tagMeta     = "Service"
+	tagSessions     = "Sessions"
+	tagLiveness     = "Liveness (seed 002 shape)"
+	tagVerification = "Verification sessions"
+	tagTest         = "Test mode"
+	tagAdmin        = "Admin"
+	tagMeta         = "Service"
 )
 
 var keyAuthErrors = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid}
+
+var verificationAuthErrs = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeTenantKeyRequired, CodeInsufficientScope}
 
 // routes is the one table of the API: what is registered is what is documented.
 func (s *Server) routes() []route {
@@ -190,6 +193,36 @@ func (s *Server) routes() []route {
 			Summary: "Get a liveness session and its result (seed 002)", Security: sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: LivenessSession{}}},
 			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound)}, s.getLiveness},
+		{openapi.Operation{Method: "POST", Path: "/v1/sessions", ID: "createVerificationSession", Tag: tagVerification,
+			Summary: "Create a verification session for a flow",
+			Description: "Needs the sessions:write scope. Send the user to hostedUrl (it carries clientToken, which authorizes the hosted page " +
+				"without your API key), then poll GET /v1/sessions/{id} or receive the webhook until status is terminal. Only flow liveness runs " +
+				"for now: the others get 422 session.flow_unavailable. subject is sealed at rest with your tenant's data key.",
+			Security: sec, Params: []openapi.Param{idemKey}, Body: VerificationRequest{},
+			Example:   `{"flow": "liveness", "reference": "signup_18422", "subject": {"firstName": "Ada", "lastName": "Lovelace"}, "redirectUrl": "https://app.example.com/verify/done"}`,
+			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: lifecycle.Verification{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
+			Errors: append(append([]apierr.Code{}, verificationAuthErrs...), append(append([]apierr.Code{}, urlErrs...), apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable,
+				apierr.IdempotencyReused, apierr.LiveKey)...)}, s.createVerification},
+		{openapi.Operation{Method: "GET", Path: "/v1/sessions/{id}", ID: "getVerificationSession", Tag: tagVerification,
+			Summary: "Get a verification session's status and decision",
+			Description: "Needs the sessions:read scope. decision is null until the session completes, then approved, declined or review " +
+				"(review is a case for a human, never an automatic pass); clientToken is null once the session is terminal.",
+			Security: sec, Params: []openapi.Param{pathID},
+			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: lifecycle.Verification{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound)}, s.getVerification},
+		{openapi.Operation{Method: "POST", Path: "/v1/sessions/{id}/cancel", ID: "cancelVerificationSession", Tag: tagVerification,
+			Summary:     "Cancel a verification session that is not terminal",
+			Description: "Needs the sessions:write scope. Queues session.cancelled. A completed, expired or cancelled session gets 409 session.already_finished.",
+			Security:    sec, Params: []openapi.Param{pathID},
+			Responses: []openapi.Response{{Status: 200, Description: "The cancelled session.", Body: lifecycle.Verification{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound, apierr.SessionTerminal)}, s.cancelVerification},
+		{openapi.Operation{Method: "GET", Path: "/v1/sessions/{id}/report", ID: "getVerificationReport", Tag: tagVerification,
+			Summary: "Get a verification session's report: the per-check breakdown",
+			Description: "Needs the sessions:read scope. For audit and record keeping: the decision, the subject, capture timestamps, attempts, and " +
+				"per check its layers, reasons, confidence and the frames kept.",
+			Security: sec, Params: []openapi.Param{pathID},
+			Responses: []openapi.Response{{Status: 200, Description: "The report.", Body: VerificationReport{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound)}, s.verificationReport},
 		{openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary:     "The hosted session page (session_url)",
 			Description: "HTML. Needs the client token in ?t= (session_url carries it). 410 past the TTL; errors are HTML for browsers (Accept: text/html), the envelope otherwise.",
@@ -201,7 +234,7 @@ func (s *Server) routes() []route {
 			Summary: "Create a tenant with its first API key and webhook secret", Security: admin,
 			Body: CreateTenantRequest{}, Example: `{"name": "Acme", "mode": "test"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Created; secrets are shown once.", Body: TenantCreated{}}},
-			Errors:    adminErrs(apierr.MissingField)}, s.admin(s.createTenant)},
+			Errors:    adminErrs(apierr.MissingField, apierr.InvalidField)}, s.admin(s.createTenant)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants", ID: "listTenants", Tag: tagAdmin,
 			Summary: "List tenants", Security: admin,
 			Responses: []openapi.Response{{Status: 200, Description: "Tenants.", Body: TenantList{}}},
@@ -251,10 +284,10 @@ func (s *Server) routes() []route {
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.listKeys)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants/{id}/keys/rotate", ID: "rotateKey", Tag: tagAdmin,
 			Summary:     "Rotate API keys",
-			Description: "Adds a new key; every key usable now keeps working for grace_period_seconds (default 0), then stops.",
-			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateRequest{}, Example: `{"grace_period_seconds": 3600}`,
+			Description: "Adds a new key; every key usable now keeps working for grace_period_seconds (default 0), then stops. scopes limits what the new key may do (default: every scope).",
+			Security:    admin, Params: []openapi.Param{tenantIDPath}, Body: RotateKeyRequest{}, Example: `{"grace_period_seconds": 3600, "scopes": ["sessions:read"]}`,
 			Responses: []openapi.Response{{Status: 201, Description: "The new key, shown once.", Body: KeyRotated{}}},
-			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.rotateKey)},
+			Errors:    adminErrs(apierr.TenantNotFound, apierr.InvalidField)}, s.admin(s.rotateKey)},
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants/{id}/keys/{key_id}/revoke", ID: "revokeKey", Tag: tagAdmin,
 			Summary: "Revoke an API key now", Security: admin,
 			Params:    []openapi.Param{tenantIDPath, {Name: "key_id", In: "path", Description: "Key id (key_…)."}},

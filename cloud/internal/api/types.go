@@ -78,8 +78,9 @@ type Health struct {
 
 // CreateTenantRequest is the body of POST /admin/v1/tenants.
 type CreateTenantRequest struct {
-	Name string `json:"name" doc:"Display name, 1–200 characters."`
-	Mode string `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
+	Name   string   `json:"name" doc:"Display name, 1–200 characters."`
+	Mode   string   `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
+	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on /v1/sessions). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
 }
 
 // TenantCreated is the 201 body of tenant creation. Secrets are shown once.
@@ -91,6 +92,7 @@ type TenantCreated struct {
 	KeyID         string          `json:"key_id"`
 	APIKey        string          `json:"api_key" doc:"iksk_live_… or iksk_test_…; shown once, stored hashed."`
 	WebhookSecret string          `json:"webhook_secret" doc:"whsec_…: the HMAC-SHA256 key of Livegate-Signature; shown once."`
+	Scopes        []string        `json:"scopes" doc:"The scopes of the API key." enum:"sessions:read,sessions:write"`
 }
 
 // TenantView is a tenant without secrets.
@@ -139,6 +141,13 @@ type LogoView struct {
 // default.
 type TenantSettings struct {
 	CaptureThrottle *CaptureThrottleSettings `json:"capture_throttle,omitempty" doc:"How failed capture attempts of the tenant's sessions are throttled (docs/api.md, Failed captures)."`
+	Verification    *VerificationSettings    `json:"verification,omitempty" doc:"How verification sessions (/v1/sessions) decide."`
+}
+
+// VerificationSettings are a tenant's decision rules for verification
+// sessions; a field left out takes its default.
+type VerificationSettings struct {
+	LivenessReviewBelow *float64 `json:"liveness_review_below,omitempty" doc:"A liveness pass whose confidence is below this is sent to review (liveness_grey_zone) instead of approved: 0.70–1. Default: none (every pass is approved). Applies to sessions created after the change."`
 }
 
 // CaptureThrottleSettings are the failure throttle's settings; a field left
@@ -154,6 +163,12 @@ type CaptureThrottleSettings struct {
 // SettingsView is a tenant's settings in effect.
 type SettingsView struct {
 	CaptureThrottle CaptureThrottleView `json:"capture_throttle"`
+	Verification    VerificationView    `json:"verification"`
+}
+
+// VerificationView is the verification decision rules in effect.
+type VerificationView struct {
+	LivenessReviewBelow *float64 `json:"liveness_review_below" doc:"null: every liveness pass is approved."`
 }
 
 // CaptureThrottleView is the failure throttle's settings in effect.
@@ -185,6 +200,7 @@ type KeyView struct {
 	RevokedAt *time.Time      `json:"revoked_at"`
 	ExpiresAt *time.Time      `json:"expires_at" doc:"End of the grace period of a rotated key."`
 	Usable    bool            `json:"usable" doc:"Whether the key authenticates now."`
+	Scopes    []string        `json:"scopes" doc:"What the key may do; keys made without a list have every scope." enum:"sessions:read,sessions:write"`
 }
 
 // KeyList is the body of GET /admin/v1/tenants/{id}/keys.
@@ -197,6 +213,12 @@ type RotateRequest struct {
 	GracePeriodSeconds *int64 `json:"grace_period_seconds,omitempty" doc:"How long the old key(s)/secret(s) keep working. Default: 0 for keys (stop now), 86400 for webhook secrets."`
 }
 
+// RotateKeyRequest is the body of POST /admin/v1/tenants/{id}/keys/rotate.
+type RotateKeyRequest struct {
+	GracePeriodSeconds *int64   `json:"grace_period_seconds,omitempty" doc:"How long the keys usable now keep working: 0–7776000 seconds. Default: 0 (they stop now)."`
+	Scopes             []string `json:"scopes,omitempty" doc:"What the new key may do: sessions:read, sessions:write (checked on /v1/sessions). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
+}
+
 // KeyRotated is the 201 body of key rotation. The key is shown once.
 type KeyRotated struct {
 	KeyID                string          `json:"key_id"`
@@ -205,6 +227,7 @@ type KeyRotated struct {
 	Mode                 core.TenantMode `json:"mode" enum:"live,test"`
 	CreatedAt            time.Time       `json:"created_at"`
 	PreviousKeysExpireAt time.Time       `json:"previous_keys_expire_at" doc:"When the keys that were usable before stop working."`
+	Scopes               []string        `json:"scopes" doc:"The new key's scopes." enum:"sessions:read,sessions:write"`
 }
 
 // SecretRotated is the 201 body of webhook secret rotation.

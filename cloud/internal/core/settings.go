@@ -10,6 +10,19 @@ import (
 // default.
 type TenantSettings struct {
 	CaptureThrottle CaptureThrottle `json:"capture_throttle,omitzero"`
+	// Verification sets how verification sessions (seed 003) decide.
+	Verification VerificationSettings `json:"verification,omitzero"`
+}
+
+// VerificationSettings are a tenant's decision rules for verification
+// sessions. A nil field takes its default.
+type VerificationSettings struct {
+	// LivenessReviewBelow sends a liveness pass whose confidence is below it
+	// to review (reason liveness_grey_zone) instead of approving it: a grey
+	// zone above the pass threshold, in [PassThreshold, 1]. Default: none
+	// (every pass is approved). A retry is always review and a fail always
+	// declined.
+	LivenessReviewBelow *float64 `json:"liveness_review_below,omitempty"`
 }
 
 // CaptureThrottle sets how failed capture attempts of the tenant's sessions
@@ -98,8 +111,12 @@ func (e *SettingError) Error() string {
 	return fmt.Sprintf("setting %q must be %d–%d, got %d", e.Setting, e.Min, e.Max, e.Value)
 }
 
-// Validate reports the first setting out of its range as a *SettingError.
+// Validate reports the first setting out of its range (a *SettingError for
+// an integer setting).
 func (s TenantSettings) Validate() error {
+	if v := s.Verification.LivenessReviewBelow; v != nil && (*v < PassThreshold || *v > 1) {
+		return fmt.Errorf("setting %q must be %.2f–1, got %v", "verification.liveness_review_below", PassThreshold, *v)
+	}
 	c := s.CaptureThrottle
 	for _, f := range []struct {
 		name     string

@@ -29,6 +29,10 @@ type Tenant struct {
 	Settings TenantSettings `json:"settings,omitzero"`
 	// CapturePage brands and words the tenant's hosted capture page.
 	CapturePage CapturePage `json:"capture_page,omitzero"`
+	// DataKey is the tenant's data key, sealed under the master key (see
+	// package secret): it seals the personal data of the tenant's sessions
+	// (a verification session's subject). Made on first use.
+	DataKey []byte `json:"data_key,omitempty"`
 }
 
 // SealedSecret is an encrypted secret and when it stops being used.
@@ -50,6 +54,37 @@ type APIKey struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// ExpiresAt is set on the old key when a key is rotated with a grace period.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Scopes limit what the key may do (ScopeSessionsRead, …). Nil: every
+	// scope — keys made before scopes existed keep working as they did.
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// API key scopes.
+const (
+	ScopeSessionsRead  = "sessions:read"
+	ScopeSessionsWrite = "sessions:write"
+)
+
+// Scopes are every scope a key may carry.
+var Scopes = []string{ScopeSessionsRead, ScopeSessionsWrite}
+
+// HasScope reports whether the key may act with scope.
+func (k *APIKey) HasScope(scope string) bool {
+	return HasScope(k.Scopes, scope)
+}
+
+// HasScope reports whether a key carrying scopes (nil: every scope) may act
+// with scope.
+func HasScope(scopes []string, scope string) bool {
+	if scopes == nil {
+		return true
+	}
+	for _, s := range scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // Usable reports whether the key authenticates at time now.
@@ -158,9 +193,23 @@ type Session struct {
 	TenantID string      `json:"tenant_id,omitempty"` // empty for legacy-key and direct sessions
 	Test     bool        `json:"test,omitempty"`      // created with a test key: may be simulated
 
-	UserID      string          `json:"user_id,omitempty"`
-	Mode        Mode            `json:"mode"`
-	Flow        []string        `json:"flow,omitempty"` // checks requested; liveness-only sessions leave it empty
+	UserID string   `json:"user_id,omitempty"`
+	Mode   Mode     `json:"mode"`
+	Flow   []string `json:"flow,omitempty"` // checks requested (verification sessions, seed 003); liveness-only sessions of the other routes leave it empty
+	// Reference is the integrator's own identifier of a verification
+	// session, echoed back.
+	Reference string `json:"reference,omitempty"`
+	// SealedSubject is a verification session's subject (names, ID number,
+	// date of birth) as JSON sealed with the tenant's data key
+	// (Tenant.DataKey): the store never holds it in clear.
+	SealedSubject []byte `json:"sealed_subject,omitempty"`
+	// SubjectDigest is an HMAC of the subject under the tenant's data key,
+	// so an idempotent retry can be compared without opening it.
+	SubjectDigest []byte `json:"subject_digest,omitempty"`
+	// ReviewBelow, when positive, sends a liveness pass whose confidence is
+	// below it to review instead of approving it: the tenant's grey zone
+	// when the session was created.
+	ReviewBelow float64         `json:"review_below,omitempty"`
 	RedirectURL string          `json:"redirect_url,omitempty"`
 	WebhookURL  string          `json:"webhook_url,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
@@ -187,6 +236,8 @@ type Session struct {
 	UpdatedAt   time.Time  `json:"updated_at"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// StartedAt is when capture began (the session went in_progress).
+	StartedAt *time.Time `json:"started_at,omitempty"`
 
 	Verdict    *Verdict   `json:"verdict,omitempty"`
 	Confidence *float64   `json:"confidence,omitempty"`

@@ -132,6 +132,9 @@ type Principal struct {
 	TenantID string // PrincipalTenant only
 	KeyID    string // PrincipalTenant only
 	Test     bool   // a test-mode key
+	// Scopes of the tenant key (nil: every scope; the legacy key has every
+	// scope).
+	Scopes []string
 }
 
 // PrincipalKind says how a caller authenticated.
@@ -196,6 +199,29 @@ const (
 
 // Create validates req and stores a new pending session for p.
 func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind, req CreateRequest, idempotencyKey string) (*Created, error) {
+	return s.CreateWith(ctx, p, kind, req, idempotencyKey, Extra{})
+}
+
+// Extra is what a verification session (seed 003) adds to a session at
+// creation; the zero value adds nothing.
+type Extra struct {
+	// Flow is the checks requested, e.g. ["liveness"].
+	Flow []string
+	// Reference is the integrator's identifier, echoed back.
+	Reference string
+	// SealedSubject and SubjectDigest: the subject sealed with the tenant's
+	// data key, and its keyed digest (compared on idempotent retries).
+	SealedSubject, SubjectDigest []byte
+	// ReviewBelow, when positive, sends a pass whose confidence is below it
+	// to review (the tenant's grey zone when the session was created).
+	ReviewBelow float64
+	// KeepTokens keeps the session's tokens sealed (as for an
+	// Idempotency-Key) so that reads can return the client token.
+	KeepTokens bool
+}
+
+// CreateWith is Create with the additions of x.
+func (s *Service) CreateWith(ctx context.Context, p Principal, kind core.SessionKind, req CreateRequest, idempotencyKey string, x Extra) (*Created, error) {
 	if len(req.UserID) > maxUserID {
 		return nil, apierr.New(apierr.InvalidField, "field \"user_id\" is longer than %d characters", maxUserID)
 	}
@@ -265,6 +291,11 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 		Metadata:       meta,
 		DeviceID:       req.DeviceID,
 		Challenges:     challenges,
+		Flow:           slices.Clone(x.Flow),
+		Reference:      x.Reference,
+		SealedSubject:  x.SealedSubject,
+		SubjectDigest:  x.SubjectDigest,
+		ReviewBelow:    x.ReviewBelow,
 		IdempotencyKey: idempotencyKey,
 		Status:         core.StatusPending,
 		CreatedAt:      now,
@@ -275,7 +306,7 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 	token, client := core.NewSecret("lgst_"), core.NewSecret("lgct_")
 	sess.TokenHash = core.HashSecret(token)
 	sess.ClientTokenHash = core.HashSecret(client)
-	if idempotencyKey != "" {
+	if idempotencyKey != "" || x.KeepTokens {
 		// An idempotent retry must return the same tokens: keep them sealed.
 		sess.SealedTokens = s.sealer.Seal([]byte(token + "\n" + client))
 	}
@@ -314,7 +345,8 @@ func (s *Service) Create(ctx context.Context, p Principal, kind core.SessionKind
 func sameRequest(a, b *core.Session) bool {
 	return a.Kind == b.Kind && a.TenantID == b.TenantID && a.UserID == b.UserID && a.Mode == b.Mode &&
 		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata) &&
-		a.DeviceID == b.DeviceID && slices.Equal(a.Challenges, b.Challenges)
+		a.DeviceID == b.DeviceID && slices.Equal(a.Challenges, b.Challenges) &&
+		slices.Equal(a.Flow, b.Flow) && a.Reference == b.Reference && bytes.Equal(a.SubjectDigest, b.SubjectDigest)
 }
 
 // checkChallenges validates the fixed challenge list of a creation request:
@@ -357,6 +389,23 @@ func (s *Service) openTokens(sess *core.Session) (token, client string, err erro
 	}
 	return token, client, nil
 }
+
+// ClientToken returns the capture-page token of a session whose tokens are
+// kept sealed (verification sessions, and sessions created with an
+// Idempotency-Key); ok is false for others.
+func (s *Service) ClientToken(sess *core.Session) (token string, ok bool, err error) {
+	if len(sess.SealedTokens) == 0 {
+		return "", false, nil
+	}
+	_, client, err := s.openTokens(sess)
+	if err != nil {
+		return "", false, storeErr("reading sealed tokens", err)
+	}
+	return client, true, nil
+}
+
+// PublicURL is the externally visible base URL, without a trailing slash.
+func (s *Service) PublicURL() string { return s.cfg.PublicURL }
 
 // Get returns a session, expiring it first if its TTL has passed.
 func (s *Service) Get(ctx context.Context, id string) (*core.Session, error) {
@@ -462,6 +511,7 @@ func (s *Service) Start(ctx context.Context, id string) (*core.Session, error) {
 		case cur.Status != core.StatusPending:
 			return nil, errNoChange
 		}
+		cur.StartedAt = &now
 		return s.transition(cur, core.StatusInProgress, core.EventSessionStarted, now, &queued)
 	})
 	if errors.Is(err, errNoChange) {
@@ -624,7 +674,12 @@ func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core
 	if sess.WebhookURL == "" {
 		return nil, nil
 	}
-	data, err := json.Marshal(ResultOf(sess))
+	var view any = ResultOf(sess)
+	if len(sess.Flow) > 0 {
+		// A verification session (seed 003): its own camelCase shape.
+		view = VerificationEventOf(sess, s.cfg.PublicURL)
+	}
+	data, err := json.Marshal(view)
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
 	}

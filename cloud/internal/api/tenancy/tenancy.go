@@ -2,8 +2,12 @@ package tenancy
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +38,7 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]authEntry // by key hash
+	data  map[string]*DataKey  // tenants' data keys, by tenant id (never change)
 }
 
 type authEntry struct {
@@ -47,7 +52,7 @@ func New(st store.Store, sealer *secret.Sealer, clk clock.Clock) *Service {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Service{store: st, sealer: sealer, clock: clk, cache: map[string]authEntry{}}
+	return &Service{store: st, sealer: sealer, clock: clk, cache: map[string]authEntry{}, data: map[string]*DataKey{}}
 }
 
 // forget drops cached lookups of a tenant's keys.
@@ -71,6 +76,36 @@ type NewTenant struct {
 
 // Create makes a tenant with its first API key and webhook secret.
 func (s *Service) Create(ctx context.Context, name string, mode core.TenantMode) (*NewTenant, error) {
+	return s.CreateScoped(ctx, name, mode, nil)
+}
+
+// CheckScopes validates a key's scope list: nil (every scope) or at least
+// one known scope, none twice.
+func CheckScopes(scopes []string) error {
+	if scopes == nil {
+		return nil
+	}
+	if len(scopes) == 0 {
+		return apierr.New(apierr.InvalidField, "field \"scopes\" must name at least one scope (%s), or be left out for every scope", strings.Join(core.Scopes, ", "))
+	}
+	seen := map[string]bool{}
+	for i, sc := range scopes {
+		if !slices.Contains(core.Scopes, sc) {
+			return apierr.New(apierr.InvalidField, "field \"scopes\"[%d] is %q: want one of %s", i, sc, strings.Join(core.Scopes, ", "))
+		}
+		if seen[sc] {
+			return apierr.New(apierr.InvalidField, "field \"scopes\" names %q twice", sc)
+		}
+		seen[sc] = true
+	}
+	return nil
+}
+
+// CreateScoped is Create whose first key carries scopes (nil: every scope).
+func (s *Service) CreateScoped(ctx context.Context, name string, mode core.TenantMode, scopes []string) (*NewTenant, error) {
+	if err := CheckScopes(scopes); err != nil {
+		return nil, err
+	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 {
 		return nil, apierr.New(apierr.InvalidField, "field \"name\" must be 1–200 characters")
@@ -88,6 +123,7 @@ func (s *Service) Create(ctx context.Context, name string, mode core.TenantMode)
 		WebhookSecrets: []core.SealedSecret{{Sealed: s.sealer.Seal([]byte(whsec)), CreatedAt: now}},
 	}
 	key, k := s.newKey(t.ID, mode, now)
+	k.Scopes = slices.Clone(scopes)
 	if err := s.store.CreateTenant(ctx, t, k); err != nil {
 		return nil, storeErr("creating tenant", err)
 	}
@@ -139,6 +175,15 @@ func (s *Service) Keys(ctx context.Context, tenantID string) ([]*core.APIKey, er
 // RotateKey adds a new key to the tenant. Every key usable now keeps working
 // for grace (0: stops at once), then expires.
 func (s *Service) RotateKey(ctx context.Context, tenantID string, grace time.Duration) (string, *core.APIKey, error) {
+	return s.RotateKeyScoped(ctx, tenantID, grace, nil)
+}
+
+// RotateKeyScoped is RotateKey whose new key carries scopes (nil: every
+// scope).
+func (s *Service) RotateKeyScoped(ctx context.Context, tenantID string, grace time.Duration, scopes []string) (string, *core.APIKey, error) {
+	if err := CheckScopes(scopes); err != nil {
+		return "", nil, err
+	}
 	if grace < 0 {
 		return "", nil, apierr.New(apierr.InvalidField, "grace period must not be negative")
 	}
@@ -152,6 +197,7 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string, grace time.Dur
 		return "", nil, storeErr("listing keys", err)
 	}
 	key, k := s.newKey(tenantID, t.Mode, now)
+	k.Scopes = slices.Clone(scopes)
 	defer s.forget(tenantID)
 	if err := s.store.PutAPIKey(ctx, k); err != nil {
 		return "", nil, storeErr("storing key", err)
@@ -262,6 +308,73 @@ func (s *Service) SetCapturePage(ctx context.Context, tenantID string, fn func(*
 		return nil, storeErr("updating the tenant's capture page", err)
 	}
 	return t, nil
+}
+
+// DataKey is a tenant's data key, open: it seals the personal data of the
+// tenant's sessions and computes keyed digests of it.
+type DataKey struct {
+	sealer *secret.Sealer
+	mac    []byte
+}
+
+// Seal encrypts plaintext with the tenant's data key.
+func (k *DataKey) Seal(plaintext []byte) []byte { return k.sealer.Seal(plaintext) }
+
+// Open decrypts what Seal made.
+func (k *DataKey) Open(sealed []byte) ([]byte, error) { return k.sealer.Open(sealed) }
+
+// Digest is an HMAC-SHA256 of b under a key derived from the data key:
+// equal for equal inputs, useless without the key.
+func (k *DataKey) Digest(b []byte) []byte {
+	m := hmac.New(sha256.New, k.mac)
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// DataKey returns the tenant's data key (core.Tenant's DataKey, itself
+// sealed under the master key), making it on first use.
+func (s *Service) DataKey(ctx context.Context, tenantID string) (*DataKey, error) {
+	s.mu.Lock()
+	ds, ok := s.data[tenantID]
+	s.mu.Unlock()
+	if ok {
+		return ds, nil
+	}
+	t, err := s.Get(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.DataKey) == 0 {
+		fresh := make([]byte, secret.KeySize)
+		if _, err := rand.Read(fresh); err != nil {
+			return nil, apierr.Wrap(apierr.Internal, err, "making the tenant's data key failed")
+		}
+		sealed := s.sealer.Seal(fresh)
+		t, err = s.store.UpdateTenant(ctx, tenantID, func(t *core.Tenant) error {
+			if len(t.DataKey) == 0 { // another request or replica may have made one first
+				t.DataKey = sealed
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, storeErr("storing the tenant's data key", err)
+		}
+	}
+	key, err := s.sealer.Open(t.DataKey)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "opening the data key of tenant %s failed (a different master key?)", tenantID)
+	}
+	sealer, err := secret.New(key)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "the data key of tenant %s is malformed", tenantID)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("livegate tenant data digest v1"))
+	ds = &DataKey{sealer: sealer, mac: m.Sum(nil)}
+	s.mu.Lock()
+	s.data[tenantID] = ds
+	s.mu.Unlock()
+	return ds, nil
 }
 
 // Authenticate returns the usable key and its tenant for a presented

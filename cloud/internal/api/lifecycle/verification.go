@@ -1,0 +1,140 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"livegate.dev/cloud/internal/core"
+)
+
+// Verification sessions (seed 003) are sessions created for a flow — for
+// now "liveness" only — and read back as one decision. They are the same
+// sessions as every other route's (one store, one lifecycle, one webhook
+// outbox, one hosted page); this file is their view.
+
+// Flows a verification session may ask for: this server runs FlowLiveness
+// only.
+const (
+	FlowLiveness                  = "liveness"
+	FlowLivenessFacematch         = "liveness+facematch"
+	FlowLivenessFacematchDocument = "liveness+facematch+document"
+)
+
+// Checks, decisions and decision reasons of verification sessions.
+const (
+	CheckLiveness          = "liveness"
+	DecisionApproved       = "approved"
+	DecisionDeclined       = "declined"
+	DecisionReview         = "review"
+	ReasonLivenessPass     = "liveness_pass"
+	ReasonLivenessFail     = "liveness_fail"
+	ReasonLivenessRetry    = "liveness_retry"
+	ReasonLivenessGreyZone = "liveness_grey_zone"
+)
+
+const (
+	verificationCheckStatusPass  = "pass"
+	verificationCheckStatusFail  = "fail"
+	verificationCheckStatusRetry = "retry"
+)
+
+// Verification is a verification session as POST /v1/sessions and
+// GET /v1/sessions/{id} return it.
+type Verification struct {
+	SessionID       string              `json:"sessionId" doc:"Session id (ses_…)."`
+	Status          core.Status         `json:"status" doc:"pending, in_progress (capture began), then one of the terminal completed, expired or cancelled." enum:"pending,in_progress,completed,expired,cancelled"`
+	Flow            string              `json:"flow" doc:"The checks the session runs." enum:"liveness"`
+	ClientToken     *string             `json:"clientToken" doc:"Authorizes the hosted page (already inside hostedUrl) until expiresAt, without exposing your API key; null once the session is terminal."`
+	HostedURL       string              `json:"hostedUrl" doc:"Send the user here: the hosted capture page, carrying the client token while the session can be captured." format:"uri"`
+	ExpiresAt       time.Time           `json:"expiresAt" doc:"Until then the user can complete capture."`
+	Decision        *string             `json:"decision" doc:"null until the session completes; then approved, declined or review. review is a case for a human, never an automatic pass." enum:"approved,declined,review"`
+	DecisionReasons []string            `json:"decisionReasons" doc:"Why: liveness_pass, liveness_fail, liveness_retry (the engine asked the user to try again: inconclusive), liveness_grey_zone (a pass below the tenant's review threshold)."`
+	Checks          []VerificationCheck `json:"checks" doc:"One entry per check of the flow once it has an outcome; empty before."`
+}
+
+// VerificationCheck is one check of a verification session.
+type VerificationCheck struct {
+	Type   string  `json:"type" enum:"liveness"`
+	Status string  `json:"status" doc:"The liveness verdict: pass, fail, or retry (inconclusive)." enum:"pass,fail,retry"`
+	Score  float64 `json:"score" doc:"Liveness confidence in [0, 1]."`
+}
+
+// VerificationEvent is the data of a verification session's webhook: the
+// session as GET /v1/sessions/{id} returns it — with clientToken null, a
+// webhook is no place for a bearer token — plus reference and metadata.
+type VerificationEvent struct {
+	Verification
+	Reference string          `json:"reference,omitempty" doc:"Your identifier given at creation."`
+	Metadata  json.RawMessage `json:"metadata,omitempty" doc:"The metadata given at creation."`
+}
+
+// Decide renders the decision of a session: nil, no reasons and no checks
+// until it has completed; then the liveness verdict mapped to a decision.
+func Decide(sess *core.Session) (decision *string, reasons []string, checks []VerificationCheck) {
+	reasons, checks = []string{}, []VerificationCheck{}
+	if sess.Status != core.StatusCompleted || sess.Verdict == nil {
+		return nil, reasons, checks
+	}
+	conf := 0.0
+	if sess.Confidence != nil {
+		conf = *sess.Confidence
+	}
+	var d, why, status string
+	switch *sess.Verdict {
+	case core.VerdictPass:
+		status = verificationCheckStatusPass
+		if sess.ReviewBelow > 0 && conf < sess.ReviewBelow {
+			d, why = DecisionReview, ReasonLivenessGreyZone
+		} else {
+			d, why = DecisionApproved, ReasonLivenessPass
+		}
+	case core.VerdictFail:
+		d, why, status = DecisionDeclined, ReasonLivenessFail, verificationCheckStatusFail
+	default: // retry, or anything the engine may add: never an automatic pass
+		d, why, status = DecisionReview, ReasonLivenessRetry, verificationCheckStatusRetry
+	}
+	return &d, []string{why}, []VerificationCheck{{Type: CheckLiveness, Status: status, Score: conf}}
+}
+
+// FlowOf is the flow a session runs, as the verification routes name it:
+// sessions of the other routes run liveness.
+func FlowOf(sess *core.Session) string {
+	if len(sess.Flow) == 0 {
+		return FlowLiveness
+	}
+	return strings.Join(sess.Flow, "+")
+}
+
+// HostedURL is the hosted page of sess under publicURL, carrying
+// clientToken when it is not empty.
+func HostedURL(publicURL, sessionID, clientToken string) string {
+	u := strings.TrimRight(publicURL, "/") + "/s/" + sessionID
+	if clientToken != "" {
+		u += "?t=" + url.QueryEscape(clientToken)
+	}
+	return u
+}
+
+// VerificationOf renders sess; clientToken is shown (and put in hostedUrl)
+// only while the session is not terminal.
+func VerificationOf(sess *core.Session, publicURL, clientToken string) Verification {
+	if sess.Status.Terminal() {
+		clientToken = ""
+	}
+	v := Verification{
+		SessionID: sess.ID, Status: sess.Status, Flow: FlowOf(sess),
+		HostedURL: HostedURL(publicURL, sess.ID, clientToken), ExpiresAt: sess.ExpiresAt,
+	}
+	if clientToken != "" {
+		v.ClientToken = &clientToken
+	}
+	v.Decision, v.DecisionReasons, v.Checks = Decide(sess)
+	return v
+}
+
+// VerificationEventOf renders sess as its webhooks carry it.
+func VerificationEventOf(sess *core.Session, publicURL string) VerificationEvent {
+	return VerificationEvent{Verification: VerificationOf(sess, publicURL, ""), Reference: sess.Reference, Metadata: sess.Metadata}
+}

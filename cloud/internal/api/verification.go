@@ -1,0 +1,350 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
+)
+
+// Verification sessions (seed 003): POST /v1/sessions and the routes under
+// /v1/sessions/{id}. An adapter over the one session lifecycle: a
+// verification session is a managed session with a flow, a reference and a
+// sealed subject, captured on the same hosted page and told through the
+// same webhook outbox; these handlers only translate shapes and enforce the
+// key's scopes.
+
+// Codes of the verification routes.
+var (
+	CodeInsufficientScope = apierr.Register("auth.insufficient_scope", http.StatusForbidden,
+		"The API key lacks the scope this route needs (sessions:read to read verification sessions and their reports, sessions:write to create and cancel them); the message names it. Give the key the scope when you create or rotate it.")
+	CodeTenantKeyRequired = apierr.Register("auth.tenant_key_required", http.StatusForbidden,
+		"Verification sessions (/v1/sessions) need a tenant API key (iksk_…); the legacy global key has no tenant to seal the subject with.")
+	CodeFlowUnavailable = apierr.Register("session.flow_unavailable", http.StatusUnprocessableEntity,
+		"The flow names checks this server does not run yet (facematch, document); the message names what is missing. Only flow liveness is available.")
+)
+
+// Limits of a verification request's fields.
+const (
+	maxReference   = 256
+	maxSubjectName = 200
+	maxIDNumber    = 64
+)
+
+// VerificationRequest is the body of POST /v1/sessions.
+type VerificationRequest struct {
+	Flow        string               `json:"flow" doc:"The checks to run. Only liveness runs on this server for now: liveness+facematch and liveness+facematch+document get 422 session.flow_unavailable." enum:"liveness,liveness+facematch,liveness+facematch+document"`
+	Reference   string               `json:"reference,omitempty" doc:"Your own identifier for this verification (≤ 256 characters), echoed back in the report and webhooks so you can reconcile it."`
+	Subject     *VerificationSubject `json:"subject,omitempty" doc:"Optional subject details. Sealed at rest with your tenant's data key; shown only in the report."`
+	RedirectURL string               `json:"redirectUrl,omitempty" doc:"Where the hosted page sends the user when capture ends (sessionId… see docs/api.md); https, or with --dev http:// to a loopback host." format:"uri"`
+	Metadata    json.RawMessage      `json:"metadata,omitempty" doc:"Any JSON object (≤ 8 KiB) attached to the session, echoed back in the report and webhooks."`
+	WebhookURL  string               `json:"webhookUrl,omitempty" doc:"livegate addition: an https URL that receives the signed session.* events of this session, in this shape." format:"uri"`
+	Mode        string               `json:"mode,omitempty" doc:"livegate addition: the liveness mode, active (default: 3–6 challenges) or passive (hold still)." enum:"active,passive"`
+}
+
+// VerificationSubject is who a verification session is about.
+type VerificationSubject struct {
+	FirstName   string `json:"firstName" doc:"1–200 characters."`
+	LastName    string `json:"lastName" doc:"1–200 characters."`
+	IDNumber    string `json:"idNumber,omitempty" doc:"An identity document number, ≤ 64 characters."`
+	DateOfBirth string `json:"dateOfBirth,omitempty" doc:"YYYY-MM-DD, not in the future." format:"date"`
+}
+
+// VerificationReport is the body of GET /v1/sessions/{id}/report.
+type VerificationReport struct {
+	SessionID       string               `json:"sessionId"`
+	Status          core.Status          `json:"status" enum:"pending,in_progress,completed,expired,cancelled"`
+	Flow            string               `json:"flow" enum:"liveness"`
+	Reference       string               `json:"reference,omitempty"`
+	Metadata        json.RawMessage      `json:"metadata,omitempty"`
+	Subject         *VerificationSubject `json:"subject,omitempty" doc:"The subject given at creation (opened with your tenant's data key)."`
+	Decision        *string              `json:"decision" doc:"As in GET /v1/sessions/{id}." enum:"approved,declined,review"`
+	DecisionReasons []string             `json:"decisionReasons"`
+	CreatedAt       time.Time            `json:"createdAt"`
+	StartedAt       *time.Time           `json:"startedAt" doc:"When capture began (the first camera frame was analysed); null before, and for simulated sessions."`
+	CompletedAt     *time.Time           `json:"completedAt" doc:"When the session got its outcome; null until then."`
+	EndedAt         *time.Time           `json:"endedAt" doc:"When the session became terminal (completed, expired or cancelled); null until then."`
+	ExpiresAt       time.Time            `json:"expiresAt"`
+	Attempts        int                  `json:"attempts" doc:"Capture attempts made, the deciding one included."`
+	Test            bool                 `json:"test" doc:"Created with a test-mode key."`
+	Simulated       bool                 `json:"simulated" doc:"Completed by the test-mode simulate route, not a capture."`
+	Checks          []ReportCheck        `json:"checks" doc:"Per check of the flow, its full breakdown."`
+}
+
+// ReportCheck is the breakdown of one check of a verification session.
+type ReportCheck struct {
+	Type       string          `json:"type" enum:"liveness"`
+	Status     *string         `json:"status" doc:"pass, fail or retry (inconclusive); null until the check has an outcome." enum:"pass,fail,retry"`
+	Score      *float64        `json:"score" doc:"Liveness confidence in [0, 1]; null until the check has an outcome."`
+	Mode       core.Mode       `json:"mode" doc:"The liveness mode." enum:"active,passive"`
+	Challenges []string        `json:"challenges,omitempty" doc:"A test-mode session's fixed challenge list, when it had one."`
+	Layers     []core.Check    `json:"layers" doc:"The liveness engine's layers in its order (challenges, anti_spoof, injection, face_consistency, motion, non_rigid, light_response), each with its status, score and detail."`
+	Reasons    []string        `json:"reasons" doc:"The engine's reason codes (docs/liveness.md)."`
+	Captures   []ReportCapture `json:"captures" doc:"The frames kept for your audit trail, with when each was captured; empty for simulated sessions and once their retention ended."`
+}
+
+// ReportCapture is one captured frame kept for the audit trail.
+type ReportCapture struct {
+	Index      int         `json:"index"`
+	Why        string      `json:"why" doc:"reference, best, challenge:<kind>, last, or the analyzer's reason."`
+	CapturedAt time.Time   `json:"capturedAt"`
+	FaceBox    *[4]float64 `json:"faceBox" doc:"The largest face, [x, y, width, height] in pixels; null when none was found."`
+	ExpiresAt  time.Time   `json:"expiresAt" doc:"When the frame is deleted."`
+	URL        string      `json:"url" doc:"The JPEG: GET with your API key."`
+}
+
+// verificationPrincipal authenticates a tenant key carrying scope.
+func (s *Server) verificationPrincipal(c *fiber.Ctx, scope string) (lifecycle.Principal, error) {
+	p, err := s.principal(c)
+	if err != nil {
+		return p, err
+	}
+	if p.Kind != lifecycle.PrincipalTenant {
+		return p, apierr.New(CodeTenantKeyRequired, "verification sessions need a tenant API key (iksk_…), not the legacy global key")
+	}
+	if !core.HasScope(p.Scopes, scope) {
+		return p, apierr.New(CodeInsufficientScope, "this API key lacks the %s scope (it has %s)", scope, strings.Join(p.Scopes, ", "))
+	}
+	return p, nil
+}
+
+// verificationSession authorizes an action on session {id} with a tenant
+// key carrying scope; another tenant's session is a missing one.
+func (s *Server) verificationSession(c *fiber.Ctx, scope string) (*core.Session, error) {
+	id := sessionParam(c)
+	p, err := s.verificationPrincipal(c, scope)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.cfg.Sessions.Get(c.UserContext(), id)
+	if err != nil {
+		if e, ok := apierr.As(err); ok && e.Code == apierr.SessionNotFound {
+			return nil, notFound(id)
+		}
+		return nil, err
+	}
+	if !owns(p, sess) {
+		return nil, notFound(id)
+	}
+	return sess, nil
+}
+
+// checkFlow maps a requested flow to the checks it runs.
+func checkFlow(flow string) ([]string, error) {
+	switch flow {
+	case "":
+		return nil, apierr.New(apierr.MissingField, "field \"flow\" is required (this server runs %q)", lifecycle.FlowLiveness)
+	case lifecycle.FlowLiveness:
+		return []string{lifecycle.CheckLiveness}, nil
+	case lifecycle.FlowLivenessFacematch:
+		return nil, apierr.New(CodeFlowUnavailable, "flow %q needs the facematch check, which this server does not run yet; use %q", flow, lifecycle.FlowLiveness)
+	case lifecycle.FlowLivenessFacematchDocument:
+		return nil, apierr.New(CodeFlowUnavailable, "flow %q needs the facematch and document checks, which this server does not run yet; use %q", flow, lifecycle.FlowLiveness)
+	}
+	return nil, apierr.New(apierr.InvalidField, "field \"flow\" must be %q, %q or %q, got %q", lifecycle.FlowLiveness,
+		lifecycle.FlowLivenessFacematch, lifecycle.FlowLivenessFacematchDocument, flow)
+}
+
+// checkSubject validates a subject; now bounds the date of birth.
+func checkSubject(sub *VerificationSubject, now time.Time) error {
+	if sub == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name, v  string
+		required bool
+		max      int
+	}{
+		{"subject.firstName", sub.FirstName, true, maxSubjectName},
+		{"subject.lastName", sub.LastName, true, maxSubjectName},
+		{"subject.idNumber", sub.IDNumber, false, maxIDNumber},
+	} {
+		v := strings.TrimSpace(f.v)
+		if v == "" && f.required {
+			return apierr.New(apierr.MissingField, "field %q is required with subject", f.name)
+		}
+		if utf8.RuneCountInString(f.v) > f.max {
+			return apierr.New(apierr.InvalidField, "field %q is longer than %d characters", f.name, f.max)
+		}
+		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return apierr.New(apierr.InvalidField, "field %q has control characters", f.name)
+		}
+	}
+	if sub.DateOfBirth != "" {
+		d, err := time.Parse(time.DateOnly, sub.DateOfBirth)
+		if err != nil {
+			return apierr.New(apierr.InvalidField, "field \"subject.dateOfBirth\" must be a date YYYY-MM-DD, got %q", sub.DateOfBirth)
+		}
+		if d.After(now) {
+			return apierr.New(apierr.InvalidField, "field \"subject.dateOfBirth\" %s is in the future", sub.DateOfBirth)
+		}
+	}
+	return nil
+}
+
+// createVerification: POST /v1/sessions.
+func (s *Server) createVerification(c *fiber.Ctx) error {
+	p, err := s.verificationPrincipal(c, core.ScopeSessionsWrite)
+	if err != nil {
+		return err
+	}
+	var req VerificationRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	flow, err := checkFlow(req.Flow)
+	if err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(req.Reference) > maxReference {
+		return apierr.New(apierr.InvalidField, "field \"reference\" is longer than %d characters", maxReference)
+	}
+	if err := checkSubject(req.Subject, s.cfg.Clock.Now()); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	t, err := s.cfg.Tenants.Get(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	x := lifecycle.Extra{Flow: flow, Reference: req.Reference, KeepTokens: true}
+	if v := t.Settings.Verification.LivenessReviewBelow; v != nil {
+		x.ReviewBelow = *v
+	}
+	if req.Subject != nil {
+		dk, err := s.cfg.Tenants.DataKey(ctx, p.TenantID)
+		if err != nil {
+			return err
+		}
+		plain, err := json.Marshal(req.Subject)
+		if err != nil {
+			return apierr.Wrap(apierr.Internal, err, "encoding the subject failed")
+		}
+		x.SealedSubject, x.SubjectDigest = dk.Seal(plain), dk.Digest(plain)
+	}
+	created, err := s.cfg.Sessions.CreateWith(ctx, p, core.KindManaged, lifecycle.CreateRequest{
+		Mode: req.Mode, RedirectURL: req.RedirectURL, WebhookURL: req.WebhookURL, Metadata: req.Metadata,
+	}, c.Get("Idempotency-Key"), x)
+	if err != nil {
+		return renameFields(err)
+	}
+	c.Locals(localSessionID, created.Session.ID)
+	if created.Replayed {
+		c.Set("Idempotent-Replayed", "true")
+	}
+	c.Set(fiber.HeaderLocation, "/v1/sessions/"+created.Session.ID)
+	return c.Status(fiber.StatusCreated).JSON(lifecycle.VerificationOf(created.Session, s.cfg.Sessions.PublicURL(), created.ClientToken))
+}
+
+// renameFields names the camelCase fields in the lifecycle's messages.
+func renameFields(err error) error {
+	e, ok := apierr.As(err)
+	if !ok {
+		return err
+	}
+	r := strings.NewReplacer("redirect_url", "redirectUrl", "webhook_url", "webhookUrl")
+	cp := *e
+	cp.Message = r.Replace(e.Message)
+	return &cp
+}
+
+// verificationView renders sess with its client token while it has one.
+func (s *Server) verificationView(sess *core.Session) (lifecycle.Verification, error) {
+	client := ""
+	if !sess.Status.Terminal() {
+		tok, ok, err := s.cfg.Sessions.ClientToken(sess)
+		if err != nil {
+			return lifecycle.Verification{}, err
+		}
+		if ok {
+			client = tok
+		}
+	}
+	return lifecycle.VerificationOf(sess, s.cfg.Sessions.PublicURL(), client), nil
+}
+
+// getVerification: GET /v1/sessions/{id}.
+func (s *Server) getVerification(c *fiber.Ctx) error {
+	sess, err := s.verificationSession(c, core.ScopeSessionsRead)
+	if err != nil {
+		return err
+	}
+	v, err := s.verificationView(sess)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+// cancelVerification: POST /v1/sessions/{id}/cancel.
+func (s *Server) cancelVerification(c *fiber.Ctx) error {
+	sess, err := s.verificationSession(c, core.ScopeSessionsWrite)
+	if err != nil {
+		return err
+	}
+	done, err := s.cfg.Sessions.Cancel(c.UserContext(), sess.ID)
+	if err != nil {
+		return err
+	}
+	v, err := s.verificationView(done)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+// verificationReport: GET /v1/sessions/{id}/report.
+func (s *Server) verificationReport(c *fiber.Ctx) error {
+	sess, err := s.verificationSession(c, core.ScopeSessionsRead)
+	if err != nil {
+		return err
+	}
+	r := VerificationReport{
+		SessionID: sess.ID, Status: sess.Status, Flow: lifecycle.FlowOf(sess), Reference: sess.Reference, Metadata: sess.Metadata,
+		CreatedAt: sess.CreatedAt, StartedAt: sess.StartedAt, CompletedAt: sess.CompletedAt, ExpiresAt: sess.ExpiresAt,
+		Attempts: sess.Attempts, Test: sess.Test, Simulated: sess.Simulated,
+	}
+	if sess.Status.Terminal() {
+		ended := sess.UpdatedAt
+		if sess.CompletedAt != nil {
+			ended = *sess.CompletedAt
+		}
+		r.EndedAt = &ended
+	}
+	var checks []lifecycle.VerificationCheck
+	r.Decision, r.DecisionReasons, checks = lifecycle.Decide(sess)
+	if len(sess.SealedSubject) > 0 {
+		dk, err := s.cfg.Tenants.DataKey(c.UserContext(), sess.TenantID)
+		if err != nil {
+			return err
+		}
+		plain, err := dk.Open(sess.SealedSubject)
+		if err != nil {
+			return apierr.Wrap(apierr.Internal, err, "opening the subject of session %s failed", sess.ID)
+		}
+		var sub VerificationSubject
+		if err := json.Unmarshal(plain, &sub); err != nil {
+			return apierr.Wrap(apierr.Internal, err, "decoding the subject of session %s failed", sess.ID)
+		}
+		r.Subject = &sub
+	}
+	lc := ReportCheck{Type: lifecycle.CheckLiveness, Mode: sess.Mode, Challenges: sess.Challenges,
+		Layers: append([]core.Check{}, sess.Checks...), Reasons: append([]string{}, sess.Reasons...), Captures: []ReportCapture{}}
+	if len(checks) > 0 {
+		st, sc := checks[0].Status, checks[0].Score
+		lc.Status, lc.Score = &st, &sc
+	}
+	for _, f := range lifecycle.AuditFramesAt(sess, s.cfg.Clock.Now()) {
+		lc.Captures = append(lc.Captures, ReportCapture{Index: f.Index, Why: f.Why, CapturedAt: f.CapturedAt, FaceBox: f.FaceBox,
+			ExpiresAt: f.ExpiresAt, URL: f.URL})
+	}
+	r.Checks = []ReportCheck{lc}
+	return c.JSON(r)
+}
