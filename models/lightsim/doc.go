@@ -27,9 +27,15 @@
 //     of 1 − CrossTalk, the rest spread over the neighbouring primaries;
 //     each row sums to 1, so full white changes every channel by S). The
 //     ambient light is taken as white-balanced (equal in every channel).
-//   - The face region (an ellipse, soft edged) gets the full change; the
+//   - The face region (an ellipse, soft edged) gets the change, spread
+//     over it by the surface's relief (Params.Shade): a face is an
+//     ellipsoid whose points turned away from the emitter (cheeks toward
+//     the ears, the forehead's top, the jaw) receive cos θ of the light,
+//     softened by ReliefContrast (skin's subsurface scattering); a print
+//     held flat receives it evenly; a sheet bent round the head falls off
+//     from side to side only. The mean over the region is Strength. The
 //     background, BackgroundDistance away from the emitter, gets
-//     (Distance/BackgroundDistance)² of it.
+//     (Distance/BackgroundDistance)² of the mean.
 //   - Time: a frame stamped t shows the light emitted during
 //     [t − latency − exposure, t − latency] (the step edge is smoothed over
 //     one exposure). Auto-exposure: the camera gain moves towards the value

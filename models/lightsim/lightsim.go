@@ -93,7 +93,37 @@ type Params struct {
 	// (1: the face only, as face-priority metering; 0: the whole frame
 	// evenly). Default 0.5. Range [0, 1].
 	FaceMetering float64 `json:"face_metering"`
+	// Relief is the shape of the surface as the emitter sees it, which
+	// spreads the change over the face region (Shade): head for skin,
+	// flat for the others (WithSurface). Default head.
+	Relief Relief `json:"relief"`
+	// BendRadius is the radius of a bent sheet's bend (Relief bent), in
+	// half-widths of the face region. Default 1.2. Range [0.5, 20].
+	BendRadius float64 `json:"bend_radius"`
+	// ReliefContrast κ is the share of the Lambertian fall-off that
+	// reaches the camera: a surface facing the emitter at angle θ changes
+	// by 1 − κ(1 − cos θ) of what it would facing it. 1 is a matte
+	// (Lambertian) surface; skin's subsurface scattering and the room's
+	// inter-reflections soften the fall-off, so skin's default is 0.8
+	// (paper's 1). Range [0, 1].
+	ReliefContrast float64 `json:"relief_contrast"`
 }
+
+// Relief is a surface's shape (Params.Relief).
+type Relief string
+
+// Reliefs.
+const (
+	// Head: a face, an ellipsoid filling the face region (half-width
+	// and half-height the region's semi-axes, half-depth its half-width),
+	// seen along the camera's axis with the emitter beside the camera.
+	Head Relief = "head"
+	// Flat: a print or a screen held flat, facing the camera.
+	Flat Relief = "flat"
+	// Bent: paper bent round a vertical axis (a mask curved round the
+	// head), radius BendRadius half-widths, centred on the face.
+	Bent Relief = "bent"
+)
 
 // DefaultParams is a phone showing the hosted page at arm's length in an
 // office, reflected by skin.
@@ -112,6 +142,9 @@ func DefaultParams() Params {
 		ExposureMS:         33,
 		AutoExposureMS:     1000,
 		FaceMetering:       0.5,
+		Relief:             Head,
+		BendRadius:         1.2,
+		ReliefContrast:     0.8,
 	}
 }
 
@@ -133,25 +166,25 @@ func Kiosk() Params {
 }
 
 // WithSurface returns p with the surface s and that surface's default
-// albedo and self-luminance.
+// albedo, self-luminance, relief and relief contrast.
 func (p Params) WithSurface(s Surface) Params {
 	p.Surface = s
 	switch s {
 	case Skin:
-		p.Albedo, p.SelfLuminance = 0.45, 0
+		p.Albedo, p.SelfLuminance, p.Relief, p.ReliefContrast = 0.45, 0, Head, 0.8
 	case Paper:
-		p.Albedo, p.SelfLuminance = 0.7, 0
+		p.Albedo, p.SelfLuminance, p.Relief, p.ReliefContrast = 0.7, 0, Flat, 1
 	case Screen:
-		p.Albedo, p.SelfLuminance = 0.04, 150
+		p.Albedo, p.SelfLuminance, p.Relief, p.ReliefContrast = 0.04, 150, Flat, 1
 	case None:
-		p.Albedo, p.SelfLuminance = 0, 0
+		p.Albedo, p.SelfLuminance, p.Relief, p.ReliefContrast = 0, 0, Flat, 1
 	}
 	return p
 }
 
 // ParseParams decodes a JSON object over DefaultParams; when it names a
-// surface, that surface's albedo and self-luminance are the defaults of
-// the fields it leaves out. The result is validated.
+// surface, that surface's albedo, self-luminance, relief and relief
+// contrast are the defaults of the fields it leaves out. The result is validated.
 func ParseParams(data []byte) (Params, error) {
 	var head struct {
 		Surface Surface `json:"surface"`
@@ -204,6 +237,8 @@ func (p Params) Validate() error {
 		{"exposure_ms", p.ExposureMS, 0, 1000, false},
 		{"auto_exposure_ms", p.AutoExposureMS, 0, 60000, false},
 		{"face_metering", p.FaceMetering, 0, 1, false},
+		{"bend_radius", p.BendRadius, 0.5, 20, false},
+		{"relief_contrast", p.ReliefContrast, 0, 1, false},
 	} {
 		if err := check(c.name, c.v, c.lo, c.hi, c.openBottom); err != nil {
 			return err
@@ -218,7 +253,69 @@ func (p Params) Validate() error {
 	default:
 		return fmt.Errorf("lightsim: surface %q: want %s, %s, %s or %s", p.Surface, Skin, Paper, Screen, None)
 	}
+	switch p.Relief {
+	case Head, Flat, Bent:
+	default:
+		return fmt.Errorf("lightsim: relief %q: want %s, %s or %s", p.Relief, Head, Flat, Bent)
+	}
 	return nil
+}
+
+// Shade is the share of the face's change (its mean over the face region
+// is 1: Strength) at the point (dx, dy) of the face region, in its
+// semi-axes from its centre, for a region of aspect RY/RX aspect. A
+// Lambertian surface whose normal makes angle θ with the direction to the
+// emitter (taken along the camera's axis: the screen or the LEDs are
+// beside the camera) receives cos θ of the light it would facing it;
+// ReliefContrast κ keeps 1 − κ(1 − cos θ) of that. Head: an ellipsoid of
+// semi-axes RX, RY and depth RX, whose normal at (dx, dy) is
+// (dx, dy/aspect, w) with w = √(1 − dx² − dy²), so cos θ = w/|…|, and 0
+// outside it (ρ ≥ 1). Flat: 1 everywhere. Bent: cos θ = √(1 − (dx/R)²),
+// R = BendRadius, 0 past it. The mean that normalises it is taken over
+// the region (ρ < 1) on a 64×64 grid, whatever the frame's size.
+func (p Params) Shade(dx, dy, aspect float64) float64 {
+	return p.rawShade(dx, dy, aspect) / p.meanShade(aspect)
+}
+
+func (p Params) rawShade(dx, dy, aspect float64) float64 {
+	var c float64
+	switch p.Relief {
+	case Flat, "":
+		return 1
+	case Head:
+		w2 := 1 - dx*dx - dy*dy
+		if w2 > 0 {
+			w := math.Sqrt(w2)
+			q := dy / aspect
+			c = w / math.Sqrt(dx*dx+q*q+w*w)
+		}
+	case Bent:
+		if u := dx / p.BendRadius; u*u < 1 {
+			c = math.Sqrt(1 - u*u)
+		}
+	}
+	return 1 - p.ReliefContrast*(1-c)
+}
+
+// meanShade is rawShade's mean over the unit disc (64×64 cell centres).
+func (p Params) meanShade(aspect float64) float64 {
+	if p.Relief == Flat || p.Relief == "" {
+		return 1
+	}
+	const n = 64
+	var s float64
+	var k int
+	for j := 0; j < n; j++ {
+		dy := 2*(float64(j)+0.5)/n - 1
+		for i := 0; i < n; i++ {
+			dx := 2*(float64(i)+0.5)/n - 1
+			if dx*dx+dy*dy < 1 {
+				s += p.rawShade(dx, dy, aspect)
+				k++
+			}
+		}
+	}
+	return s / float64(k)
 }
 
 // Illuminance is the emitter's illuminance on the face at full white, in
@@ -401,10 +498,12 @@ func (r *Renderer) SetFace(face Ellipse) {
 }
 
 // FaceFromBox is the face region around a detector's face box (x, y,
-// width, height in pixels): the box covers brows to chin, the lit region
-// the whole face and forehead.
+// width, height in pixels): the box covers brows to chin and about cheek
+// to cheek; the region, the head's outline (0.55 of the box's width to
+// each side, 0.85 of its height up and down: the whole face and forehead),
+// with a soft edge to 0.63 of its width.
 func FaceFromBox(box [4]float64) Ellipse {
-	return Ellipse{CX: box[0] + box[2]/2, CY: box[1] + 0.45*box[3], RX: 0.65 * box[2], RY: 0.85 * box[3], Soft: 0.3}
+	return Ellipse{CX: box[0] + box[2]/2, CY: box[1] + 0.45*box[3], RX: 0.55 * box[2], RY: 0.85 * box[3], Soft: 0.3}
 }
 
 // Relative is the face's relative change per camera channel (linear light,
@@ -452,6 +551,8 @@ func (r *Renderer) weights(w, h int) {
 		soft = 0.3
 	}
 	bg := r.p.BackgroundFactor()
+	aspect := f.RY / f.RX
+	norm := r.p.meanShade(aspect)
 	r.w = make([]float32, w*h)
 	r.ww, r.wh = w, h
 	var sum, inside float64
@@ -468,6 +569,9 @@ func (r *Renderer) weights(w, h int) {
 			case rho > lo:
 				u := (hi - rho) / (hi - lo)
 				k = u * u * (3 - 2*u) // smoothstep
+			}
+			if k > 0 {
+				k *= r.p.rawShade(dx, dy, aspect) / norm
 			}
 			v := bg + (1-bg)*k
 			r.w[y*w+x] = float32(v)

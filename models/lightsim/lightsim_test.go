@@ -114,9 +114,10 @@ func TestRenderPhysics(t *testing.T) {
 	const w, h = 320, 240
 	src := gradient(w, h)
 	// A dim room so the change is large against 8-bit rounding; no
-	// auto-exposure, no latency.
+	// auto-exposure, no latency; a flat surface (TestShade covers relief).
 	p := DefaultParams()
 	p.AmbientLux, p.AutoExposureMS, p.LatencyMS, p.ExposureMS = 50, 0, 0, 0
+	p.Relief = Flat
 	render := func(p Params) *imgproc.RGB {
 		r, err := NewRenderer(p, func(time.Duration) liveness.Light { return white }, Ellipse{})
 		if err != nil {
@@ -224,6 +225,7 @@ func TestAutoExposure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := DefaultParams()
 			p.AutoExposureMS, p.FaceMetering, p.LatencyMS, p.ExposureMS = tc.ae, tc.meter, 0, 0
+			p.Relief = Flat // the face's change is even, so face-only metering cancels it everywhere
 			r, err := NewRenderer(p, light, Ellipse{})
 			if err != nil {
 				t.Fatal(err)
@@ -450,5 +452,75 @@ func TestSetFaceMovesTheLight(t *testing.T) {
 	}
 	if at(160, 120) <= at(20, 20) {
 		t.Errorf("default face: centre %d, corner %d", at(160, 120), at(20, 20))
+	}
+}
+
+func TestShade(t *testing.T) {
+	const aspect = 1.3
+	// regionMean is the shade's mean over the unit disc on a finer grid
+	// than meanShade's.
+	regionMean := func(p Params) float64 {
+		const n = 200
+		var s float64
+		k := 0
+		for j := 0; j < n; j++ {
+			dy := 2*(float64(j)+0.5)/n - 1
+			for i := 0; i < n; i++ {
+				dx := 2*(float64(i)+0.5)/n - 1
+				if dx*dx+dy*dy < 1 {
+					s += p.Shade(dx, dy, aspect)
+					k++
+				}
+			}
+		}
+		return s / float64(k)
+	}
+	head := DefaultParams()
+	matte := head
+	matte.ReliefContrast = 1
+	bent := DefaultParams().WithSurface(Paper)
+	bent.Relief = Bent
+	flat := DefaultParams().WithSurface(Paper)
+	for _, p := range []Params{head, matte, bent, flat} {
+		if m := regionMean(p); !near(m, 1, 0.01) {
+			t.Errorf("%s κ %.1f: mean shade over the region %.4f, want 1", p.Relief, p.ReliefContrast, m)
+		}
+	}
+	if flat.Relief != Flat || head.Relief != Head {
+		t.Fatalf("defaults: paper %q, skin %q", flat.Relief, head.Relief)
+	}
+	tests := []struct {
+		name string
+		p    Params
+		// a and b are points; want is shade(a)/shade(b).
+		a, b [2]float64
+		want float64
+	}{
+		// Matte ellipsoid: at (0.6, 0) the normal is (0.6, 0, 0.8), cos
+		// 0.8; at the centre 1.
+		{"head matte, cheek vs centre", matte, [2]float64{0.6, 0}, [2]float64{0, 0}, 0.8},
+		// κ 0.8: 1 − 0.8·0.2 = 0.84.
+		{"head skin, cheek vs centre", head, [2]float64{0.6, 0}, [2]float64{0, 0}, 0.84},
+		// Forehead (0, −0.6): normal (0, −0.6/1.3, 0.8), cos 0.8/√(0.213+0.64).
+		{"head matte, forehead vs centre", matte, [2]float64{0, -0.6}, [2]float64{0, 0}, 0.8 / math.Sqrt(0.36/1.69+0.64)},
+		{"head, left and right", head, [2]float64{-0.5, 0.2}, [2]float64{0.5, 0.2}, 1},
+		// Bent (R 1.2): cos √(1 − 0.25) at 0.6, whatever the height.
+		{"bent, side vs centre", bent, [2]float64{0.6, 0}, [2]float64{0, 0}, math.Sqrt(0.75)},
+		{"bent, up vs middle", bent, [2]float64{0.3, -0.7}, [2]float64{0.3, 0}, 1},
+		{"flat", flat, [2]float64{0.7, -0.5}, [2]float64{0, 0}, 1},
+	}
+	for _, tc := range tests {
+		got := tc.p.Shade(tc.a[0], tc.a[1], aspect) / tc.p.Shade(tc.b[0], tc.b[1], aspect)
+		if !near(got, tc.want, 1e-9) {
+			t.Errorf("%s: ratio %.4f, want %.4f", tc.name, got, tc.want)
+		}
+	}
+	if s := matte.Shade(0.8, 0.7, aspect); s != 0 {
+		t.Errorf("matte head outside the ellipsoid: shade %.3f, want 0", s)
+	}
+	bad := DefaultParams()
+	bad.Relief = "dome"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "relief") {
+		t.Errorf("relief dome: %v", err)
 	}
 }

@@ -70,7 +70,8 @@ type Analyzer struct {
 	emb    []float32
 
 	cropScale float64
-	full      []pt2 // the whole mesh of the current frame (scratch)
+	full      []pt2   // the whole mesh of the current frame (scratch)
+	reliefNb  [][]int // mesh neighbourhoods of reliefPoints (fillRelief)
 
 	// env counts the one-face frames with each environment issue.
 	env map[string]int
@@ -324,6 +325,9 @@ func (a *Analyzer) measure(s *modelSet, img *imgproc.RGB, f Frame, idx int) (fra
 	rec.m = face.Measure(&a.lm)
 	rec.fillPatches(img)
 	rec.fillSkin(img, full)
+	if f.Light != nil {
+		rec.fillRelief(img, &a.lm, &a.reliefNb)
+	}
 	rec.fillScene(img)
 	if a.cropScale == 0 {
 		a.cropScale = cropScale(rec.box[2])

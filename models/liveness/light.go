@@ -43,6 +43,8 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 	var em, ob [][3]float64
 	var ts []time.Duration
 	var lights []Light
+	var relief [][][3]float64
+	var reliefCos [][]float64
 	follow, reported := 0, 0
 	for _, r := range g {
 		if r.light == nil {
@@ -53,6 +55,7 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 		lights = append(lights, *r.light)
 		ob = append(ob, r.skin)
 		ts = append(ts, r.t)
+		relief, reliefCos = append(relief, r.relief), append(reliefCos, r.reliefCos)
 		// Does the reported light follow the plan (within one step)?
 		k := int((r.t - start) / step)
 		for d := -1; d <= 1; d++ {
@@ -96,6 +99,11 @@ func lightLayer(recs []frameRec, plan []LightStep, start time.Duration, step tim
 	l.Measures["amplitude"] = amp
 	for c, name := range []string{"corr_r", "corr_g", "corr_b"} {
 		l.Measures[name] = perCh[c]
+	}
+	if rs, ok := reliefSlope(relief, reliefCos, em, ts, hp, bestLag); ok {
+		l.Measures["relief"] = rs.slope
+		l.Measures["relief_corr"] = rs.corr
+		l.Measures["relief_cos_spread"] = rs.cosSpread
 	}
 	// Score: how far the response is above the best null, on the scale of
 	// the margin; and above the absolute floor.
@@ -342,4 +350,73 @@ func highPass(v [][3]float64, ts []time.Duration, w time.Duration) [][3]float64 
 		}
 	}
 	return out
+}
+
+// reliefFit is how the light's response is spread over the face
+// (reliefSlope).
+type reliefFit struct {
+	// slope is the regression slope of each point's relative response
+	// amplitude on its relative cosine (both divided by their means over
+	// the points): 1 for a matte surface of the mesh's shape, 0 for a
+	// surface whose response is even (a print held flat).
+	slope float64
+	// corr is the correlation of the two over the points.
+	corr float64
+	// cosSpread is the standard deviation of the relative cosines: how
+	// much the mesh's shape turns away from the camera over the points.
+	cosSpread float64
+}
+
+// reliefSlope measures, for each of reliefPoints, the amplitude of its
+// colour's response to the emitted light em (its colour normalised as the
+// face's, its chroma high-passed, the regression slope on em at lag) and
+// its mean cosine, and fits one on the other. ok is false when a frame
+// lacks the points.
+func reliefSlope(relief [][][3]float64, cosines [][]float64, em [][3]float64, ts []time.Duration, hp time.Duration, lag int) (reliefFit, bool) {
+	var f reliefFit
+	if len(relief) == 0 {
+		return f, false
+	}
+	for i := range relief {
+		if len(relief[i]) != len(reliefPoints) || len(cosines[i]) != len(reliefPoints) {
+			return f, false
+		}
+	}
+	n := len(reliefPoints)
+	amp, cs := make([]float64, n), make([]float64, n)
+	ob := make([][3]float64, len(relief))
+	for k := 0; k < n; k++ {
+		for i := range relief {
+			ob[i] = relief[i][k]
+			cs[k] += cosines[i][k] / float64(len(relief))
+		}
+		y := normaliseSkin(ob, ts)
+		if lightChroma {
+			for i := range y {
+				y[i] = chroma(y[i])
+			}
+		}
+		y = highPass(y, ts, hp)
+		_, amp[k], _ = lagCorr(em, y, lag)
+	}
+	var ma, mc float64
+	for k := range amp {
+		ma, mc = ma+amp[k]/float64(n), mc+cs[k]/float64(n)
+	}
+	if ma <= 0 || mc <= 0 {
+		return f, true
+	}
+	var sac, scc, saa float64
+	for k := range amp {
+		a, c := amp[k]/ma-1, cs[k]/mc-1
+		sac, scc, saa = sac+a*c, scc+c*c, saa+a*a
+	}
+	f.cosSpread = math.Sqrt(scc / float64(n))
+	if scc > 0 {
+		f.slope = sac / scc
+		if saa > 0 {
+			f.corr = sac / math.Sqrt(saa*scc)
+		}
+	}
+	return f, true
 }

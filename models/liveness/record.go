@@ -1,8 +1,10 @@
 package liveness
 
 import (
+	"cmp"
 	"hash/maphash"
 	"math"
+	"slices"
 	"time"
 
 	"livegate.dev/models/face"
@@ -28,12 +30,17 @@ type frameRec struct {
 	scene, glare float64
 	sharp        float64 // mean |Laplacian| of the face box at a fixed scale, per 100 grey levels of its mean
 	skin         [3]float64
-	light        *Light
-	thumb        [thumbN * thumbN]float32
-	hash         uint64 // of the whole frame's pixels
-	tex          texture
-	hasTx        bool
-	crop         *greyCrop
+	// relief and reliefCos are the colour (linear RGB) around each of
+	// reliefPoints and the cosine of the angle between the mesh's surface
+	// there and the camera's axis (fillRelief).
+	relief    [][3]float64
+	reliefCos []float64
+	light     *Light
+	thumb     [thumbN * thumbN]float32
+	hash      uint64 // of the whole frame's pixels
+	tex       texture
+	hasTx     bool
+	crop      *greyCrop
 	// sur and faceD are the background's and the face's displacement from
 	// the previous frame (source pixels; surroundTracker), when hasSur.
 	sur, faceD pt2
@@ -163,6 +170,111 @@ func (r *frameRec) fillSkin(img *imgproc.RGB, mesh []pt2) {
 			r.skin[c] = s[c] / float64(n)
 		}
 	}
+}
+
+// reliefPoints are mesh points spread over the skin of the forehead, the
+// nose, the cheeks from the front to the side and the jaw, away from the
+// eyes, brows, nostrils and lips: where the face turns towards or away from
+// a light beside the camera.
+var reliefPoints = []int{
+	// forehead
+	10, 151, 9, 108, 337, 67, 297, 109, 338, 104, 333, 69, 299,
+	// cheeks, front
+	117, 346, 118, 347, 50, 280, 101, 330, 36, 266, 205, 425, 119, 348,
+	// cheeks, towards the side
+	123, 352, 116, 345, 147, 376, 213, 433, 192, 416, 93, 323, 137, 366, 227, 447, 34, 264,
+	// nose
+	6, 197, 195, 5, 198, 420, 217, 437, 209, 429, 129, 358, 114, 343,
+	// chin and jaw
+	152, 175, 199, 200, 171, 396, 208, 428, 32, 262, 169, 394, 135, 364, 138, 367, 172, 397, 58, 288,
+}
+
+// reliefNeighbours is how many mesh points (the point and its nearest in
+// the image) the surface's plane at a relief point is fitted to.
+const reliefNeighbours = 10
+
+// fillRelief samples the colour around each of reliefPoints (squares of
+// half-side 5 % of the eye distance, at least a pixel) and estimates the
+// mesh's surface normal there: the least-squares plane z = ax + by + c
+// through the point's reliefNeighbours nearest mesh points, whose normal
+// makes the angle with cosine 1/√(1 + a² + b²) with the camera's axis.
+// The neighbours are found on the first frame a session samples (nb nil)
+// and kept (the mesh's topology is fixed).
+func (r *frameRec) fillRelief(img *imgproc.RGB, lm *face.Landmarks, nb *[][]int) {
+	rad := max(int(math.Round(r.iod*0.1)), 1)
+	r.relief = make([][3]float64, len(reliefPoints))
+	r.reliefCos = make([]float64, len(reliefPoints))
+	if *nb == nil {
+		*nb = reliefNeighbourhoods(lm)
+	}
+	for k, pi := range reliefPoints {
+		c := lm.Points[pi]
+		cx, cy := int(math.Round(float64(c[0]))), int(math.Round(float64(c[1])))
+		var s [3]float64
+		n := 0
+		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
+			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
+				q := (y*img.W + x) * 3
+				s[0] += imgproc.SRGBToLinear[img.Pix[q]]
+				s[1] += imgproc.SRGBToLinear[img.Pix[q+1]]
+				s[2] += imgproc.SRGBToLinear[img.Pix[q+2]]
+				n++
+			}
+		}
+		if n > 0 {
+			r.relief[k] = [3]float64{s[0] / float64(n), s[1] / float64(n), s[2] / float64(n)}
+		}
+		r.reliefCos[k] = planeCos(lm, (*nb)[k])
+	}
+}
+
+// reliefNeighbourhoods lists, for each of reliefPoints, the point and its
+// reliefNeighbours − 1 nearest mesh points in lm.
+func reliefNeighbourhoods(lm *face.Landmarks) [][]int {
+	type nb struct {
+		d float64
+		i int
+	}
+	out := make([][]int, len(reliefPoints))
+	near := make([]nb, 0, len(lm.Points))
+	for k, pi := range reliefPoints {
+		c := lm.Points[pi]
+		near = near[:0]
+		for i, p := range lm.Points {
+			dx, dy := float64(p[0]-c[0]), float64(p[1]-c[1])
+			near = append(near, nb{dx*dx + dy*dy, i})
+		}
+		slices.SortFunc(near, func(a, b nb) int { return cmp.Compare(a.d, b.d) })
+		for _, v := range near[:reliefNeighbours] {
+			out[k] = append(out[k], v.i)
+		}
+	}
+	return out
+}
+
+// planeCos fits z = ax + by + c to the mesh points idx (least squares,
+// centred) and returns 1/√(1 + a² + b²); 1 when the points do not span a
+// plane.
+func planeCos(lm *face.Landmarks, idx []int) float64 {
+	var mx, my, mz float64
+	n := float64(len(idx))
+	for _, i := range idx {
+		p := lm.Points[i]
+		mx, my, mz = mx+float64(p[0])/n, my+float64(p[1])/n, mz+float64(p[2])/n
+	}
+	var sxx, sxy, syy, sxz, syz float64
+	for _, i := range idx {
+		p := lm.Points[i]
+		x, y, z := float64(p[0])-mx, float64(p[1])-my, float64(p[2])-mz
+		sxx, sxy, syy, sxz, syz = sxx+x*x, sxy+x*y, syy+y*y, sxz+x*z, syz+y*z
+	}
+	det := sxx*syy - sxy*sxy
+	if det <= 1e-9*(sxx*syy+1e-12) {
+		return 1
+	}
+	a := (sxz*syy - syz*sxy) / det
+	b := (syz*sxx - sxz*sxy) / det
+	return 1 / math.Sqrt(1+a*a+b*b)
 }
 
 func frameHash(img *imgproc.RGB) uint64 {
