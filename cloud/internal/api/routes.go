@@ -247,9 +247,10 @@ func (s *Server) routes() []route {
 			Summary: "Replace a tenant's settings",
 			Description: "The body replaces the tenant's settings; every field left out takes its default. capture_throttle sets how failed " +
 				"capture attempts are throttled: per end user (user_id, or the session) and, as a backstop, per client address, and whether " +
-				"test-mode sessions are exempt. Captures read the settings when they connect, so a change applies from the next connection.",
+				"test-mode sessions are exempt. Captures read the settings when they connect, so a change applies from the next connection. " +
+				"verification.liveness_review_below sends a verification session's liveness pass below that confidence to review; a session takes the rule in force when it is created.",
 			Security: admin, Params: []openapi.Param{tenantIDPath},
-			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}}`,
+			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}, "verification": {"liveness_review_below": 0.85}}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
 		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/capture-page", ID: "putCapturePage", Tag: tagAdmin,
