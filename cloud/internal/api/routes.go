@@ -30,13 +30,15 @@ type Route struct {
 	// ReadsSession makes the server authorize the request exactly as it
 	// does GET /api/v1/session/{id}/result before Handler runs: the
 	// session's result token (?token= or a bearer lgst_…) or the owning
-	// tenant's API key (or the legacy key for its sessions); anything else
-	// gets the same 404 as a missing session. Handler reads the session
-	// with SessionOf. The path must have an {id} parameter.
+	// tenant's API key with the sessions:read scope (or the legacy key for
+	// its sessions); anything else gets the same 404 as a missing session
+	// (a key without the scope, 403 auth.insufficient_scope). Handler reads
+	// the session with SessionOf. The path must have an {id} parameter.
 	ReadsSession bool
 	// OwnsSession makes the server authorize the request exactly as it
-	// does POST /api/v1/session/{id}/cancel before Handler runs: the owning
-	// tenant's API key (or the legacy key for its sessions) and nothing
+	// does POST /api/v1/session/{id}/cancel before Handler runs, the key
+	// needing the sessions:read scope: the owning tenant's API key (or the
+	// legacy key for its sessions) and nothing
 	// else — no session token, no client token; another tenant's key gets
 	// the same 404 as a missing session. For data the end user's page has
 	// no need of (a session's recording). Handler reads the session with
@@ -56,7 +58,7 @@ func SessionOf(c *fiber.Ctx) *core.Session {
 // ownsSession wraps h with the cancel route's authorization.
 func (s *Server) ownsSession(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		sess, _, err := s.ownedSession(c)
+		sess, _, err := s.ownedSession(c, core.ScopeSessionsRead)
 		if err != nil {
 			return err
 		}
@@ -127,9 +129,9 @@ const (
 	tagMeta         = "Service"
 )
 
-var keyAuthErrors = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid}
+var keyAuthErrors = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeInsufficientScope}
 
-var verificationAuthErrs = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeTenantKeyRequired, CodeInsufficientScope}
+var verificationAuthErrs = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeInsufficientScope, CodeTenantKeyRequired}
 
 // routes is the one table of the API: what is registered is what is documented.
 func (s *Server) routes() []route {
@@ -140,7 +142,7 @@ func (s *Server) routes() []route {
 	}
 	urlErrs := []apierr.Code{apierr.URLInvalid, apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable}
 	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused, apierr.LiveKey)
-	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, apierr.TokenExpired, apierr.SessionNotFound}
+	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeInsufficientScope, apierr.TokenExpired, apierr.SessionNotFound}
 	return []route{
 		{openapi.Operation{Method: "POST", Path: "/api/v1/managed-session", ID: "createManagedSession", Tag: tagSessions,
 			Summary: "Create a managed session",

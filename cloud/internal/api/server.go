@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
@@ -127,6 +128,10 @@ func New(cfg Config) (*Server, error) {
 			extra[i].Handler = s.readsSession(extra[i].Handler)
 		case extra[i].OwnsSession:
 			extra[i].Handler = s.ownsSession(extra[i].Handler)
+		}
+		if (extra[i].ReadsSession || extra[i].OwnsSession) && !slices.Contains(extra[i].Errors, CodeInsufficientScope) {
+			// The wrapper checks the key's sessions:read scope.
+			extra[i].Errors = append(slices.Clone(extra[i].Errors), CodeInsufficientScope)
 		}
 	}
 	s.ops = merge(s.routes(), extra)

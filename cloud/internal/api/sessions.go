@@ -19,6 +19,9 @@ func (s *Server) createManaged(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := needScope(p, core.ScopeSessionsWrite); err != nil {
+		return err
+	}
 	var req lifecycle.CreateRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -102,6 +105,9 @@ func (s *Server) readableSession(c *fiber.Ctx) (*core.Session, error) {
 		if p, err = s.principalFor(c, key); err != nil {
 			return nil, err
 		}
+		if err := needScope(p, core.ScopeSessionsRead); err != nil {
+			return nil, err
+		}
 	case token == "":
 		return nil, apierr.New(apierr.AuthMissing, "send ?token=<session token> or Authorization: Bearer <API key>")
 	}
@@ -128,11 +134,15 @@ func (s *Server) readableSession(c *fiber.Ctx) (*core.Session, error) {
 	return sess, nil
 }
 
-// ownedSession authorizes an action with the owning API key only.
-func (s *Server) ownedSession(c *fiber.Ctx) (*core.Session, lifecycle.Principal, error) {
+// ownedSession authorizes an action with the owning API key only, which
+// must carry scope.
+func (s *Server) ownedSession(c *fiber.Ctx, scope string) (*core.Session, lifecycle.Principal, error) {
 	id := sessionParam(c)
 	p, err := s.principal(c)
 	if err != nil {
+		return nil, p, err
+	}
+	if err := needScope(p, scope); err != nil {
 		return nil, p, err
 	}
 	sess, err := s.cfg.Sessions.Get(c.UserContext(), id)
@@ -193,7 +203,7 @@ var simulatedConfidence = map[core.Verdict]float64{
 
 // simulate: POST /api/v1/session/{id}/simulate (test keys only).
 func (s *Server) simulate(c *fiber.Ctx) error {
-	sess, p, err := s.ownedSession(c)
+	sess, p, err := s.ownedSession(c, core.ScopeSessionsWrite)
 	if err != nil {
 		return err
 	}
@@ -275,7 +285,7 @@ func simulatedChecks(mode core.Mode, v core.Verdict, conf float64) ([]core.Check
 
 // cancel: POST /api/v1/session/{id}/cancel.
 func (s *Server) cancel(c *fiber.Ctx) error {
-	sess, _, err := s.ownedSession(c)
+	sess, _, err := s.ownedSession(c, core.ScopeSessionsWrite)
 	if err != nil {
 		return err
 	}
@@ -290,6 +300,9 @@ func (s *Server) cancel(c *fiber.Ctx) error {
 func (s *Server) createLiveness(c *fiber.Ctx) error {
 	p, err := s.principal(c)
 	if err != nil {
+		return err
+	}
+	if err := needScope(p, core.ScopeSessionsWrite); err != nil {
 		return err
 	}
 	var req lifecycle.CreateRequest
@@ -312,7 +325,7 @@ func (s *Server) createLiveness(c *fiber.Ctx) error {
 
 // getLiveness: GET /v1/liveness/sessions/{id} (seed 002).
 func (s *Server) getLiveness(c *fiber.Ctx) error {
-	sess, _, err := s.ownedSession(c)
+	sess, _, err := s.ownedSession(c, core.ScopeSessionsRead)
 	if err != nil {
 		return err
 	}

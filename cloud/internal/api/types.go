@@ -80,7 +80,7 @@ type Health struct {
 type CreateTenantRequest struct {
 	Name   string   `json:"name" doc:"Display name, 1–200 characters."`
 	Mode   string   `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
-	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on /v1/sessions). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
+	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on the session routes). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
 }
 
 // TenantCreated is the 201 body of tenant creation. Secrets are shown once.
@@ -216,7 +216,7 @@ type RotateRequest struct {
 // RotateKeyRequest is the body of POST /admin/v1/tenants/{id}/keys/rotate.
 type RotateKeyRequest struct {
 	GracePeriodSeconds *int64   `json:"grace_period_seconds,omitempty" doc:"How long the keys usable now keep working: 0–7776000 seconds. Default: 0 (they stop now)."`
-	Scopes             []string `json:"scopes,omitempty" doc:"What the new key may do: sessions:read, sessions:write (checked on /v1/sessions). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
+	Scopes             []string `json:"scopes,omitempty" doc:"What the new key may do: sessions:read, sessions:write (checked on the session routes). Default: every scope." enum:"sessions:read,sessions:write" minItems:"1"`
 }
 
 // KeyRotated is the 201 body of key rotation. The key is shown once.

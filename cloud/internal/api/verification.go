@@ -24,7 +24,7 @@ import (
 // Codes of the verification routes.
 var (
 	CodeInsufficientScope = apierr.Register("auth.insufficient_scope", http.StatusForbidden,
-		"The API key lacks the scope this route needs (sessions:read to read verification sessions and their reports, sessions:write to create and cancel them); the message names it. Give the key the scope when you create or rotate it.")
+		"The API key lacks the scope this route needs (sessions:read to read sessions, their results, reports, photos, audit frames and recordings; sessions:write to create, cancel and simulate them); the message names it. Give the key the scope when you create or rotate it.")
 	CodeTenantKeyRequired = apierr.Register("auth.tenant_key_required", http.StatusForbidden,
 		"Verification sessions (/v1/sessions) need a tenant API key (iksk_…); the legacy global key has no tenant to seal the subject with.")
 	CodeFlowUnavailable = apierr.Register("session.flow_unavailable", http.StatusUnprocessableEntity,
@@ -109,10 +109,15 @@ func (s *Server) verificationPrincipal(c *fiber.Ctx, scope string) (lifecycle.Pr
 	if p.Kind != lifecycle.PrincipalTenant {
 		return p, apierr.New(CodeTenantKeyRequired, "verification sessions need a tenant API key (iksk_…), not the legacy global key")
 	}
+	return p, needScope(p, scope)
+}
+
+// needScope refuses a principal whose key lacks scope.
+func needScope(p lifecycle.Principal, scope string) error {
 	if !core.HasScope(p.Scopes, scope) {
-		return p, apierr.New(CodeInsufficientScope, "this API key lacks the %s scope (it has %s)", scope, strings.Join(p.Scopes, ", "))
+		return apierr.New(CodeInsufficientScope, "this API key lacks the %s scope (it has %s)", scope, strings.Join(p.Scopes, ", "))
 	}
-	return p, nil
+	return nil
 }
 
 // verificationSession authorizes an action on session {id} with a tenant

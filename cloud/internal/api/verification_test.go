@@ -449,9 +449,45 @@ func testVerificationScopes(t *testing.T, vs vstore) {
 		e.do("POST", "/admin/v1/tenants/"+all.TenantID+"/keys/rotate", bad, bearer(adminToken)...).want(t, 400, "request.invalid_field")
 		e.do("POST", "/admin/v1/tenants", `{"name":"X","mode":"test",`+strings.TrimPrefix(bad, "{"), bearer(adminToken)...).want(t, 400, "request.invalid_field")
 	}
-	// Scopes are checked on the verification routes; the other routes take
-	// any key of the tenant, as before.
-	e.session(ro.APIKey, nil)
+	// The other session routes check the same scopes; a session token
+	// needs none.
+	fresh := e.tenant("test")
+	sc := e.session(fresh.APIKey, nil)
+	read, write := ro.APIKey, ""
+	e.do("POST", "/admin/v1/tenants/"+ro.TenantID+"/keys/rotate", `{"grace_period_seconds":3600,"scopes":["sessions:write"]}`, bearer(adminToken)...).
+		want(t, 201, "").decode(t, &rot)
+	write = rot.APIKey
+	own := e.session(write, nil)
+	others := []struct {
+		key, method, path, body string
+		status                  int
+		code                    string
+	}{
+		{read, "POST", "/api/v1/managed-session", "", 403, "auth.insufficient_scope"},
+		{read, "POST", "/v1/liveness/sessions", "", 403, "auth.insufficient_scope"},
+		{read, "GET", "/api/v1/session/" + own.SessionID + "/result", "", 200, ""},
+		{read, "GET", "/v1/liveness/sessions/" + own.SessionID, "", 200, ""},
+		{read, "POST", "/api/v1/session/" + own.SessionID + "/simulate", `{"verdict":"pass"}`, 403, "auth.insufficient_scope"},
+		{read, "POST", "/api/v1/session/" + own.SessionID + "/cancel", "", 403, "auth.insufficient_scope"},
+		{write, "GET", "/api/v1/session/" + own.SessionID + "/result", "", 403, "auth.insufficient_scope"},
+		{write, "GET", "/api/v1/session/" + own.SessionID + "/photo", "", 403, "auth.insufficient_scope"},
+		{write, "GET", "/v1/liveness/sessions/" + own.SessionID, "", 403, "auth.insufficient_scope"},
+		{"", "GET", "/api/v1/session/" + own.SessionID + "/result?token=" + own.Token, "", 200, ""},
+		{write, "POST", "/api/v1/session/" + own.SessionID + "/simulate", `{"verdict":"pass"}`, 200, ""},
+		{fresh.APIKey, "GET", "/api/v1/session/" + sc.SessionID + "/result", "", 200, ""},
+		{fresh.APIKey, "POST", "/api/v1/session/" + sc.SessionID + "/cancel", "", 200, ""},
+	}
+	for _, c := range others {
+		var hdr []string
+		if c.key != "" {
+			hdr = bearer(c.key)
+		}
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		e.do(c.method, c.path, body, hdr...).want(t, c.status, c.code)
+	}
 }
 
 func testVerificationWebhooks(t *testing.T, vs vstore) {
