@@ -133,7 +133,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		wc := &wallCamera{FrameSource: simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc})}
+		refl, err := simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc})
+		if err != nil {
+			return err
+		}
+		wc := &wallCamera{FrameSource: refl}
 		wr := &wallRelay{Relay: b.Relay}
 		f := b.Camera.Format()
 		res.Width, res.Height = f.Width, f.Height

@@ -157,7 +157,9 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 
 	cam := b.Camera
 	if b.Sim != nil && p.Camera.Source == board.CameraFile {
-		cam = simcam.NewReflect(cam, b.Lights, simcam.Opts{Locator: loc})
+		if cam, err = simcam.NewReflect(cam, b.Lights, simcam.Opts{Locator: loc}); err != nil {
+			return err
+		}
 	}
 	recs, err := recordingsOf(c)
 	if err != nil {

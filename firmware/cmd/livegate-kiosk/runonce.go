@@ -152,7 +152,9 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	camSrc := b.Camera
 	if b.Sim != nil && *source == "reflect" {
-		camSrc = simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc})
+		if camSrc, err = simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc}); err != nil {
+			return err
+		}
 	}
 	storePath := *store
 	if storePath == "" {

@@ -3,24 +3,33 @@ package simcam
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"livegate.dev/drivers"
 	"livegate.dev/firmware/kiosk"
 	"livegate.dev/models/imgproc"
+	"livegate.dev/models/lightsim"
+	"livegate.dev/models/liveness"
 )
 
-// Reflect wraps a FrameSource and adds the LEDs' reflection to the face.
+// Reflect wraps a FrameSource and adds the LEDs' reflection to the face,
+// by the reflection model of models/lightsim (lightsim.Kiosk unless
+// Opts.Params says otherwise: a diffused panel of 3000 cd/m², 0.015 m², at
+// 0.6 m, in a 300-lux room; skin, an ellipsoidal head; 60 ms camera
+// latency and auto-exposure), so the kiosk's light layer is exercised by
+// the same physics the evaluation and the hosted page's test camera use.
 type Reflect struct {
 	src    drivers.FrameSource
 	lights map[string]drivers.Light
 	loc    kiosk.FaceLocator
-	gain   float64
 	every  int
 
+	sched lightsim.Schedule
+	rend  *lightsim.Renderer
+	start time.Time
 	rgb   *imgproc.RGB
+	lit   imgproc.RGB
 	out   []byte
-	box   [4]float64
-	found bool
 	n     int
 }
 
@@ -28,25 +37,32 @@ var _ drivers.FrameSource = (*Reflect)(nil)
 
 // Opts configures NewReflect.
 type Opts struct {
-	// Locator finds the face to tint. Optional. Default: a centred ellipse
-	// over the middle of the frame.
+	// Locator finds the face to light. Optional. Default: lightsim's
+	// centred face region.
 	Locator kiosk.FaceLocator
-	// Gain is the reflection's strength: a channel at full LED brightness
-	// becomes p·(1+Gain). Optional. Default: 0.25.
-	Gain float64
+	// Params is the reflection model. Optional. Default: lightsim.Kiosk().
+	Params *lightsim.Params
 	// LocateEvery re-locates the face every n frames. Optional. Default: 5.
 	LocateEvery int
 }
 
 // NewReflect wraps src; lights are the board's LEDs, read at each frame.
-func NewReflect(src drivers.FrameSource, lights map[string]drivers.Light, opts Opts) *Reflect {
-	if opts.Gain <= 0 {
-		opts.Gain = 0.25
-	}
+// It fails when Opts.Params is not valid.
+func NewReflect(src drivers.FrameSource, lights map[string]drivers.Light, opts Opts) (*Reflect, error) {
 	if opts.LocateEvery <= 0 {
 		opts.LocateEvery = 5
 	}
-	return &Reflect{src: src, lights: lights, loc: opts.Locator, gain: opts.Gain, every: opts.LocateEvery}
+	p := lightsim.Kiosk()
+	if opts.Params != nil {
+		p = *opts.Params
+	}
+	r := &Reflect{src: src, lights: lights, loc: opts.Locator, every: opts.LocateEvery}
+	rend, err := lightsim.NewRenderer(p, r.sched.At, lightsim.Ellipse{})
+	if err != nil {
+		return nil, fmt.Errorf("simcam: %w", err)
+	}
+	r.rend = rend
+	return r, nil
 }
 
 // SceneLight is the visible light the LEDs put on the face per RGB channel
@@ -74,7 +90,9 @@ func SceneLight(lights map[string]drivers.Light) [3]float64 {
 	return c
 }
 
-// Next returns the next frame (RGB24) with the reflection added.
+// Next returns the next frame (RGB24) with the reflection added: the LEDs'
+// state at the frame's capture time is recorded, and the frame is lit by
+// what the LEDs emitted over its exposure one camera latency earlier.
 func (r *Reflect) Next(ctx context.Context) (drivers.Frame, error) {
 	f, err := r.src.Next(ctx)
 	if err != nil {
@@ -94,54 +112,23 @@ func (r *Reflect) Next(ctx context.Context) (drivers.Frame, error) {
 		r.rgb = imgproc.FromImage(img, r.rgb)
 	}
 	m := r.rgb
-	if r.n%r.every == 0 {
-		r.found = false
-		if r.loc != nil {
-			r.box, r.found = r.loc.Locate(m)
+	if r.n%r.every == 0 && r.loc != nil {
+		if box, ok := r.loc.Locate(m); ok {
+			r.rend.SetFace(lightsim.FaceFromBox(box))
 		}
-		if !r.found {
-			r.box = [4]float64{float64(m.W) * 0.3, float64(m.H) * 0.2, float64(m.W) * 0.4, float64(m.H) * 0.6}
-		}
+	}
+	if r.n == 0 {
+		r.start = f.Time
 	}
 	r.n++
-	tint(m, r.box, light, r.gain)
-	r.out = append(r.out[:0], m.Pix...)
+	t := f.Time.Sub(r.start)
+	r.sched.Set(t, liveness.Light{R: light[0], G: light[1], B: light[2], Intensity: 1})
+	if err := r.rend.Render(&r.lit, m, t); err != nil {
+		return f, fmt.Errorf("simcam: frame %d: %w", f.Seq, err)
+	}
+	r.out = append(r.out[:0], r.lit.Pix...)
 	f.Data, f.Format, f.Width, f.Height, f.LimitedRange = r.out, drivers.FormatRGB24, m.W, m.H, false
 	return f, nil
-}
-
-// tint multiplies each channel inside the ellipse inscribed in box (grown
-// by a fifth, feathered at the edge) by 1 + gain·light[c].
-func tint(m *imgproc.RGB, box [4]float64, light [3]float64, gain float64) {
-	if light == [3]float64{} {
-		return
-	}
-	cx, cy := box[0]+box[2]/2, box[1]+box[3]/2
-	ax, ay := box[2]*0.6, box[3]*0.6
-	if ax < 1 || ay < 1 {
-		return
-	}
-	x0, x1 := max(0, int(cx-ax)), min(m.W, int(cx+ax)+1)
-	y0, y1 := max(0, int(cy-ay)), min(m.H, int(cy+ay)+1)
-	for y := y0; y < y1; y++ {
-		dy := (float64(y) - cy) / ay
-		for x := x0; x < x1; x++ {
-			dx := (float64(x) - cx) / ax
-			d := dx*dx + dy*dy
-			if d >= 1 {
-				continue
-			}
-			w := 1.0
-			if d > 0.7 {
-				w = (1 - d) / 0.3
-			}
-			p := m.Pix[(y*m.W+x)*3:]
-			for c := 0; c < 3; c++ {
-				v := float64(p[c]) * (1 + gain*w*light[c])
-				p[c] = uint8(min(v, 255))
-			}
-		}
-	}
 }
 
 // Format reports the source's size as RGB24.
