@@ -259,5 +259,9 @@ func webhookDocs() []openapi.Webhook {
 		ev("session.completed", "The session has a verdict (pass, fail or retry)"),
 		ev("session.expired", "The session passed its TTL without completing"),
 		ev("session.cancelled", "The session was cancelled"),
+		{Name: "verification_session_event", Summary: "Any of the events above, for a verification session (/v1/sessions)",
+			Description: "POSTed to the verification session's webhookUrl with the same headers and signature; data is the session as " +
+				"GET /v1/sessions/{id} returns it, with clientToken null, plus reference and metadata. See docs/webhooks.md.",
+			Headers: headers, Body: VerificationWebhookEvent{}},
 	}
 }

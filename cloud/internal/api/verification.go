@@ -100,6 +100,15 @@ type ReportCapture struct {
 	URL        string      `json:"url" doc:"The JPEG: GET with your API key."`
 }
 
+// VerificationWebhookEvent is the body of a verification session's webhooks
+// (built by the lifecycle, documented here).
+type VerificationWebhookEvent struct {
+	ID      string                      `json:"id" doc:"Event id (evt_…), also Livegate-Event-Id; the same on every attempt and replay: deduplicate on it."`
+	Type    string                      `json:"type" enum:"session.completed,session.expired,session.cancelled,session.in_progress"`
+	Created int64                       `json:"created" doc:"Unix seconds when the state changed."`
+	Data    lifecycle.VerificationEvent `json:"data" doc:"The session at that change, as GET /v1/sessions/{id} returns it (clientToken null), with reference and metadata."`
+}
+
 // verificationPrincipal authenticates a tenant key carrying scope.
 func (s *Server) verificationPrincipal(c *fiber.Ctx, scope string) (lifecycle.Principal, error) {
 	p, err := s.principal(c)

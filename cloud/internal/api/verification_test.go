@@ -633,4 +633,22 @@ func TestVerificationMatchesSchemas(t *testing.T) {
 	check("POST", "/v1/sessions", e.do("POST", "/v1/sessions", `{"flow":"liveness"}`, bearer(ro.APIKey)...))
 	check("POST", "/admin/v1/tenants/{id}/keys/rotate", e.do("POST", "/admin/v1/tenants/"+ro.TenantID+"/keys/rotate", `{"scopes":["sessions:write"]}`, bearer(adminToken)...))
 	check("GET", "/admin/v1/tenants/{id}/keys", e.do("GET", "/admin/v1/tenants/"+ro.TenantID+"/keys", nil, bearer(adminToken)...))
+
+	// The webhooks match the documented verification event.
+	rcv := newReceiver(t)
+	w := e.vsession(tc.APIKey, map[string]any{"flow": "liveness", "webhookUrl": rcv.url(), "reference": "r", "metadata": map[string]int{"a": 1}})
+	if _, err := e.d.Sessions().Start(context.Background(), w.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	e.do("POST", "/api/v1/session/"+w.SessionID+"/simulate", `{"verdict":"fail"}`, key...).want(t, 200, "")
+	schema := doc.Webhooks["verification_session_event"].Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	for range 2 {
+		var ev any
+		if err := json.Unmarshal(rcv.next(t).body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.VisitJSON(ev, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Fatalf("webhook body does not match the documented verification event: %v\n%v", err, ev)
+		}
+	}
 }
