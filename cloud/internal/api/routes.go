@@ -201,7 +201,7 @@ func (s *Server) routes() []route {
 				"without your API key), then poll GET /v1/sessions/{id} or receive the webhook until status is terminal. Only flow liveness runs " +
 				"for now: the others get 422 session.flow_unavailable. subject is sealed at rest with your tenant's data key.",
 			Security: sec, Params: []openapi.Param{idemKey}, Body: VerificationRequest{},
-			Example:   `{"flow": "liveness", "reference": "signup_18422", "subject": {"firstName": "Ada", "lastName": "Lovelace"}, "redirectUrl": "https://app.example.com/verify/done"}`,
+			Example:   `{"flow": "liveness", "reference": "signup_18422", "subject": {"firstName": "Ada", "lastName": "Lovelace"}, "metadata": {"order": 42}}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: lifecycle.Verification{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors: append(append([]apierr.Code{}, verificationAuthErrs...), append(append([]apierr.Code{}, urlErrs...), apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable,
 				apierr.IdempotencyReused, apierr.LiveKey)...)}, s.createVerification},
