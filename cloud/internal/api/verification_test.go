@@ -652,3 +652,71 @@ func TestVerificationMatchesSchemas(t *testing.T) {
 		}
 	}
 }
+
+// TestVerificationSubjectAcrossRestartAndReplicas: the tenant's data key is
+// kept (sealed) in the store, so a restarted server, and another replica
+// sharing the master key, open the subject of a session created before.
+func TestVerificationSubjectAcrossRestartAndReplicas(t *testing.T) {
+	report := func(e *env, key, id string) api.VerificationReport {
+		t.Helper()
+		var rep api.VerificationReport
+		e.do("GET", "/v1/sessions/"+id+"/report", nil, bearer(key)...).want(t, 200, "").decode(t, &rep)
+		return rep
+	}
+	body := `{"flow":"liveness","subject":{"firstName":"Mary","lastName":"Somerville"}}`
+	t.Run("bbolt restart", func(t *testing.T) {
+		dir := t.TempDir()
+		a := startWith(nil)(t, func(o *daemon.Options) { o.DataDir = dir })
+		tc := a.tenant("test")
+		v := a.vsession(tc.APIKey, body)
+		ctx, cancel := contextWithTimeout()
+		defer cancel()
+		if err := a.d.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b := startWith(nil)(t, func(o *daemon.Options) { o.DataDir = dir })
+		if s := report(b, tc.APIKey, v.SessionID).Subject; s == nil || s.LastName != "Somerville" {
+			t.Fatalf("subject after restart %+v", s)
+		}
+		// A second session after the restart uses the same key.
+		w := b.vsession(tc.APIKey, body)
+		if s := report(b, tc.APIKey, w.SessionID).Subject; s == nil || s.FirstName != "Mary" {
+			t.Fatalf("subject %+v", s)
+		}
+	})
+	t.Run("two PostgreSQL replicas", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts a PostgreSQL server")
+		}
+		dsn, err := postgresServer(t).NewDatabase("verification_replicas")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const master = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+		shared := func(t testing.TB, o *daemon.Options) {
+			// Replicas share the public URL, as behind one load balancer.
+			o.Store, o.PostgresDSN, o.MasterKeyHex, o.PublicURL = daemon.StorePostgres, dsn, master, "https://verify.example.com"
+		}
+		a := startWith(shared)(t)
+		b := startWith(shared)(t, func(o *daemon.Options) { o.Clock = a.clk })
+		tc := a.tenant("test")
+		// A makes the tenant's data key with its first session; B finds it
+		// in the store, and each opens the other's sessions.
+		va, vb := a.vsession(tc.APIKey, body), b.vsession(tc.APIKey, body)
+		for _, c := range []struct {
+			e  *env
+			id string
+		}{{a, vb.SessionID}, {b, va.SessionID}, {a, va.SessionID}, {b, vb.SessionID}} {
+			if s := report(c.e, tc.APIKey, c.id).Subject; s == nil || s.LastName != "Somerville" {
+				t.Fatalf("subject of %s %+v", c.id, s)
+			}
+		}
+		// Idempotent replays on either replica compare the same digest.
+		idem := append(bearer(tc.APIKey), "Idempotency-Key", "same")
+		r1 := a.do("POST", "/v1/sessions", body, idem...).want(t, 201, "")
+		r2 := b.do("POST", "/v1/sessions", body, idem...).want(t, 201, "")
+		if !bytes.Equal(r1.body, r2.body) || r2.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay on the other replica:\n%s\n%s", r1.body, r2.body)
+		}
+	})
+}
