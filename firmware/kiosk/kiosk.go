@@ -147,7 +147,14 @@ type Summary struct {
 	Confidence float64   `json:"confidence"`
 	Reasons    []string  `json:"reasons"`
 	DecidedAt  time.Time `json:"decided_at"`
-	Pulsed     bool      `json:"pulsed"`
+	// CommittedAt is when the result was durable in the store (the
+	// outbox append and its fsync returned): from then on it is the sync
+	// part's to send.
+	CommittedAt time.Time `json:"committed_at"`
+	Pulsed      bool      `json:"pulsed"`
+	// PulsedAt is when the relay was energised (a pass only), from the
+	// relay driver's pulse report.
+	PulsedAt *time.Time `json:"pulsed_at,omitempty"`
 }
 
 // Status is the kiosk's state for the technician view and health.
@@ -515,13 +522,18 @@ func (k *Kiosk) RunSession(ctx context.Context, id string, assigned bool) (*Repo
 		return rep, fmt.Errorf("kiosk: commit %s: %w", id, err)
 	}
 	rep.Committed = true
+	committedAt := clk.Now()
 	k.clearFull()
 	pulsed := false
+	var pulsedAt *time.Time
 	if res.Verdict == "pass" {
 		k.setState(StatePulse)
 		pr, err := k.hw.Relay.Pulse(ctx, k.o.RelayPulse)
 		rep.Pulse = &pr
 		pulsed = true
+		if !pr.Start.IsZero() {
+			pulsedAt = &pr.Start
+		}
 		if err != nil {
 			log.Error("relay pulse", "err", err)
 		}
@@ -532,7 +544,8 @@ func (k *Kiosk) RunSession(ctx context.Context, id string, assigned bool) (*Repo
 	// After the gate: keeping a recording syncs megabytes to disk.
 	rec.keep(log)
 	log.Info("session decided", "verdict", res.Verdict, "confidence", res.Confidence, "reasons", res.Reasons, "pulsed", pulsed)
-	k.remember(Summary{SessionID: id, Verdict: res.Verdict, Confidence: res.Confidence, Reasons: res.Reasons, DecidedAt: rep.DecidedAt, Pulsed: pulsed})
+	k.remember(Summary{SessionID: id, Verdict: res.Verdict, Confidence: res.Confidence, Reasons: res.Reasons, DecidedAt: rep.DecidedAt,
+		CommittedAt: committedAt, Pulsed: pulsed, PulsedAt: pulsedAt})
 	k.setState(StateCoolDown)
 	if err := drivers.Sleep(ctx, clk, k.o.CoolDown); err != nil {
 		return rep, err

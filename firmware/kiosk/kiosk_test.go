@@ -170,6 +170,24 @@ func TestSession(t *testing.T) {
 			if st.pulsesAtCom[0] != 0 {
 				t.Errorf("relay pulsed before the commit")
 			}
+			// The summary (technician view, walkup) dates the commit and the
+			// relay's energising, in that order; only a pass has the latter.
+			recent := k.Status().Recent
+			if len(recent) != 1 {
+				t.Fatalf("recent = %+v, want the one session", recent)
+			}
+			sum := recent[0]
+			if sum.CommittedAt.IsZero() || sum.CommittedAt.Before(rep.DecidedAt) {
+				t.Errorf("committed_at %v, decided_at %v: want the commit at or after the verdict", sum.CommittedAt, rep.DecidedAt)
+			}
+			switch pulses := b.Sim.RelayPulses(); {
+			case tt.verdict != "pass" && sum.PulsedAt != nil:
+				t.Errorf("pulsed_at %v on a %s", *sum.PulsedAt, tt.verdict)
+			case tt.verdict == "pass" && (sum.PulsedAt == nil || len(pulses) != 1 || !sum.PulsedAt.Equal(pulses[0].Start) || !sum.Pulsed):
+				t.Errorf("pulsed %v at %v, want the relay's energising %+v", sum.Pulsed, sum.PulsedAt, pulses)
+			case sum.PulsedAt != nil && sum.PulsedAt.Before(sum.CommittedAt):
+				t.Errorf("pulsed_at %v before committed_at %v", *sum.PulsedAt, sum.CommittedAt)
+			}
 			c := st.commits[0]
 			if c.Verdict != tt.verdict || c.SessionID != rep.SessionID || len(c.AuditFrames) != 3 {
 				t.Errorf("commit = %+v (%d audit frames)", c, len(c.AuditFrames))

@@ -122,6 +122,11 @@ type Parts struct {
 	// (Options.Dev, Options.Resolver): a hook that accepts a webhook URL
 	// checks it with this one, so --dev means the same everywhere.
 	URLs netguard.Policy
+	// Webhooks wakes the webhook delivery worker. A hook that queues
+	// deliveries in the store itself (the fleet's ingest of kiosk results)
+	// calls its Notify once they are committed; without it they would wait
+	// for the worker's next poll (webhook.Config.PollInterval, 2 s).
+	Webhooks api.Notifier
 }
 
 // Daemon is a running livegate-cloud.
@@ -270,7 +275,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	var extra []api.Route
 	if o.Routes != nil {
 		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
-			PublicURL: d.url, MasterKey: master, URLs: policy})
+			PublicURL: d.url, MasterKey: master, URLs: policy, Webhooks: d.worker})
 		if err != nil {
 			d.closeListeners()
 			return nil, fmt.Errorf("daemon: extra routes: %w", err)

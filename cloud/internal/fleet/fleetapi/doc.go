@@ -8,4 +8,8 @@
 //	GET  /admin/v1/devices               the registry (admin)
 //	POST /admin/v1/devices/{id}/revoke   revoke a device (admin)
 //	POST /admin/v1/devices/{id}/assign   send an existing pending session to a kiosk (admin)
+//
+// The ingest wakes the daemon's webhook worker (daemon.Parts.Webhooks) once a
+// device's result is stored with its session.completed delivery, so the
+// webhook leaves then, not at the worker's next poll.
 package fleetapi

@@ -130,8 +130,10 @@ func Hook(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		// Notifier: a device's session.completed webhook leaves as soon as
+		// its result is stored, not at the webhook worker's next poll.
 		fc := fleet.Config{Store: p.Store, DataDir: o.DataDir, Sealer: sealer, MQTTAddr: o.MQTTAddr,
-			MQTTURL: o.MQTTURL, PublicBrokerURL: o.PublicBrokerURL, Clock: p.Clock, Logger: p.Logger}
+			MQTTURL: o.MQTTURL, PublicBrokerURL: o.PublicBrokerURL, Notifier: p.Webhooks, Clock: p.Clock, Logger: p.Logger}
 		if o.Link != nil {
 			fc.Listener = o.Link
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,7 +18,9 @@ import (
 	"go.uber.org/goleak"
 
 	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/fleet/fleetapi"
+	"livegate.dev/cloud/internal/webhook"
 	"livegate.dev/firmware/outbox"
 	fsync "livegate.dev/firmware/sync"
 	"livegate.dev/proto"
@@ -287,5 +290,97 @@ func TestDeviceWebhookFollowsDev(t *testing.T) {
 			c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "k1",
 				"webhook_url": hook}, tt.want, nil)
 		})
+	}
+}
+
+// TestDeviceWebhookWakesWorker: a kiosk's result, once the cloud stored
+// it, wakes the webhook worker, so its session.completed webhook leaves at
+// once rather than at the worker's next poll. The daemon runs on a fake
+// clock that never moves: the worker's poll (PollInterval, an hour here)
+// never comes, and the webhook can only arrive because the fleet's ingest
+// told the worker (before daemon.Parts carried the worker to the fleet,
+// it waited up to the 2 s default poll on a real clock, and for ever here).
+func TestDeviceWebhookWakesWorker(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	got := make(chan string, 8)
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				SessionID string `json:"session_id"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err == nil && ev.Type == "session.completed" {
+			got <- ev.Data.SessionID
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hooks.Close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	d, err := daemon.Start(context.Background(), daemon.Options{Listener: ln, DataDir: dataDir, AdminToken: adminToken,
+		Dev: true, Clock: clk, Webhook: webhook.Config{PollInterval: time.Hour}, RateLimit: 1_000_000, Logger: slog.New(slog.DiscardHandler),
+		Routes: fleetapi.Hook(fleetapi.Options{DataDir: dataDir, MQTTAddr: "127.0.0.1:0", AdminToken: adminToken})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	c := &client{t: t, base: "http://" + ln.Addr().String()}
+	var tenant struct {
+		TenantID string `json:"tenant_id"`
+	}
+	c.do("POST", "/admin/v1/tenants", adminToken, map[string]string{"name": "acme", "mode": "test"}, 201, &tenant)
+	var enr fleetapi.EnrollmentCreated
+	c.do("POST", "/admin/v1/devices/enrollments", adminToken, map[string]string{"tenant_id": tenant.TenantID, "device_id": "k1",
+		"webhook_url": hooks.URL + "/hooks/livegate"}, 201, &enr)
+	cr, err := fsync.Enroll(context.Background(), http.DefaultClient, c.base+"/api/v1/devices/enroll", enr.Token, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := cr.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	dev, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: cr.BrokerURL, TLS: tc, Outbox: ob,
+		Username: cr.Username, Password: cr.Password, Logger: slog.New(slog.DiscardHandler), MaxReconnectInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { dev.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	start := clk.Now()
+	now := time.Now().UTC()
+	if _, err := dev.Submit(&proto.SessionResult{SessionID: "k1-wakes", Mode: "passive", Verdict: "pass", Confidence: 0.9,
+		StartedAt: now.Add(-3 * time.Second), DecidedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-got:
+		if id != "k1-wakes" {
+			t.Fatalf("webhook for %q, want k1-wakes", id)
+		}
+	case <-time.After(20 * time.Second): // a bound on a hang, not a measurement
+		t.Fatal("no webhook while the webhook worker's clock stood still: the fleet's ingest did not wake the worker")
+	}
+	if !clk.Now().Equal(start) {
+		t.Fatal("the fake clock moved")
 	}
 }
