@@ -24,17 +24,7 @@ import (
 // buildKiosk builds livegate-kiosk next to the livegate-cloud binary.
 func buildKiosk(t *testing.T) string {
 	t.Helper()
-	buildBinary(t) // makes buildDir
-	bin := filepath.Join(buildDir, "livegate-kiosk")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/livegate-kiosk")
-	cmd.Dir = filepath.Join("..", "..", "..", "firmware")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build livegate-kiosk: %v\n%s", err, out)
-	}
-	return bin
+	return buildTool(t, "livegate-kiosk")
 }
 
 // TestKioskBringUp walks the sim-board bring-up of docs/kiosk.md with the

@@ -22,17 +22,7 @@ import (
 // buildOTATool builds livegate-ota next to the livegate-cloud binary.
 func buildOTATool(t *testing.T) string {
 	t.Helper()
-	buildBinary(t) // makes buildDir
-	bin := filepath.Join(buildDir, "livegate-ota")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/livegate-ota")
-	cmd.Dir = filepath.Join("..", "..", "..", "ota")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build livegate-ota: %v\n%s", err, out)
-	}
-	return bin
+	return buildTool(t, "livegate-ota")
 }
 
 // TestOTAPushRollout runs OTA through the shipped binaries: `livegate-cloud

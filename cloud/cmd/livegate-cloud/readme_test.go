@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"image/jpeg"
@@ -13,67 +11,27 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
 var readmePath = flag.String("readme", "../../../README.md", "the README whose quickstart TestReadmeQuickstart runs")
 
-// quickstartMarker opens the HTML comment that marks the README's executed
-// block: the first ```sh block after it is the quickstart.
-const quickstartMarker = "<!-- Executed by TestReadmeQuickstart"
+// quickstartTest is the marker, in an HTML comment before the README's
+// quickstart block, that says this test executes it (TestDocShellBlocks
+// then leaves it alone).
+const quickstartTest = "TestReadmeQuickstart"
 
-// quickstartBlock returns the lines of the README's marked shell block.
-func quickstartBlock(readme string) ([]string, error) {
-	i := strings.Index(readme, quickstartMarker)
-	if i < 0 {
-		return nil, fmt.Errorf("no block marked %q", quickstartMarker)
-	}
-	m := regexp.MustCompile("(?s)\n```sh\n(.*?)\n```").FindStringSubmatch(readme[i:])
-	if m == nil {
-		return nil, errors.New("no ```sh block after the marker")
-	}
-	return strings.Split(m[1], "\n"), nil
-}
-
-// quickstartPorts are the ports the README uses, for the server and for the
-// webhook receiver; the test moves each to a free loopback port.
-var quickstartPorts = regexp.MustCompile(`\b(localhost|127\.0\.0\.1):(8000|9000)\b`)
-
-// quickstartScript turns the README's block into the script the test runs:
-// `make build` is left out (the test builds the binary into ./bin), ports
-// 8000 and 9000 become the given ones, and every livegate-cloud process the
-// block starts must listen on one of those loopback ports, so nothing else
-// of the machine is touched.
-func quickstartScript(lines []string, server, receiver int) (string, error) {
-	var b strings.Builder
-	// Errors stop the script; the processes the block started in the
-	// background are stopped (SIGTERM) and reaped before bash exits.
-	b.WriteString("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n")
-	listens := regexp.MustCompile(`--addr 127\.0\.0\.1:(\d+)\b`)
-	for _, l := range lines {
-		if strings.TrimSpace(l) == "make build" {
-			continue
+// quickstartBlock returns the README's shell block marked as executed by
+// TestReadmeQuickstart.
+func quickstartBlock(t *testing.T, readme string) (shellBlock, error) {
+	for _, b := range parseShellBlocks("README.md", readme) {
+		if fate, test, err := fateOf(b, packageTests(t)); err == nil && fate == executedByAnother && test == quickstartTest {
+			return b, nil
 		}
-		l = quickstartPorts.ReplaceAllStringFunc(l, func(s string) string {
-			host, port, _ := strings.Cut(s, ":")
-			if port == "8000" {
-				return host + ":" + strconv.Itoa(server)
-			}
-			return host + ":" + strconv.Itoa(receiver)
-		})
-		if strings.Contains(l, "livegate-cloud serve") || strings.Contains(l, "livegate-cloud webhook-listen") {
-			m := listens.FindStringSubmatch(l)
-			if m == nil || (m[1] != strconv.Itoa(server) && m[1] != strconv.Itoa(receiver)) {
-				return "", fmt.Errorf("%q must listen with --addr 127.0.0.1:8000 (server) or 127.0.0.1:9000 (webhook receiver), so the test can move it to a free loopback port", l)
-			}
-		}
-		b.WriteString(l + "\n")
 	}
-	return b.String(), nil
+	return shellBlock{}, fmt.Errorf("no shell block marked <!-- Executed by %s … -->", quickstartTest)
 }
 
 // freeLoopbackPort returns a TCP port of 127.0.0.1 that was free a moment ago.
@@ -91,7 +49,9 @@ func freeLoopbackPort(t *testing.T) int {
 // an integrator pasting it on a fresh clone would: the server it starts is
 // the binary this test builds, on a throwaway data directory (the script
 // runs in an empty working directory) and free loopback ports in place of
-// 8000 and 9000. The script must succeed, the webhook receiver must print a
+// 8000 and 9000, the block made into a script by the rules of the docs'
+// other shell blocks (newDocScript). The script must succeed, the cloud
+// must answer no request with an error, the webhook receiver must print a
 // signed session.completed event, and the photo it downloads must be the
 // 480×600 JPEG. Run it on another README with -args -readme <path>.
 func TestReadmeQuickstart(t *testing.T) {
@@ -104,55 +64,32 @@ func TestReadmeQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := quickstartBlock(string(raw))
+	block, err := quickstartBlock(t, string(raw))
 	if err != nil {
 		t.Fatalf("%s: %v", *readmePath, err)
 	}
-	script, err := quickstartScript(lines, freeLoopbackPort(t), freeLoopbackPort(t))
+	script, err := newDocScript(t, []shellBlock{block})
 	if err != nil {
 		t.Fatalf("%s: %v", *readmePath, err)
 	}
-
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(buildBinary(t), filepath.Join(dir, "bin", "livegate-cloud")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "quickstart.sh"), []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "quickstart.sh")
-	cmd.Dir = dir
-	// The integrator's environment, without LIVEGATE_* variables that would
-	// configure the server beyond what the README says.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LIVEGATE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Its own process group: on timeout the whole group (bash, the server,
-	// the receiver) is stopped, not bash alone.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
+	script.build(t)
 	start := time.Now()
-	err = cmd.Run()
+	dir, out, err := script.run(t, 2*time.Minute)
 	t.Logf("the quickstart ran in %v", time.Since(start).Round(10*time.Millisecond))
 	if err != nil {
-		t.Fatalf("the quickstart of %s failed: %v\n--- script\n%s--- output\n%s", *readmePath, err, script, out.String())
+		t.Fatalf("the quickstart of %s failed: %v\n--- script\n%s--- output\n%s", *readmePath, err, numbered(script.text), out)
+	}
+	for _, p := range script.checkCurlStatuses(out) {
+		t.Error(p)
+	}
+	for _, m := range docOutputProblems.FindAll(out, -1) {
+		t.Errorf("%s", m)
 	}
 
 	// The script's exit status alone proves little (a curl without -f
 	// succeeds on a 415); what an integrator should have seen:
-	if !regexp.MustCompile(`event evt_\S+ session\.completed \(attempt \d+, signature verified\)`).Match(out.Bytes()) {
-		t.Errorf("the webhook receiver printed no verified session.completed event\n--- output\n%s", out.String())
+	if !regexp.MustCompile(`event evt_\S+ session\.completed \(attempt \d+, signature verified\)`).Match(out) {
+		t.Errorf("the webhook receiver printed no verified session.completed event\n--- output\n%s", string(out))
 	}
 	var photos []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -172,6 +109,6 @@ func TestReadmeQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(photos) == 0 {
-		t.Errorf("the quickstart downloaded no 480×600 JPEG photo\n--- output\n%s", out.String())
+		t.Errorf("the quickstart downloaded no 480×600 JPEG photo\n--- output\n%s", string(out))
 	}
 }
