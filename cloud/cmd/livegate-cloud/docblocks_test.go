@@ -477,24 +477,6 @@ func docPages(t *testing.T) []string {
 	return append([]string{"README.md"}, pages...)
 }
 
-// markersPending are not-executed markers that belong in pages another
-// change is editing at the same time: each names a page, its block's first
-// line and the reason; the marker itself goes into the page as
-// <!-- not executed: REASON --> and the entry then goes away (the test
-// says so). An entry that matches no block fails the test.
-var markersPending = []struct{ page, first, reason string }{
-	{"docs/evaluation.md", "make setup                                   # media, models, ffmpeg",
-		"generates and evaluates a corpus (minutes to hours on 2 cores); make test-liveness-eval runs the gate on small corpora"},
-	{"docs/evaluation.md", "bin/livegate-face eval --workers 1 --conditions passive,passive-light,active /tmp/corpusB   # 55 s",
-		"how the figures below were measured, on a corpus generated beforehand (minutes on 2 cores)"},
-	{"docs/evaluation.md", "bin/livegate-face corpus --out /tmp/h104 --size medium --seed 104",
-		"how the figures below were measured: a medium corpus, generated and evaluated in tens of minutes"},
-	{"docs/evaluation.md", "bin/livegate-face corpus --out /tmp/h101 --size medium --seed 101",
-		"how the figures below were measured: a medium corpus, generated and evaluated in tens of minutes"},
-	{"docs/evaluation.md", "bin/livegate-face corpus --out /tmp/c/full --size full --seed 1 --workers 2",
-		"the full-size corpus takes hours to generate and evaluate"},
-}
-
 // TestDocShellBlocks runs the docs' shell blocks as written, so that a doc
 // that drifts from the code fails: for README.md and each docs/*.md page,
 // every shell block must be marked <!-- not executed: REASON --> or
@@ -514,11 +496,6 @@ func TestDocShellBlocks(t *testing.T) {
 		}
 	}
 	tests := packageTests(t)
-	pending := map[string]string{}
-	for _, p := range markersPending {
-		pending[p.page+"\n"+p.first] = p.reason
-	}
-	matched := map[string]bool{}
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("the docs' shell blocks ran in %v", time.Since(start).Round(10*time.Millisecond)) })
 
@@ -533,18 +510,6 @@ func TestDocShellBlocks(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 				continue
-			}
-			first := ""
-			if len(b.lines) > 0 {
-				first = b.lines[0]
-			}
-			if reason, ok := pending[page+"\n"+first]; ok {
-				matched[page+"\n"+first] = true
-				if fate == runByDocTest {
-					fate, detail = notExecuted, reason+" (marker pending, see markersPending)"
-				} else {
-					t.Logf("%s is marked in the page now: remove its entry from markersPending", b)
-				}
 			}
 			switch fate {
 			case notExecuted:
@@ -562,11 +527,6 @@ func TestDocShellBlocks(t *testing.T) {
 			t.Parallel()
 			runDocPage(t, run)
 		})
-	}
-	for _, p := range markersPending {
-		if !matched[p.page+"\n"+p.first] {
-			t.Errorf("markersPending: %s has no shell block starting %q: update or remove the entry", p.page, p.first)
-		}
 	}
 }
 
