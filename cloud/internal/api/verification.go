@@ -43,7 +43,7 @@ type VerificationRequest struct {
 	Flow        string               `json:"flow" doc:"The checks to run. Only liveness runs on this server for now: liveness+facematch and liveness+facematch+document get 422 session.flow_unavailable." enum:"liveness,liveness+facematch,liveness+facematch+document"`
 	Reference   string               `json:"reference,omitempty" doc:"Your own identifier for this verification (≤ 256 characters), echoed back in the report and webhooks so you can reconcile it."`
 	Subject     *VerificationSubject `json:"subject,omitempty" doc:"Optional subject details. Sealed at rest with your tenant's data key; shown only in the report."`
-	RedirectURL string               `json:"redirectUrl,omitempty" doc:"Where the hosted page sends the user when capture ends (sessionId… see docs/api.md); https, or with --dev http:// to a loopback host." format:"uri"`
+	RedirectURL string               `json:"redirectUrl,omitempty" doc:"Where the hosted page sends the user when capture ends , with sessionId=<the session id> added to its query; https, or with --dev http:// to a loopback host." format:"uri"`
 	Metadata    json.RawMessage      `json:"metadata,omitempty" doc:"Any JSON object (≤ 8 KiB) attached to the session, echoed back in the report and webhooks."`
 	WebhookURL  string               `json:"webhookUrl,omitempty" doc:"livegate addition: an https URL that receives the signed session.* events of this session, in this shape." format:"uri"`
 	Mode        string               `json:"mode,omitempty" doc:"livegate addition: the liveness mode, active (default: 3–6 challenges) or passive (hold still)." enum:"active,passive"`

@@ -188,6 +188,19 @@ func testVerificationCreate(t *testing.T, vs vstore) {
 		t.Fatalf("get %+v", g)
 	}
 
+	// At the end the page sends the user to redirectUrl with sessionId
+	// (camelCase, as the rest of this surface) in its query.
+	var sim struct {
+		RedirectTo string `json:"redirect_to"`
+	}
+	e.do("POST", "/api/v1/session/"+v.SessionID+"/simulate", `{"verdict":"pass"}`, bearer(tc.APIKey)...).want(t, 200, "").decode(t, &sim)
+	if want := "http://localhost:3000/verify/done?sessionId=" + v.SessionID; sim.RedirectTo != want {
+		t.Fatalf("redirect_to %q, want %q", sim.RedirectTo, want)
+	}
+	if page := e.do("GET", strings.TrimPrefix(v.HostedURL, e.d.URL()), nil).want(t, 200, ""); !strings.Contains(string(page.body), "sessionId="+v.SessionID) {
+		t.Fatalf("completed page has no redirect with sessionId: %s", page.body)
+	}
+
 	legacy := e.do("POST", "/v1/sessions", `{"flow":"liveness"}`, bearer(legacyKey)...)
 	legacy.want(t, 403, "auth.tenant_key_required")
 	cases := []struct {

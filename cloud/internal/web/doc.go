@@ -3,7 +3,8 @@
 // CDN, no build step), which walks the user through welcome, camera
 // permission, live capture with a face-guide oval and the server's guidance,
 // the screen-colour light challenge, "Analysing…" and the result, then
-// redirects to redirect_url?session_id=…. It also serves the desktop →
+// redirects to redirect_url?session_id=… (?sessionId=… for a verification
+// session of POST /v1/sessions). It also serves the desktop →
 // phone handoff: a short-lived sealed link shown as a QR code (drawn in Go),
 // and a small state endpoint the desktop page polls to follow the session.
 // The page speaks the user's language (package i18n: the catalogues, the

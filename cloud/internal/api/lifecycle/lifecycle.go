@@ -691,8 +691,10 @@ func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core
 }
 
 // RedirectTarget is where the user goes when sess completes: redirect_url
-// with session_id added to its query (existing parameters kept as written).
-// Empty when the session has no redirect_url.
+// with the session's id added to its query (existing parameters kept as
+// written) as session_id, or as sessionId for a verification session
+// (camelCase like the rest of /v1/sessions). Empty when the session has no
+// redirect_url.
 func RedirectTarget(sess *core.Session) string {
 	if sess.RedirectURL == "" {
 		return ""
@@ -701,16 +703,27 @@ func RedirectTarget(sess *core.Session) string {
 	if err != nil {
 		return ""
 	}
+	param := RedirectParam(sess)
 	q := u.Query()
-	if q.Has("session_id") {
-		q.Set("session_id", sess.ID)
+	if q.Has(param) {
+		q.Set(param, sess.ID)
 		u.RawQuery = q.Encode()
 	} else if u.RawQuery == "" {
-		u.RawQuery = "session_id=" + url.QueryEscape(sess.ID)
+		u.RawQuery = param + "=" + url.QueryEscape(sess.ID)
 	} else {
-		u.RawQuery += "&session_id=" + url.QueryEscape(sess.ID)
+		u.RawQuery += "&" + param + "=" + url.QueryEscape(sess.ID)
 	}
 	return u.String()
+}
+
+// RedirectParam is the query parameter RedirectTarget names the session
+// with: sessionId for verification sessions (created by POST /v1/sessions,
+// which have a flow), session_id for every other.
+func RedirectParam(sess *core.Session) string {
+	if len(sess.Flow) > 0 {
+		return "sessionId"
+	}
+	return "session_id"
 }
 
 // urlErr maps a URL policy refusal to its API code, naming the field.

@@ -28,6 +28,20 @@ func TestRedirectTarget(t *testing.T) {
 			t.Errorf("RedirectTarget(%q) = %q, want %q", c.redirect, got, c.want)
 		}
 	}
+	// A verification session (one with a flow) names itself in camelCase,
+	// like the rest of /v1/sessions; a session_id already there is kept.
+	vcases := []struct{ redirect, want string }{
+		{"https://app.example.com/done", "https://app.example.com/done?sessionId=ses_1"},
+		{"https://app.example.com/done?ref=a", "https://app.example.com/done?ref=a&sessionId=ses_1"},
+		{"https://app.example.com/done?sessionId=old&b=2", "https://app.example.com/done?b=2&sessionId=ses_1"},
+		{"https://app.example.com/done?session_id=x", "https://app.example.com/done?session_id=x&sessionId=ses_1"},
+	}
+	for _, c := range vcases {
+		sess := &core.Session{ID: "ses_1", RedirectURL: c.redirect, Flow: []string{CheckLiveness}}
+		if got := RedirectTarget(sess); got != c.want {
+			t.Errorf("RedirectTarget(verification %q) = %q, want %q", c.redirect, got, c.want)
+		}
+	}
 }
 
 type notifier struct{ n int }
