@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	bberrors "go.etcd.io/bbolt/errors"
 
 	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/tenancy"
 	"livegate.dev/cloud/internal/core"
@@ -63,21 +66,31 @@ func tenantCmd() *cobra.Command {
 	}
 
 	var name, mode string
+	var scopes []string
+	// keyScopes is the --scopes list: nil (every scope) unless given.
+	keyScopes := func(c *cobra.Command) []string {
+		if !c.Flags().Changed("scopes") {
+			return nil
+		}
+		return append([]string{}, scopes...)
+	}
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a tenant; prints its API key and webhook secret (shown once)",
 		Args:  cobra.NoArgs,
-		RunE: with(func(ctx context.Context, t *tenancy.Service) (any, error) {
-			nt, err := t.Create(ctx, name, core.TenantMode(mode))
-			if err != nil {
-				return nil, err
-			}
-			return api.TenantCreated{TenantID: nt.Tenant.ID, Name: nt.Tenant.Name, Mode: nt.Tenant.Mode, CreatedAt: nt.Tenant.CreatedAt,
-				KeyID: nt.KeyID, APIKey: nt.APIKey, WebhookSecret: nt.WebhookSecret}, nil
-		}),
 	}
+	create.RunE = with(func(ctx context.Context, t *tenancy.Service) (any, error) {
+		sc := keyScopes(create)
+		nt, err := t.CreateScoped(ctx, name, core.TenantMode(mode), sc)
+		if err != nil {
+			return nil, scopesFlagErr(err)
+		}
+		return api.TenantCreated{TenantID: nt.Tenant.ID, Name: nt.Tenant.Name, Mode: nt.Tenant.Mode, CreatedAt: nt.Tenant.CreatedAt,
+			KeyID: nt.KeyID, APIKey: nt.APIKey, WebhookSecret: nt.WebhookSecret, Scopes: scopesOf(sc)}, nil
+	})
 	create.Flags().StringVar(&name, "name", "", "tenant name")
 	create.Flags().StringVar(&mode, "mode", "test", "live or test")
+	create.Flags().StringSliceVar(&scopes, "scopes", nil, scopesUsage+" of the tenant's first API key")
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -103,17 +116,18 @@ func tenantCmd() *cobra.Command {
 		Use:   "rotate-key",
 		Short: "Add a new API key; current keys keep working for --grace",
 		Args:  cobra.NoArgs,
-		RunE: with(func(ctx context.Context, t *tenancy.Service) (any, error) {
-			key, k, err := t.RotateKey(ctx, tenantID, grace)
-			if err != nil {
-				return nil, err
-			}
-			return api.KeyRotated{KeyID: k.ID, APIKey: key, Prefix: k.Prefix, Mode: k.Mode, CreatedAt: k.CreatedAt,
-				PreviousKeysExpireAt: k.CreatedAt.Add(grace)}, nil
-		}),
 	}
+	rotate.RunE = with(func(ctx context.Context, t *tenancy.Service) (any, error) {
+		key, k, err := t.RotateKeyScoped(ctx, tenantID, grace, keyScopes(rotate))
+		if err != nil {
+			return nil, scopesFlagErr(err)
+		}
+		return api.KeyRotated{KeyID: k.ID, APIKey: key, Prefix: k.Prefix, Mode: k.Mode, CreatedAt: k.CreatedAt,
+			PreviousKeysExpireAt: k.CreatedAt.Add(grace), Scopes: scopesOf(k.Scopes)}, nil
+	})
 	rotate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (ten_…)")
 	rotate.Flags().DurationVar(&grace, "grace", 0, "how long the current keys keep working")
+	rotate.Flags().StringSliceVar(&scopes, "scopes", nil, scopesUsage+" of the new API key")
 	_ = rotate.MarkFlagRequired("tenant")
 
 	revoke := &cobra.Command{
@@ -153,4 +167,27 @@ func tenantCmd() *cobra.Command {
 
 	cmd.AddCommand(create, list, rotate, revoke, rotSecret)
 	return cmd
+}
+
+// scopesUsage describes --scopes, as the admin API's "scopes" field.
+var scopesUsage = "comma-separated scopes (" + strings.Join(core.Scopes, ", ") + "; default every scope)"
+
+// scopesOf lists a key's scopes as the admin API shows them: every scope
+// for a key made without a list.
+func scopesOf(scopes []string) []string {
+	if scopes == nil {
+		return append([]string{}, core.Scopes...)
+	}
+	return append([]string{}, scopes...)
+}
+
+var scopesField = regexp.MustCompile(`field "scopes"(\[[0-9]+\])?`)
+
+// scopesFlagErr names the --scopes flag where the service's message names
+// the API's "scopes" field.
+func scopesFlagErr(err error) error {
+	if e, ok := apierr.As(err); ok && strings.Contains(e.Message, `field "scopes"`) {
+		return errors.New(scopesField.ReplaceAllString(e.Message, "--scopes"))
+	}
+	return err
 }
