@@ -11,9 +11,13 @@
 //   - provision: the device CA, one-time enrollment tokens and their
 //     exchange for a client certificate or a password, and revocation.
 //
-// Fleet sends update commands for the OTA rollouts (SendUpdate) and hands
-// the devices' command responses and telemetry to a Listener; a Link joins
-// it to the rollouts when another daemon hook builds them.
+// Fleet sends update commands for the OTA rollouts (SendUpdate, with the
+// message id and expiry the rollout chose, so that it can send the same
+// command again) and hands the devices' command responses and telemetry,
+// and each device's session coming online (DeviceOnline: the embedded
+// broker's commands subscription, or an external broker's online birth),
+// to a Listener; a Link joins it to the rollouts when another daemon hook
+// builds them.
 //
 // The contract (topics and payloads) is livegate.dev/proto; the device side
 // is livegate.dev/firmware/sync.

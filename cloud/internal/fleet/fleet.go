@@ -54,10 +54,6 @@ type Config struct {
 	// Listener receives the devices' command responses and telemetry
 	// (the OTA rollouts: a Link). Optional.
 	Listener Listener
-	// UpdateTTL is how long an update command stays valid: the broker
-	// queues it for an offline device, which refuses it when it arrives
-	// later. Optional. Default: DefaultUpdateTTL.
-	UpdateTTL time.Duration
 	// Clock. Optional. Default: clock.Real.
 	Clock clock.Clock
 	// Logger. Optional. Default: slog.Default().
@@ -89,9 +85,6 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.MQTTAddr == "" {
 		cfg.MQTTAddr = ":8883"
 	}
-	if cfg.UpdateTTL <= 0 {
-		cfg.UpdateTTL = DefaultUpdateTTL
-	}
 	if len(cfg.BrokerHosts) == 0 {
 		cfg.BrokerHosts = []string{"localhost", "127.0.0.1"}
 		if h, err := os.Hostname(); err == nil {
@@ -108,6 +101,23 @@ func New(cfg Config) (*Fleet, error) {
 	if l := cfg.Listener; l != nil {
 		icfg.OnCommandResponse, icfg.OnTelemetry = l.CommandResponse, l.Telemetry
 	}
+	var onSubscribed func(string)
+	if l := cfg.Listener; l != nil {
+		if cfg.MQTTURL == "" {
+			// The embedded broker says when a device's commands
+			// subscription is back (exact: a command sent from then on
+			// reaches it).
+			onSubscribed = func(dev string) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				l.DeviceOnline(ctx, dev)
+			}
+		} else {
+			// An external broker keeps sessions (Mosquitto with
+			// persistence): the device's birth message is the signal.
+			icfg.OnOnline = l.DeviceOnline
+		}
+	}
 	public := cfg.PublicBrokerURL
 	if cfg.MQTTURL == "" {
 		tc, err := ca.ServerTLS(cfg.BrokerHosts, now)
@@ -121,7 +131,8 @@ func New(cfg Config) (*Fleet, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := broker.New(broker.Config{Addr: cfg.MQTTAddr, TLS: tc, Devices: prov, ServicePassword: []byte(pw), Logger: cfg.Logger})
+		b, err := broker.New(broker.Config{Addr: cfg.MQTTAddr, TLS: tc, Devices: prov, ServicePassword: []byte(pw), Logger: cfg.Logger,
+			OnCommandsSubscribed: onSubscribed})
 		if err != nil {
 			return nil, err
 		}
@@ -228,15 +239,15 @@ func (f *Fleet) AssignSession(ctx context.Context, sess *core.Session) (string, 
 		proto.AssignSessionArgs{SessionID: sess.ID, Mode: string(sess.Mode), ExpiresAt: sess.ExpiresAt}, ttl)
 }
 
-// DefaultUpdateTTL is Config.UpdateTTL's default: a kiosk switched off for
-// a long weekend still gets the command when it comes back.
-const DefaultUpdateTTL = 72 * time.Hour
-
-// SendUpdate sends the update command (proto.CommandUpdate, QoS 1, valid
-// for Config.UpdateTTL) to an enrolled, unrevoked device. The device
-// answers on commands/resp with proto.UpdateResult naming args.Rollout,
-// which reaches the Listener. It satisfies the OTA rollouts' Notifier.
-func (f *Fleet) SendUpdate(ctx context.Context, deviceID string, args proto.UpdateArgs) error {
+// SendUpdate sends the update command (proto.CommandUpdate, QoS 1) with
+// message id commandID, valid until expiresAt, to an enrolled, unrevoked
+// device. The caller chooses the id and the expiry so that it can send the
+// same command again (a device with no session on the broker does not get
+// it): the device answers a repeated id from its records and never
+// installs twice. The device answers on commands/resp with
+// proto.UpdateResult naming args.Rollout, which reaches the Listener. It
+// satisfies the OTA rollouts' Notifier.
+func (f *Fleet) SendUpdate(ctx context.Context, deviceID, commandID string, expiresAt time.Time, args proto.UpdateArgs) error {
 	d, err := f.cfg.Store.GetDevice(ctx, deviceID)
 	if err != nil {
 		return fmt.Errorf("fleet: update %s: device: %w", deviceID, err)
@@ -244,11 +255,10 @@ func (f *Fleet) SendUpdate(ctx context.Context, deviceID string, args proto.Upda
 	if d.Revoked() || d.EnrolledAt == nil {
 		return fmt.Errorf("fleet: update %s: %w (revoked or not enrolled)", deviceID, store.ErrNotFound)
 	}
-	id, err := f.Ingest.SendCommand(ctx, deviceID, proto.CommandUpdate, args, f.cfg.UpdateTTL)
-	if err != nil {
+	if err := f.Ingest.PublishCommand(ctx, deviceID, commandID, proto.CommandUpdate, args, expiresAt); err != nil {
 		return err
 	}
-	f.cfg.Logger.Info("update command sent", slog.String("device_id", deviceID), slog.String("command_id", id),
+	f.cfg.Logger.Info("update command sent", slog.String("device_id", deviceID), slog.String("command_id", commandID),
 		slog.String("rollout_id", args.Rollout), slog.String("version", args.Version))
 	return nil
 }

@@ -25,11 +25,15 @@ import (
 	"livegate.dev/proto"
 )
 
-type assignHandler struct{ got atomic.Value }
+type assignHandler struct {
+	got     atomic.Value
+	updates atomic.Int32 // update commands run
+}
 
 func (h *assignHandler) HandleCommand(_ context.Context, _ string, c *proto.Command) proto.CommandResponse {
 	h.got.Store(c.Kind)
 	if c.Kind == proto.CommandUpdate {
+		h.updates.Add(1)
 		var a proto.UpdateArgs
 		json.Unmarshal(c.Args, &a)
 		res, _ := json.Marshal(proto.UpdateResult{State: proto.UpdateDownloading, Rollout: a.Rollout, Version: a.Version})
@@ -43,6 +47,39 @@ type listener struct {
 	mu     sync.Mutex
 	resps  []proto.UpdateResult
 	boards []string
+	online []string
+}
+
+func (l *listener) DeviceOnline(_ context.Context, dev string) {
+	l.mu.Lock()
+	l.online = append(l.online, dev)
+	l.mu.Unlock()
+}
+
+// onlines counts the DeviceOnline events of dev.
+func (l *listener) onlines(dev string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, d := range l.online {
+		if d == dev {
+			n++
+		}
+	}
+	return n
+}
+
+// answers counts the update answers naming rollout.
+func (l *listener) answers(rollout string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, x := range l.resps {
+		if x.Rollout == rollout {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *listener) CommandResponse(_ context.Context, _ string, r *proto.CommandResponse) {
@@ -185,12 +222,25 @@ func TestFleetModes(t *testing.T) {
 
 			// OTA: the update command reaches the device, its answer and
 			// its telemetry reach the Listener.
+			// The device's session coming online reached the listener
+			// (embedded: its commands subscription; Mosquitto: its birth).
+			waitFor(t, "kiosk-1 online at the listener", func() bool { return lis.onlines("kiosk-1") > 0 })
 			args := proto.UpdateArgs{Kind: "firmware", Version: "1.2.0", URL: "https://cloud.example/a", SHA256: "ab", Size: 1, Rollout: "rol_t"}
-			if err := f.SendUpdate(ctx, "kiosk-1", args); err != nil {
+			exp := time.Now().Add(time.Hour)
+			if err := f.SendUpdate(ctx, "kiosk-1", "cmd_rol_t_1", exp, args); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "update answer and board at the listener", func() bool { r, b := lis.saw("rol_t", "sim"); return r && b })
-			if err := f.SendUpdate(ctx, "kiosk-9", args); err == nil {
+			// The same command sent again (same id) is answered again
+			// from the device's records, not run a second time.
+			if err := f.SendUpdate(ctx, "kiosk-1", "cmd_rol_t_1", exp, args); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "second answer to the repeated update", func() bool { return lis.answers("rol_t") >= 2 })
+			if n := h.updates.Load(); n != 1 {
+				t.Fatalf("the device ran the repeated update command %d times", n)
+			}
+			if err := f.SendUpdate(ctx, "kiosk-9", "cmd_rol_t_2", exp, args); err == nil {
 				t.Fatal("update sent to an unknown device")
 			}
 		})

@@ -5,17 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"livegate.dev/proto"
 )
 
 // Listener receives the device reports the fleet does not handle itself:
-// responses to commands and telemetry. The ingest calls it concurrently,
-// from its message handlers, after the broker delivered the message; it
-// must not block for long.
+// responses to commands and telemetry, and when a device's session comes
+// (back) online. The fleet calls it concurrently, from the ingest's
+// message handlers after the broker delivered the message, and (with the
+// embedded broker) from a goroutine per subscription; it must not block
+// for long.
 type Listener interface {
 	CommandResponse(ctx context.Context, deviceID string, r *proto.CommandResponse)
 	Telemetry(ctx context.Context, deviceID string, t *proto.Telemetry)
+	// DeviceOnline: commands sent to the device from now on reach it
+	// (embedded broker: its commands subscription was granted; external
+	// broker: it published its "online" birth). A command sent while it
+	// had no session was lost and may be sent again now.
+	DeviceOnline(ctx context.Context, deviceID string)
 }
 
 // ErrNotLinked: the Link has no Fleet yet (or any more).
@@ -48,12 +56,12 @@ func (l *Link) SetListener(x Listener) {
 
 // SendUpdate sends an update command through the linked Fleet
 // (Fleet.SendUpdate), or returns ErrNotLinked.
-func (l *Link) SendUpdate(ctx context.Context, deviceID string, args proto.UpdateArgs) error {
+func (l *Link) SendUpdate(ctx context.Context, deviceID, commandID string, expiresAt time.Time, args proto.UpdateArgs) error {
 	f := l.fleet.Load()
 	if f == nil {
 		return fmt.Errorf("update %s: %w", deviceID, ErrNotLinked)
 	}
-	return f.SendUpdate(ctx, deviceID, args)
+	return f.SendUpdate(ctx, deviceID, commandID, expiresAt, args)
 }
 
 // CommandResponse implements Listener by passing the report on.
@@ -67,5 +75,12 @@ func (l *Link) CommandResponse(ctx context.Context, deviceID string, r *proto.Co
 func (l *Link) Telemetry(ctx context.Context, deviceID string, t *proto.Telemetry) {
 	if x := l.listener.Load(); x != nil {
 		(*x).Telemetry(ctx, deviceID, t)
+	}
+}
+
+// DeviceOnline implements Listener by passing the event on.
+func (l *Link) DeviceOnline(ctx context.Context, deviceID string) {
+	if x := l.listener.Load(); x != nil {
+		(*x).DeviceOnline(ctx, deviceID)
 	}
 }

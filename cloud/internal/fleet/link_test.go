@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"livegate.dev/proto"
 )
 
 type recordListener struct {
-	resps []string
-	tels  []string
+	resps  []string
+	tels   []string
+	online []string
+}
+
+func (r *recordListener) DeviceOnline(_ context.Context, dev string) {
+	r.online = append(r.online, dev)
 }
 
 func (r *recordListener) CommandResponse(_ context.Context, dev string, c *proto.CommandResponse) {
@@ -24,7 +30,7 @@ func (r *recordListener) Telemetry(_ context.Context, dev string, t *proto.Telem
 func TestLink(t *testing.T) {
 	ctx := context.Background()
 	var l Link
-	if err := l.SendUpdate(ctx, "k1", proto.UpdateArgs{}); !errors.Is(err, ErrNotLinked) {
+	if err := l.SendUpdate(ctx, "k1", "cmd_1", time.Now(), proto.UpdateArgs{}); !errors.Is(err, ErrNotLinked) {
 		t.Fatalf("unlinked send: %v", err)
 	}
 	l.CommandResponse(ctx, "k1", &proto.CommandResponse{Status: "done"}) // no listener: dropped
@@ -32,8 +38,9 @@ func TestLink(t *testing.T) {
 	l.SetListener(rec)
 	l.CommandResponse(ctx, "k1", &proto.CommandResponse{Status: "done"})
 	l.Telemetry(ctx, "k1", &proto.Telemetry{Board: "sim"})
-	if len(rec.resps) != 1 || rec.resps[0] != "k1:done" || len(rec.tels) != 1 || rec.tels[0] != "k1:sim" {
-		t.Fatalf("forwarded %v %v", rec.resps, rec.tels)
+	l.DeviceOnline(ctx, "k1")
+	if len(rec.resps) != 1 || rec.resps[0] != "k1:done" || len(rec.tels) != 1 || rec.tels[0] != "k1:sim" || len(rec.online) != 1 {
+		t.Fatalf("forwarded %v %v %v", rec.resps, rec.tels, rec.online)
 	}
 	l.SetListener(nil)
 	l.Telemetry(ctx, "k1", &proto.Telemetry{Board: "sim"})

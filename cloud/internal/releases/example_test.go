@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"livegate.dev/cloud/internal/releases"
 	"livegate.dev/ota/artifact"
@@ -14,7 +15,7 @@ import (
 
 type printer struct{}
 
-func (printer) SendUpdate(_ context.Context, id string, a proto.UpdateArgs) error {
+func (printer) SendUpdate(_ context.Context, id, _ string, _ time.Time, a proto.UpdateArgs) error {
 	fmt.Println("update", id, "to", a.Version)
 	return nil
 }

@@ -69,18 +69,33 @@ type recorder struct {
 }
 
 type sent struct {
-	device string
-	args   proto.UpdateArgs
+	device  string
+	command string
+	expires time.Time
+	args    proto.UpdateArgs
 }
 
-func (r *recorder) SendUpdate(_ context.Context, deviceID string, args proto.UpdateArgs) error {
+func (r *recorder) SendUpdate(_ context.Context, deviceID, commandID string, expiresAt time.Time, args proto.UpdateArgs) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail[deviceID] {
 		return errors.New("device offline")
 	}
-	r.sent = append(r.sent, sent{deviceID, args})
+	r.sent = append(r.sent, sent{deviceID, commandID, expiresAt, args})
 	return nil
+}
+
+// commands lists the command ids sent to device, in order.
+func (r *recorder) commands(device string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, s := range r.sent {
+		if s.device == device {
+			out = append(out, s.command)
+		}
+	}
+	return out
 }
 
 func (r *recorder) devices() []string {

@@ -48,7 +48,7 @@ const (
 // Device progress states.
 const (
 	StatePending     = "pending"     // in a started stage, not yet told (or telling failed; retried)
-	StateNotified    = "notified"    // the update command was sent
+	StateNotified    = "notified"    // the update command was sent, no answer yet (sent again until one comes)
 	StateDownloading = "downloading" // reported by the device
 	StateInstalling  = "installing"  // reported by the device
 	StateSucceeded   = "succeeded"   // the device runs the new version and confirmed it
@@ -137,7 +137,19 @@ type Progress struct {
 	// BytesDone and BytesTotal are the latest download figures the device
 	// reported (proto.UpdateResult); completed when it reached installing
 	// (it verified the whole file), kept where a failed download stopped.
-	BytesDone  int64     `json:"bytes_done,omitempty" doc:"Bytes of the artifact the device had downloaded at its latest progress answer (0: no figure yet, or a device that does not send them)."`
-	BytesTotal int64     `json:"bytes_total,omitempty" doc:"The artifact's size as the device reported it with bytes_done."`
-	UpdatedAt  time.Time `json:"updated_at"`
+	BytesDone  int64 `json:"bytes_done,omitempty" doc:"Bytes of the artifact the device had downloaded at its latest progress answer (0: no figure yet, or a device that does not send them)."`
+	BytesTotal int64 `json:"bytes_total,omitempty" doc:"The artifact's size as the device reported it with bytes_done."`
+	// Command is the message id of the device's update command, chosen
+	// before it is first sent and kept for every repeat (a device with no
+	// session on the broker does not get it; the device answers a
+	// repeated id from its records and never installs twice).
+	Command string `json:"command_id,omitempty" doc:"The update command's message id, the same for every repeat (empty before it was first sent, and in rollouts recorded before repeats existed)."`
+	// CommandExpiresAt is the command's expiry: a device that gets it
+	// later refuses it.
+	CommandExpiresAt time.Time `json:"command_expires_at,omitzero" optional:"true" doc:"When the update command expires; a device still notified then is marked failed."`
+	// SentAt and Sends: when the command was last handed to the broker,
+	// and how many times (repeats included).
+	SentAt    time.Time `json:"sent_at,omitzero" optional:"true" doc:"When the update command was last sent (first send or repeat)."`
+	Sends     int       `json:"sends,omitempty" doc:"How many times the update command was sent, repeats included."`
+	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -17,9 +17,12 @@ import (
 )
 
 // Notifier sends the update command to one device (the fleet's MQTT
-// command channel satisfies it).
+// command channel satisfies it) with the message id and expiry the rollout
+// chose. A rollout sends the same command (same id, same expiry) again
+// until the device answers: the device answers a repeated id from its
+// records and never installs twice.
 type Notifier interface {
-	SendUpdate(ctx context.Context, deviceID string, args proto.UpdateArgs) error
+	SendUpdate(ctx context.Context, deviceID, commandID string, expiresAt time.Time, args proto.UpdateArgs) error
 }
 
 // Device is what a rollout needs to know about a device.
@@ -51,7 +54,7 @@ type RolloutRequest struct {
 	// ReportTimeout: see Rollout.
 	ReportTimeout time.Duration `json:"-"`
 	// ReportTimeoutSeconds is ReportTimeout in the JSON API.
-	ReportTimeoutSeconds int64 `json:"report_timeout_seconds,omitempty" doc:"A told device silent for this many seconds is marked failed (0: wait forever)."`
+	ReportTimeoutSeconds int64 `json:"report_timeout_seconds,omitempty" doc:"A told device silent for this many seconds is marked failed (0: no report timeout; a device that never answered its update command is still marked failed when the command expires, 72 h after it was first sent)."`
 }
 
 // bucket is a device's stable place in [0, 10000) for one rollout.
@@ -99,12 +102,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func newRolloutID() string {
+func newRolloutID() string { return randomID("rol_") }
+
+// newCommandID is an update command's message id.
+func newCommandID() string { return randomID("cmd_") }
+
+func randomID(prefix string) string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
-	return "rol_" + hex.EncodeToString(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }
 
 // StartRollout creates a rollout of req.ReleaseID over the devices that fit
@@ -211,50 +219,145 @@ func (ro *Rollout) checkStageDone(now time.Time) {
 }
 
 // notifyPending sends the update command to every device of a started
-// stage still pending, then records who was told. Failures stay pending
-// with the error noted and are retried by Tick.
+// stage still pending, and again to told devices that stayed silent past
+// their repeat time (resendDue), then records who was told. Failures stay
+// pending with the error noted and are retried by Tick.
 func (s *Service) notifyPending(ctx context.Context, id string, rel *Release) (*Rollout, error) {
-	ro, err := s.cfg.Repo.GetRollout(ctx, id)
+	return s.send(ctx, id, rel, func(_ string, p *Progress, now time.Time) bool {
+		return p.State == StatePending || s.resendDue(p, now)
+	})
+}
+
+// resendDue reports whether a told device that has not answered is due a
+// repeat of its command: ResendAfter after the first send, twice as long
+// after each repeat (up to MaxResendAfter), while the command is valid.
+func (s *Service) resendDue(p *Progress, now time.Time) bool {
+	if p.State != StateNotified || p.Command == "" || !now.Before(p.CommandExpiresAt) {
+		return false
+	}
+	wait := s.cfg.ResendAfter
+	for i := 1; i < p.Sends && wait < s.cfg.MaxResendAfter; i++ {
+		wait *= 2
+	}
+	return !now.Before(p.SentAt.Add(min(wait, s.cfg.MaxResendAfter)))
+}
+
+// canResend: a told device that has not answered and whose command (with
+// an id to repeat) is still valid.
+func canResend(p *Progress, now time.Time) bool {
+	return p.State == StateNotified && p.Command != "" && now.Before(p.CommandExpiresAt)
+}
+
+// DeviceOnline sends the update command again to deviceID in every running
+// rollout that told it and has no answer from it yet (and tells it now if
+// telling it failed before): its session on the broker just came (back)
+// online, and a command sent while it had none was lost. The command keeps
+// its message id, so a device that did get it answers from its records.
+// The fleet calls it (see fleet.Listener).
+func (s *Service) DeviceOnline(ctx context.Context, deviceID string) {
+	ros, err := s.cfg.Repo.ListRollouts(ctx)
 	if err != nil {
-		return nil, err
+		s.cfg.Logger.Warn("rollout: device online: list rollouts", slog.String("device_id", deviceID), slog.Any("error", err))
+		return
 	}
-	if ro.State != RolloutRunning {
-		return ro, nil
-	}
-	var ids []string
-	for d, p := range ro.Devices {
-		if p.Stage >= 0 && p.State == StatePending {
-			ids = append(ids, d)
+	for _, ro := range ros {
+		p := ro.Devices[deviceID]
+		now := s.cfg.Clock.Now().UTC()
+		if ro.State != RolloutRunning || p == nil || p.Stage < 0 || p.State != StatePending && !canResend(p, now) {
+			continue
 		}
+		rel, err := s.cfg.Repo.GetRelease(ctx, ro.ReleaseID)
+		if err == nil {
+			_, err = s.send(ctx, ro.ID, rel, func(d string, p *Progress, now time.Time) bool {
+				return d == deviceID && (p.State == StatePending || canResend(p, now))
+			})
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("rollout: device online: update command not sent again", slog.String("rollout_id", ro.ID),
+				slog.String("device_id", deviceID), slog.Any("error", err))
+		}
+	}
+}
+
+// send sends the update command to the devices of started stages that
+// pick selects, and records it. A device's command id and expiry are
+// chosen and stored before its first send and kept for every repeat (also
+// when a send failed: the broker may have taken it), so the device sees
+// one command however often it is sent; a pending device whose command
+// expired before it could be sent gets a new one.
+func (s *Service) send(ctx context.Context, id string, rel *Release, pick func(deviceID string, p *Progress, now time.Time) bool) (*Rollout, error) {
+	type cmd struct {
+		id      string
+		expires time.Time
+	}
+	todo := map[string]cmd{}
+	var ro *Rollout
+	err := s.cfg.Repo.UpdateRollout(ctx, id, func(r *Rollout) error {
+		ro = r
+		if r.State != RolloutRunning {
+			return errUnchanged
+		}
+		now := s.cfg.Clock.Now().UTC()
+		changed := false
+		for d, p := range r.Devices {
+			if p.Stage < 0 || !pick(d, p, now) {
+				continue
+			}
+			if p.State == StatePending && (p.Command == "" || !now.Before(p.CommandExpiresAt)) {
+				p.Command, p.CommandExpiresAt, changed = newCommandID(), now.Add(s.cfg.CommandTTL), true
+			}
+			todo[d] = cmd{p.Command, p.CommandExpiresAt}
+		}
+		if !changed {
+			return errUnchanged
+		}
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	if err != nil || len(todo) == 0 {
+		return ro, err
+	}
+	ids := make([]string, 0, len(todo))
+	for d := range todo {
+		ids = append(ids, d)
 	}
 	sort.Strings(ids)
 	args := proto.UpdateArgs{
 		Kind: string(rel.Manifest.Kind), Version: rel.Manifest.Version, URL: s.cfg.ArtifactURL(rel.ID),
-		SHA256: rel.SHA256, Size: rel.Size, Rollout: ro.ID,
+		SHA256: rel.SHA256, Size: rel.Size, Rollout: id,
 	}
 	sent := map[string]error{}
 	for _, d := range ids {
-		err := s.cfg.Notifier.SendUpdate(ctx, d, args)
+		c := todo[d]
+		err := s.cfg.Notifier.SendUpdate(ctx, d, c.id, c.expires, args)
 		sent[d] = err
 		if err != nil {
-			s.cfg.Logger.Warn("rollout: update command not sent", slog.String("rollout_id", ro.ID), slog.String("device_id", d), slog.Any("error", err))
+			s.cfg.Logger.Warn("rollout: update command not sent", slog.String("rollout_id", id), slog.String("device_id", d),
+				slog.String("command_id", c.id), slog.Any("error", err))
 		}
-	}
-	if len(sent) == 0 {
-		return ro, nil
 	}
 	err = s.cfg.Repo.UpdateRollout(ctx, id, func(r *Rollout) error {
 		now := s.cfg.Clock.Now().UTC()
 		for d, e := range sent {
 			p := r.Devices[d]
-			if p == nil || p.State != StatePending {
+			if p == nil || p.Command != todo[d].id || p.State != StatePending && p.State != StateNotified {
 				continue // a report came in meanwhile
 			}
 			if e != nil {
-				p.Error, p.UpdatedAt = "notify: "+e.Error(), now
+				if p.State == StatePending {
+					p.Error, p.UpdatedAt = "notify: "+e.Error(), now
+				}
 				continue
 			}
-			p.State, p.Error, p.UpdatedAt = StateNotified, "", now
+			if p.State == StatePending {
+				// Told now: ReportTimeout counts from here. A repeat
+				// does not move UpdatedAt (the device is as silent).
+				p.State, p.Error, p.UpdatedAt = StateNotified, "", now
+			}
+			p.SentAt = now
+			p.Sends++
 		}
 		ro = r
 		return nil
@@ -398,9 +501,11 @@ func (s *Service) report(ctx context.Context, rolloutID, deviceID, state, detail
 var errUnchanged = errors.New("unchanged")
 
 // Tick does the clock-driven work of every running rollout: it marks
-// devices silent for ReportTimeout failed (applying the abort rule),
-// advances a stage AutoAdvanceAfter after it finished, and retries failed
-// notifications. Call it periodically (Run does).
+// devices silent for ReportTimeout, and told devices that never answered
+// before their command expired, failed (applying the abort rule), advances
+// a stage AutoAdvanceAfter after it finished, retries failed
+// notifications and repeats the command to told devices that have not
+// answered (resendDue). Call it periodically (Run does).
 func (s *Service) Tick(ctx context.Context) error {
 	ros, err := s.cfg.Repo.ListRollouts(ctx)
 	if err != nil {
@@ -411,7 +516,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		if ro.State != RolloutRunning {
 			continue
 		}
-		if ro.ReportTimeout > 0 {
+		if s.anyDevice(ro, func(p *Progress, now time.Time) bool { return expiryReason(ro, p, now) != "" }) {
 			if ro, err = s.expire(ctx, ro.ID); err != nil {
 				errs = append(errs, err)
 				continue
@@ -426,6 +531,9 @@ func (s *Service) Tick(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 			continue
+		}
+		if !s.anyDevice(ro, func(p *Progress, now time.Time) bool { return p.State == StatePending || s.resendDue(p, now) }) {
+			continue // nothing to send: no write
 		}
 		rel, err := s.cfg.Repo.GetRelease(ctx, ro.ReleaseID)
 		if err != nil {
@@ -453,28 +561,68 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// expire marks told devices that stayed silent for ReportTimeout failed.
+// anyDevice reports whether a device of a started stage of ro (a snapshot)
+// satisfies f now.
+func (s *Service) anyDevice(ro *Rollout, f func(p *Progress, now time.Time) bool) bool {
+	now := s.cfg.Clock.Now().UTC()
+	for _, p := range ro.Devices {
+		if p.Stage >= 0 && f(p, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// expiryReason says why a told device of rollout ro fails now ("": it
+// does not): it never answered before its update command expired (it
+// would refuse the command now, so no answer can come), or it stayed
+// silent for the rollout's ReportTimeout.
+func expiryReason(ro *Rollout, p *Progress, now time.Time) string {
+	if p.State == StatePending || terminal(p.State) {
+		return ""
+	}
+	if p.State == StateNotified && !p.CommandExpiresAt.IsZero() && !now.Before(p.CommandExpiresAt) {
+		return fmt.Sprintf("no answer to the update command before it expired at %s (sent %d times)",
+			p.CommandExpiresAt.Format(time.RFC3339), p.Sends)
+	}
+	if ro.ReportTimeout > 0 && now.Sub(p.UpdatedAt) >= ro.ReportTimeout {
+		return fmt.Sprintf("no report for %s (last state %s)", ro.ReportTimeout, p.State)
+	}
+	return ""
+}
+
+// expire marks told devices that stayed silent for ReportTimeout failed,
+// and told devices that never answered before their update command
+// expired.
 func (s *Service) expire(ctx context.Context, id string) (*Rollout, error) {
 	var out *Rollout
 	err := s.cfg.Repo.UpdateRollout(ctx, id, func(ro *Rollout) error {
 		out = ro
-		if ro.State != RolloutRunning || ro.ReportTimeout <= 0 {
-			return nil
+		if ro.State != RolloutRunning {
+			return errUnchanged
 		}
 		now := s.cfg.Clock.Now().UTC()
 		n := 0
 		for d, p := range ro.Devices {
-			if p.Stage < 0 || p.State == StatePending || terminal(p.State) || now.Sub(p.UpdatedAt) < ro.ReportTimeout {
+			if p.Stage < 0 {
 				continue
 			}
-			p.State, p.Error, p.UpdatedAt = StateFailed, fmt.Sprintf("no report for %s (last state %s)", ro.ReportTimeout, p.State), now
-			s.cfg.Logger.Warn("rollout: device silent", slog.String("rollout_id", ro.ID), slog.String("device_id", d))
+			why := expiryReason(ro, p, now)
+			if why == "" {
+				continue
+			}
+			p.State, p.Error, p.UpdatedAt = StateFailed, why, now
+			s.cfg.Logger.Warn("rollout: device silent", slog.String("rollout_id", ro.ID), slog.String("device_id", d), slog.String("error", why))
 			n++
 		}
-		if n > 0 {
-			ro.checkStageDone(now)
+		if n == 0 {
+			return errUnchanged
 		}
+		ro.checkStageDone(now)
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
 	return out, err
 }

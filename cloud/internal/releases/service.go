@@ -22,6 +22,18 @@ import (
 // DefaultMaxArtifactSize is the largest artifact accepted by default.
 const DefaultMaxArtifactSize int64 = 512 << 20
 
+// Defaults of the update commands' lifetime and repeats (Config).
+const (
+	// DefaultCommandTTL: a kiosk switched off for a long weekend still
+	// gets the command when it comes back.
+	DefaultCommandTTL = 72 * time.Hour
+	// DefaultResendAfter and DefaultMaxResendAfter: 5 min, 10, 20, 40,
+	// 80, then every 2 h (about 40 repeats over DefaultCommandTTL for a
+	// device that never answers).
+	DefaultResendAfter    = 5 * time.Minute
+	DefaultMaxResendAfter = 2 * time.Hour
+)
+
 // Config configures a Service.
 type Config struct {
 	// DataDir holds the payloads, in DataDir/releases/ (with Blobs set:
@@ -42,6 +54,20 @@ type Config struct {
 	// ArtifactURL returns the URL devices download a release from.
 	// Optional. Default: "/api/v1/releases/<id>/artifact" (relative).
 	ArtifactURL func(releaseID string) string
+	// CommandTTL is how long an update command stays valid: a device that
+	// gets it later refuses it. A told device that has not answered when
+	// its command expires can no longer act on it and is marked failed.
+	// Optional. Default: DefaultCommandTTL.
+	CommandTTL time.Duration
+	// ResendAfter is how long a told device may stay silent before its
+	// update command is sent again (same message id; then twice as long
+	// after each repeat, up to MaxResendAfter), besides the repeat when
+	// its session comes online (DeviceOnline). Optional. Default:
+	// DefaultResendAfter.
+	ResendAfter time.Duration
+	// MaxResendAfter caps the growing wait between repeats. Optional.
+	// Default: DefaultMaxResendAfter.
+	MaxResendAfter time.Duration
 	// MaxArtifactSize bounds an upload. Optional. Default: DefaultMaxArtifactSize.
 	MaxArtifactSize int64
 	// Clock. Optional. Default: clock.Real.
@@ -53,6 +79,15 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.ArtifactURL == nil {
 		c.ArtifactURL = func(id string) string { return "/api/v1/releases/" + id + "/artifact" }
+	}
+	if c.CommandTTL <= 0 {
+		c.CommandTTL = DefaultCommandTTL
+	}
+	if c.ResendAfter <= 0 {
+		c.ResendAfter = DefaultResendAfter
+	}
+	if c.MaxResendAfter < c.ResendAfter {
+		c.MaxResendAfter = max(DefaultMaxResendAfter, c.ResendAfter)
 	}
 	if c.MaxArtifactSize <= 0 {
 		c.MaxArtifactSize = DefaultMaxArtifactSize

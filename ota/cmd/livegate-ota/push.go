@@ -104,7 +104,7 @@ func pushCmd(g *globals) *cobra.Command {
 	f.StringToStringVar(&o.labels, "labels", nil, "rollout only to devices carrying all these labels, e.g. site=lisbon,ring=canary")
 	f.IntVar(&o.abortFailures, "abort-failures", 0, "abort when the current stage has this many failed or rolled-back devices (0: off)")
 	f.Float64Var(&o.abortPercent, "abort-percent", 0, "abort when failed or rolled-back devices reach this percentage of the current stage (0: off)")
-	f.DurationVar(&o.reportTimeout, "report-timeout", 0, "mark a told device failed when silent this long (0: wait forever)")
+	f.DurationVar(&o.reportTimeout, "report-timeout", 0, "mark a told device failed when silent this long (0: no timeout; a device that never answers is still failed when its update command expires, 72 h)")
 	f.DurationVar(&o.autoAdvance, "auto-advance", 0, "advance this long after every device of a stage finished (0: advance by hand)")
 	f.BoolVar(&o.follow, "follow", false, "with --rollout: print progress until the rollout is completed, aborted or stopped")
 	f.DurationVar(&o.poll, "poll", 2*time.Second, "with --follow: how often to ask for progress")

@@ -46,6 +46,13 @@ type Config struct {
 	Devices Authenticator
 	// ServicePassword authenticates the cloud's own client (ServiceUser). Required.
 	ServicePassword []byte
+	// OnCommandsSubscribed is called, on a goroutine of its own, each time
+	// a device's subscription to its commands topic is taken (after every
+	// connect: the device subscribes again even when the broker kept its
+	// session). From then on a command published to the device reaches
+	// it; one published while it had no session was dropped, and its
+	// sender may send it again now. Optional.
+	OnCommandsSubscribed func(deviceID string)
 	// MaxWritesPending bounds the packets queued to one client
 	// (mochi MaximumClientWritesPending). Optional. Default: 65536.
 	MaxWritesPending int32
@@ -125,7 +132,24 @@ type authHook struct {
 func (h *authHook) ID() string { return "livegate-device-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribed}, []byte{b})
+}
+
+// OnSubscribed tells Config.OnCommandsSubscribed when a device's
+// subscription to its own commands topic was granted.
+func (h *authHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	if h.cfg.OnCommandsSubscribed == nil || cl.Net.Inline || string(cl.Properties.Username) == ServiceUser {
+		return
+	}
+	for i, sub := range pk.Filters {
+		if i >= len(reasonCodes) || reasonCodes[i] > packets.CodeGrantedQos2.Code {
+			continue
+		}
+		if dev, kind, err := proto.ParseTopic(sub.Filter); err == nil && dev == cl.ID && kind == proto.TopicCommands {
+			go h.cfg.OnCommandsSubscribed(dev)
+			return
+		}
+	}
 }
 
 func peerCert(cl *mqtt.Client) *x509.Certificate {

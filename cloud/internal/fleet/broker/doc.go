@@ -18,7 +18,11 @@
 // broker lives in the cloud process, devices keep every unacknowledged
 // result in their outbox and republish it after a reconnect, and the cloud
 // acks duplicates again. What a broker restart loses is acks and commands
-// not yet delivered (the device resends, and commands carry an expiry and
-// are sent again by their caller) and the retained status (devices publish
+// not yet delivered (the device resends; commands carry an expiry, and a
+// command published while a device has no session here — not connected
+// since the broker started — is dropped, so a caller that needs it
+// delivered sends it again: Config.OnCommandsSubscribed says when the
+// device's session is back, and the OTA rollouts re-send their update
+// command then, with the same message id) and the retained status (devices publish
 // their birth again when they reconnect).
 package broker

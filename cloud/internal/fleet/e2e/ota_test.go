@@ -401,3 +401,90 @@ func stageDevices(ro releases.RolloutView, s int) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestOTARolloutReachesOfflineKiosk: an update command sent while a kiosk
+// has no session on the embedded broker (which keeps sessions in memory
+// only: a kiosk not connected since the cloud started, or since the broker
+// restarted) is dropped by the broker. The rollout must send it again when
+// the kiosk's session comes online: the kiosk then installs the release
+// once (one distinct command id, one restart) and the rollout completes.
+// Before the fix the command was lost and the rollout waited forever.
+func TestOTARolloutReachesOfflineKiosk(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys := newOTAKeys(t)
+	roots := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(roots, sign.MarshalRootPublic(keys.root.Public()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := startOTACloud(t, roots, "")
+	var tenant struct {
+		TenantID string `json:"tenant_id"`
+	}
+	c.do(t, "POST", "/admin/v1/tenants", map[string]string{"name": "branches", "mode": "live"}, 201, &tenant)
+	factory := keys.artifact(t, "1.0.0")
+	kiosks := map[string]*SimKiosk{}
+	run := func(id string) {
+		k := kiosks[id]
+		done := make(chan error, 1)
+		go func() { done <- k.Run(ctx) }()
+		t.Cleanup(func() {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for _, id := range []string{"kiosk-on", "kiosk-off"} {
+		var enr fleetapi.EnrollmentCreated
+		c.do(t, "POST", "/admin/v1/devices/enrollments", map[string]string{"tenant_id": tenant.TenantID, "device_id": id}, 201, &enr)
+		cr, err := fsync.Enroll(ctx, c.client, c.url+"/api/v1/devices/enroll", enr.Token, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := NewSimKiosk(SimKioskConfig{Credentials: cr, BrokerURL: cr.BrokerURL, Dir: t.TempDir(), Roots: []ed25519.PublicKey{keys.root.Public()},
+			Factory: factory, HTTP: c.client, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kiosks[id] = k
+	}
+	run("kiosk-on") // kiosk-off stays off: no session on the broker
+	waitFor(t, 30*time.Second, "kiosk-on online", func() bool {
+		var f releases.DeviceFacts
+		c.do(t, "GET", "/admin/v1/devices/kiosk-on/labels", nil, 200, &f)
+		return f.Board == "sim"
+	})
+	var rel releases.Release
+	c.do(t, "POST", "/admin/v1/releases", keys.artifact(t, "1.1.0"), 201, &rel)
+	var ro releases.RolloutView
+	c.do(t, "POST", "/admin/v1/rollouts", map[string]any{"release_id": rel.ID}, 201, &ro)
+	if len(ro.Devices) != 2 || ro.Devices["kiosk-off"].State != releases.StateNotified {
+		t.Fatalf("rollout started with %+v", ro.Devices)
+	}
+	id := ro.ID
+	waitFor(t, 60*time.Second, "kiosk-on succeeded", func() bool {
+		ro = releases.RolloutView{}
+		c.do(t, "GET", "/admin/v1/rollouts/"+id, nil, 200, &ro)
+		return ro.Devices["kiosk-on"].State == releases.StateSucceeded
+	})
+	if p := ro.Devices["kiosk-off"]; p.State != releases.StateNotified || kiosks["kiosk-off"].Told(id) != 0 {
+		t.Fatalf("kiosk-off, off: %+v, told %d times", p, kiosks["kiosk-off"].Told(id))
+	}
+	start := time.Now()
+	run("kiosk-off") // its session comes online: the command must reach it now
+	waitFor(t, 60*time.Second, "rollout completed after kiosk-off came online", func() bool {
+		ro = releases.RolloutView{}
+		c.do(t, "GET", "/admin/v1/rollouts/"+id, nil, 200, &ro)
+		return ro.State != releases.RolloutRunning
+	})
+	took := time.Since(start)
+	if ro.State != releases.RolloutCompleted || ro.Counts[releases.StateSucceeded] != 2 {
+		t.Fatalf("rollout: %s %s counts %v", ro.State, ro.Reason, ro.Counts)
+	}
+	for id2, k := range kiosks {
+		if k.Running() != "1.1.0" || k.Told(id) != 1 || k.Restarts() != 1 {
+			t.Fatalf("%s runs %s, got %d distinct commands, restarted %d times (want 1.1.0, 1, 1)", id2, k.Running(), k.Told(id), k.Restarts())
+		}
+	}
+	t.Logf("kiosk-off online → rollout completed in %v", took.Round(time.Millisecond))
+}

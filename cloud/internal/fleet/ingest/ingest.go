@@ -52,6 +52,10 @@ type Config struct {
 	// OnTelemetry is called for each telemetry message, after the device's
 	// registry entry was updated. Optional.
 	OnTelemetry func(ctx context.Context, deviceID string, t *proto.Telemetry)
+	// OnOnline is called for each "online" status (the birth a device
+	// publishes after every connect), after the registry was updated.
+	// Optional.
+	OnOnline func(ctx context.Context, deviceID string)
 }
 
 // Ingest is the fleet's MQTT consumer.
@@ -360,6 +364,10 @@ func (in *Ingest) handleStatus(ctx context.Context, dev string, payload []byte) 
 	})
 	if err != nil {
 		in.log.Warn("status of an unknown device", slog.String("device_id", dev), slog.String("err", err.Error()))
+		return
+	}
+	if st.State == proto.StatusOnline && in.cfg.OnOnline != nil {
+		in.cfg.OnOnline(ctx, dev)
 	}
 }
 
@@ -389,34 +397,46 @@ func (in *Ingest) handleTelemetry(ctx context.Context, dev string, payload []byt
 // it in the device's persistent session while it is offline) and returns
 // its message id, which the device's CommandResponse names in Of.
 func (in *Ingest) SendCommand(ctx context.Context, dev, kind string, args any, ttl time.Duration) (string, error) {
+	now := in.cfg.Clock.Now()
+	id := core.NewID("cmd", now)
+	return id, in.PublishCommand(ctx, dev, id, kind, args, now.Add(ttl))
+}
+
+// PublishCommand publishes a command with the message id and expiry the
+// caller chose (QoS 1). Publishing the same id again is a redelivery: the
+// device answers it from its records instead of running it twice. It
+// returns once the broker took the message; a device with no session on
+// the broker (the embedded broker keeps sessions in memory only) does not
+// get it, so a caller that needs it delivered sends it again (the OTA
+// rollouts do, when the device's session comes online).
+func (in *Ingest) PublishCommand(ctx context.Context, dev, id, kind string, args any, expiresAt time.Time) error {
 	if err := proto.ValidDeviceID(dev); err != nil {
-		return "", err
+		return err
 	}
 	now := in.cfg.Clock.Now()
-	cmd := proto.Command{Kind: kind, ExpiresAt: now.Add(ttl)}
+	cmd := proto.Command{Kind: kind, ExpiresAt: expiresAt}
 	if args != nil {
 		b, err := json.Marshal(args)
 		if err != nil {
-			return "", fmt.Errorf("ingest: encode %s args: %w", kind, err)
+			return fmt.Errorf("ingest: encode %s args: %w", kind, err)
 		}
 		cmd.Args = b
 	}
 	if err := cmd.Validate(); err != nil {
-		return "", fmt.Errorf("ingest: command to %s: %w", dev, err)
+		return fmt.Errorf("ingest: command to %s: %w", dev, err)
 	}
-	id := core.NewID("cmd", now)
 	data, err := proto.Encode(id, proto.TypeCommand, now, &cmd)
 	if err != nil {
-		return "", err
+		return err
 	}
 	t := in.client.Publish(proto.Topic(dev, proto.TopicCommands), 1, false, data)
 	select {
 	case <-t.Done():
 		if err := t.Error(); err != nil {
-			return "", fmt.Errorf("ingest: publish %s command to %s: %w", kind, dev, err)
+			return fmt.Errorf("ingest: publish %s command to %s: %w", kind, dev, err)
 		}
 	case <-ctx.Done():
-		return "", fmt.Errorf("ingest: publish %s command to %s: %w", kind, dev, ctx.Err())
+		return fmt.Errorf("ingest: publish %s command to %s: %w", kind, dev, ctx.Err())
 	}
-	return id, nil
+	return nil
 }
