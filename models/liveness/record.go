@@ -154,22 +154,29 @@ func (r *frameRec) fillSkin(img *imgproc.RGB, mesh []pt2) {
 	var s [3]float64
 	n := 0
 	for _, pi := range skinPoints {
-		cx, cy := int(mesh[pi][0]), int(mesh[pi][1])
-		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
-			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
-				k := (y*img.W + x) * 3
-				s[0] += imgproc.SRGBToLinear[img.Pix[k]]
-				s[1] += imgproc.SRGBToLinear[img.Pix[k+1]]
-				s[2] += imgproc.SRGBToLinear[img.Pix[k+2]]
-				n++
-			}
-		}
+		s, n = addSquare(img, int(mesh[pi][0]), int(mesh[pi][1]), rad, s, n)
 	}
 	if n > 0 {
 		for c := range s {
 			r.skin[c] = s[c] / float64(n)
 		}
 	}
+}
+
+// addSquare adds to sum the linear RGB of the pixels of img in the square
+// of half-side rad around (cx, cy), clipped to the image, and to n their
+// count.
+func addSquare(img *imgproc.RGB, cx, cy, rad int, sum [3]float64, n int) ([3]float64, int) {
+	for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
+		for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
+			k := (y*img.W + x) * 3
+			sum[0] += imgproc.SRGBToLinear[img.Pix[k]]
+			sum[1] += imgproc.SRGBToLinear[img.Pix[k+1]]
+			sum[2] += imgproc.SRGBToLinear[img.Pix[k+2]]
+			n++
+		}
+	}
+	return sum, n
 }
 
 // reliefPoints are mesh points spread over the skin of the forehead, the
@@ -209,18 +216,7 @@ func (r *frameRec) fillRelief(img *imgproc.RGB, lm *face.Landmarks, nb *[][]int)
 	}
 	for k, pi := range reliefPoints {
 		c := lm.Points[pi]
-		cx, cy := int(math.Round(float64(c[0]))), int(math.Round(float64(c[1])))
-		var s [3]float64
-		n := 0
-		for y := max(cy-rad, 0); y <= min(cy+rad, img.H-1); y++ {
-			for x := max(cx-rad, 0); x <= min(cx+rad, img.W-1); x++ {
-				q := (y*img.W + x) * 3
-				s[0] += imgproc.SRGBToLinear[img.Pix[q]]
-				s[1] += imgproc.SRGBToLinear[img.Pix[q+1]]
-				s[2] += imgproc.SRGBToLinear[img.Pix[q+2]]
-				n++
-			}
-		}
+		s, n := addSquare(img, int(math.Round(float64(c[0]))), int(math.Round(float64(c[1]))), rad, [3]float64{}, 0)
 		if n > 0 {
 			r.relief[k] = [3]float64{s[0] / float64(n), s[1] / float64(n), s[2] / float64(n)}
 		}
