@@ -250,7 +250,7 @@ func TestSimulatedCameraMatchesLightsim(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 
 	const w, h = 96, 72
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -515,7 +515,7 @@ func TestSimulatedCameraOnlyForTestKeys(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(live.SessionURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 	flags, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]bool](`(() => {
   const cfg = JSON.parse(document.getElementById("cfg").textContent);
   return { config: "test_camera" in cfg, test: !!cfg.test, sim: window.livegate.sim !== null,
@@ -543,7 +543,7 @@ func TestSimulatedCameraOnlyForTestKeys(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(test.SessionURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 	if on, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("sim-on").checked`)); err != nil || !on {
 		t.Fatalf("test-mode session page: simulated camera option ticked %v (%v), want ticked", on, err)
 	}

@@ -475,7 +475,7 @@ func run(t *testing.T, ctx context.Context, s *server, c *lifecycle.Created) str
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
 		t.Fatalf("opening session_url: %v", err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Click("#b-start")); err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +552,7 @@ func TestHandoffFollowsSession(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Click("#b-phone")); err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +617,18 @@ func waitRedirect(t *testing.T, ctx context.Context, id string) {
 	t.Fatalf("no redirect to the integrator: at %q, want …%s", loc, want)
 }
 
-// pageApp serves the hosted page's routes (page, state, logo, handoff) with
+// giveConsent does what a user does on the consent screen the page opens
+// on — tick the box, agree — and waits for the welcome screen.
+func giveConsent(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitScreen(t, ctx, "consent")
+	if err := chromedp.Do(ctx, chromedp.Click("#consent-box"), chromedp.Click("#b-agree")); err != nil {
+		t.Fatalf("giving consent: %v", err)
+	}
+	waitScreen(t, ctx, "welcome")
+}
+
+// pageApp serves the hosted page's routes (page, state, logo, handoff, consent) with
 // the API's error envelope.
 func pageApp(wh *web.Handler) *fiber.App {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
@@ -630,5 +641,6 @@ func pageApp(wh *web.Handler) *fiber.App {
 	app.Get("/s/:id/state", wh.State)
 	app.Get("/s/:id/logo", wh.Logo)
 	app.Post("/s/:id/handoff", wh.Handoff)
+	app.Post("/s/:id/consent", wh.Consent)
 	return app
 }

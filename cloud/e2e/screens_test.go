@@ -137,12 +137,12 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // the test plays the server's part through window.livegate.handle.
 const stubWebSocket = `window.WebSocket = function () { this.readyState = 0; this.send = () => {}; this.close = () => {}; }; true`
 
-// TestScreens renders every screen of the capture page — welcome, camera
+// TestScreens renders every screen of the capture page — consent, welcome, camera
 // permission, camera blocked, not HTTPS, capture with guidance, holding
 // still, each challenge, the light, analysing, the results (pass, fail,
 // retry with advice), the wait after too many failures, the handoff — on a
 // desktop and a phone, in English (unbranded) and in Arabic (right to left,
-// a tenant's brand name, logo and accent colour), and checks what each
+// a tenant's brand name, logo, accent colour and policy link), and checks what each
 // must show: the language and direction, one instruction at a time, each
 // challenge's illustration (turning the way the mirrored preview shows the
 // user's left or right, in both directions of text), labels and live
@@ -159,7 +159,7 @@ func TestScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := web.CheckPage(core.CapturePage{BrandName: "بنك أكمي", AccentColor: "#1a7f37", Logo: logo})
+	page, err := web.CheckPage(core.CapturePage{BrandName: "بنك أكمي", AccentColor: "#1a7f37", PolicyURL: "https://acme.example/privacy", Logo: logo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,11 +201,18 @@ func screens(t *testing.T, ctx context.Context, url, lang, dev string) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	// The consent screen comes first.
+	waitScreen(t, ctx, "consent")
 	dir := map[string]string{"en": "ltr", "ar": "rtl"}[lang]
 	if got := eval[string](t, ctx, `document.documentElement.lang + " " + document.documentElement.dir`); got != lang+" "+dir {
 		t.Fatalf("<html> %q, want %q", got, lang+" "+dir)
 	}
+	if got := text("#h-consent"); got != msg["consent.title"] {
+		t.Fatalf("consent title %q, want %q", got, msg["consent.title"])
+	}
+	audit(t, ctx)
+	snap("consent")
+	giveConsent(t, ctx)
 	if got := text("#h-welcome"); got != msg["welcome.title"] {
 		t.Fatalf("welcome title %q, want %q", got, msg["welcome.title"])
 	}

@@ -56,7 +56,7 @@ func TestThrottleCountdown(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.SessionURL)); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, ctx, "welcome")
+	giveConsent(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Click("#b-start")); err != nil {
 		t.Fatal(err)
 	}

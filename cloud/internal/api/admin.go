@@ -65,7 +65,7 @@ func ViewTenant(t *core.Tenant) TenantView {
 }
 
 func viewCapturePage(p core.CapturePage) CapturePageView {
-	v := CapturePageView{BrandName: p.BrandName, AccentColor: p.AccentColor, Messages: p.Messages, Languages: i18n.Languages()}
+	v := CapturePageView{BrandName: p.BrandName, AccentColor: p.AccentColor, PolicyURL: p.PolicyURL, Messages: p.Messages, Languages: i18n.Languages()}
 	if v.AccentColor == "" {
 		v.AccentColor = web.DefaultAccent
 	}
@@ -92,7 +92,7 @@ func (s *Server) putCapturePage(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	p, err := web.CheckPage(core.CapturePage{BrandName: req.BrandName, AccentColor: req.AccentColor, Messages: req.Messages})
+	p, err := web.CheckPage(core.CapturePage{BrandName: req.BrandName, AccentColor: req.AccentColor, PolicyURL: req.PolicyURL, Messages: req.Messages})
 	if err != nil {
 		return err
 	}

@@ -256,14 +256,16 @@ func (s *Server) routes() []route {
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
 		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/capture-page", ID: "putCapturePage", Tag: tagAdmin,
-			Summary: "Replace a tenant's capture page brand name, accent colour and texts",
+			Summary: "Replace a tenant's capture page brand name, accent colour, policy link and texts",
 			Description: "The body replaces them; every field left out takes its default (the logo has its own route and is kept). " +
 				"accent_color must contrast at least 4.5:1 with the page background and the button text (WCAG AA; a refusal gives the measured ratios). " +
 				"messages override built-in texts or add a language (language tag → message key → text): known keys only, each text keeping " +
 				"exactly the English text's {placeholders}; a language neither built in nor a variant of one gives every key. " +
+				"consent.text and consent.agree are the consent screen's statement and checkbox label, recorded with every consent; " +
+				"policy_url (https) is linked beside them. " +
 				"Body limit 256 KiB. Pages read these when they load. Keys and languages: docs/capture.md.",
 			Security: admin, Params: []openapi.Param{tenantIDPath},
-			Body: CapturePageSettings{}, Example: `{"brand_name": "Acme Bank", "accent_color": "#0b57d0", "messages": {"en": {"welcome.title": "Verify it's you to open your Acme account"}, "pt-PT": {"button.use_phone": "Usar o meu telemóvel"}}}`,
+			Body: CapturePageSettings{}, Example: `{"brand_name": "Acme Bank", "accent_color": "#0b57d0", "policy_url": "https://acme.example/privacy", "messages": {"en": {"welcome.title": "Verify it's you to open your Acme account"}, "pt-PT": {"button.use_phone": "Usar o meu telemóvel"}}}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its capture page settings in effect.", Body: TenantView{}}},
 			Errors: adminErrs(apierr.TenantNotFound, apierr.SettingInvalid, web.CodeLowContrast, web.CodeInvalidLanguage,
 				web.CodeInvalidMessage)}, s.admin(s.putCapturePage)},

@@ -114,13 +114,15 @@ type TenantView struct {
 type CapturePageSettings struct {
 	BrandName   string                       `json:"brand_name,omitempty" doc:"Shown at the top of every screen and in the page title; at most 60 characters. Default: none."`
 	AccentColor string                       `json:"accent_color,omitempty" doc:"#rrggbb, for the buttons, the progress bar and links. It must contrast at least 4.5:1 (WCAG AA) with the page background (#ffffff) and with the button text (#ffffff); a refusal gives the measured ratios. Default: #0b57d0."`
-	Messages    map[string]map[string]string `json:"messages,omitempty" doc:"Texts that replace built-in ones or add a language: language tag (es, pt-BR, it…) → message key → text (keys and placeholders: docs/capture.md, Languages). Texts keep exactly the English text's {placeholders}; **…** marks bold. A language that is neither built in nor a variant of one must give every key. At most 16 languages and 500 characters a text."`
+	PolicyURL   string                       `json:"policy_url,omitempty" doc:"Your privacy policy: an https URL (at most 2048 bytes), linked from the page's consent screen and kept in each consent record. Default: no link." format:"uri"`
+	Messages    map[string]map[string]string `json:"messages,omitempty" doc:"Texts that replace built-in ones or add a language: language tag (es, pt-BR, it…) → message key → text (keys and placeholders: docs/capture.md, Languages). Texts keep exactly the English text's {placeholders}; **…** marks bold. A language that is neither built in nor a variant of one must give every key. At most 16 languages and 500 characters a text (2000 for consent.text, your consent statement: with consent.agree, the checkbox's label, it is the text a consent record keeps)."`
 }
 
 // CapturePageView is a tenant's capture page settings in effect.
 type CapturePageView struct {
 	BrandName   string                       `json:"brand_name" doc:"Empty: no name shown."`
 	AccentColor string                       `json:"accent_color" doc:"The accent colour in effect (#0b57d0 unless set)."`
+	PolicyURL   string                       `json:"policy_url,omitempty" doc:"The privacy policy linked from the consent screen, when set."`
 	Messages    map[string]map[string]string `json:"messages" doc:"The tenant's texts as set (language tags in canonical case)."`
 	Languages   []string                     `json:"languages" doc:"The languages the page may be shown in: the built-in ones (ar, de, en, es, fr, pt, zh) and the tenant's."`
 	Logo        *LogoView                    `json:"logo,omitempty" doc:"The logo, when one is set."`

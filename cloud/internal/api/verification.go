@@ -76,6 +76,16 @@ type VerificationReport struct {
 	Test            bool                 `json:"test" doc:"Created with a test-mode key."`
 	Simulated       bool                 `json:"simulated" doc:"Completed by the test-mode simulate route, not a capture."`
 	Checks          []ReportCheck        `json:"checks" doc:"Per check of the flow, its full breakdown."`
+	Consent         *ReportConsent       `json:"consent" doc:"The user's consent as the hosted page recorded it before the camera started; null until then (and for a session completed by the test-mode simulate route without a page)."`
+}
+
+// ReportConsent is a verification session's consent record.
+type ReportConsent struct {
+	GivenAt    time.Time `json:"givenAt" doc:"When the server recorded it."`
+	Language   string    `json:"language" doc:"The page's language when the user agreed."`
+	Text       string    `json:"text" doc:"The exact text shown: the consent statement, a blank line, the checkbox's label — your tenant's texts (capture_page.messages consent.text, consent.agree) in that language where you set them, else the built-in ones; **…** marks bold."`
+	TextSHA256 string    `json:"textSha256" doc:"SHA-256 of text (its UTF-8 bytes), hex."`
+	PolicyURL  *string   `json:"policyUrl" doc:"Your privacy policy linked beside the text (capture_page.policy_url); null when none was set."`
 }
 
 // ReportCheck is the breakdown of one check of a verification session.
@@ -360,5 +370,12 @@ func (s *Server) verificationReport(c *fiber.Ctx) error {
 			ExpiresAt: f.ExpiresAt, URL: f.URL})
 	}
 	r.Checks = []ReportCheck{lc}
+	if cs := sess.Consent; cs != nil {
+		rc := &ReportConsent{GivenAt: cs.GivenAt, Language: cs.Language, Text: cs.Text, TextSHA256: cs.TextSHA256}
+		if cs.PolicyURL != "" {
+			rc.PolicyURL = &cs.PolicyURL
+		}
+		r.Consent = rc
+	}
 	return c.JSON(r)
 }

@@ -20,6 +20,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/webhook"
 )
 
@@ -375,6 +376,16 @@ func testVerificationReport(t *testing.T, vs vstore) {
 		string(rep.Metadata) != `{"order":7}` || rep.Subject == nil || *rep.Subject != (api.VerificationSubject{FirstName: "Grace", LastName: "Hopper", IDNumber: "X1", DateOfBirth: "1906-12-09"}) {
 		t.Fatalf("pending report %+v", rep)
 	}
+	if !bytes.Contains(e.do("GET", "/v1/sessions/"+v.SessionID+"/report", nil, bearer(tc.APIKey)...).body, []byte(`"consent":null`)) {
+		t.Fatal("a report before consent does not show consent null")
+	}
+	// The consent the hosted page records (POST /s/{id}/consent, tested
+	// with the page in internal/web and internal/capture/mount).
+	consented := e.clk.Now().UTC()
+	if _, err := e.d.Sessions().RecordConsent(context.Background(), v.SessionID, core.Consent{Language: "fr", Text: "Texte\n\nJ'accepte",
+		TextSHA256: "ab12", PolicyURL: "https://acme.example/privacy"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.d.Sessions().Start(context.Background(), v.SessionID); err != nil {
 		t.Fatal(err)
 	}
@@ -392,6 +403,14 @@ func testVerificationReport(t *testing.T, vs vstore) {
 		len(lc.Layers) != 7 || lc.Layers[0].Name != "challenges" || !slices.Equal(lc.Reasons, []string{"planar_motion", "spoof_suspected"}) ||
 		lc.Captures == nil {
 		t.Fatalf("liveness check %+v", lc)
+	}
+	if c := rep.Consent; c == nil || !c.GivenAt.Equal(consented) || c.Language != "fr" || c.Text != "Texte\n\nJ'accepte" || c.TextSHA256 != "ab12" ||
+		c.PolicyURL == nil || *c.PolicyURL != "https://acme.example/privacy" {
+		t.Fatalf("report consent %+v", rep.Consent)
+	}
+	// A finished session takes no consent.
+	if _, err := e.d.Sessions().RecordConsent(context.Background(), v.SessionID, core.Consent{Language: "en"}); err == nil {
+		t.Fatal("consent recorded on a completed session")
 	}
 	// Sessions of the other routes read as flow liveness, without a subject.
 	ms := e.session(tc.APIKey, map[string]string{"mode": "passive"})
@@ -627,6 +646,10 @@ func TestVerificationMatchesSchemas(t *testing.T) {
 	r.decode(t, &v)
 	id := v.SessionID
 	check("GET", "/v1/sessions/{id}", e.do("GET", "/v1/sessions/"+id, nil, key...))
+	check("GET", "/v1/sessions/{id}/report", e.do("GET", "/v1/sessions/"+id+"/report", nil, key...))
+	if _, err := e.d.Sessions().RecordConsent(context.Background(), id, core.Consent{Language: "en", Text: "t", TextSHA256: "00"}); err != nil {
+		t.Fatal(err)
+	}
 	check("GET", "/v1/sessions/{id}/report", e.do("GET", "/v1/sessions/"+id+"/report", nil, key...))
 	e.do("POST", "/api/v1/session/"+id+"/simulate", `{"verdict":"retry"}`, key...).want(t, 200, "")
 	check("GET", "/v1/sessions/{id}", e.do("GET", "/v1/sessions/"+id, nil, key...))

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,8 +278,16 @@ func (h *Handler) check(ctx context.Context, id, token string) (*core.Session, e
 	if sess.Status.Terminal() {
 		return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, sess.Status)
 	}
+	if lifecycle.NeedsConsent(sess) && sess.Consent == nil {
+		return nil, apierr.New(CodeConsentRequired, "session %s has no consent recorded: the hosted page records it (POST /s/%s/consent) before the camera starts", id, id)
+	}
 	return sess, nil
 }
+
+// CodeConsentRequired refuses the capture of a verification session whose
+// user has not consented yet (lifecycle.NeedsConsent).
+var CodeConsentRequired = apierr.Register("consent.required", http.StatusForbidden,
+	"Capture of a verification session (POST /v1/sessions) is refused until the user's consent is recorded: the hosted page shows its consent screen and records the consent (POST /s/{id}/consent) before the camera starts. Nothing was captured.")
 
 // conn is one live connection.
 type conn struct {

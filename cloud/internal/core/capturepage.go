@@ -17,6 +17,9 @@ type CapturePage struct {
 	// Messages are texts the tenant adds or overrides: language tag
 	// (canonical) → message key → text.
 	Messages map[string]map[string]string `json:"messages,omitempty"`
+	// PolicyURL is the tenant's privacy policy, linked from the consent
+	// screen and kept in each consent record: an https URL.
+	PolicyURL string `json:"policy_url,omitempty"`
 	// Logo is the tenant's logo, re-encoded to PNG by the server.
 	Logo *Logo `json:"logo,omitempty"`
 }

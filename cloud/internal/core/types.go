@@ -220,6 +220,10 @@ type Session struct {
 	// with recorded clips and never for live keys.
 	Challenges []string `json:"challenges,omitempty"`
 
+	// Consent is the user's consent to the capture, recorded by the hosted
+	// page before the camera starts (POST /s/{id}/consent); nil until then.
+	Consent *Consent `json:"consent,omitempty"`
+
 	// IdempotencyKey, when set, makes creation idempotent per tenant.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 
@@ -302,4 +306,22 @@ type Delivery struct {
 	DeliveredAt   *time.Time    `json:"delivered_at,omitempty"`
 	LastStatus    int           `json:"last_status,omitempty"`
 	LastError     string        `json:"last_error,omitempty"`
+}
+
+// Consent records that the user agreed to the capture of their face on the
+// hosted page: what they were shown, in which language, and when.
+type Consent struct {
+	// GivenAt is when the server recorded it.
+	GivenAt time.Time `json:"given_at"`
+	// Language is the page's language when the user agreed (a canonical
+	// tag).
+	Language string `json:"language"`
+	// Text is the exact text shown: the consent statement and the
+	// checkbox's label, as ConsentText joins them.
+	Text string `json:"text"`
+	// TextSHA256 is the SHA-256 of Text's UTF-8 bytes, hex.
+	TextSHA256 string `json:"text_sha256"`
+	// PolicyURL is the tenant's privacy policy link shown with the text,
+	// empty when it has none.
+	PolicyURL string `json:"policy_url,omitempty"`
 }

@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -31,7 +32,7 @@ var (
 	CodeInvalidLanguage = apierr.Register("tenant.invalid_language", http.StatusBadRequest,
 		"A language of capture_page messages is not a language tag (e.g. es, pt-BR, zh-Hant), is given twice, or there are more than 16; the message names it.")
 	CodeInvalidMessage = apierr.Register("tenant.invalid_message", http.StatusBadRequest,
-		"A capture page text is refused: an unknown message key, an empty text or one over 500 characters, control characters or unbalanced bold marks, "+
+		"A capture page text is refused: an unknown message key, an empty text or one over 500 characters (2000 for consent.text), control characters or unbalanced bold marks, "+
 			"placeholders that are not exactly the English text's, or a language that is not built in and does not give every key; the message names the language and key.")
 	CodeLowContrast = apierr.Register("tenant.insufficient_contrast", http.StatusUnprocessableEntity,
 		"The accent colour does not contrast enough: WCAG AA needs 4.5:1 against the page background (#ffffff) and with the button text (#ffffff); the message gives the measured ratios.")
@@ -48,6 +49,7 @@ var (
 // Limits of a tenant's capture page settings.
 const (
 	MaxBrandName  = 60      // characters
+	MaxPolicyURL  = 2048    // bytes of the privacy policy link
 	MaxLogoUpload = 1 << 20 // bytes as uploaded
 	MaxLogoPixels = 16 << 20
 	MaxLogoSide   = 4096
@@ -70,7 +72,7 @@ const (
 )
 
 // CheckPage validates a tenant's capture page settings — brand name,
-// accent colour, messages — and returns them canonical (the name trimmed,
+// accent colour, privacy policy link, messages — and returns them canonical (the name trimmed,
 // the colour in lower case, language tags in their canonical case); the
 // logo is carried over untouched. A refusal is an *apierr.Error naming the
 // field: tenant.invalid_setting, tenant.insufficient_contrast,
@@ -98,6 +100,17 @@ func CheckPage(p core.CapturePage) (core.CapturePage, error) {
 				"WCAG AA needs at least %.1f:1 for both: choose a darker colour", strings.ToLower(p.AccentColor), ratio(rb), PageBackground, ratio(rt), ButtonText, MinContrast)
 		}
 		out.AccentColor = strings.ToLower(p.AccentColor)
+	}
+	if p.PolicyURL != "" {
+		u, err := url.Parse(p.PolicyURL)
+		switch {
+		case len(p.PolicyURL) > MaxPolicyURL:
+			return out, apierr.New(apierr.SettingInvalid, "setting \"capture_page.policy_url\" is %d bytes; at most %d", len(p.PolicyURL), MaxPolicyURL)
+		case err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" ||
+			strings.IndexFunc(p.PolicyURL, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+			return out, apierr.New(apierr.SettingInvalid, "setting \"capture_page.policy_url\" must be an absolute https URL without credentials or spaces, got %q", p.PolicyURL)
+		}
+		out.PolicyURL = p.PolicyURL
 	}
 	in := make(map[string]i18n.Catalogue, len(p.Messages))
 	for lang, m := range p.Messages {

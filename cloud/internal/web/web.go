@@ -7,15 +7,18 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"html/template"
 	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -25,6 +28,7 @@ import (
 	"rsc.io/qr"
 
 	"livegate.dev/cloud/internal/api/apierr"
+	"livegate.dev/cloud/internal/api/jsonbody"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
@@ -39,11 +43,18 @@ var page = template.Must(template.ParseFS(assets, "assets/capture.html.tmpl"))
 
 var hostRe = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$`)
 
-// Sessions reads sessions (lifecycle.Service satisfies it).
+// Sessions reads sessions and records the user's consent
+// (lifecycle.Service satisfies it).
 type Sessions interface {
 	Get(ctx context.Context, id string) (*core.Session, error)
 	ClientTokenValid(sess *core.Session, token string) bool
+	RecordConsent(ctx context.Context, id string, c core.Consent) (*core.Session, error)
 }
+
+// CodeConsentTextChanged refuses a consent whose text is not the one the
+// page would show now.
+var CodeConsentTextChanged = apierr.Register("consent.text_changed", http.StatusConflict,
+	"The consent text the page showed (its SHA-256, text_sha256) is not the text it would show now in that language: the tenant changed it since the page loaded. Reload the page and agree to the text it shows; nothing was recorded.")
 
 // Tenants reads a session's tenant for its capture page's branding and
 // texts (tenancy.Service satisfies it).
@@ -191,6 +202,10 @@ type view struct {
 	Lang, Dir string
 	// Passive: the session holds still instead of answering challenges.
 	Passive bool
+	// ConsentFirst: the page opens on the consent screen (no consent is
+	// recorded yet); PolicyURL is the tenant's privacy policy, linked there.
+	ConsentFirst bool
+	PolicyURL    string
 	// Brand, Accent and Logo are the tenant's (core.CapturePage): the name
 	// shown in the header and title, the accent colour (#rrggbb), the
 	// logo's URL on this origin, its size and its text alternative.
@@ -253,7 +268,7 @@ func (v view) H(key string) template.HTML {
 var (
 	scriptPrefixes = []string{"prompt.", "guide.", "advice.", "result.", "error.", "wait."}
 	scriptKeys     = []string{"capture.title", "capture.starting", "capture.step", "capture.hold_for", "denied.blocked", "denied.not_found",
-		"denied.in_use", "handoff.qr_label", "handoff.waiting", "handoff.connected", "handoff.started", "handoff.expires", "handoff.failed"}
+		"denied.in_use", "consent.required", "consent.failed", "handoff.qr_label", "handoff.waiting", "handoff.connected", "handoff.started", "handoff.expires", "handoff.failed"}
 )
 
 func isScriptKey(k string) bool {
@@ -299,6 +314,25 @@ type pageConfig struct {
 	Msg  map[string]string `json:"msg"`
 	// TestCamera is present for test-mode sessions only.
 	TestCamera *testCamera `json:"test_camera,omitempty"`
+	// Consent is the consent screen's state.
+	Consent pageConsent `json:"consent"`
+}
+
+// pageConsent is what the page's script knows of consent.
+type pageConsent struct {
+	// Given: a consent is recorded; the page starts at the welcome screen.
+	Given bool `json:"given"`
+	// SHA256 is the hash of the consent text the page shows
+	// (i18n.ConsentText), sent back with the consent.
+	SHA256 string `json:"sha256"`
+	// URL records the consent (POST, with the client token).
+	URL string `json:"url"`
+}
+
+// textHash is the SHA-256 of s's UTF-8 bytes, hex.
+func textHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // testCamera configures the page's simulated reflection camera.
@@ -355,7 +389,8 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 	texts := overrides(cp.Messages)
 	v := newView(i18n.Match(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage), i18n.Available(texts)), texts)
 	v.Test, v.Passive = sess.Test, sess.Mode == core.ModePassive
-	v.Brand = cp.BrandName
+	v.Brand, v.PolicyURL = cp.BrandName, cp.PolicyURL
+	v.ConsentFirst = sess.Consent == nil && sess.Status != core.StatusCompleted
 	if _, ok := parseHex(cp.AccentColor); ok {
 		v.Accent = cp.AccentColor
 	}
@@ -373,6 +408,7 @@ func (h *Handler) Page(c *fiber.Ctx) error {
 		SessionID: sess.ID, Token: token, Mode: string(sess.Mode), Status: string(sess.Status),
 		WS: "/api/v1/session/" + sess.ID + "/ws", State: base + "/state", Handoff: base + "/handoff",
 		FromHandoff: fromHandoff, Test: sess.Test, Lang: v.Lang, Msg: v.script(),
+		Consent: pageConsent{Given: sess.Consent != nil, SHA256: textHash(i18n.ConsentText(v.msg)), URL: base + "/consent"},
 	}
 	// Only a session created with a test-mode key gets the simulated
 	// camera: sess.Test is set from the key at creation and never from
@@ -437,6 +473,74 @@ func (h *Handler) State(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(st)
+}
+
+// ConsentRequest is the body of POST /s/{id}/consent.
+type ConsentRequest struct {
+	Language   string `json:"language" doc:"The page's language when the user agreed: the language tag of its <html lang>, one the page can be shown in for this session."`
+	TextSHA256 string `json:"text_sha256" doc:"SHA-256 (hex) of the consent text the page showed (the page's config carries it): the server checks it against the text it shows in that language now, and records the text with its hash."`
+}
+
+// ConsentRecord is a session's consent as the page's route returns it.
+type ConsentRecord struct {
+	GivenAt    time.Time `json:"given_at" doc:"When the server recorded it."`
+	Language   string    `json:"language" doc:"The page's language when the user agreed."`
+	Text       string    `json:"text" doc:"The exact text shown: the consent statement, a blank line, the checkbox's label (the tenant's texts where it set them; **…** marks bold)."`
+	TextSHA256 string    `json:"text_sha256" doc:"SHA-256 of text (its UTF-8 bytes), hex."`
+	PolicyURL  string    `json:"policy_url,omitempty" doc:"The tenant's privacy policy linked beside the text, when it has one."`
+}
+
+// RecordOf renders a consent record.
+func RecordOf(c *core.Consent) ConsentRecord {
+	return ConsentRecord{GivenAt: c.GivenAt, Language: c.Language, Text: c.Text, TextSHA256: c.TextSHA256, PolicyURL: c.PolicyURL}
+}
+
+// Consent: POST /s/{id}/consent?t=<client token> (or ?h=) records the
+// user's consent before the camera starts: the text the page showed in its
+// language (the tenant's where it set one, else the built-in one), that
+// text's SHA-256, the tenant's policy link and the time. The page sends the
+// hash it was given; a text changed since is refused
+// (consent.text_changed) so that what is recorded is what was shown. The
+// first consent stands: sending it again returns it unchanged.
+func (h *Handler) Consent(c *fiber.Ctx) error {
+	sess, _, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	if ct := c.Get(fiber.HeaderContentType); len(c.Body()) > 0 && ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), fiber.MIMEApplicationJSON) {
+		return apierr.New(apierr.UnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
+	}
+	var req ConsentRequest
+	if err := jsonbody.Decode(c.Body(), &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Language == "":
+		return apierr.New(apierr.MissingField, "field \"language\" is required")
+	case req.TextSHA256 == "":
+		return apierr.New(apierr.MissingField, "field \"text_sha256\" is required")
+	}
+	var cp core.CapturePage
+	if t := h.tenantOf(c.UserContext(), sess); t != nil {
+		cp = t.CapturePage
+	}
+	texts := overrides(cp.Messages)
+	avail := i18n.Available(texts)
+	lang, ok := i18n.Canonical(req.Language)
+	if !ok || i18n.Match(lang, "", avail) != lang {
+		return apierr.New(apierr.InvalidField, "field \"language\" %q is not a language this page is shown in (%s)", req.Language, strings.Join(avail, ", "))
+	}
+	text := i18n.ConsentText(i18n.Messages(lang, texts))
+	sum := textHash(text)
+	if !strings.EqualFold(req.TextSHA256, sum) {
+		return apierr.New(CodeConsentTextChanged, "the consent text in %s is not the one the page showed (text_sha256 %.12s…, now %.12s…): reload the page and agree again", lang, req.TextSHA256, sum)
+	}
+	done, err := h.cfg.Sessions.RecordConsent(c.UserContext(), sess.ID, core.Consent{Language: lang, Text: text, TextSHA256: sum, PolicyURL: cp.PolicyURL})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(RecordOf(done.Consent))
 }
 
 // Logo: GET /s/{id}/logo?t=<client token> (or ?h=): the PNG of the

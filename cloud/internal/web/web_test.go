@@ -70,6 +70,7 @@ func newEnvWith(t *testing.T, testCamera string) *env {
 	e.app.Get("/s/:id/state", h.State)
 	e.app.Post("/s/:id/handoff", h.Handoff)
 	e.app.Get("/s/:id/logo", h.Logo)
+	e.app.Post("/s/:id/consent", h.Consent)
 	return e
 }
 

@@ -490,6 +490,37 @@ func (s *Service) transition(cur *core.Session, status core.Status, event string
 	return ds, err
 }
 
+// RecordConsent records the user's consent to the capture of session id
+// (the hosted page, before the camera starts). The first record stands: a
+// session that already has one is returned unchanged. A terminal or
+// expired session is refused (session.already_finished, session.expired).
+func (s *Service) RecordConsent(ctx context.Context, id string, c core.Consent) (*core.Session, error) {
+	now := s.cfg.Clock.Now().UTC()
+	c.GivenAt = now
+	sess, err := s.cfg.Store.UpdateSession(ctx, id, func(cur *core.Session) ([]*core.Delivery, error) {
+		switch {
+		case cur.Status.Terminal():
+			return nil, apierr.New(apierr.SessionTerminal, "session %s is already %s", id, cur.Status)
+		case !now.Before(cur.ExpiresAt):
+			return nil, apierr.New(apierr.SessionExpired, "session %s expired at %s", id, cur.ExpiresAt.Format(time.RFC3339))
+		case cur.Consent != nil:
+			return nil, errNoChange
+		}
+		cp := c
+		cur.Consent = &cp
+		cur.UpdatedAt = now
+		return nil, nil
+	})
+	if errors.Is(err, errNoChange) {
+		return s.cfg.Store.GetSession(ctx, id)
+	}
+	if err != nil {
+		return nil, storeErr("recording consent", err)
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "consent recorded", slog.String("session_id", id), slog.String("language", c.Language))
+	return sess, nil
+}
+
 // Start records that capture of a session has begun: a pending session
 // becomes in_progress and session.in_progress is queued, in one transaction.
 // The capture WebSocket calls it when it starts analysing the first frame

@@ -138,3 +138,12 @@ func VerificationOf(sess *core.Session, publicURL, clientToken string) Verificat
 func VerificationEventOf(sess *core.Session, publicURL string) VerificationEvent {
 	return VerificationEvent{Verification: VerificationOf(sess, publicURL, ""), Reference: sess.Reference, Metadata: sess.Metadata}
 }
+
+// NeedsConsent says whether the capture WebSocket refuses sess until the
+// user's consent is recorded: verification sessions (those with a flow),
+// whose report carries the consent record. The hosted page asks every
+// user before the camera starts; sessions of the other routes keep the
+// WebSocket protocol of seeds 000–002, which integrators' own capture
+// clients speak after collecting consent in their app (docs/capture.md,
+// "Consent").
+func NeedsConsent(sess *core.Session) bool { return len(sess.Flow) > 0 }

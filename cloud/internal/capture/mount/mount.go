@@ -385,8 +385,8 @@ func (m *mount) routes() []api.Route {
 	return []api.Route{
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary: "The hosted capture page (session_url)",
-			Description: "HTML, all assets inline (about 21 kB, 8 kB compressed): welcome, camera permission, live guidance with a face-guide oval, " +
-				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=…, " +
+			Description: "HTML, all assets inline (about 21 kB, 8 kB compressed): consent (POST /s/{id}/consent), welcome, camera permission, live guidance with a face-guide oval, " +
+				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=… (sessionId=… for a verification session), " +
 				"and after too many failed attempts the wait counted down (Try again enabled at zero). " +
 				"?h= opens a handoff link made by POST /s/{id}/handoff instead of ?t=. 410 past the TTL. See docs/capture.md.",
 			Params:    []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
@@ -405,6 +405,20 @@ func (m *mount) routes() []api.Route {
 			Responses: []openapi.Response{{Status: 200, Description: "The logo.", ContentType: "image/png"},
 				{Status: 304, Description: "Not modified (If-None-Match)."}},
 			Errors: []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, web.CodeLogoNotFound}}, Handler: m.web.Logo},
+		{Operation: openapi.Operation{Method: "POST", Path: "/s/{id}/consent", ID: "hostedPageConsent", Tag: tag,
+			Summary: "Record the user's consent to the capture (the page, before the camera starts)",
+			Description: "The hosted page opens on a consent screen — the tenant's consent text where it set one for the page's language " +
+				"(capture_page.messages consent.text and consent.agree), else the built-in one, and its policy link (capture_page.policy_url) — " +
+				"and posts here when the user ticks the box and agrees, sending the page's language and the SHA-256 of the text it showed. " +
+				"The server records the text, its hash, the language, the policy link and the time on the session; the report of a verification " +
+				"session shows them (GET /v1/sessions/{id}/report, consent). A text changed since the page loaded is refused " +
+				"(409 consent.text_changed: reload). The first consent stands; posting again returns it. The capture WebSocket refuses a " +
+				"verification session without one (403 consent.required). docs/capture.md, Consent.",
+			Params: []openapi.Param{pathID, t, {Name: "h", In: "query", Description: "A handoff link's sealed token (instead of t)."}},
+			Body:   web.ConsentRequest{}, Example: `{"language": "en", "text_sha256": "3f0c…"}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The consent recorded.", Body: web.ConsentRecord{}}},
+			Errors: append([]apierr.Code{apierr.InvalidJSON, apierr.UnknownField, apierr.MissingField, apierr.InvalidField,
+				apierr.UnsupportedMediaType, web.CodeConsentTextChanged}, sessErrs...)}, Handler: m.web.Consent},
 		{Operation: openapi.Operation{Method: "POST", Path: "/s/{id}/handoff", ID: "hostedPageHandoff", Tag: tag,
 			Summary:     "A short-lived link (and QR code) that opens the page on a phone",
 			Description: "Valid 5 minutes (never past the session's TTL); the client token travels sealed (AES-GCM) and bound to the session.",
@@ -422,7 +436,7 @@ func (m *mount) routes() []api.Route {
 				"close 4429; a plain HTTP request gets 429. The protocol, close codes and examples: docs/websocket.md.",
 			Params:    []openapi.Param{pathID, {Name: "token", In: "query", Description: "The client token (client_token).", Required: true}},
 			Responses: []openapi.Response{{Status: 101, Description: "Switching protocols (WebSocket)."}}, Limits: capture.Limits(policy),
-			Errors: append([]apierr.Code{apierr.BadRequest, capture.CodeThrottled}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
+			Errors: append([]apierr.Code{apierr.BadRequest, capture.CodeThrottled, capture.CodeConsentRequired}, sessErrs...)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.ws(c) })},
 		{Operation: openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/audit", ID: "listAuditFrames", Tag: tagSessions,
 			Summary: "List a session's audit frames",
 			Description: "0–4 frames with face boxes, kept for the configured retention (30 days by default): the same list as the result's " +

@@ -297,11 +297,37 @@ func Messages(tag string, overrides map[string]Catalogue) Catalogue {
 
 // Limits of a tenant's overrides.
 const (
-	MaxLanguages   = 16  // languages with overrides
-	MaxMessageLen  = 500 // characters of one text
+	MaxLanguages  = 16  // languages with overrides
+	MaxMessageLen = 500 // characters of one text
+	// MaxConsentLen is ConsentTextKey's limit: a tenant's consent
+	// statement may be longer than a label.
+	MaxConsentLen  = 2000
 	boldMark       = "**"
 	incompleteList = 5 // missing keys named in an error
 )
+
+// The consent screen's texts (docs/capture.md, "Consent"): the statement
+// and the checkbox's label, which ConsentText joins into the text a
+// consent record keeps and hashes.
+const (
+	ConsentTextKey  = "consent.text"
+	ConsentAgreeKey = "consent.agree"
+)
+
+// MaxLen is the most characters a tenant's text for key may have.
+func MaxLen(key string) int {
+	if key == ConsentTextKey {
+		return MaxConsentLen
+	}
+	return MaxMessageLen
+}
+
+// ConsentText is the text of the consent screen in c as a consent record
+// keeps it: the statement, a blank line, the checkbox's label — as written
+// in the catalogue, **bold** marks included.
+func ConsentText(c Catalogue) string {
+	return c[ConsentTextKey] + "\n\n" + c[ConsentAgreeKey]
+}
 
 // Override problems (OverrideError.Problem).
 const (
@@ -376,8 +402,8 @@ func CheckOverrides(o map[string]Catalogue) (map[string]Catalogue, error) {
 				return nil, &OverrideError{Problem: ProblemUnknownKey, Lang: g, Key: k, Detail: "not a message key (the keys are listed in docs/capture.md)"}
 			case strings.TrimSpace(v) == "":
 				return nil, &OverrideError{Problem: ProblemLength, Lang: g, Key: k, Detail: "empty"}
-			case n > MaxMessageLen:
-				return nil, &OverrideError{Problem: ProblemLength, Lang: g, Key: k, Detail: fmt.Sprintf("%d characters; at most %d", n, MaxMessageLen)}
+			case n > MaxLen(k):
+				return nil, &OverrideError{Problem: ProblemLength, Lang: g, Key: k, Detail: fmt.Sprintf("%d characters; at most %d", n, MaxLen(k))}
 			case !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
 				return nil, &OverrideError{Problem: ProblemCharacters, Lang: g, Key: k, Detail: "control characters (line breaks included) are not allowed"}
 			case strings.Count(v, boldMark)%2 != 0:
