@@ -385,7 +385,7 @@ func (m *mount) routes() []api.Route {
 	return []api.Route{
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary: "The hosted capture page (session_url)",
-			Description: "HTML, all assets inline (about 21 kB, 8 kB compressed): consent (POST /s/{id}/consent), welcome, camera permission, live guidance with a face-guide oval, " +
+			Description: "HTML, all assets inline (about 31 kB, 11 kB compressed; docs/capture.md): consent (POST /s/{id}/consent), welcome, camera permission, live guidance with a face-guide oval, " +
 				"challenges or a 3-second hold, the screen-colour light challenge, Analyzing…, the result and the redirect to redirect_url?session_id=… (sessionId=… for a verification session), " +
 				"and after too many failed attempts the wait counted down (Try again enabled at zero). " +
 				"?h= opens a handoff link made by POST /s/{id}/handoff instead of ?t=. 410 past the TTL. See docs/capture.md.",
