@@ -27,19 +27,7 @@ func TestAPIPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n atomic.Int64
-	start := startWith(func(t testing.TB, o *daemon.Options) {
-		schema := fmt.Sprintf("t%d", n.Add(1))
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		o.Store, o.PostgresDSN = daemon.StorePostgres, dsn+"&search_path="+schema
-	})
+	start := startPostgres(dsn, "t")
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, start) })
 	}
@@ -81,4 +69,23 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	a.clk.Advance(tenancy.AuthCacheTTL)
 	b.do("POST", "/api/v1/managed-session", nil, bearer(tc.APIKey)...).want(t, 401, "auth.invalid")
 	rcv.none(t)
+}
+
+// startPostgres starts daemons on database dsn, each in a schema of its own
+// (prefix and a count name it): a fresh store each time without paying for
+// CREATE DATABASE.
+func startPostgres(dsn, prefix string) starter {
+	var n atomic.Int64
+	return startWith(func(t testing.TB, o *daemon.Options) {
+		schema := fmt.Sprintf("%s%d", prefix, n.Add(1))
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+			t.Fatal(err)
+		}
+		o.Store, o.PostgresDSN = daemon.StorePostgres, dsn+"&search_path="+schema
+	})
 }

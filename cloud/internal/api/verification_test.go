@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -71,19 +70,7 @@ func TestVerificationPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n atomic.Int64
-	start := startWith(func(t testing.TB, o *daemon.Options) {
-		schema := fmt.Sprintf("v%d", n.Add(1))
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		o.Store, o.PostgresDSN = daemon.StorePostgres, dsn+"&search_path="+schema
-	})
+	start := startPostgres(dsn, "v")
 	// raw: every row of every table of the server's schema, as text (bytea
 	// columns come out in hex; the checks look for hex too).
 	raw := func(t *testing.T, o daemon.Options) []byte {
