@@ -15,6 +15,7 @@ import (
 
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
+	"livegate.dev/cloud/internal/core"
 )
 
 func runTenant(t *testing.T, args ...string) (string, error) {
@@ -110,7 +111,7 @@ func TestOfflineTenantScopes(t *testing.T) {
 		return tc
 	}
 	all := create()
-	if !slices.Equal(all.Scopes, []string{"sessions:read", "sessions:write"}) {
+	if !slices.Equal(all.Scopes, core.Scopes) {
 		t.Fatalf("no --scopes: scopes %v, want every scope", all.Scopes)
 	}
 	reader := create("--scopes", "sessions:read")
@@ -134,7 +135,7 @@ func TestOfflineTenantScopes(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"create", "--data", data, "--name", "x", "--scopes", "sessions:admin"}, `--scopes is "sessions:admin": want one of sessions:read, sessions:write`},
+		{[]string{"create", "--data", data, "--name", "x", "--scopes", "sessions:admin"}, `--scopes is "sessions:admin": want one of sessions:read, sessions:write, ephemeral_devices:write`},
 		{[]string{"create", "--data", data, "--name", "x", "--scopes", ""}, "--scopes must name at least one scope"},
 		{[]string{"rotate-key", "--data", data, "--tenant", all.TenantID, "--scopes", "sessions:read,sessions:read"}, `--scopes names "sessions:read" twice`},
 	} {

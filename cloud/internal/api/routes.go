@@ -124,6 +124,7 @@ const (
 	tagSessions     = "Sessions"
 	tagLiveness     = "Liveness (seed 002 shape)"
 	tagVerification = "Verification sessions"
+	tagEphemeral    = "Ephemeral devices (seed 004)"
 	tagTest         = "Test mode"
 	tagAdmin        = "Admin"
 	tagMeta         = "Service"
@@ -225,6 +226,48 @@ func (s *Server) routes() []route {
 			Security: sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The report.", Body: VerificationReport{}}},
 			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound)}, s.verificationReport},
+		{openapi.Operation{Method: "POST", Path: "/api/device/ephemeral", ID: "createEphemeralDevice", Tag: tagEphemeral,
+			Summary: "Create an ephemeral device: a token that starts and reads its own sessions",
+			Description: "Needs the ephemeral_devices:write scope; send the API key as Authorization: <key> or Bearer <key>. The token " +
+				"(authorization) lives ttl seconds (60–86400, default 3600); sessions started with it are visible to that token and to your tenant's " +
+				"API keys only. The server keeps no copy: it is signed with your tenant's data key, so revoking the API key does not end a token " +
+				"already made — its TTL does.",
+			Security: []string{openapi.SecRawKey}, Body: EphemeralRequest{}, Example: `{"ttl": 3600}`,
+			Responses: []openapi.Response{{Status: 201, Description: "The device's token, shown once.", Body: EphemeralDevice{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.InvalidField)}, s.createEphemeral},
+		{openapi.Operation{Method: "POST", Path: "/api/sessions", ID: "createEphemeralSession", Tag: tagEphemeral,
+			Summary: "Start a session of a workflow with an ephemeral device's token",
+			Description: "Authorization is the device's token (with or without Bearer), not your API key. The workflows are the flows: " +
+				"liveness runs; liveness+facematch and liveness+facematch+document get 422 session.flow_unavailable. metadata.externalUserId " +
+				"binds the session to your user. The session is a verification session (the same decision, report, webhooks and hosted page); " +
+				"handoffUrl is the desktop page that hands it to the phone.",
+			Security: []string{openapi.SecEphemeral}, Params: []openapi.Param{idemKey,
+				{Name: "workflowId", In: "query", Required: true, Description: "The workflow: liveness."}},
+			Body: EphemeralSessionRequest{}, Example: `{"metadata": {"externalUserId": "user_18422"}}`,
+			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: EphemeralSession{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
+			Errors: []apierr.Code{apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.InvalidQuery, CodeWorkflowNotFound,
+				CodeFlowUnavailable, apierr.InvalidField, apierr.IdempotencyReused}}, s.createEphemeralSession},
+		{openapi.Operation{Method: "GET", Path: "/api/sessions/{id}", ID: "getEphemeralSession", Tag: tagEphemeral,
+			Summary:     "Get a session started with this ephemeral device's token",
+			Description: "Another device's session, or one not started by a device, is 404 session.not_found; your API key reads every one at GET /v1/sessions/{id}.",
+			Security:    []string{openapi.SecEphemeral}, Params: []openapi.Param{pathID},
+			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: EphemeralSession{}}},
+			Errors:    []apierr.Code{apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound}}, s.getEphemeralSession},
+		{openapi.Operation{Method: "GET", Path: "/mobile", ID: "mobileHandoff", Tag: tagEphemeral,
+			Summary: "The phone's link: opens the hosted page of one session",
+			Description: "303 to the session's hosted page while the device's token lives and the session can be captured; the link names one " +
+				"session, and the token opens only its own device's sessions.",
+			Params: []openapi.Param{{Name: "authorization", In: "query", Required: true, Description: "The ephemeral device's token."},
+				{Name: "sessionId", In: "query", Required: true, Description: "The session (ses_…)."}},
+			Responses: []openapi.Response{{Status: 303, Description: "To the hosted page.", Headers: []string{"Location"}}},
+			Errors: []apierr.Code{apierr.InvalidQuery, apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound,
+				apierr.SessionExpired, apierr.SessionTerminal}}, s.mobileHandoff},
+		{openapi.Operation{Method: "GET", Path: "/capture", ID: "captureHandoff", Tag: tagEphemeral,
+			Summary:     "The desktop page of a handoff: the phone's link as a QR code and a button",
+			Description: "HTML. url must be this server's /mobile link (URL-encoded); any other gets 400 handoff.invalid_link.",
+			Params:      []openapi.Param{{Name: "url", In: "query", Required: true, Description: "The /mobile?authorization=…&sessionId=… link, URL-encoded."}},
+			Responses:   []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
+			Errors:      []apierr.Code{CodeHandoffInvalid}}, s.capturePage},
 		{openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary:     "The hosted session page (session_url)",
 			Description: "HTML. Needs the client token in ?t= (session_url carries it). 410 past the TTL; errors are HTML for browsers (Accept: text/html), the envelope otherwise.",

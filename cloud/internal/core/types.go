@@ -63,10 +63,13 @@ type APIKey struct {
 const (
 	ScopeSessionsRead  = "sessions:read"
 	ScopeSessionsWrite = "sessions:write"
+	// ScopeEphemeralDevicesWrite lets a key create ephemeral devices
+	// (POST /api/device/ephemeral, seed 004).
+	ScopeEphemeralDevicesWrite = "ephemeral_devices:write"
 )
 
 // Scopes are every scope a key may carry.
-var Scopes = []string{ScopeSessionsRead, ScopeSessionsWrite}
+var Scopes = []string{ScopeSessionsRead, ScopeSessionsWrite, ScopeEphemeralDevicesWrite}
 
 // HasScope reports whether the key may act with scope.
 func (k *APIKey) HasScope(scope string) bool {
@@ -214,6 +217,9 @@ type Session struct {
 	WebhookURL  string          `json:"webhook_url,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	DeviceID    string          `json:"device_id,omitempty"` // a kiosk that runs the session (flow 3)
+	// EphemeralDevice is the ephemeral device (eph_…, seed 004) whose token
+	// started the session: only that token and the tenant's keys see it.
+	EphemeralDevice string `json:"ephemeral_device,omitempty"`
 	// Challenges, when set, are the active-mode challenges in order instead
 	// of a random draw. Test-mode sessions only (Test): a list known in
 	// advance can be recorded, so it exists for integrators' browser tests

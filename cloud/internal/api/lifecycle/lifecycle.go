@@ -218,6 +218,8 @@ type Extra struct {
 	// KeepTokens keeps the session's tokens sealed (as for an
 	// Idempotency-Key) so that reads can return the client token.
 	KeepTokens bool
+	// EphemeralDevice binds the session to an ephemeral device (seed 004).
+	EphemeralDevice string
 }
 
 // CreateWith is Create with the additions of x.
@@ -280,27 +282,28 @@ func (s *Service) CreateWith(ctx context.Context, p Principal, kind core.Session
 
 	now := s.cfg.Clock.Now().UTC()
 	sess := &core.Session{
-		ID:             core.NewID("ses", now),
-		Kind:           kind,
-		TenantID:       p.TenantID,
-		Test:           p.Kind == PrincipalTenant && p.Test,
-		UserID:         req.UserID,
-		Mode:           mode,
-		RedirectURL:    req.RedirectURL,
-		WebhookURL:     req.WebhookURL,
-		Metadata:       meta,
-		DeviceID:       req.DeviceID,
-		Challenges:     challenges,
-		Flow:           slices.Clone(x.Flow),
-		Reference:      x.Reference,
-		SealedSubject:  x.SealedSubject,
-		SubjectDigest:  x.SubjectDigest,
-		ReviewBelow:    x.ReviewBelow,
-		IdempotencyKey: idempotencyKey,
-		Status:         core.StatusPending,
-		CreatedAt:      now,
-		UpdatedAt:      now,
-		ExpiresAt:      now.Add(s.cfg.TTL),
+		ID:              core.NewID("ses", now),
+		Kind:            kind,
+		TenantID:        p.TenantID,
+		Test:            p.Kind == PrincipalTenant && p.Test,
+		UserID:          req.UserID,
+		Mode:            mode,
+		RedirectURL:     req.RedirectURL,
+		WebhookURL:      req.WebhookURL,
+		Metadata:        meta,
+		DeviceID:        req.DeviceID,
+		Challenges:      challenges,
+		Flow:            slices.Clone(x.Flow),
+		Reference:       x.Reference,
+		SealedSubject:   x.SealedSubject,
+		SubjectDigest:   x.SubjectDigest,
+		ReviewBelow:     x.ReviewBelow,
+		EphemeralDevice: x.EphemeralDevice,
+		IdempotencyKey:  idempotencyKey,
+		Status:          core.StatusPending,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		ExpiresAt:       now.Add(s.cfg.TTL),
 	}
 	sess.ClientExpiresAt = sess.ExpiresAt
 	token, client := core.NewSecret("lgst_"), core.NewSecret("lgct_")

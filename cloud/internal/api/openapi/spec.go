@@ -17,9 +17,11 @@ import (
 
 // Security schemes an operation may accept.
 const (
-	SecAPIKey       = "apiKey"       // Authorization: Bearer iksk_… (or the legacy global key)
-	SecSessionToken = "sessionToken" // ?token=… of one session
-	SecAdmin        = "adminToken"   // Authorization: Bearer <LIVEGATE_ADMIN_TOKEN>
+	SecAPIKey       = "apiKey"         // Authorization: Bearer iksk_… (or the legacy global key)
+	SecSessionToken = "sessionToken"   // ?token=… of one session
+	SecAdmin        = "adminToken"     // Authorization: Bearer <LIVEGATE_ADMIN_TOKEN>
+	SecRawKey       = "apiKeyHeader"   // Authorization: <API key>, Bearer optional (seed 004)
+	SecEphemeral    = "ephemeralToken" // Authorization: <ephemeral device token>, Bearer optional
 )
 
 // Operation documents one route.
@@ -281,6 +283,8 @@ func Build(info Info, ops []Operation, hooks ...Webhook) (map[string]any, error)
 				SecAPIKey:       map[string]any{"type": "http", "scheme": "bearer", "description": "A tenant API key (iksk_live_… or iksk_test_…), or the legacy global managed-session key."},
 				SecSessionToken: map[string]any{"type": "apiKey", "in": "query", "name": "token", "description": "The token returned when the session was created; valid for that one session only, until 24 h after its TTL."},
 				SecAdmin:        map[string]any{"type": "http", "scheme": "bearer", "description": "LIVEGATE_ADMIN_TOKEN. The admin API answers 404 when it is not set."},
+				SecRawKey:       map[string]any{"type": "apiKey", "in": "header", "name": "Authorization", "description": "A tenant API key as the whole Authorization header, with or without Bearer (the ephemeral devices' seed sends it bare)."},
+				SecEphemeral:    map[string]any{"type": "apiKey", "in": "header", "name": "Authorization", "description": "An ephemeral device's token (lgeph_…) from POST /api/device/ephemeral, with or without Bearer."},
 			},
 			"headers": map[string]any{
 				"X-Request-Id":          header("The request id (req_…), also in every error envelope.", "string"),

@@ -1,0 +1,346 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"livegate.dev/cloud/internal/api"
+)
+
+// Ephemeral devices (seed 004): POST /api/device/ephemeral, POST
+// /api/sessions?workflowId=…, GET /api/sessions/{id}, the handoff pages
+// /capture and /mobile; on bbolt and on PostgreSQL.
+
+var ephemeralSuite = []struct {
+	name string
+	fn   func(t *testing.T, start starter)
+}{
+	{"Device", testEphemeralDevice},
+	{"Sessions", testEphemeralSessions},
+	{"Isolation", testEphemeralIsolation},
+	{"Handoff", testEphemeralHandoff},
+}
+
+func TestEphemeralBolt(t *testing.T) {
+	for _, tc := range ephemeralSuite {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, startWith(nil)) })
+	}
+}
+
+func TestEphemeralPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	dsn, err := postgresServer(t).NewDatabase("ephemeral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := startPostgres(dsn, "e")
+	for _, tc := range ephemeralSuite {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, start) })
+	}
+}
+
+// raw is the seed's Authorization header: the secret without Bearer.
+func raw(secret string) []string { return []string{"Authorization", secret} }
+
+func (e *env) ephemeral(key string, body any) api.EphemeralDevice {
+	e.t.Helper()
+	var d api.EphemeralDevice
+	e.do("POST", "/api/device/ephemeral", body, raw(key)...).want(e.t, 201, "").decode(e.t, &d)
+	return d
+}
+
+func (e *env) esession(token, workflow string, body any) api.EphemeralSession {
+	e.t.Helper()
+	var s api.EphemeralSession
+	e.do("POST", "/api/sessions?workflowId="+url.QueryEscape(workflow), body, raw(token)...).want(e.t, 201, "").decode(e.t, &s)
+	return s
+}
+
+func testEphemeralDevice(t *testing.T, start starter) {
+	e := start(t)
+	tc := e.tenant("test")
+	// The seed's request: the key without Bearer; with Bearer too.
+	d := e.ephemeral(tc.APIKey, `{ "ttl": 3600 }`)
+	if !strings.HasPrefix(d.Authorization, "lgeph_") || !strings.HasPrefix(d.DeviceID, "eph_") ||
+		!d.ExpiresAt.Equal(e.clk.Now().Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("device %+v", d)
+	}
+	var b api.EphemeralDevice
+	e.do("POST", "/api/device/ephemeral", `{"ttl":60}`, bearer(tc.APIKey)...).want(t, 201, "").decode(t, &b)
+	if b.DeviceID == d.DeviceID || !b.ExpiresAt.Equal(e.clk.Now().Add(time.Minute).Truncate(time.Second)) {
+		t.Fatalf("second device %+v", b)
+	}
+	// No body: the default TTL.
+	if n := e.ephemeral(tc.APIKey, nil); !n.ExpiresAt.Equal(e.clk.Now().Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("default TTL: %v", n.ExpiresAt)
+	}
+	var ro, eo api.TenantCreated
+	e.do("POST", "/admin/v1/tenants", `{"name":"RO","mode":"test","scopes":["sessions:read","sessions:write"]}`, bearer(adminToken)...).want(t, 201, "").decode(t, &ro)
+	e.do("POST", "/admin/v1/tenants", `{"name":"EO","mode":"live","scopes":["ephemeral_devices:write"]}`, bearer(adminToken)...).want(t, 201, "").decode(t, &eo)
+	e.ephemeral(eo.APIKey, `{"ttl":86400}`)
+	cases := []struct {
+		name   string
+		hdr    []string
+		body   string
+		status int
+		code   string
+	}{
+		{"ttl below 60", raw(tc.APIKey), `{"ttl":59}`, 400, "request.invalid_field"},
+		{"ttl above a day", raw(tc.APIKey), `{"ttl":86401}`, 400, "request.invalid_field"},
+		{"ttl zero", raw(tc.APIKey), `{"ttl":0}`, 400, "request.invalid_field"},
+		{"ttl a string", raw(tc.APIKey), `{"ttl":"3600"}`, 400, "request.invalid_field"},
+		{"unknown field", raw(tc.APIKey), `{"ttl":3600,"x":1}`, 400, "request.unknown_field"},
+		{"no credentials", nil, `{"ttl":3600}`, 401, "auth.missing"},
+		{"unknown key", raw("iksk_test_nope"), `{"ttl":3600}`, 401, "auth.invalid"},
+		{"a device's token", raw(d.Authorization), `{"ttl":3600}`, 401, "auth.invalid"},
+		{"legacy key", raw(legacyKey), `{"ttl":3600}`, 403, "auth.tenant_key_required"},
+		{"key without the permission", raw(ro.APIKey), `{"ttl":3600}`, 403, "auth.insufficient_scope"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.with(t).do("POST", "/api/device/ephemeral", c.body, c.hdr...).want(t, c.status, c.code)
+			if c.code == "auth.insufficient_scope" && !strings.Contains(r.message(t), "ephemeral_devices:write") {
+				t.Fatalf("message %q", r.message(t))
+			}
+		})
+	}
+}
+
+func testEphemeralSessions(t *testing.T, start starter) {
+	e := start(t)
+	tc := e.tenant("test")
+	d := e.ephemeral(tc.APIKey, `{"ttl":3600}`)
+	// The seed's request.
+	s := e.esession(d.Authorization, "liveness", `{ "metadata": { "externalUserId": "user_18422" }}`)
+	if s.Status != "pending" || s.Flow != "liveness" || s.WorkflowID != "liveness" || s.ExternalUserID == nil ||
+		*s.ExternalUserID != "user_18422" || s.ClientToken == nil || !strings.Contains(s.HostedURL, "/s/"+s.SessionID+"?t=") {
+		t.Fatalf("session %+v", s)
+	}
+	// The tenant's API key sees it as a verification session.
+	if v := e.vget(tc.APIKey, s.SessionID); v.Status != "pending" || v.Flow != "liveness" {
+		t.Fatalf("tenant view %+v", v)
+	}
+	// Bearer works as well; no externalUserId gives null.
+	var n api.EphemeralSession
+	e.do("POST", "/api/sessions?workflowId=liveness", `{}`, bearer(d.Authorization)...).want(t, 201, "").decode(t, &n)
+	if n.ExternalUserID != nil {
+		t.Fatalf("externalUserId %v", *n.ExternalUserID)
+	}
+	// The decision comes through the one lifecycle (test-mode simulate).
+	e.do("POST", "/api/v1/session/"+s.SessionID+"/simulate", `{"verdict":"pass"}`, bearer(tc.APIKey)...).want(t, 200, "")
+	var got api.EphemeralSession
+	e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...).want(t, 200, "").decode(t, &got)
+	if got.Status != "completed" || got.Decision == nil || *got.Decision != "approved" || got.ClientToken != nil || *got.ExternalUserID != "user_18422" {
+		t.Fatalf("completed %+v", got)
+	}
+	// Idempotent retries agree; another device may not reuse the key.
+	idem := []string{"Authorization", d.Authorization, "Idempotency-Key", "k1"}
+	var i1, i2 api.EphemeralSession
+	e.do("POST", "/api/sessions?workflowId=liveness", `{"metadata":{"externalUserId":"u"}}`, idem...).want(t, 201, "").decode(t, &i1)
+	r := e.do("POST", "/api/sessions?workflowId=liveness", `{"metadata":{"externalUserId":"u"}}`, idem...).want(t, 201, "")
+	r.decode(t, &i2)
+	if i1.SessionID != i2.SessionID || r.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay %s %s", i1.SessionID, i2.SessionID)
+	}
+	other := e.ephemeral(tc.APIKey, nil)
+	e.do("POST", "/api/sessions?workflowId=liveness", `{"metadata":{"externalUserId":"u"}}`, "Authorization", other.Authorization, "Idempotency-Key", "k1").
+		want(t, 409, "session.idempotency_conflict")
+
+	long := strings.Repeat("x", 257)
+	forged := d.Authorization[:len(d.Authorization)-2] + "AA"
+	if forged == d.Authorization {
+		forged = d.Authorization[:len(d.Authorization)-2] + "BB"
+	}
+	cases := []struct {
+		name, query, body string
+		hdr               []string
+		status            int
+		code              string
+	}{
+		{"no workflowId", "", `{}`, raw(d.Authorization), 400, "request.invalid_query"},
+		{"unknown workflow", "?workflowId=wf_nope", `{}`, raw(d.Authorization), 404, "workflow.not_found"},
+		{"facematch not run yet", "?workflowId=liveness%2Bfacematch", `{}`, raw(d.Authorization), 422, "session.flow_unavailable"},
+		{"document not run yet", "?workflowId=liveness%2Bfacematch%2Bdocument", `{}`, raw(d.Authorization), 422, "session.flow_unavailable"},
+		{"externalUserId a number", "?workflowId=liveness", `{"metadata":{"externalUserId":42}}`, raw(d.Authorization), 400, "request.invalid_field"},
+		{"externalUserId empty", "?workflowId=liveness", `{"metadata":{"externalUserId":" "}}`, raw(d.Authorization), 400, "request.invalid_field"},
+		{"externalUserId too long", "?workflowId=liveness", `{"metadata":{"externalUserId":"` + long + `"}}`, raw(d.Authorization), 400, "request.invalid_field"},
+		{"metadata not an object", "?workflowId=liveness", `{"metadata":[1]}`, raw(d.Authorization), 400, "request.invalid_field"},
+		{"unknown field", "?workflowId=liveness", `{"flow":"liveness"}`, raw(d.Authorization), 400, "request.unknown_field"},
+		{"no credentials", "?workflowId=liveness", `{}`, nil, 401, "auth.missing"},
+		{"the API key instead of the token", "?workflowId=liveness", `{}`, raw(tc.APIKey), 401, "ephemeral.token_required"},
+		{"a forged signature", "?workflowId=liveness", `{}`, raw(forged), 401, "ephemeral.token_required"},
+		{"claims of another tenant", "?workflowId=liveness", `{}`, raw("lgeph_eyJ0IjoidG50X25vcGUiLCJkIjoiZXBoX3giLCJrIjoiIiwieCI6OTk5OTk5OTk5OX0.AAAA"), 401, "ephemeral.token_required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.with(t).do("POST", "/api/sessions"+c.query, c.body, c.hdr...).want(t, c.status, c.code)
+		})
+	}
+	// The token ends with its TTL (the injected clock moves past it).
+	short := e.ephemeral(tc.APIKey, `{"ttl":60}`)
+	ss := e.esession(short.Authorization, "liveness", nil)
+	e.clk.Advance(59 * time.Second)
+	e.do("GET", "/api/sessions/"+ss.SessionID, nil, raw(short.Authorization)...).want(t, 200, "")
+	e.clk.Advance(time.Second)
+	e.do("POST", "/api/sessions?workflowId=liveness", `{}`, raw(short.Authorization)...).want(t, 401, "ephemeral.token_expired")
+	e.do("GET", "/api/sessions/"+ss.SessionID, nil, raw(short.Authorization)...).want(t, 401, "ephemeral.token_expired")
+	// The tenant still reads it with its key.
+	e.vget(tc.APIKey, ss.SessionID)
+}
+
+// testEphemeralIsolation: a device's sessions are visible to its token and
+// its tenant's keys only.
+func testEphemeralIsolation(t *testing.T, start starter) {
+	e := start(t)
+	tc, other := e.tenant("test"), e.tenant("test")
+	a, b := e.ephemeral(tc.APIKey, nil), e.ephemeral(tc.APIKey, nil)
+	x := e.ephemeral(other.APIKey, nil)
+	sa := e.esession(a.Authorization, "liveness", `{"metadata":{"externalUserId":"ua"}}`)
+	v := e.vsession(tc.APIKey, `{"flow":"liveness"}`)
+	e.do("GET", "/api/sessions/"+sa.SessionID, nil, raw(a.Authorization)...).want(t, 200, "")
+	for _, c := range []struct{ name, token, id string }{
+		{"another device of the tenant", b.Authorization, sa.SessionID},
+		{"another tenant's device", x.Authorization, sa.SessionID},
+		{"a session not started by a device", a.Authorization, v.SessionID},
+		{"a missing session", a.Authorization, "ses_nope"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.with(t).do("GET", "/api/sessions/"+c.id, nil, raw(c.token)...).want(t, 404, "session.not_found")
+			e.with(t).do("GET", "/mobile?authorization="+url.QueryEscape(c.token)+"&sessionId="+c.id, nil).want(t, 404, "session.not_found")
+		})
+	}
+	e.do("GET", "/v1/sessions/"+sa.SessionID, nil, bearer(other.APIKey)...).want(t, 404, "session.not_found")
+	e.vget(tc.APIKey, sa.SessionID)
+}
+
+func testEphemeralHandoff(t *testing.T, start starter) {
+	e := start(t)
+	tc := e.tenant("test")
+	d := e.ephemeral(tc.APIKey, `{"ttl":600}`)
+	s := e.esession(d.Authorization, "liveness", `{"metadata":{"externalUserId":"u1"}}`)
+	// handoffUrl is the seed's construction, on the server's public URL.
+	pub := s.HostedURL[:strings.Index(s.HostedURL, "/s/")]
+	mobile := pub + "/mobile?authorization=" + url.QueryEscape(d.Authorization) + "&sessionId=" + s.SessionID
+	if want := pub + "/capture?url=" + url.QueryEscape(mobile); s.HandoffURL != want {
+		t.Fatalf("handoffUrl %s, want %s", s.HandoffURL, want)
+	}
+	// The desktop page: the QR code and the button, the link escaped.
+	p := e.do("GET", strings.TrimPrefix(s.HandoffURL, pub), nil).want(t, 200, "")
+	body := string(p.body)
+	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<svg") ||
+		!strings.Contains(body, `href="`+strings.ReplaceAll(mobile, "&", "&amp;")+`"`) || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("capture page %v\n%s", p.header, body)
+	}
+	// The phone's link opens the hosted page of that session.
+	m := e.do("GET", strings.TrimPrefix(mobile, pub), nil).want(t, 303, "")
+	loc := m.header.Get("Location")
+	if !strings.HasPrefix(loc, pub+"/s/"+s.SessionID+"?t=") || loc != s.HostedURL {
+		t.Fatalf("Location %s, hosted %s", loc, s.HostedURL)
+	}
+	e.do("GET", strings.TrimPrefix(loc, pub), nil, "Accept", "text/html").want(t, 200, "")
+
+	bad := []struct{ name, url string }{
+		{"empty", ""},
+		{"another host", "https://evil.example/mobile?authorization=x&sessionId=y"},
+		{"another path", pub + "/s/" + s.SessionID + "?authorization=x&sessionId=y"},
+		{"no sessionId", pub + "/mobile?authorization=x"},
+		{"no authorization", pub + "/mobile?sessionId=" + s.SessionID},
+		{"javascript", "javascript:alert(1)//" + pub + "/mobile?authorization=x&sessionId=y"},
+		{"credentials in the URL", strings.Replace(mobile, "://", "://u:p@", 1)},
+	}
+	for _, c := range bad {
+		t.Run("capture "+c.name, func(t *testing.T) {
+			e.with(t).do("GET", "/capture?url="+url.QueryEscape(c.url), nil).want(t, 400, "handoff.invalid_link")
+		})
+	}
+	// The link names one session: another one of the device is refused in
+	// its place only by its own id; a link moved to another device's
+	// session is a missing one.
+	other := e.esession(e.ephemeral(tc.APIKey, nil).Authorization, "liveness", nil)
+	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization)+"&sessionId="+other.SessionID, nil).want(t, 404, "session.not_found")
+	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization), nil).want(t, 400, "request.invalid_query")
+	e.do("GET", "/mobile?sessionId="+s.SessionID, nil).want(t, 401, "auth.missing")
+	// A finished session: 409; past the token's TTL: 401.
+	e.do("POST", "/v1/sessions/"+s.SessionID+"/cancel", nil, bearer(tc.APIKey)...).want(t, 200, "")
+	e.do("GET", strings.TrimPrefix(mobile, pub), nil).want(t, 409, "session.already_finished")
+	s2 := e.esession(d.Authorization, "liveness", nil)
+	e.clk.Advance(10 * time.Minute)
+	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization)+"&sessionId="+s2.SessionID, nil).want(t, 401, "ephemeral.token_expired")
+}
+
+// TestEphemeralMatchesSchemas: the answers of the ephemeral routes match
+// the OpenAPI document, errors included.
+func TestEphemeralMatchesSchemas(t *testing.T) {
+	e := startWith(nil)(t)
+	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(method, path string, r resp) {
+		t.Helper()
+		op := doc.Paths.Find(path).GetOperation(method)
+		if op == nil {
+			t.Fatalf("%s %s is not documented", method, path)
+		}
+		ref := op.Responses.Status(r.status)
+		if ref == nil {
+			t.Fatalf("%s %s: status %d is not documented", method, path, r.status)
+		}
+		ct := ref.Value.Content.Get("application/json")
+		if ct == nil {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := ct.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Fatalf("%s %s %d: body does not match its schema: %v\n%s", method, path, r.status, err, r.body)
+		}
+		if r.status >= 400 {
+			var env struct {
+				Detail struct{ Code string } `json:"detail"`
+			}
+			json.Unmarshal(r.body, &env)
+			codes, _ := ref.Value.Extensions["x-error-codes"].([]any)
+			found := false
+			for _, c := range codes {
+				found = found || c == env.Detail.Code
+			}
+			if !found {
+				t.Fatalf("%s %s %d: code %s is not documented on the response (%v)", method, path, r.status, env.Detail.Code, codes)
+			}
+		}
+	}
+	tc := e.tenant("test")
+	r := e.do("POST", "/api/device/ephemeral", `{"ttl":3600}`, raw(tc.APIKey)...)
+	check("POST", "/api/device/ephemeral", r)
+	var d api.EphemeralDevice
+	r.decode(t, &d)
+	check("POST", "/api/device/ephemeral", e.do("POST", "/api/device/ephemeral", `{"ttl":1}`, raw(tc.APIKey)...))
+	check("POST", "/api/device/ephemeral", e.do("POST", "/api/device/ephemeral", `{}`, raw(legacyKey)...))
+	r = e.do("POST", "/api/sessions?workflowId=liveness", `{"metadata":{"externalUserId":"u"}}`, raw(d.Authorization)...)
+	check("POST", "/api/sessions", r)
+	var s api.EphemeralSession
+	r.decode(t, &s)
+	check("POST", "/api/sessions", e.do("POST", "/api/sessions?workflowId=nope", `{}`, raw(d.Authorization)...))
+	check("POST", "/api/sessions", e.do("POST", "/api/sessions?workflowId=liveness%2Bfacematch", `{}`, raw(d.Authorization)...))
+	check("POST", "/api/sessions", e.do("POST", "/api/sessions?workflowId=liveness", `{}`, raw(tc.APIKey)...))
+	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...))
+	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/ses_nope", nil, raw(d.Authorization)...))
+	check("GET", "/capture", e.do("GET", s.HandoffURL[strings.Index(s.HandoffURL, "/capture"):], nil))
+	check("GET", "/capture", e.do("GET", "/capture?url=https%3A%2F%2Fevil.example%2F", nil))
+	q := "?authorization=" + url.QueryEscape(d.Authorization) + "&sessionId="
+	check("GET", "/mobile", e.do("GET", "/mobile"+q+s.SessionID, nil))
+	check("GET", "/mobile", e.do("GET", "/mobile"+q+"ses_nope", nil))
+	e.do("POST", "/api/v1/session/"+s.SessionID+"/simulate", `{"verdict":"fail"}`, bearer(tc.APIKey)...).want(t, 200, "")
+	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...))
+	check("GET", "/mobile", e.do("GET", "/mobile"+q+s.SessionID, nil))
+}
