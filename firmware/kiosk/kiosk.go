@@ -184,6 +184,10 @@ type Kiosk struct {
 	st       Status
 	preview  *imgproc.RGB // last frame
 	assigned chan string
+	// assignedIDs: the assigned session ids queued (the last
+	// maxAssignedIDs, in assignedOrder), so that a repeat is not run twice.
+	assignedIDs   map[string]bool
+	assignedOrder []string
 }
 
 // New checks hw and returns a Kiosk. loc may be nil (audit boxes are then
@@ -243,13 +247,47 @@ func (k *Kiosk) Preview() []byte {
 }
 
 // Assign queues a cloud-assigned session (flow 3): the next session runs
-// under id. It returns false when the queue is full.
+// under id. It returns false when the queue is full. An id assigned
+// before is not queued again (the cloud repeats an assignment until the
+// kiosk answers): one this process queued, ran or is running (the last
+// maxAssignedIDs), or whose result is in the store (a store with
+// Decided(id) bool, such as OutboxStore: the session ran before a
+// restart and the cloud has not acknowledged its result yet). Such a
+// repeat returns true.
 func (k *Kiosk) Assign(id string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.assignedIDs[id] {
+		k.log.Info("assigned session already queued or run", "session_id", id)
+		return true
+	}
+	if d, ok := k.store.(interface{ Decided(string) bool }); ok && d.Decided(id) {
+		k.log.Info("assigned session already decided", "session_id", id)
+		k.rememberAssigned(id)
+		return true
+	}
 	select {
 	case k.assigned <- id:
+		k.rememberAssigned(id)
 		return true
 	default:
 		return false
+	}
+}
+
+// maxAssignedIDs bounds the assigned session ids a kiosk remembers.
+const maxAssignedIDs = 256
+
+// rememberAssigned keeps id among the assigned session ids. k.mu is held.
+func (k *Kiosk) rememberAssigned(id string) {
+	if k.assignedIDs == nil {
+		k.assignedIDs = map[string]bool{}
+	}
+	k.assignedIDs[id] = true
+	k.assignedOrder = append(k.assignedOrder, id)
+	if len(k.assignedOrder) > maxAssignedIDs {
+		delete(k.assignedIDs, k.assignedOrder[0])
+		k.assignedOrder = k.assignedOrder[1:]
 	}
 }
 

@@ -57,6 +57,16 @@ func (s *OutboxStore) Commit(ctx context.Context, r *proto.SessionResult) error 
 // same id the sync part's EncodeResult uses, so a result is queued once.
 func MessageID(sessionID string) string { return "res_" + sessionID }
 
+// Decided reports whether the result of session sessionID is in the
+// outbox, waiting for the cloud's ack: the session ran (also before a
+// restart), and an assignment of it repeated by the cloud must not run it
+// again. Once acknowledged, the cloud has the result and no longer sends
+// the assignment.
+func (s *OutboxStore) Decided(sessionID string) bool {
+	ok, err := s.Outbox.Has(MessageID(sessionID))
+	return err == nil && ok
+}
+
 // Room reports whether the outbox has room for another session (an entry
 // and 4 MiB, the largest result): the kiosk leaves out-of-service once it
 // does.

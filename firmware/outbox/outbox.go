@@ -217,6 +217,20 @@ func (o *Outbox) After(seq uint64, limit int) ([]Entry, error) {
 	return out, nil
 }
 
+// Has reports whether an entry with id is queued (appended and not yet
+// deleted).
+func (o *Outbox) Has(id string) (bool, error) {
+	var ok bool
+	err := o.db.View(func(tx *bbolt.Tx) error {
+		ok = tx.Bucket(bIDs).Get([]byte(id)) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("outbox: has %s: %w", id, err)
+	}
+	return ok, nil
+}
+
 // Delete removes the entries with the given ids (acknowledged by the cloud)
 // in one transaction and returns how many were queued. Unknown ids are
 // ignored: an ack may arrive twice.

@@ -46,6 +46,12 @@ func TestOrderAckAndReopen(t *testing.T) {
 	if s := ob.Stats(); s.Entries != 8 || s.Bytes != 8*7 {
 		t.Fatalf("stats after reopen: %+v", s)
 	}
+	// Has: queued entries, across the reopen; not acknowledged ones.
+	for id, want := range map[string]bool{"m01": true, "m09": true, "m00": false, "m05": false, "nope": false} {
+		if got, err := ob.Has(id); err != nil || got != want {
+			t.Fatalf("Has(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
 	var got []string
 	var seq uint64
 	for {

@@ -19,6 +19,7 @@ import (
 	"livegate.dev/cloud/internal/fleet/broker"
 	"livegate.dev/cloud/internal/fleet/ingest"
 	"livegate.dev/cloud/internal/fleet/provision"
+	"livegate.dev/cloud/internal/fleet/resend"
 	"livegate.dev/cloud/internal/store"
 	"livegate.dev/proto"
 )
@@ -54,6 +55,12 @@ type Config struct {
 	// Listener receives the devices' command responses and telemetry
 	// (the OTA rollouts: a Link). Optional.
 	Listener Listener
+	// Resend is the schedule of repeats of the fleet's own commands
+	// (assign_session) that their device has not answered. Optional.
+	Resend resend.Backoff
+	// TickInterval is how often those commands are checked for a repeat
+	// or their expiry. Optional. Default: 30 s.
+	TickInterval time.Duration
 	// Clock. Optional. Default: clock.Real.
 	Clock clock.Clock
 	// Logger. Optional. Default: slog.Default().
@@ -68,6 +75,9 @@ type Fleet struct {
 	Provision *provision.Service
 	Ingest    *ingest.Ingest
 	Broker    *broker.Broker // nil with an external broker
+	// Pending keeps the fleet's commands (assign_session) until their
+	// device answers or they expire, and sends them again meanwhile.
+	Pending *resend.Pending
 }
 
 // New loads or creates the CA, starts listening with the embedded broker
@@ -85,6 +95,9 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.MQTTAddr == "" {
 		cfg.MQTTAddr = ":8883"
 	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 30 * time.Second
+	}
 	if len(cfg.BrokerHosts) == 0 {
 		cfg.BrokerHosts = []string{"localhost", "127.0.0.1"}
 		if h, err := os.Hostname(); err == nil {
@@ -98,25 +111,26 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{cfg: cfg, CA: ca}
 	icfg := ingest.Config{Store: cfg.Store, Notifier: cfg.Notifier, Clock: cfg.Clock, Logger: cfg.Logger}
+	// Answers and a device's session coming online go to the fleet's own
+	// pending commands first, then to the Listener.
+	icfg.OnCommandResponse = f.commandResponse
 	if l := cfg.Listener; l != nil {
-		icfg.OnCommandResponse, icfg.OnTelemetry = l.CommandResponse, l.Telemetry
+		icfg.OnTelemetry = l.Telemetry
 	}
 	var onSubscribed func(string)
-	if l := cfg.Listener; l != nil {
-		if cfg.MQTTURL == "" {
-			// The embedded broker says when a device's commands
-			// subscription is back (exact: a command sent from then on
-			// reaches it).
-			onSubscribed = func(dev string) {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				l.DeviceOnline(ctx, dev)
-			}
-		} else {
-			// An external broker keeps sessions (Mosquitto with
-			// persistence): the device's birth message is the signal.
-			icfg.OnOnline = l.DeviceOnline
+	if cfg.MQTTURL == "" {
+		// The embedded broker says when a device's commands
+		// subscription is back (exact: a command sent from then on
+		// reaches it).
+		onSubscribed = func(dev string) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			f.deviceOnline(ctx, dev)
 		}
+	} else {
+		// An external broker keeps sessions (Mosquitto with
+		// persistence): the device's birth message is the signal.
+		icfg.OnOnline = f.deviceOnline
 	}
 	public := cfg.PublicBrokerURL
 	if cfg.MQTTURL == "" {
@@ -171,7 +185,35 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	f.Ingest = in
+	f.Pending, err = resend.New(resend.Config{Backoff: cfg.Resend, Clock: cfg.Clock, Logger: cfg.Logger,
+		Publish: func(ctx context.Context, c resend.Command) error {
+			return in.PublishCommand(ctx, c.DeviceID, c.ID, c.Kind, c.Args, c.ExpiresAt)
+		}})
+	if err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// commandResponse: a device's answer ends the repeats of the fleet's
+// command it answers, then goes to the Listener.
+func (f *Fleet) commandResponse(ctx context.Context, dev string, r *proto.CommandResponse) {
+	if f.Pending.Answered(dev, r.Of) {
+		f.cfg.Logger.Info("command answered", slog.String("device_id", dev), slog.String("command_id", r.Of), slog.String("status", r.Status))
+	}
+	if l := f.cfg.Listener; l != nil {
+		l.CommandResponse(ctx, dev, r)
+	}
+}
+
+// deviceOnline: commands sent to dev from now on reach it. The fleet's
+// commands it has not answered are sent again, then the Listener is told
+// (the rollouts send their update commands again).
+func (f *Fleet) deviceOnline(ctx context.Context, dev string) {
+	f.Pending.Online(ctx, dev)
+	if l := f.cfg.Listener; l != nil {
+		l.DeviceOnline(ctx, dev)
+	}
 }
 
 // serviceCert loads or issues the cloud's client certificate for an
@@ -202,6 +244,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); berr = f.Broker.Run(ctx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); f.Pending.Run(ctx, f.cfg.TickInterval) }()
 	err := f.Ingest.Run(ctx)
 	wg.Wait()
 	return errors.Join(err, berr)
@@ -220,9 +264,20 @@ func (f *Fleet) CheckDevice(ctx context.Context, tenantID, deviceID string) erro
 	return nil
 }
 
+// AssignCommandID is the message id of the assign_session command of
+// session sessionID: one id per session, however often and by whichever
+// route it is sent (the first send, the fleet's repeats, an idempotent
+// replay of the creation, POST /admin/v1/devices/{id}/assign), so the
+// kiosk runs it once.
+func AssignCommandID(sessionID string) string { return "cmd_assign_" + sessionID }
+
 // AssignSession sends the assign command for a pending session created
 // with a device_id (flow 3). The device must belong to the session's tenant
-// and not be revoked.
+// and not be revoked. The command (id AssignCommandID, valid until the
+// session expires) is kept in Pending and sent again until the device
+// answers or it expires: when the device's session comes online and on
+// the clock. It returns the command id; an error says the broker did not
+// take this send (the command is still kept and sent again).
 func (f *Fleet) AssignSession(ctx context.Context, sess *core.Session) (string, error) {
 	d, err := f.cfg.Store.GetDevice(ctx, sess.DeviceID)
 	if err != nil {
@@ -231,12 +286,17 @@ func (f *Fleet) AssignSession(ctx context.Context, sess *core.Session) (string, 
 	if d.TenantID != sess.TenantID || d.Revoked() {
 		return "", fmt.Errorf("fleet: device %s: %w", sess.DeviceID, store.ErrNotFound)
 	}
-	ttl := sess.ExpiresAt.Sub(f.cfg.Clock.Now())
-	if ttl <= 0 {
+	if !f.cfg.Clock.Now().Before(sess.ExpiresAt) {
 		return "", fmt.Errorf("fleet: session %s already expired", sess.ID)
 	}
-	return f.Ingest.SendCommand(ctx, d.ID, proto.CommandAssignSession,
-		proto.AssignSessionArgs{SessionID: sess.ID, Mode: string(sess.Mode), ExpiresAt: sess.ExpiresAt}, ttl)
+	id := AssignCommandID(sess.ID)
+	err = f.Pending.Send(ctx, resend.Command{ID: id, DeviceID: d.ID, Kind: proto.CommandAssignSession, ExpiresAt: sess.ExpiresAt,
+		Args: proto.AssignSessionArgs{SessionID: sess.ID, Mode: string(sess.Mode), ExpiresAt: sess.ExpiresAt}})
+	if err != nil {
+		return "", err
+	}
+	f.cfg.Logger.Info("assign command sent", slog.String("device_id", d.ID), slog.String("command_id", id), slog.String("session_id", sess.ID))
+	return id, nil
 }
 
 // SendUpdate sends the update command (proto.CommandUpdate, QoS 1) with

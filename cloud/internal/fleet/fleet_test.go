@@ -28,10 +28,14 @@ import (
 type assignHandler struct {
 	got     atomic.Value
 	updates atomic.Int32 // update commands run
+	assigns atomic.Int32 // assign_session commands run
 }
 
 func (h *assignHandler) HandleCommand(_ context.Context, _ string, c *proto.Command) proto.CommandResponse {
 	h.got.Store(c.Kind)
+	if c.Kind == proto.CommandAssignSession {
+		h.assigns.Add(1)
+	}
 	if c.Kind == proto.CommandUpdate {
 		h.updates.Add(1)
 		var a proto.UpdateArgs
@@ -210,10 +214,23 @@ func TestFleetModes(t *testing.T) {
 			}
 			pending := &core.Session{ID: core.NewID("ses", now), TenantID: "ten_1", DeviceID: "kiosk-1", Mode: core.ModeActive,
 				Status: core.StatusPending, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if _, err := f.AssignSession(ctx, pending); err != nil {
-				t.Fatal(err)
+			cmdID, err := f.AssignSession(ctx, pending)
+			if err != nil || cmdID != fleet.AssignCommandID(pending.ID) {
+				t.Fatalf("assign: %q %v", cmdID, err)
 			}
 			waitFor(t, "assign command at the device", func() bool { return h.got.Load() == proto.CommandAssignSession })
+			// The device's answer ends the fleet's repeats of it.
+			waitFor(t, "the assign command answered", func() bool { _, kept := f.Pending.Get(cmdID); return !kept })
+			// Sent again (an idempotent replay, or by hand): the same
+			// command id, answered from the device's records, not run
+			// again.
+			if id2, err := f.AssignSession(ctx, pending); err != nil || id2 != cmdID {
+				t.Fatalf("assign again: %q %v", id2, err)
+			}
+			waitFor(t, "the repeated assign answered", func() bool { _, kept := f.Pending.Get(cmdID); return !kept })
+			if n := h.assigns.Load(); n != 1 {
+				t.Fatalf("the device ran the repeated assign command %d times", n)
+			}
 			other := *pending
 			other.TenantID = "ten_2"
 			if _, err := f.AssignSession(ctx, &other); err == nil {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"livegate.dev/cloud/internal/fleet/resend"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/proto"
 )
@@ -230,16 +231,13 @@ func (s *Service) notifyPending(ctx context.Context, id string, rel *Release) (*
 
 // resendDue reports whether a told device that has not answered is due a
 // repeat of its command: ResendAfter after the first send, twice as long
-// after each repeat (up to MaxResendAfter), while the command is valid.
+// after each repeat (up to MaxResendAfter), while the command is valid:
+// the fleet's schedule of repeats (resend.Backoff).
 func (s *Service) resendDue(p *Progress, now time.Time) bool {
 	if p.State != StateNotified || p.Command == "" || !now.Before(p.CommandExpiresAt) {
 		return false
 	}
-	wait := s.cfg.ResendAfter
-	for i := 1; i < p.Sends && wait < s.cfg.MaxResendAfter; i++ {
-		wait *= 2
-	}
-	return !now.Before(p.SentAt.Add(min(wait, s.cfg.MaxResendAfter)))
+	return resend.Backoff{First: s.cfg.ResendAfter, Max: s.cfg.MaxResendAfter}.Due(p.SentAt, p.Sends, now)
 }
 
 // canResend: a told device that has not answered and whose command (with

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"livegate.dev/cloud/internal/clock"
+	"livegate.dev/cloud/internal/fleet/resend"
 	"livegate.dev/ota/artifact"
 	"livegate.dev/ota/sign"
 )
@@ -30,8 +31,9 @@ const (
 	// DefaultResendAfter and DefaultMaxResendAfter: 5 min, 10, 20, 40,
 	// 80, then every 2 h (about 40 repeats over DefaultCommandTTL for a
 	// device that never answers).
-	DefaultResendAfter    = 5 * time.Minute
-	DefaultMaxResendAfter = 2 * time.Hour
+	// (resend.Backoff's defaults, the schedule of every repeated command).
+	DefaultResendAfter    = resend.DefaultFirst
+	DefaultMaxResendAfter = resend.DefaultMax
 )
 
 // Config configures a Service.

@@ -85,7 +85,11 @@ func newSync(c config.Config, ob *outbox.Outbox, h fsync.CommandHandler, version
 
 // assignHandler runs the cloud's commands the kiosk owns: assign_session
 // (flow 3) queues a session under the cloud's id; the others belong to the
-// OTA agent or the operator and are refused here.
+// OTA agent or the operator and are refused here. The cloud sends an
+// assignment again until the kiosk answers; a repeat is answered
+// "accepted" without a second session (the sync client answers a command
+// id it has seen from memory, Kiosk.Assign skips a session id it queued
+// or ran, or whose result is still in the outbox after a restart).
 type assignHandler struct {
 	k   *kiosk.Kiosk
 	log *slog.Logger

@@ -22,7 +22,8 @@
 // command published while a device has no session here — not connected
 // since the broker started — is dropped, so a caller that needs it
 // delivered sends it again: Config.OnCommandsSubscribed says when the
-// device's session is back, and the OTA rollouts re-send their update
-// command then, with the same message id) and the retained status (devices publish
-// their birth again when they reconnect).
+// device's session is back, and the cloud re-sends every command not yet
+// answered then, with the same message id: the OTA rollouts their update
+// commands, the fleet its assign_session commands, package resend) and the
+// retained status (devices publish their birth again when they reconnect).
 package broker

@@ -93,9 +93,9 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 			if _, err := c.st.CreateSession(ctx, pending, nil); err != nil {
 				t.Fatal(err)
 			}
-			cmdID, err := in.SendCommand(ctx, id, proto.CommandAssignSession,
-				proto.AssignSessionArgs{SessionID: pending.ID, Mode: "active", ExpiresAt: pending.ExpiresAt}, time.Minute)
-			if err != nil {
+			cmdID := core.NewID("cmd", now)
+			if err := in.PublishCommand(ctx, id, cmdID, proto.CommandAssignSession,
+				proto.AssignSessionArgs{SessionID: pending.ID, Mode: "active", ExpiresAt: pending.ExpiresAt}, now.Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, 10*time.Second, "command answered", func() bool {

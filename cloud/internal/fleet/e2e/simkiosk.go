@@ -60,9 +60,10 @@ type SimKiosk struct {
 	fetch   *download.Fetcher
 	restart chan struct{}
 
-	mu    sync.Mutex
-	told  map[string]map[string]bool // update command ids received, per rollout
-	boots int
+	mu       sync.Mutex
+	told     map[string]map[string]bool // update command ids received, per rollout
+	assigned map[string]map[string]int  // assign_session command ids handled, per session: how many times each
+	boots    int
 }
 
 // NewSimKiosk provisions the factory image.
@@ -81,7 +82,7 @@ func NewSimKiosk(cfg SimKioskConfig) (*SimKiosk, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &SimKiosk{cfg: cfg, told: map[string]map[string]bool{}, restart: make(chan struct{}, 1),
+	k := &SimKiosk{cfg: cfg, told: map[string]map[string]bool{}, assigned: map[string]map[string]int{}, restart: make(chan struct{}, 1),
 		fetch: &download.Fetcher{Client: cfg.HTTP, MaxAttempts: 3, Backoff: func(int) time.Duration { return 50 * time.Millisecond }, Logger: cfg.Logger}}
 	k.dev, err = install.New(install.Config{Layout: layout, Trust: trust, Kind: artifact.KindFirmware, Board: "sim", Arch: "amd64",
 		Health: k.health, Watchdog: 30 * time.Second, Logger: cfg.Logger})
@@ -125,6 +126,19 @@ func (k *SimKiosk) Told(rollout string) int {
 	return len(k.told[rollout])
 }
 
+// Assigned says how an assigned session (flow 3) reached the kiosk: how
+// many distinct assign_session command ids for it were handled, and how
+// many times the kiosk ran it (each handled command, a repeat included).
+func (k *SimKiosk) Assigned(sessionID string) (commands, runs int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, n := range k.assigned[sessionID] {
+		commands++
+		runs += n
+	}
+	return commands, runs
+}
+
 // Restarts is how many times the kiosk restarted (power cycles after the first start).
 func (k *SimKiosk) Restarts() int {
 	k.mu.Lock()
@@ -132,13 +146,19 @@ func (k *SimKiosk) Restarts() int {
 	return max(k.boots-1, 0)
 }
 
-// router counts update commands and hands them to the agent.
+// router counts update commands and hands them to the agent; it runs an
+// assign_session at once: a passing result under the cloud's session id,
+// committed to the outbox (the sync client sends it).
 type router struct {
-	k *SimKiosk
-	a *update.Agent
+	k  *SimKiosk
+	a  *update.Agent
+	ob *outbox.Outbox
 }
 
 func (r *router) HandleCommand(ctx context.Context, id string, cmd *proto.Command) proto.CommandResponse {
+	if cmd.Kind == proto.CommandAssignSession {
+		return r.assign(id, cmd)
+	}
 	var a proto.UpdateArgs
 	if cmd.Kind == proto.CommandUpdate && json.Unmarshal(cmd.Args, &a) == nil {
 		r.k.mu.Lock()
@@ -149,6 +169,31 @@ func (r *router) HandleCommand(ctx context.Context, id string, cmd *proto.Comman
 		r.k.mu.Unlock()
 	}
 	return r.a.HandleCommand(ctx, id, cmd)
+}
+
+func (r *router) assign(id string, cmd *proto.Command) proto.CommandResponse {
+	var a proto.AssignSessionArgs
+	if err := json.Unmarshal(cmd.Args, &a); err != nil || a.SessionID == "" {
+		return proto.CommandResponse{Status: "refused", Error: "assign_session needs args.session_id"}
+	}
+	r.k.mu.Lock()
+	if r.k.assigned[a.SessionID] == nil {
+		r.k.assigned[a.SessionID] = map[string]int{}
+	}
+	r.k.assigned[a.SessionID][id]++
+	r.k.mu.Unlock()
+	now := time.Now().UTC()
+	res := &proto.SessionResult{SessionID: a.SessionID, Assigned: true, Mode: a.Mode, Verdict: "pass", Confidence: 0.97,
+		Layers: []proto.Layer{{Name: "motion", Passed: true, Score: 0.95}}, Reasons: []string{},
+		StartedAt: now.Add(-2 * time.Second), DecidedAt: now, FirmwareVersion: r.k.Running()}
+	mid, data, err := fsync.EncodeResult(res, now)
+	if err == nil {
+		_, err = r.ob.Append(mid, now, data)
+	}
+	if err != nil {
+		return proto.CommandResponse{Status: "failed", Error: err.Error()}
+	}
+	return proto.CommandResponse{Status: "accepted"}
 }
 
 // Run powers the kiosk on, and on again after each restart the agent
@@ -186,7 +231,7 @@ func (k *SimKiosk) powerOn(ctx context.Context) (off func(), err error) {
 		ob.Close()
 		return nil, err
 	}
-	r := &router{k: k}
+	r := &router{k: k, ob: ob}
 	c, err := fsync.New(fsync.Config{DeviceID: cr.DeviceID, BrokerURL: k.cfg.BrokerURL, TLS: tc, Username: cr.Username, Password: cr.Password,
 		Outbox: ob, Handler: r, Logger: k.cfg.Logger, KeepAlive: time.Second, MaxReconnectInterval: 500 * time.Millisecond,
 		TelemetryInterval: 200 * time.Millisecond, Telemetry: func() proto.Telemetry { return proto.Telemetry{Board: "sim"} },

@@ -393,22 +393,14 @@ func (in *Ingest) handleTelemetry(ctx context.Context, dev string, payload []byt
 	}
 }
 
-// SendCommand publishes a command to device dev (QoS 1: the broker queues
-// it in the device's persistent session while it is offline) and returns
-// its message id, which the device's CommandResponse names in Of.
-func (in *Ingest) SendCommand(ctx context.Context, dev, kind string, args any, ttl time.Duration) (string, error) {
-	now := in.cfg.Clock.Now()
-	id := core.NewID("cmd", now)
-	return id, in.PublishCommand(ctx, dev, id, kind, args, now.Add(ttl))
-}
-
 // PublishCommand publishes a command with the message id and expiry the
 // caller chose (QoS 1). Publishing the same id again is a redelivery: the
 // device answers it from its records instead of running it twice. It
 // returns once the broker took the message; a device with no session on
 // the broker (the embedded broker keeps sessions in memory only) does not
-// get it, so a caller that needs it delivered sends it again (the OTA
-// rollouts do, when the device's session comes online).
+// get it, so a caller that needs it delivered sends it again until the
+// device answers (the OTA rollouts for their update commands, the fleet's
+// resend.Pending for the others).
 func (in *Ingest) PublishCommand(ctx context.Context, dev, id, kind string, args any, expiresAt time.Time) error {
 	if err := proto.ValidDeviceID(dev); err != nil {
 		return err
