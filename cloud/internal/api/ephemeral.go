@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -419,4 +420,56 @@ func (s *Server) capturePage(c *fiber.Ctx) error {
 		`#qr svg{width:16rem;height:16rem}a.button{display:inline-block;margin-top:1rem;padding:.75rem 1.5rem;background:#0b57d0;color:#fff;border-radius:.5rem;text-decoration:none}</style></head>` +
 		`<body><main><h1>Continue on your phone</h1><p>Scan this code with your phone's camera to verify it's you there.</p>` +
 		`<div id="qr">` + svg + `</div><p>On this device or your phone already?</p><a class="button" id="open" href="` + html.EscapeString(link) + `">Open on this device</a></main></body></html>`)
+}
+
+// Limits of GET /v1/sessions?externalUserId=….
+const (
+	listDefault = 20
+	listMax     = 100
+)
+
+// SessionList is the answer of GET /v1/sessions?externalUserId=….
+type SessionList struct {
+	Sessions []ListedSession `json:"sessions" doc:"The user's verification sessions, newest first."`
+}
+
+// ListedSession is one session of a list: as GET /v1/sessions/{id}, without
+// the client token, with the external user id.
+type ListedSession struct {
+	lifecycle.Verification
+	ExternalUserID string    `json:"externalUserId" doc:"The external user id searched for."`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// listVerifications: GET /v1/sessions?externalUserId=….
+func (s *Server) listVerifications(c *fiber.Ctx) error {
+	p, err := s.verificationPrincipal(c, core.ScopeSessionsRead)
+	if err != nil {
+		return err
+	}
+	user := c.Query("externalUserId")
+	if user == "" {
+		return apierr.New(apierr.InvalidQuery, "query parameter \"externalUserId\" is required")
+	}
+	if utf8.RuneCountInString(user) > maxExternalUserID {
+		return apierr.New(apierr.InvalidQuery, "query parameter \"externalUserId\" is longer than %d characters", maxExternalUserID)
+	}
+	limit := listDefault
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > listMax {
+			return apierr.New(apierr.InvalidQuery, "query parameter \"limit\" must be an integer 1–%d, got %q", listMax, v)
+		}
+		limit = n
+	}
+	list, err := s.cfg.Sessions.ListByUser(c.UserContext(), p.TenantID, user, limit)
+	if err != nil {
+		return err
+	}
+	out := SessionList{Sessions: []ListedSession{}}
+	for _, sess := range list {
+		out.Sessions = append(out.Sessions, ListedSession{Verification: lifecycle.VerificationOf(sess, s.cfg.Sessions.PublicURL(), ""),
+			ExternalUserID: sess.UserID, CreatedAt: sess.CreatedAt})
+	}
+	return c.JSON(out)
 }

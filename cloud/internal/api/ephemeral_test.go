@@ -24,6 +24,7 @@ var ephemeralSuite = []struct {
 	{"Sessions", testEphemeralSessions},
 	{"Isolation", testEphemeralIsolation},
 	{"Handoff", testEphemeralHandoff},
+	{"ListByExternalUser", testListByExternalUser},
 }
 
 func TestEphemeralBolt(t *testing.T) {
@@ -275,6 +276,64 @@ func testEphemeralHandoff(t *testing.T, start starter) {
 	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization)+"&sessionId="+s2.SessionID, nil).want(t, 401, "ephemeral.token_expired")
 }
 
+// testListByExternalUser: GET /v1/sessions?externalUserId=… lists one
+// user's verification sessions of the key's tenant, newest first.
+func testListByExternalUser(t *testing.T, start starter) {
+	e := start(t)
+	tc, other := e.tenant("test"), e.tenant("test")
+	a, b := e.ephemeral(tc.APIKey, nil), e.ephemeral(tc.APIKey, nil)
+	first := e.esession(a.Authorization, "liveness", `{"metadata":{"externalUserId":"u 1/é"}}`)
+	e.clk.Advance(time.Second)
+	second := e.esession(b.Authorization, "liveness", `{"metadata":{"externalUserId":"u 1/é"}}`)
+	e.esession(a.Authorization, "liveness", `{"metadata":{"externalUserId":"u2"}}`)
+	e.esession(e.ephemeral(other.APIKey, nil).Authorization, "liveness", `{"metadata":{"externalUserId":"u 1/é"}}`)
+	e.session(tc.APIKey, map[string]string{"user_id": "u 1/é"}) // not a verification session
+	list := func(q string) api.SessionList {
+		var l api.SessionList
+		e.do("GET", "/v1/sessions?"+q, nil, bearer(tc.APIKey)...).want(t, 200, "").decode(t, &l)
+		return l
+	}
+	l := list("externalUserId=" + url.QueryEscape("u 1/é"))
+	if len(l.Sessions) != 2 || l.Sessions[0].SessionID != second.SessionID || l.Sessions[1].SessionID != first.SessionID ||
+		l.Sessions[0].ExternalUserID != "u 1/é" || l.Sessions[0].ClientToken != nil || strings.Contains(l.Sessions[0].HostedURL, "?t=") {
+		t.Fatalf("list %+v", l)
+	}
+	if l := list("externalUserId=" + url.QueryEscape("u 1/é") + "&limit=1"); len(l.Sessions) != 1 || l.Sessions[0].SessionID != second.SessionID {
+		t.Fatalf("limit 1: %+v", l)
+	}
+	if l := list("externalUserId=nobody"); len(l.Sessions) != 0 {
+		t.Fatalf("nobody: %+v", l)
+	}
+	// Past their TTL, the list shows them expired.
+	e.clk.Advance(24 * time.Hour)
+	if l := list("externalUserId=u2"); len(l.Sessions) != 1 || l.Sessions[0].Status != "expired" {
+		t.Fatalf("expired: %+v", l)
+	}
+	var wo api.KeyRotated
+	e.do("POST", "/admin/v1/tenants/"+tc.TenantID+"/keys/rotate", `{"grace_period_seconds":3600,"scopes":["sessions:write"]}`, bearer(adminToken)...).
+		want(t, 201, "").decode(t, &wo)
+	for _, c := range []struct {
+		name, q string
+		hdr     []string
+		status  int
+		code    string
+	}{
+		{"no externalUserId", "", bearer(tc.APIKey), 400, "request.invalid_query"},
+		{"externalUserId too long", "externalUserId=" + strings.Repeat("x", 257), bearer(tc.APIKey), 400, "request.invalid_query"},
+		{"limit zero", "externalUserId=u2&limit=0", bearer(tc.APIKey), 400, "request.invalid_query"},
+		{"limit above 100", "externalUserId=u2&limit=101", bearer(tc.APIKey), 400, "request.invalid_query"},
+		{"limit not a number", "externalUserId=u2&limit=x", bearer(tc.APIKey), 400, "request.invalid_query"},
+		{"no key", "externalUserId=u2", nil, 401, "auth.missing"},
+		{"a device's token", "externalUserId=u2", bearer(a.Authorization), 401, "auth.invalid"},
+		{"a key without sessions:read", "externalUserId=u2", bearer(wo.APIKey), 403, "auth.insufficient_scope"},
+		{"the legacy key", "externalUserId=u2", bearer(legacyKey), 403, "auth.tenant_key_required"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.with(t).do("GET", "/v1/sessions?"+c.q, nil, c.hdr...).want(t, c.status, c.code)
+		})
+	}
+}
+
 // TestEphemeralMatchesSchemas: the answers of the ephemeral routes match
 // the OpenAPI document, errors included.
 func TestEphemeralMatchesSchemas(t *testing.T) {
@@ -343,4 +402,6 @@ func TestEphemeralMatchesSchemas(t *testing.T) {
 	e.do("POST", "/api/v1/session/"+s.SessionID+"/simulate", `{"verdict":"fail"}`, bearer(tc.APIKey)...).want(t, 200, "")
 	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...))
 	check("GET", "/mobile", e.do("GET", "/mobile"+q+s.SessionID, nil))
+	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions?externalUserId=u", nil, bearer(tc.APIKey)...))
+	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions?externalUserId=u&limit=0", nil, bearer(tc.APIKey)...))
 }

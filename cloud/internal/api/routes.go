@@ -206,6 +206,15 @@ func (s *Server) routes() []route {
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: lifecycle.Verification{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors: append(append([]apierr.Code{}, verificationAuthErrs...), append(append([]apierr.Code{}, urlErrs...), apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable,
 				apierr.IdempotencyReused, apierr.LiveKey)...)}, s.createVerification},
+		{openapi.Operation{Method: "GET", Path: "/v1/sessions", ID: "listVerificationSessions", Tag: tagVerification,
+			Summary: "List the verification sessions of one external user",
+			Description: "Needs the sessions:read scope. The tenant's verification sessions whose externalUserId (metadata.externalUserId at " +
+				"POST /api/sessions) is the one given, newest first, without client tokens. The stores scan the tenant's sessions for it (not indexed yet).",
+			Security: sec, Params: []openapi.Param{
+				{Name: "externalUserId", In: "query", Required: true, Description: "The external user id, as given at creation."},
+				{Name: "limit", In: "query", Type: "integer", Description: "1–100, default 20."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The sessions.", Body: SessionList{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.InvalidQuery)}, s.listVerifications},
 		{openapi.Operation{Method: "GET", Path: "/v1/sessions/{id}", ID: "getVerificationSession", Tag: tagVerification,
 			Summary: "Get a verification session's status and decision",
 			Description: "Needs the sessions:read scope. decision is null until the session completes, then approved, declined or review " +

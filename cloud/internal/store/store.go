@@ -55,6 +55,10 @@ type Store interface {
 	// and enqueues the deliveries fn returns. If fn returns an error nothing
 	// is written and the error is returned as is.
 	UpdateSession(ctx context.Context, id string, fn func(*core.Session) ([]*core.Delivery, error)) (*core.Session, error)
+	// ListVerificationsByUser returns tenantID's verification sessions
+	// (Flow set) whose UserID is userID, newest first, at most limit. Both stores scan the tenant's
+	// sessions (no index on the user yet).
+	ListVerificationsByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error)
 	// ListExpiring returns ids of sessions not in a terminal status whose
 	// ExpiresAt is at or before now, oldest first, at most limit.
 	ListExpiring(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -411,6 +411,24 @@ func (s *Service) ClientToken(sess *core.Session) (token string, ok bool, err er
 func (s *Service) PublicURL() string { return s.cfg.PublicURL }
 
 // Get returns a session, expiring it first if its TTL has passed.
+// ListByUser returns tenantID's verification sessions of end user userID (user_id,
+// externalUserId), newest first, at most limit; one past its TTL is
+// expired first, as Get does.
+func (s *Service) ListByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error) {
+	list, err := s.cfg.Store.ListVerificationsByUser(ctx, tenantID, userID, limit)
+	if err != nil {
+		return nil, storeErr("listing sessions", err)
+	}
+	for i, sess := range list {
+		if !sess.Status.Terminal() && !s.cfg.Clock.Now().Before(sess.ExpiresAt) {
+			if list[i], err = s.Expire(ctx, sess.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return list, nil
+}
+
 func (s *Service) Get(ctx context.Context, id string) (*core.Session, error) {
 	sess, err := s.cfg.Store.GetSession(ctx, id)
 	if err != nil {

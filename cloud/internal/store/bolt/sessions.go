@@ -249,3 +249,22 @@ func (s *Store) GetPhoto(ctx context.Context, sessionID string) ([]byte, error) 
 	})
 	return out, err
 }
+
+func (s *Store) ListVerificationsByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error) {
+	var out []*core.Session
+	err := s.view(ctx, "list sessions of a user", func(tx *bbolt.Tx) error {
+		c := bucket(tx, bSessions).Cursor()
+		// Ids are time-ordered: newest first is the cursor backwards.
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			sess, err := decode[core.Session]("session", string(k), v)
+			if err != nil {
+				return err
+			}
+			if sess.TenantID == tenantID && sess.UserID == userID && len(sess.Flow) > 0 {
+				out = append(out, sess)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

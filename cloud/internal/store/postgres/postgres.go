@@ -419,6 +419,35 @@ func (s *Store) GetSession(ctx context.Context, id string) (*core.Session, error
 	return decode[core.Session]("session", id, doc)
 }
 
+func (s *Store) ListVerificationsByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error) {
+	if err := s.check("list sessions of a user"); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, doc FROM sessions WHERE tenant_id = $1 AND convert_from(doc, 'UTF8')::jsonb->>'user_id' = $2 AND convert_from(doc, 'UTF8')::jsonb->'flow' IS NOT NULL ORDER BY id DESC LIMIT $3",
+		tenantID, userID, limit)
+	if err != nil {
+		return nil, mapErr("list sessions of a user", err)
+	}
+	defer rows.Close()
+	var out []*core.Session
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, mapErr("list sessions of a user", err)
+		}
+		sess, err := decode[core.Session]("session", id, doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr("list sessions of a user", err)
+	}
+	return out, nil
+}
+
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Session) ([]*core.Delivery, error)) (*core.Session, error) {
 	var out *core.Session
 	err := s.inTx(ctx, "update session", func(tx pgx.Tx) error {
