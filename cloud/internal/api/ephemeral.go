@@ -400,26 +400,58 @@ func (s *Server) mobileLink(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// capturePage: GET /capture?url=…: the desktop page of a handoff, the
-// phone's link as a QR code and a button.
+// captureRefresh is how often the desktop page reloads itself while the
+// phone has not finished.
+const captureRefresh = 3
+
+// capturePage: GET /capture?url=…: the desktop page of a handoff. While
+// the session is pending it shows the phone's link as a QR code and a
+// button; it follows the phone by reloading itself every few seconds (no
+// script), saying when the phone is capturing and when it has finished.
 func (s *Server) capturePage(c *fiber.Ctx) error {
 	link, err := s.mobileLink(c.Query("url"))
 	if err != nil {
 		return err
 	}
-	svg, err := web.QRSVG(link)
+	u, _ := url.Parse(link)
+	id := u.Query().Get("sessionId")
+	c.Locals(localSessionID, id)
+	sess, err := s.deviceSession(c.UserContext(), u.Query().Get("authorization"), id)
 	if err != nil {
-		return apierr.Wrap(CodeHandoffInvalid, err, "the link is too long for a QR code")
+		return err
+	}
+	if !sess.Status.Terminal() && !s.cfg.Clock.Now().Before(sess.ExpiresAt) {
+		if sess, err = s.cfg.Sessions.Get(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
+	var head, body string
+	switch sess.Status {
+	case core.StatusPending:
+		svg, err := web.QRSVG(link)
+		if err != nil {
+			return apierr.Wrap(CodeHandoffInvalid, err, "the link is too long for a QR code")
+		}
+		head = `<meta http-equiv="refresh" content="` + strconv.Itoa(captureRefresh) + `">`
+		body = `<h1>Continue on your phone</h1><p>Scan this code with your phone's camera to verify it's you there.</p>` +
+			`<div id="qr">` + svg + `</div><p>On this device or your phone already?</p><a class="button" id="open" href="` + html.EscapeString(link) + `">Open on this device</a>`
+	case core.StatusInProgress:
+		head = `<meta http-equiv="refresh" content="` + strconv.Itoa(captureRefresh) + `">`
+		body = `<h1 id="state" data-status="in_progress">Your phone is verifying…</h1><p>Keep going on your phone; this page follows it.</p>`
+	case core.StatusCompleted:
+		body = `<h1 id="state" data-status="completed">Done on your phone</h1><p>The verification has finished. You can close this page.</p>`
+	default:
+		body = `<h1 id="state" data-status="` + html.EscapeString(string(sess.Status)) + `">This verification has ended</h1><p>It was ` +
+			html.EscapeString(string(sess.Status)) + ` before it finished. Start again from the site that sent you here.</p>`
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("Referrer-Policy", "no-referrer")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	c.Type("html", "utf-8")
-	return c.SendString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+	return c.SendString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` + head +
 		`<title>Continue on your phone</title><style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;text-align:center}` +
 		`#qr svg{width:16rem;height:16rem}a.button{display:inline-block;margin-top:1rem;padding:.75rem 1.5rem;background:#0b57d0;color:#fff;border-radius:.5rem;text-decoration:none}</style></head>` +
-		`<body><main><h1>Continue on your phone</h1><p>Scan this code with your phone's camera to verify it's you there.</p>` +
-		`<div id="qr">` + svg + `</div><p>On this device or your phone already?</p><a class="button" id="open" href="` + html.EscapeString(link) + `">Open on this device</a></main></body></html>`)
+		`<body><main aria-live="polite">` + body + `</main></body></html>`)
 }
 
 // Limits of GET /v1/sessions?externalUserId=….

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -268,12 +269,45 @@ func testEphemeralHandoff(t *testing.T, start starter) {
 	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization)+"&sessionId="+other.SessionID, nil).want(t, 404, "session.not_found")
 	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization), nil).want(t, 400, "request.invalid_query")
 	e.do("GET", "/mobile?sessionId="+s.SessionID, nil).want(t, 401, "auth.missing")
-	// A finished session: 409; past the token's TTL: 401.
+	// The desktop page checks the link's token and session as /mobile does.
+	moved := pub + "/mobile?authorization=" + url.QueryEscape(d.Authorization) + "&sessionId=" + other.SessionID
+	e.do("GET", "/capture?url="+url.QueryEscape(moved), nil).want(t, 404, "session.not_found")
+	forged := pub + "/mobile?authorization=lgeph_x.y&sessionId=" + s.SessionID
+	e.do("GET", "/capture?url="+url.QueryEscape(forged), nil).want(t, 401, "ephemeral.token_required")
+
+	// The desktop follows the phone: each reload says where it is.
+	page := func(h string) string {
+		t.Helper()
+		r := e.do("GET", strings.TrimPrefix(h, pub), nil).want(t, 200, "")
+		return string(r.body)
+	}
+	f := e.esession(d.Authorization, "liveness", nil)
+	refresh := `<meta http-equiv="refresh" content="3">`
+	if p := page(f.HandoffURL); !strings.Contains(p, refresh) || !strings.Contains(p, "<svg") {
+		t.Fatalf("pending page %s", p)
+	}
+	if _, err := e.d.Sessions().Start(context.Background(), f.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if p := page(f.HandoffURL); !strings.Contains(p, refresh) || strings.Contains(p, "<svg") || !strings.Contains(p, `data-status="in_progress"`) {
+		t.Fatalf("in-progress page %s", p)
+	}
+	e.do("POST", "/api/v1/session/"+f.SessionID+"/simulate", `{"verdict":"pass"}`, bearer(tc.APIKey)...).want(t, 200, "")
+	if p := page(f.HandoffURL); strings.Contains(p, refresh) || !strings.Contains(p, `data-status="completed"`) {
+		t.Fatalf("completed page %s", p)
+	}
+
+	// A finished session: 409 on the phone, the end on the desktop; past
+	// the token's TTL: 401.
 	e.do("POST", "/v1/sessions/"+s.SessionID+"/cancel", nil, bearer(tc.APIKey)...).want(t, 200, "")
 	e.do("GET", strings.TrimPrefix(mobile, pub), nil).want(t, 409, "session.already_finished")
+	if p := page(s.HandoffURL); strings.Contains(p, refresh) || !strings.Contains(p, `data-status="cancelled"`) {
+		t.Fatalf("cancelled page %s", p)
+	}
 	s2 := e.esession(d.Authorization, "liveness", nil)
 	e.clk.Advance(10 * time.Minute)
 	e.do("GET", "/mobile?authorization="+url.QueryEscape(d.Authorization)+"&sessionId="+s2.SessionID, nil).want(t, 401, "ephemeral.token_expired")
+	e.do("GET", strings.TrimPrefix(s2.HandoffURL, pub), nil).want(t, 401, "ephemeral.token_expired")
 }
 
 // testListByExternalUser: GET /v1/sessions?externalUserId=… lists one
@@ -396,6 +430,7 @@ func TestEphemeralMatchesSchemas(t *testing.T) {
 	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/ses_nope", nil, raw(d.Authorization)...))
 	check("GET", "/capture", e.do("GET", s.HandoffURL[strings.Index(s.HandoffURL, "/capture"):], nil))
 	check("GET", "/capture", e.do("GET", "/capture?url=https%3A%2F%2Fevil.example%2F", nil))
+	check("GET", "/capture", e.do("GET", "/capture?url="+url.QueryEscape(s.HandoffURL[:strings.Index(s.HandoffURL, "/capture")]+"/mobile?authorization=lgeph_x.y&sessionId="+s.SessionID), nil))
 	q := "?authorization=" + url.QueryEscape(d.Authorization) + "&sessionId="
 	check("GET", "/mobile", e.do("GET", "/mobile"+q+s.SessionID, nil))
 	check("GET", "/mobile", e.do("GET", "/mobile"+q+"ses_nope", nil))

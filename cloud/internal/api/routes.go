@@ -272,11 +272,13 @@ func (s *Server) routes() []route {
 			Errors: []apierr.Code{apierr.InvalidQuery, apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound,
 				apierr.SessionExpired, apierr.SessionTerminal}}, s.mobileHandoff},
 		{openapi.Operation{Method: "GET", Path: "/capture", ID: "captureHandoff", Tag: tagEphemeral,
-			Summary:     "The desktop page of a handoff: the phone's link as a QR code and a button",
-			Description: "HTML. url must be this server's /mobile link (URL-encoded); any other gets 400 handoff.invalid_link.",
-			Params:      []openapi.Param{{Name: "url", In: "query", Required: true, Description: "The /mobile?authorization=…&sessionId=… link, URL-encoded."}},
-			Responses:   []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
-			Errors:      []apierr.Code{CodeHandoffInvalid}}, s.capturePage},
+			Summary: "The desktop page of a handoff: the phone's link as a QR code and a button; it follows the phone",
+			Description: "HTML. url must be this server's /mobile link (URL-encoded); any other gets 400 handoff.invalid_link, and its token " +
+				"and session are checked as /mobile checks them. While the session is pending the page shows the QR code and a button; it reloads " +
+				"itself every 3 seconds (no script) and says when the phone is capturing and when the session has finished, expired or been cancelled.",
+			Params:    []openapi.Param{{Name: "url", In: "query", Required: true, Description: "The /mobile?authorization=…&sessionId=… link, URL-encoded."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
+			Errors:    []apierr.Code{CodeHandoffInvalid, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound}}, s.capturePage},
 		{openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary:     "The hosted session page (session_url)",
 			Description: "HTML. Needs the client token in ?t= (session_url carries it). 410 past the TTL; errors are HTML for browsers (Accept: text/html), the envelope otherwise.",
