@@ -124,13 +124,14 @@ func TestPlanDeterministic(t *testing.T) {
 		}
 		seenNew = seenNew || isNew(j.label)
 	}
-	// The eyehole masks come last of all.
-	seenMask := false
+	// Then the eyehole masks, then the glasses: each added after the rest.
+	seenMask, seenGlasses := false, false
 	for i, j := range a {
-		if seenMask && j.label.Species != SpeciesEyeholeMask {
-			t.Fatalf("job %d (%s %s) comes after an eyehole mask", i, j.label.Species, j.label.Kind)
+		mask, glasses := j.label.Species == SpeciesEyeholeMask, j.label.Kind == KindGlasses
+		if seenMask && !mask && !glasses || seenGlasses && !glasses {
+			t.Fatalf("job %d (%s %s) comes after an eyehole mask or glasses", i, j.label.Species, j.label.Kind)
 		}
-		seenMask = seenMask || j.label.Species == SpeciesEyeholeMask
+		seenMask, seenGlasses = seenMask || mask, seenGlasses || glasses
 	}
 }
 
@@ -381,6 +382,7 @@ func TestNewSamplesRender(t *testing.T) {
 		{"backlit", Label{Label: BonaFide, Kind: KindBacklit, Source: c.Name, SourceFrames: win(150)}, g.backlitWindow(c)},
 		{"lowres", Label{Label: BonaFide, Kind: KindLowRes, Source: c.Name, SourceFrames: win(150)}, g.lowResWindow(c)},
 		{"fast", Label{Label: BonaFide, Kind: KindFast, Source: c.Name, SourceFrames: win(300)}, g.fastWindow(c)},
+		{"glasses", Label{Label: BonaFide, Kind: KindGlasses, Source: c.Name, SourceFrames: win(150)}, g.glassesWindow(c)},
 	}
 	dir := t.TempDir()
 	for _, tc := range cases {
@@ -466,6 +468,36 @@ func TestCutoutSampleBackground(t *testing.T) {
 		}
 		if paper > ring/10 {
 			t.Errorf("seed %d (params %v): %d of %d border pixels paper-white", seed, la.Params, paper, ring)
+		}
+	}
+}
+
+// TestGlassesDrawn: the glasses cover the eyes' surroundings and leave the
+// rest of the frame as it was; the lens lets the eye show through (tinted).
+func TestGlassesDrawn(t *testing.T) {
+	src := imgproc.NewRGB(SampleW, SampleH)
+	for i := range src.Pix {
+		src.Pix[i] = 150
+	}
+	s := &spectacles{halfW: 0.4, halfH: 0.25, p: 4, rim: 0.05, colour: [3]float64{20, 20, 20}, tint: 0.1}
+	dst := imgproc.NewRGB(SampleW, SampleH)
+	mid, axis := complex(160, 120), complex(60, 0) // eyes at (130, 120) and (190, 120)
+	renderGlasses(dst, src, s, mid, axis, rand.New(rand.NewPCG(1, 2)), 0)
+	at := func(x, y int) uint8 { return dst.Pix[(y*SampleW+x)*3] }
+	tests := []struct {
+		name   string
+		x, y   int
+		lo, hi uint8
+	}{
+		{"through the lens: tinted", 130, 120, 133, 137},
+		{"on the rim", 130 + int(0.4*60) + 1, 120, 19, 40},
+		{"the bridge", 160, 116, 19, 60},
+		{"the cheek below", 130, 160, 150, 150},
+		{"far away", 10, 10, 150, 150},
+	}
+	for _, tc := range tests {
+		if v := at(tc.x, tc.y); v < tc.lo || v > tc.hi {
+			t.Errorf("%s (%d, %d): %d, want %d–%d", tc.name, tc.x, tc.y, v, tc.lo, tc.hi)
 		}
 	}
 }

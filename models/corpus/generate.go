@@ -356,6 +356,7 @@ func (g *generator) plan() []*job {
 	g.planBonaFideKinds(rng, n.kind, add)
 	// Species added later come after these, for the same reason.
 	g.planEyeholeMasks(rng, n.cue, add)
+	g.planGlasses(rng, n.kind, add)
 	for i, j := range jobs {
 		kind := j.label.Species
 		if j.label.Label == BonaFide && j.label.Kind == "" {

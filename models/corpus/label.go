@@ -65,10 +65,13 @@ const (
 	// KindFast is a real window at double speed (every second frame
 	// dropped, timestamps at the clip's rate).
 	KindFast = "fast"
+	// KindGlasses is a real window with glasses drawn on the face
+	// (synthetic glasses on a real face: the clips have none).
+	KindGlasses = "glasses"
 )
 
 // BonaFideKinds lists every bona fide kind, in report order.
-var BonaFideKinds = []string{KindWebcam, KindHandheld, KindDim, KindBacklit, KindLowRes, KindFast}
+var BonaFideKinds = []string{KindWebcam, KindHandheld, KindDim, KindBacklit, KindLowRes, KindFast, KindGlasses}
 
 // CameraHandheld is Label.Camera for a camera that moves with the hand
 // holding it (a phone); "" is a fixed camera.
