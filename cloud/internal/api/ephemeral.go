@@ -42,7 +42,7 @@ var (
 	CodeEphemeralRequired = apierr.Register("ephemeral.token_required", http.StatusUnauthorized,
 		"The route needs an ephemeral device's token (lgeph_…) in Authorization (with or without Bearer); it is missing, malformed or not signed by this tenant's key. An API key is refused here: make an ephemeral device with it first.")
 	CodeWorkflowNotFound = apierr.Register("workflow.not_found", http.StatusNotFound,
-		"No workflow with this workflowId. The workflows are the flows: liveness (runs), liveness+facematch and liveness+facematch+document (refused with session.flow_unavailable until their checks exist).")
+		"No workflow with this workflowId: neither one of your tenant's workflows (PUT /admin/v1/tenants/{id}/workflows) nor a flow's name (liveness runs; liveness+facematch and liveness+facematch+document are refused with session.flow_unavailable until their checks exist).")
 	CodeHandoffInvalid = apierr.Register("handoff.invalid_link", http.StatusBadRequest,
 		"The url of /capture is not this server's /mobile link with authorization and sessionId: the capture page only shows its own handoff links.")
 )
@@ -77,7 +77,7 @@ type EphemeralSessionRequest struct {
 type EphemeralSession struct {
 	lifecycle.Verification
 	ExternalUserID *string `json:"externalUserId" doc:"metadata.externalUserId given at creation; null without one."`
-	WorkflowID     string  `json:"workflowId" doc:"The workflow the session runs." enum:"liveness"`
+	WorkflowID     string  `json:"workflowId" doc:"The workflowId the session was started with: liveness, or one of your tenant's workflows."`
 	HandoffURL     string  `json:"handoffUrl" doc:"The desktop page for this session (/capture?url=<the /mobile link, URL-encoded>), as the seed's step 4 builds it; it carries the device's token, so give it only to this user. Empty on GET."`
 }
 
@@ -189,19 +189,124 @@ func (s *Server) ephemeralToken(ctx context.Context, tok string) (ephemeralClaim
 	return cl, nil
 }
 
-// workflowFlow maps a workflowId to the checks it runs.
-func workflowFlow(id string) ([]string, error) {
+// workflowOf resolves workflowId for tenant t: one of t's workflows, else
+// a flow's name.
+func workflowOf(t *core.Tenant, id string) (core.Workflow, error) {
+	if id == "" {
+		return core.Workflow{}, apierr.New(apierr.InvalidQuery, "query parameter \"workflowId\" is required (this server runs %q)", lifecycle.FlowLiveness)
+	}
+	if w, ok := t.Workflows[id]; ok {
+		return w, nil
+	}
 	switch id {
-	case "":
-		return nil, apierr.New(apierr.InvalidQuery, "query parameter \"workflowId\" is required (this server runs %q)", lifecycle.FlowLiveness)
 	case lifecycle.FlowLiveness:
-		return []string{lifecycle.CheckLiveness}, nil
+		return core.Workflow{Flow: id}, nil
 	case lifecycle.FlowLivenessFacematch, lifecycle.FlowLivenessFacematchDocument:
 		_, err := checkFlow(id)
-		return nil, err
+		return core.Workflow{}, err
 	}
-	return nil, apierr.New(CodeWorkflowNotFound, "no workflow %q: the workflows are %q, %q and %q", id, lifecycle.FlowLiveness,
-		lifecycle.FlowLivenessFacematch, lifecycle.FlowLivenessFacematchDocument)
+	return core.Workflow{}, apierr.New(CodeWorkflowNotFound, "no workflow %q: define it with PUT /admin/v1/tenants/{id}/workflows, or use a flow (%q)", id, lifecycle.FlowLiveness)
+}
+
+// Limits of a tenant's workflows.
+const maxWorkflows = 50
+
+// WorkflowsBody is the body and answer of PUT
+// /admin/v1/tenants/{id}/workflows.
+type WorkflowsBody struct {
+	Workflows map[string]WorkflowSpec `json:"workflows" doc:"workflowId → what a session started with it runs. Ids: 1–64 letters, digits, _ . - (starting with a letter or digit), at most 50; the flows' own names are taken."`
+}
+
+// WorkflowSpec is one workflow.
+type WorkflowSpec struct {
+	Flow                string   `json:"flow" doc:"The checks: liveness. The other flows get 422 session.flow_unavailable until their checks exist." enum:"liveness,liveness+facematch,liveness+facematch+document"`
+	Mode                string   `json:"mode,omitempty" doc:"active (default: 3–6 challenges) or passive." enum:"active,passive"`
+	LivenessReviewBelow *float64 `json:"livenessReviewBelow,omitempty" doc:"A liveness pass below this confidence goes to review, instead of the tenant's verification.liveness_review_below; (0, 1]."`
+}
+
+// checkWorkflows validates a workflow set and converts it.
+func checkWorkflows(in map[string]WorkflowSpec) (map[string]core.Workflow, error) {
+	if in == nil {
+		return nil, apierr.New(apierr.MissingField, "field \"workflows\" is required ({} removes every workflow)")
+	}
+	if len(in) > maxWorkflows {
+		return nil, apierr.New(apierr.InvalidField, "field \"workflows\" has %d workflows, at most %d", len(in), maxWorkflows)
+	}
+	out := map[string]core.Workflow{}
+	for id, w := range in {
+		if !validWorkflowID(id) {
+			return nil, apierr.New(apierr.InvalidField, "workflow id %q: want 1–64 letters, digits, _ . - starting with a letter or digit", id)
+		}
+		if id == lifecycle.FlowLiveness {
+			return nil, apierr.New(apierr.InvalidField, "workflow id %q is a flow's name: choose another", id)
+		}
+		if _, err := checkFlow(w.Flow); err != nil {
+			e, _ := apierr.As(err)
+			if e != nil && e.Code != CodeFlowUnavailable {
+				return nil, apierr.New(e.Code, "workflows[%q]: %s", id, e.Message)
+			}
+			return nil, err
+		}
+		switch core.Mode(w.Mode) {
+		case "", core.ModeActive, core.ModePassive:
+		default:
+			return nil, apierr.New(apierr.InvalidField, "workflows[%q].mode must be \"active\" or \"passive\", got %q", id, w.Mode)
+		}
+		if v := w.LivenessReviewBelow; v != nil && (*v <= 0 || *v > 1) {
+			return nil, apierr.New(apierr.InvalidField, "workflows[%q].livenessReviewBelow must be in (0, 1], got %v", id, *v)
+		}
+		out[id] = core.Workflow{Flow: w.Flow, Mode: core.Mode(w.Mode), ReviewBelow: w.LivenessReviewBelow}
+	}
+	return out, nil
+}
+
+func validWorkflowID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i, r := range id {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || (r != '_' && r != '.' && r != '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+// viewWorkflows renders a tenant's workflows.
+func viewWorkflows(t *core.Tenant) WorkflowsBody {
+	out := WorkflowsBody{Workflows: map[string]WorkflowSpec{}}
+	for id, w := range t.Workflows {
+		out.Workflows[id] = WorkflowSpec{Flow: w.Flow, Mode: string(w.Mode), LivenessReviewBelow: w.ReviewBelow}
+	}
+	return out
+}
+
+// putWorkflows: PUT /admin/v1/tenants/{id}/workflows.
+func (s *Server) putWorkflows(c *fiber.Ctx) error {
+	id := tenantParam(c)
+	var req WorkflowsBody
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	w, err := checkWorkflows(req.Workflows)
+	if err != nil {
+		return err
+	}
+	t, err := s.cfg.Tenants.SetWorkflows(c.UserContext(), id, w)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewWorkflows(t))
+}
+
+// getWorkflows: GET /admin/v1/tenants/{id}/workflows.
+func (s *Server) getWorkflows(c *fiber.Ctx) error {
+	t, err := s.cfg.Tenants.Get(c.UserContext(), tenantParam(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewWorkflows(t))
 }
 
 // externalUserID reads metadata.externalUserId.
@@ -238,7 +343,10 @@ func externalUserID(meta json.RawMessage) (string, error) {
 // ephemeralView renders sess for the device's routes.
 func (s *Server) ephemeralView(sess *core.Session, client, handoff string) EphemeralSession {
 	v := EphemeralSession{Verification: lifecycle.VerificationOf(sess, s.cfg.Sessions.PublicURL(), client),
-		WorkflowID: lifecycle.FlowOf(sess), HandoffURL: handoff}
+		WorkflowID: sess.Workflow, HandoffURL: handoff}
+	if v.WorkflowID == "" {
+		v.WorkflowID = lifecycle.FlowOf(sess)
+	}
 	if sess.UserID != "" {
 		id := sess.UserID
 		v.ExternalUserID = &id
@@ -266,7 +374,16 @@ func (s *Server) createEphemeralSession(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(localTenantID, cl.Tenant)
-	flow, err := workflowFlow(c.Query("workflowId"))
+	t, err := s.cfg.Tenants.Get(ctx, cl.Tenant)
+	if err != nil {
+		return err
+	}
+	wfID := c.Query("workflowId")
+	wf, err := workflowOf(t, wfID)
+	if err != nil {
+		return err
+	}
+	flow, err := checkFlow(wf.Flow)
 	if err != nil {
 		return err
 	}
@@ -278,17 +395,16 @@ func (s *Server) createEphemeralSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.cfg.Tenants.Get(ctx, cl.Tenant)
-	if err != nil {
-		return err
-	}
-	x := lifecycle.Extra{Flow: flow, KeepTokens: true, EphemeralDevice: cl.Device}
+	x := lifecycle.Extra{Flow: flow, KeepTokens: true, EphemeralDevice: cl.Device, Workflow: wfID}
 	if v := t.Settings.Verification.LivenessReviewBelow; v != nil {
+		x.ReviewBelow = *v
+	}
+	if v := wf.ReviewBelow; v != nil {
 		x.ReviewBelow = *v
 	}
 	p := lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: cl.Tenant, KeyID: cl.Key, Test: cl.Test}
 	created, err := s.cfg.Sessions.CreateWith(ctx, p, core.KindManaged, lifecycle.CreateRequest{
-		UserID: ext, Metadata: req.Metadata,
+		UserID: ext, Metadata: req.Metadata, Mode: string(wf.Mode),
 	}, c.Get("Idempotency-Key"), x)
 	if err != nil {
 		return err

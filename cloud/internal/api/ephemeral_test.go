@@ -26,6 +26,7 @@ var ephemeralSuite = []struct {
 	{"Isolation", testEphemeralIsolation},
 	{"Handoff", testEphemeralHandoff},
 	{"ListByExternalUser", testListByExternalUser},
+	{"Workflows", testWorkflows},
 }
 
 func TestEphemeralBolt(t *testing.T) {
@@ -368,6 +369,86 @@ func testListByExternalUser(t *testing.T, start starter) {
 	}
 }
 
+// testWorkflows: a tenant's workflows, defined through the admin API, name
+// the flow and settings of the sessions started with them.
+func testWorkflows(t *testing.T, start starter) {
+	e := start(t)
+	tc, other := e.tenant("test"), e.tenant("test")
+	admin := bearer(adminToken)
+	path := "/admin/v1/tenants/" + tc.TenantID + "/workflows"
+	var got api.WorkflowsBody
+	e.do("GET", path, nil, admin...).want(t, 200, "").decode(t, &got)
+	if len(got.Workflows) != 0 {
+		t.Fatalf("initial %+v", got)
+	}
+	e.do("PUT", path, `{"workflows": {"signup": {"flow": "liveness", "mode": "passive", "livenessReviewBelow": 0.99}, "kyc-2.v1": {"flow": "liveness"}}}`, admin...).
+		want(t, 200, "").decode(t, &got)
+	if len(got.Workflows) != 2 || got.Workflows["signup"].Mode != "passive" || *got.Workflows["signup"].LivenessReviewBelow != 0.99 {
+		t.Fatalf("put %+v", got)
+	}
+	d := e.ephemeral(tc.APIKey, nil)
+	s := e.esession(d.Authorization, "signup", `{"metadata":{"externalUserId":"u"}}`)
+	if s.WorkflowID != "signup" || s.Flow != "liveness" {
+		t.Fatalf("session %+v", s)
+	}
+	sess, err := e.d.Sessions().Get(context.Background(), s.SessionID)
+	if err != nil || sess.Mode != "passive" || sess.ReviewBelow != 0.99 || sess.Workflow != "signup" {
+		t.Fatalf("stored %+v %v", sess, err)
+	}
+	// The workflow's grey zone: a pass at 0.95 goes to review.
+	e.do("POST", "/api/v1/session/"+s.SessionID+"/simulate", `{"verdict":"pass","confidence":0.95}`, bearer(tc.APIKey)...).want(t, 200, "")
+	var done api.EphemeralSession
+	e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...).want(t, 200, "").decode(t, &done)
+	if done.Decision == nil || *done.Decision != "review" || done.WorkflowID != "signup" {
+		t.Fatalf("decision %+v", done)
+	}
+	if k := e.esession(d.Authorization, "kyc-2.v1", nil); k.WorkflowID != "kyc-2.v1" {
+		t.Fatalf("second workflow %+v", k)
+	}
+	// Another tenant's device does not see this tenant's workflows.
+	e.do("POST", "/api/sessions?workflowId=signup", `{}`, raw(e.ephemeral(other.APIKey, nil).Authorization)...).want(t, 404, "workflow.not_found")
+	// {} removes them.
+	e.do("PUT", path, `{"workflows": {}}`, admin...).want(t, 200, "")
+	e.do("POST", "/api/sessions?workflowId=signup", `{}`, raw(d.Authorization)...).want(t, 404, "workflow.not_found")
+
+	many := map[string]any{}
+	for i := range 51 {
+		many["w"+strings.Repeat("x", i%3)+string(rune('a'+i%26))+string(rune('a'+i/26))] = map[string]string{"flow": "liveness"}
+	}
+	manyJSON, _ := json.Marshal(map[string]any{"workflows": many})
+	for _, c := range []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"no workflows field", `{}`, 400, "request.missing_field"},
+		{"no flow", `{"workflows": {"a": {}}}`, 400, "request.missing_field"},
+		{"unknown flow", `{"workflows": {"a": {"flow": "face"}}}`, 400, "request.invalid_field"},
+		{"facematch not run yet", `{"workflows": {"a": {"flow": "liveness+facematch"}}}`, 422, "session.flow_unavailable"},
+		{"bad mode", `{"workflows": {"a": {"flow": "liveness", "mode": "fast"}}}`, 400, "request.invalid_field"},
+		{"review zero", `{"workflows": {"a": {"flow": "liveness", "livenessReviewBelow": 0}}}`, 400, "request.invalid_field"},
+		{"review above one", `{"workflows": {"a": {"flow": "liveness", "livenessReviewBelow": 1.5}}}`, 400, "request.invalid_field"},
+		{"id with a space", `{"workflows": {"a b": {"flow": "liveness"}}}`, 400, "request.invalid_field"},
+		{"id starting with a dash", `{"workflows": {"-a": {"flow": "liveness"}}}`, 400, "request.invalid_field"},
+		{"id too long", `{"workflows": {"` + strings.Repeat("a", 65) + `": {"flow": "liveness"}}}`, 400, "request.invalid_field"},
+		{"a flow's name", `{"workflows": {"liveness": {"flow": "liveness"}}}`, 400, "request.invalid_field"},
+		{"51 workflows", string(manyJSON), 400, "request.invalid_field"},
+		{"unknown field", `{"workflows": {"a": {"flow": "liveness", "x": 1}}}`, 400, "request.unknown_field"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.with(t).do("PUT", path, c.body, admin...).want(t, c.status, c.code)
+		})
+	}
+	e.do("PUT", "/admin/v1/tenants/ten_nope/workflows", `{"workflows": {}}`, admin...).want(t, 404, "tenant.not_found")
+	e.do("PUT", path, `{"workflows": {}}`, bearer(tc.APIKey)...).want(t, 401, "auth.admin_invalid")
+	// Nothing refused was stored.
+	got = api.WorkflowsBody{}
+	e.do("GET", path, nil, admin...).want(t, 200, "").decode(t, &got)
+	if len(got.Workflows) != 0 {
+		t.Fatalf("after refusals %+v", got)
+	}
+}
+
 // TestEphemeralMatchesSchemas: the answers of the ephemeral routes match
 // the OpenAPI document, errors included.
 func TestEphemeralMatchesSchemas(t *testing.T) {
@@ -438,5 +519,10 @@ func TestEphemeralMatchesSchemas(t *testing.T) {
 	check("GET", "/api/sessions/{id}", e.do("GET", "/api/sessions/"+s.SessionID, nil, raw(d.Authorization)...))
 	check("GET", "/mobile", e.do("GET", "/mobile"+q+s.SessionID, nil))
 	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions?externalUserId=u", nil, bearer(tc.APIKey)...))
+	wp := "/admin/v1/tenants/" + tc.TenantID + "/workflows"
+	check("PUT", "/admin/v1/tenants/{id}/workflows", e.do("PUT", wp, `{"workflows": {"signup": {"flow": "liveness", "mode": "passive", "livenessReviewBelow": 0.85}}}`, bearer(adminToken)...))
+	check("PUT", "/admin/v1/tenants/{id}/workflows", e.do("PUT", wp, `{"workflows": {"a": {"flow": "liveness+facematch"}}}`, bearer(adminToken)...))
+	check("GET", "/admin/v1/tenants/{id}/workflows", e.do("GET", wp, nil, bearer(adminToken)...))
+	check("POST", "/api/sessions", e.do("POST", "/api/sessions?workflowId=signup", `{}`, raw(d.Authorization)...))
 	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions?externalUserId=u&limit=0", nil, bearer(tc.APIKey)...))
 }

@@ -246,12 +246,12 @@ func (s *Server) routes() []route {
 			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.InvalidField)}, s.createEphemeral},
 		{openapi.Operation{Method: "POST", Path: "/api/sessions", ID: "createEphemeralSession", Tag: tagEphemeral,
 			Summary: "Start a session of a workflow with an ephemeral device's token",
-			Description: "Authorization is the device's token (with or without Bearer), not your API key. The workflows are the flows: " +
-				"liveness runs; liveness+facematch and liveness+facematch+document get 422 session.flow_unavailable. metadata.externalUserId " +
+			Description: "Authorization is the device's token (with or without Bearer), not your API key. workflowId is one of your tenant's " +
+				"workflows or a flow's name: liveness runs; liveness+facematch and liveness+facematch+document get 422 session.flow_unavailable. metadata.externalUserId " +
 				"binds the session to your user. The session is a verification session (the same decision, report, webhooks and hosted page); " +
 				"handoffUrl is the desktop page that hands it to the phone.",
 			Security: []string{openapi.SecEphemeral}, Params: []openapi.Param{idemKey,
-				{Name: "workflowId", In: "query", Required: true, Description: "The workflow: liveness."}},
+				{Name: "workflowId", In: "query", Required: true, Description: "The workflow: one of your tenant's (PUT /admin/v1/tenants/{id}/workflows) or a flow's name (liveness)."}},
 			Body: EphemeralSessionRequest{}, Example: `{"metadata": {"externalUserId": "user_18422"}}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: EphemeralSession{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors: []apierr.Code{apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.InvalidQuery, CodeWorkflowNotFound,
@@ -337,6 +337,18 @@ func (s *Server) routes() []route {
 			Summary: "Remove a tenant's logo", Security: admin, Params: []openapi.Param{tenantIDPath},
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant without a logo.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.deleteLogo)},
+		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/workflows", ID: "putWorkflows", Tag: tagAdmin,
+			Summary: "Replace a tenant's workflows (the workflowId of POST /api/sessions)",
+			Description: "The body replaces every workflow ({} removes them all). A workflow names its flow (liveness; the others get 422 " +
+				"session.flow_unavailable), its mode and optionally its own livenessReviewBelow. Sessions take the workflow as it is when they start.",
+			Security: admin, Params: []openapi.Param{tenantIDPath},
+			Body: WorkflowsBody{}, Example: `{"workflows": {"signup": {"flow": "liveness", "mode": "passive", "livenessReviewBelow": 0.85}}}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant's workflows.", Body: WorkflowsBody{}}},
+			Errors:    adminErrs(apierr.TenantNotFound, apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable)}, s.admin(s.putWorkflows)},
+		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}/workflows", ID: "getWorkflows", Tag: tagAdmin,
+			Summary: "A tenant's workflows", Security: admin, Params: []openapi.Param{tenantIDPath},
+			Responses: []openapi.Response{{Status: 200, Description: "The tenant's workflows.", Body: WorkflowsBody{}}},
+			Errors:    adminErrs(apierr.TenantNotFound)}, s.admin(s.getWorkflows)},
 		{openapi.Operation{Method: "GET", Path: "/admin/v1/tenants/{id}/keys", ID: "listKeys", Tag: tagAdmin,
 			Summary: "List a tenant's API keys (no values)", Security: admin, Params: []openapi.Param{tenantIDPath},
 			Responses: []openapi.Response{{Status: 200, Description: "Keys.", Body: KeyList{}}},

@@ -33,6 +33,18 @@ type Tenant struct {
 	// package secret): it seals the personal data of the tenant's sessions
 	// (a verification session's subject). Made on first use.
 	DataKey []byte `json:"data_key,omitempty"`
+	// Workflows are the tenant's named workflows (seed 004's workflowId):
+	// id → the flow and settings a session started with it runs.
+	Workflows map[string]Workflow `json:"workflows,omitempty"`
+}
+
+// Workflow is a tenant's named recipe for a session (seed 004).
+type Workflow struct {
+	Flow string `json:"flow"`           // liveness (the only flow run here)
+	Mode Mode   `json:"mode,omitempty"` // active (default) or passive
+	// ReviewBelow, when set, replaces the tenant's
+	// verification.liveness_review_below for the workflow's sessions.
+	ReviewBelow *float64 `json:"review_below,omitempty"`
 }
 
 // SealedSecret is an encrypted secret and when it stops being used.
@@ -220,6 +232,8 @@ type Session struct {
 	// EphemeralDevice is the ephemeral device (eph_…, seed 004) whose token
 	// started the session: only that token and the tenant's keys see it.
 	EphemeralDevice string `json:"ephemeral_device,omitempty"`
+	// Workflow is the workflowId the session was started with (seed 004).
+	Workflow string `json:"workflow,omitempty"`
 	// Challenges, when set, are the active-mode challenges in order instead
 	// of a random draw. Test-mode sessions only (Test): a list known in
 	// advance can be recorded, so it exists for integrators' browser tests

@@ -220,6 +220,8 @@ type Extra struct {
 	KeepTokens bool
 	// EphemeralDevice binds the session to an ephemeral device (seed 004).
 	EphemeralDevice string
+	// Workflow is the workflowId the session was started with (seed 004).
+	Workflow string
 }
 
 // CreateWith is Create with the additions of x.
@@ -299,6 +301,7 @@ func (s *Service) CreateWith(ctx context.Context, p Principal, kind core.Session
 		SubjectDigest:   x.SubjectDigest,
 		ReviewBelow:     x.ReviewBelow,
 		EphemeralDevice: x.EphemeralDevice,
+		Workflow:        x.Workflow,
 		IdempotencyKey:  idempotencyKey,
 		Status:          core.StatusPending,
 		CreatedAt:       now,

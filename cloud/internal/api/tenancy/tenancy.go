@@ -310,6 +310,19 @@ func (s *Service) SetCapturePage(ctx context.Context, tenantID string, fn func(*
 	return t, nil
 }
 
+// SetWorkflows replaces the tenant's workflows (checked by the caller).
+func (s *Service) SetWorkflows(ctx context.Context, tenantID string, w map[string]core.Workflow) (*core.Tenant, error) {
+	defer s.forget(tenantID)
+	t, err := s.store.UpdateTenant(ctx, tenantID, func(t *core.Tenant) error {
+		t.Workflows = w
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr("updating the tenant's workflows", err)
+	}
+	return t, nil
+}
+
 // DataKey is a tenant's data key, open: it seals the personal data of the
 // tenant's sessions and computes keyed digests of it.
 type DataKey struct {
