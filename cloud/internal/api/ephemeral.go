@@ -33,14 +33,14 @@ import (
 // The device's token is not stored: it is its claims (tenant, device id,
 // the key that made it, test mode, expiry) and an HMAC-SHA256 of them
 // under the tenant's data key, so every replica on the store checks it and
-// nothing at rest can be replayed.
+// nothing at rest can be replayed. It works while that key does.
 
 // Codes of the ephemeral device routes.
 var (
 	CodeEphemeralExpired = apierr.Register("ephemeral.token_expired", http.StatusUnauthorized,
 		"The ephemeral device's token is correct but past its TTL (ttl given when it was made, 60–86400 seconds): make a new ephemeral device with your API key (POST /api/device/ephemeral).")
 	CodeEphemeralRequired = apierr.Register("ephemeral.token_required", http.StatusUnauthorized,
-		"The route needs an ephemeral device's token (lgeph_…) in Authorization (with or without Bearer); it is missing, malformed or not signed by this tenant's key. An API key is refused here: make an ephemeral device with it first.")
+		"The route needs an ephemeral device's token (lgeph_…) in Authorization (with or without Bearer); it is missing, malformed, not signed by this tenant's key, or the API key that made it was revoked or has expired. An API key is refused here: make an ephemeral device with it first.")
 	CodeWorkflowNotFound = apierr.Register("workflow.not_found", http.StatusNotFound,
 		"No workflow with this workflowId: neither one of your tenant's workflows (PUT /admin/v1/tenants/{id}/workflows) nor a flow's name (liveness runs; liveness+facematch and liveness+facematch+document are refused with session.flow_unavailable until their checks exist).")
 	CodeHandoffInvalid = apierr.Register("handoff.invalid_link", http.StatusBadRequest,
@@ -186,7 +186,18 @@ func (s *Server) ephemeralToken(ctx context.Context, tok string) (ephemeralClaim
 	if !s.cfg.Clock.Now().Before(time.Unix(cl.Expires, 0)) {
 		return cl, apierr.New(CodeEphemeralExpired, "the ephemeral device %s expired at %s", cl.Device, time.Unix(cl.Expires, 0).UTC().Format(time.RFC3339))
 	}
-	return cl, nil
+	// The key that made the device must still work: revoking it (or the
+	// end of its rotation grace) ends its devices too.
+	keys, err := s.cfg.Tenants.Keys(ctx, cl.Tenant)
+	if err != nil {
+		return cl, err
+	}
+	for _, k := range keys {
+		if k.ID == cl.Key && k.Usable(s.cfg.Clock.Now()) {
+			return cl, nil
+		}
+	}
+	return cl, apierr.New(CodeEphemeralRequired, "the API key that made the ephemeral device %s was revoked or has expired: make a new device with a working key", cl.Device)
 }
 
 // workflowOf resolves workflowId for tenant t: one of t's workflows, else

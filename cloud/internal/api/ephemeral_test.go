@@ -196,6 +196,18 @@ func testEphemeralSessions(t *testing.T, start starter) {
 	e.do("GET", "/api/sessions/"+ss.SessionID, nil, raw(short.Authorization)...).want(t, 401, "ephemeral.token_expired")
 	// The tenant still reads it with its key.
 	e.vget(tc.APIKey, ss.SessionID)
+
+	// Revoking the key that made a device ends the device's token; a
+	// rotated key's devices work through its grace period only.
+	var rot api.KeyRotated
+	e.do("POST", "/admin/v1/tenants/"+tc.TenantID+"/keys/rotate", `{"grace_period_seconds":60}`, bearer(adminToken)...).want(t, 201, "").decode(t, &rot)
+	old, fresh := e.ephemeral(tc.APIKey, nil), e.ephemeral(rot.APIKey, nil)
+	olds := e.esession(old.Authorization, "liveness", nil)
+	e.clk.Advance(time.Minute)
+	e.do("GET", "/api/sessions/"+olds.SessionID, nil, raw(old.Authorization)...).want(t, 401, "ephemeral.token_required")
+	e.esession(fresh.Authorization, "liveness", nil)
+	e.do("POST", "/admin/v1/tenants/"+tc.TenantID+"/keys/"+rot.KeyID+"/revoke", nil, bearer(adminToken)...).want(t, 200, "")
+	e.do("POST", "/api/sessions?workflowId=liveness", `{}`, raw(fresh.Authorization)...).want(t, 401, "ephemeral.token_required")
 }
 
 // testEphemeralIsolation: a device's sessions are visible to its token and

@@ -239,8 +239,8 @@ func (s *Server) routes() []route {
 			Summary: "Create an ephemeral device: a token that starts and reads its own sessions",
 			Description: "Needs the ephemeral_devices:write scope; send the API key as Authorization: <key> or Bearer <key>. The token " +
 				"(authorization) lives ttl seconds (60–86400, default 3600); sessions started with it are visible to that token and to your tenant's " +
-				"API keys only. The server keeps no copy: it is signed with your tenant's data key, so revoking the API key does not end a token " +
-				"already made — its TTL does.",
+				"API keys only. The server keeps no copy: it is signed with your tenant's data key. It works until its TTL ends or the API key " +
+				"that made it stops working (revoked, or its rotation grace over), whichever comes first.",
 			Security: []string{openapi.SecRawKey}, Body: EphemeralRequest{}, Example: `{"ttl": 3600}`,
 			Responses: []openapi.Response{{Status: 201, Description: "The device's token, shown once.", Body: EphemeralDevice{}}},
 			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.InvalidField)}, s.createEphemeral},
