@@ -40,7 +40,7 @@ var (
 	CodeEphemeralExpired = apierr.Register("ephemeral.token_expired", http.StatusUnauthorized,
 		"The ephemeral device's token is correct but past its TTL (ttl given when it was made, 60–86400 seconds): make a new ephemeral device with your API key (POST /api/device/ephemeral).")
 	CodeEphemeralRequired = apierr.Register("ephemeral.token_required", http.StatusUnauthorized,
-		"The route needs an ephemeral device's token (lgeph_…) in Authorization (with or without Bearer); it is missing, malformed, not signed by this tenant's key, or the API key that made it was revoked or has expired. An API key is refused here: make an ephemeral device with it first.")
+		"The route needs an ephemeral device's token (lgeph_…) in Authorization (with or without Bearer); it is missing, malformed, not signed by this tenant's key, or the API key that made it was revoked or has expired (or its tenant disabled). An API key is refused here: make an ephemeral device with it first.")
 	CodeWorkflowNotFound = apierr.Register("workflow.not_found", http.StatusNotFound,
 		"No workflow with this workflowId: neither one of your tenant's workflows (PUT /admin/v1/tenants/{id}/workflows) nor a flow's name (liveness runs; liveness+facematch and liveness+facematch+document are refused with session.flow_unavailable until their checks exist).")
 	CodeHandoffInvalid = apierr.Register("handoff.invalid_link", http.StatusBadRequest,
@@ -188,6 +188,12 @@ func (s *Server) ephemeralToken(ctx context.Context, tok string) (ephemeralClaim
 	}
 	// The key that made the device must still work: revoking it (or the
 	// end of its rotation grace) ends its devices too.
+	// So does disabling the tenant.
+	if t, err := s.cfg.Tenants.Get(ctx, cl.Tenant); err != nil {
+		return cl, err
+	} else if t.Disabled {
+		return cl, apierr.New(CodeEphemeralRequired, "the tenant of the ephemeral device %s is disabled", cl.Device)
+	}
 	keys, err := s.cfg.Tenants.Keys(ctx, cl.Tenant)
 	if err != nil {
 		return cl, err

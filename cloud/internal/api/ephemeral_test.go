@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"livegate.dev/cloud/internal/api"
+	"livegate.dev/cloud/internal/core"
 )
 
 // Ephemeral devices (seed 004): POST /api/device/ephemeral, POST
@@ -208,6 +209,15 @@ func testEphemeralSessions(t *testing.T, start starter) {
 	e.esession(fresh.Authorization, "liveness", nil)
 	e.do("POST", "/admin/v1/tenants/"+tc.TenantID+"/keys/"+rot.KeyID+"/revoke", nil, bearer(adminToken)...).want(t, 200, "")
 	e.do("POST", "/api/sessions?workflowId=liveness", `{}`, raw(fresh.Authorization)...).want(t, 401, "ephemeral.token_required")
+
+	// A disabled tenant's devices stop too.
+	dis := e.tenant("test")
+	od := e.ephemeral(dis.APIKey, nil)
+	e.esession(od.Authorization, "liveness", nil)
+	if _, err := e.d.Store().UpdateTenant(context.Background(), dis.TenantID, func(t *core.Tenant) error { t.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e.do("POST", "/api/sessions?workflowId=liveness", `{}`, raw(od.Authorization)...).want(t, 401, "ephemeral.token_required")
 }
 
 // testEphemeralIsolation: a device's sessions are visible to its token and
