@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -239,10 +240,12 @@ type WorkflowSpec struct {
 	Flow                string   `json:"flow" doc:"The checks: liveness. The other flows get 422 session.flow_unavailable until their checks exist." enum:"liveness,liveness+facematch,liveness+facematch+document"`
 	Mode                string   `json:"mode,omitempty" doc:"active (default: 3–6 challenges) or passive." enum:"active,passive"`
 	LivenessReviewBelow *float64 `json:"livenessReviewBelow,omitempty" doc:"A liveness pass below this confidence goes to review, instead of the tenant's verification.liveness_review_below; (0, 1]."`
+	WebhookURL          string   `json:"webhookUrl,omitempty" doc:"An https URL that receives the signed session.* events of the workflow's sessions, in the verification sessions' camelCase shape (metadata, with externalUserId, included); checked here and again when each session starts." format:"uri"`
 }
 
-// checkWorkflows validates a workflow set and converts it.
-func checkWorkflows(in map[string]WorkflowSpec) (map[string]core.Workflow, error) {
+// checkWorkflows validates a workflow set and converts it; checkURL
+// applies the server's URL policy to webhook URLs.
+func checkWorkflows(in map[string]WorkflowSpec, checkURL func(field, raw string) error) (map[string]core.Workflow, error) {
 	if in == nil {
 		return nil, apierr.New(apierr.MissingField, "field \"workflows\" is required ({} removes every workflow)")
 	}
@@ -272,7 +275,12 @@ func checkWorkflows(in map[string]WorkflowSpec) (map[string]core.Workflow, error
 		if v := w.LivenessReviewBelow; v != nil && (*v <= 0 || *v > 1) {
 			return nil, apierr.New(apierr.InvalidField, "workflows[%q].livenessReviewBelow must be in (0, 1], got %v", id, *v)
 		}
-		out[id] = core.Workflow{Flow: w.Flow, Mode: core.Mode(w.Mode), ReviewBelow: w.LivenessReviewBelow}
+		if w.WebhookURL != "" {
+			if err := checkURL(fmt.Sprintf("workflows[%q].webhookUrl", id), w.WebhookURL); err != nil {
+				return nil, err
+			}
+		}
+		out[id] = core.Workflow{Flow: w.Flow, Mode: core.Mode(w.Mode), ReviewBelow: w.LivenessReviewBelow, WebhookURL: w.WebhookURL}
 	}
 	return out, nil
 }
@@ -294,7 +302,7 @@ func validWorkflowID(id string) bool {
 func viewWorkflows(t *core.Tenant) WorkflowsBody {
 	out := WorkflowsBody{Workflows: map[string]WorkflowSpec{}}
 	for id, w := range t.Workflows {
-		out.Workflows[id] = WorkflowSpec{Flow: w.Flow, Mode: string(w.Mode), LivenessReviewBelow: w.ReviewBelow}
+		out.Workflows[id] = WorkflowSpec{Flow: w.Flow, Mode: string(w.Mode), LivenessReviewBelow: w.ReviewBelow, WebhookURL: w.WebhookURL}
 	}
 	return out
 }
@@ -306,7 +314,9 @@ func (s *Server) putWorkflows(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	w, err := checkWorkflows(req.Workflows)
+	w, err := checkWorkflows(req.Workflows, func(field, raw string) error {
+		return s.cfg.Sessions.CheckURL(c.UserContext(), field, raw)
+	})
 	if err != nil {
 		return err
 	}
@@ -421,10 +431,10 @@ func (s *Server) createEphemeralSession(c *fiber.Ctx) error {
 	}
 	p := lifecycle.Principal{Kind: lifecycle.PrincipalTenant, TenantID: cl.Tenant, KeyID: cl.Key, Test: cl.Test}
 	created, err := s.cfg.Sessions.CreateWith(ctx, p, core.KindManaged, lifecycle.CreateRequest{
-		UserID: ext, Metadata: req.Metadata, Mode: string(wf.Mode),
+		UserID: ext, Metadata: req.Metadata, Mode: string(wf.Mode), WebhookURL: wf.WebhookURL,
 	}, c.Get("Idempotency-Key"), x)
 	if err != nil {
-		return err
+		return renameFields(err)
 	}
 	sess := created.Session
 	if sess.EphemeralDevice != cl.Device {

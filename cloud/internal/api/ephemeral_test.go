@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/webhook"
 )
 
 // Ephemeral devices (seed 004): POST /api/device/ephemeral, POST
@@ -429,6 +431,21 @@ func testWorkflows(t *testing.T, start starter) {
 	}
 	// Another tenant's device does not see this tenant's workflows.
 	e.do("POST", "/api/sessions?workflowId=signup", `{}`, raw(e.ephemeral(other.APIKey, nil).Authorization)...).want(t, 404, "workflow.not_found")
+	// A workflow's webhookUrl gets its sessions' signed events, with the
+	// external user id in metadata.
+	rcv := newReceiver(t)
+	e.do("PUT", path, `{"workflows": {"hooked": {"flow": "liveness", "webhookUrl": "`+rcv.url()+`"}}}`, admin...).want(t, 200, "")
+	h := e.esession(d.Authorization, "hooked", `{"metadata":{"externalUserId":"u-hook"}}`)
+	e.do("POST", "/api/v1/session/"+h.SessionID+"/simulate", `{"verdict":"fail"}`, bearer(tc.APIKey)...).want(t, 200, "")
+	dl := rcv.next(t)
+	if err := webhook.Verify(dl.header.Get("Livegate-Signature"), dl.body, []byte(tc.WebhookSecret), 0, e.clk.Now()); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if ev := dl.event(t); ev.Type != "session.completed" || !bytes.Contains(ev.Data, []byte(`"sessionId":"`+h.SessionID)) ||
+		!bytes.Contains(ev.Data, []byte(`"externalUserId":"u-hook"`)) || !bytes.Contains(ev.Data, []byte(`"decision":"declined"`)) ||
+		bytes.Contains(dl.body, []byte("lgeph_")) || bytes.Contains(dl.body, []byte("lgct_")) {
+		t.Fatalf("event %s %s", ev.Type, ev.Data)
+	}
 	// {} removes them.
 	e.do("PUT", path, `{"workflows": {}}`, admin...).want(t, 200, "")
 	e.do("POST", "/api/sessions?workflowId=signup", `{}`, raw(d.Authorization)...).want(t, 404, "workflow.not_found")
@@ -462,6 +479,19 @@ func testWorkflows(t *testing.T, start starter) {
 		})
 	}
 	e.do("PUT", "/admin/v1/tenants/ten_nope/workflows", `{"workflows": {}}`, admin...).want(t, 404, "tenant.not_found")
+	for _, c := range []struct{ name, url, code string }{
+		{"webhook to a private address", "https://10.0.0.1/hook", "url.host_not_allowed"},
+		{"webhook to cloud metadata", "https://metadata.example.com/hook", "url.host_not_allowed"},
+		{"webhook not https", "ftp://hooks.example.com/hook", "url.scheme_not_allowed"},
+		{"webhook unresolvable", "https://nowhere.example.com/hook", "url.host_unresolvable"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.with(t).do("PUT", path, `{"workflows": {"a": {"flow": "liveness", "webhookUrl": "`+c.url+`"}}}`, admin...).want(t, 400, c.code)
+			if !strings.Contains(r.message(t), `workflows[\"a\"].webhookUrl`) && !strings.Contains(r.message(t), `workflows["a"].webhookUrl`) {
+				t.Fatalf("message %q", r.message(t))
+			}
+		})
+	}
 	e.do("PUT", path, `{"workflows": {}}`, bearer(tc.APIKey)...).want(t, 401, "auth.admin_invalid")
 	// Nothing refused was stored.
 	got = api.WorkflowsBody{}

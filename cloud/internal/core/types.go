@@ -45,6 +45,8 @@ type Workflow struct {
 	// ReviewBelow, when set, replaces the tenant's
 	// verification.liveness_review_below for the workflow's sessions.
 	ReviewBelow *float64 `json:"review_below,omitempty"`
+	// WebhookURL receives the signed events of the workflow's sessions.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // SealedSecret is an encrypted secret and when it stops being used.

@@ -781,6 +781,16 @@ func RedirectParam(sess *core.Session) string {
 	return "session_id"
 }
 
+// CheckURL checks raw against the server's URL policy (https, public
+// hosts; loopback http with --dev) as session creation does, the refusal
+// naming field.
+func (s *Service) CheckURL(ctx context.Context, field, raw string) error {
+	if err := s.cfg.URLs.CheckURL(ctx, raw); err != nil {
+		return urlErr(field, err)
+	}
+	return nil
+}
+
 // urlErr maps a URL policy refusal to its API code, naming the field.
 func urlErr(field string, err error) error {
 	code := apierr.URLInvalid
