@@ -114,9 +114,18 @@ func pageCamera(t *testing.T, ctx context.Context) (string, bool) {
 // franckY4M converts frames [from, from+n) of the franck clip at its own
 // size (360×288, 24 fps) to y4m: long enough that a passive session ends
 // before Chromium loops the file.
-func franckY4M(t *testing.T, from, n int) string {
+func franckY4M(t *testing.T, from, n int) string { return franckY4MSlowed(t, from, n, 0, 0) }
+
+// franckY4MSlowed is franckY4M with source frames [slowFrom, slowTo) played
+// at half speed: each followed by the even blend of it and the next (no two
+// frames are the same, as a camera's are not).
+func franckY4MSlowed(t *testing.T, from, n, slowFrom, slowTo int) string {
 	t.Helper()
-	return cached(t, fmt.Sprintf("franck-%d-%d.y4m", from, n), func(t *testing.T, path string) {
+	name := fmt.Sprintf("franck-%d-%d.y4m", from, n)
+	if slowTo > slowFrom {
+		name = fmt.Sprintf("franck-%d-%d-slow-%d-%d.y4m", from, n, slowFrom, slowTo)
+	}
+	return cached(t, name, func(t *testing.T, path string) {
 		if _, err := exec.LookPath("ffmpeg"); err != nil {
 			t.Skip("ffmpeg (Debian package) is needed to decode the real clip")
 		}
@@ -132,6 +141,7 @@ func franckY4M(t *testing.T, from, n int) string {
 		}
 		defer f.Close()
 		var w *video.Y4MWriter
+		var prev *imgproc.RGB
 		for i := 0; i < from+n; i++ {
 			fr, err := r.Next(ctx)
 			if err != nil {
@@ -145,9 +155,20 @@ func franckY4M(t *testing.T, from, n int) string {
 					t.Fatal(err)
 				}
 			}
+			if prev != nil && i-1 >= slowFrom && i-1 < slowTo {
+				mid := imgproc.NewRGB(prev.W, prev.H)
+				for k := range mid.Pix {
+					mid.Pix[k] = uint8((int(prev.Pix[k]) + int(fr.Image.Pix[k]) + 1) / 2)
+				}
+				if err := w.WriteFrame(mid); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := w.WriteFrame(fr.Image); err != nil {
 				t.Fatal(err)
 			}
+			prev = imgproc.NewRGB(fr.Image.W, fr.Image.H)
+			copy(prev.Pix, fr.Image.Pix)
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
@@ -417,20 +438,23 @@ func TestCutoutNeverPasses(t *testing.T) {
 }
 
 // blinkFrom is where blinkY4M starts in franck: his eyes are open and
-// steady for 3.6 s, then he blinks (eyes closed on frames 727–732, 250 ms:
-// two or three of the page's frames, which it sends every 100 ms; open again
-// by 738), then looks on without turning (yaw 3.5–13°, a turn needs 20°
-// from his neutral). The blink at 592 would be earlier, but it is closed on
-// two frames only (83 ms), which the page's 100 ms sampling can miss.
+// steady for 3.6 s, then he blinks (eyes closed on frames 727–732, 250 ms,
+// open again by 738), then looks on without turning (yaw 3.5–13°, a turn
+// needs 20° from his neutral). The blink at 592 would be earlier, but it is
+// closed on two frames only (83 ms), which the page's 100 ms sampling can
+// miss.
 const blinkFrom = 640
 
-// blinkY4M is 8 s of franck from blinkFrom (360×288, 24 fps). The engine's
-// challenge tracker takes the neutral over the first 5 frames with a face
-// (about 0.5–2 s in, with the capture's start-up) and then gives each
-// challenge 5 s: the blink at 3.6 s falls in the first challenge's window
-// however late analysis starts, and the 8 s outlast that window, so the
-// clip does not loop before a challenge it never answers times out.
-func blinkY4M(t *testing.T) string { return franckY4M(t, blinkFrom, 8*24) }
+// blinkY4M is 8 s of franck from blinkFrom (360×288, 24 fps), his blink
+// (frames 722–742) played at half speed: closed for 500 ms, as one blinks
+// when asked to, so that the page's frames catch it even when a loaded
+// machine sends them late (at 7 frames/s the 250 ms blink was missed). The
+// engine's challenge tracker takes the neutral over the first 5 frames with
+// a face (about 0.5–2 s in, with the capture's start-up) and then gives
+// each challenge 5 s: the blink at 3.6 s falls in the first challenge's
+// window however late analysis starts, and the 8.8 s outlast that window,
+// so the clip does not loop before a challenge it never answers times out.
+func blinkY4M(t *testing.T) string { return franckY4MSlowed(t, blinkFrom, 8*24, 722, 742) }
 
 // fixed creates an active managed session through the API with the test
 // key, its challenges fixed to challenges.
