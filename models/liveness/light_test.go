@@ -110,3 +110,72 @@ func TestHighPass(t *testing.T) {
 		}
 	}
 }
+
+// TestReliefSlope: points whose response to the light follows their
+// surface's cosine give a slope near 1, an even response (a print held
+// flat) near 0, and per-frame noise keeps them apart.
+func TestReliefSlope(t *testing.T) {
+	const frames = 75
+	step := 400 * time.Millisecond
+	n := len(reliefPoints)
+	// The emitted light: a colour per 400 ms step, frames 40 ms apart.
+	palette := [][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {0, 1, 1}, {1, 0, 1}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	ts := make([]time.Duration, frames)
+	em := make([][3]float64, frames)
+	for i := range ts {
+		ts[i] = time.Duration(i) * 40 * time.Millisecond
+		em[i] = palette[(i*40/400+i/37)%len(palette)]
+	}
+	cos := make([]float64, n)
+	for k := range cos {
+		cos[k] = 0.35 + 0.65*float64(k)/float64(n-1)
+	}
+	hp := lightHighPassSteps * step
+	emHP := highPass(func() [][3]float64 {
+		out := make([][3]float64, frames)
+		for i := range em {
+			out[i] = chroma(em[i])
+		}
+		return out
+	}(), ts, hp)
+	// render: each point's colour under the light, its change scaled by
+	// gain(k), with relative noise sigma.
+	render := func(gain func(k int) float64, sigma float64) reliefFit {
+		relief := make([][][3]float64, frames)
+		cosines := make([][]float64, frames)
+		for i := range relief {
+			relief[i] = make([][3]float64, n)
+			cosines[i] = cos
+			for k := 0; k < n; k++ {
+				for c := 0; c < 3; c++ {
+					relief[i][k][c] = 0.2 * (1 + 0.1*gain(k)*em[i][c] + sigma*rng.NormFloat64())
+				}
+			}
+		}
+		f, ok := reliefSlope(relief, cosines, emHP, ts, hp, 0)
+		if !ok {
+			t.Fatal("reliefSlope: not ok")
+		}
+		return f
+	}
+	tests := []struct {
+		name   string
+		gain   func(k int) float64
+		sigma  float64
+		lo, hi float64
+	}{
+		{"Lambertian face", func(k int) float64 { return cos[k] }, 0, 0.95, 1.05},
+		{"flat print", func(int) float64 { return 1 }, 0, -0.05, 0.05},
+		{"face, noisy", func(k int) float64 { return cos[k] }, 0.004, 0.6, 1.4},
+		{"print, noisy", func(int) float64 { return 1 }, 0.004, -0.4, 0.4},
+	}
+	for _, tc := range tests {
+		if f := render(tc.gain, tc.sigma); f.slope < tc.lo || f.slope > tc.hi {
+			t.Errorf("%s: slope %.3f (corr %.2f), want %.2f–%.2f", tc.name, f.slope, f.corr, tc.lo, tc.hi)
+		}
+	}
+	if _, ok := reliefSlope([][][3]float64{{{1, 1, 1}}}, [][]float64{{1}}, emHP[:1], ts[:1], hp, 0); ok {
+		t.Error("a frame without every relief point: ok")
+	}
+}
