@@ -22,7 +22,6 @@ import (
 	"livegate.dev/drivers"
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/kiosk"
-	"livegate.dev/firmware/kiosk/simcam"
 	"livegate.dev/firmware/outbox"
 )
 
@@ -133,7 +132,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		refl, err := simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc})
+		refl, err := reflectCamera(b.Camera, b.Lights, loc)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,6 @@ import (
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/health"
 	"livegate.dev/firmware/kiosk"
-	"livegate.dev/firmware/kiosk/simcam"
 	"livegate.dev/firmware/outbox"
 	"livegate.dev/firmware/tech"
 	"livegate.dev/firmware/update"
@@ -157,7 +156,7 @@ func daemon(ctx context.Context, c config.Config, o daemonOpts) (err error) {
 
 	cam := b.Camera
 	if b.Sim != nil && p.Camera.Source == board.CameraFile {
-		if cam, err = simcam.NewReflect(cam, b.Lights, simcam.Opts{Locator: loc}); err != nil {
+		if cam, err = reflectCamera(cam, b.Lights, loc); err != nil {
 			return err
 		}
 	}

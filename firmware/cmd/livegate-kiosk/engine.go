@@ -9,13 +9,22 @@ import (
 	"os"
 	"path/filepath"
 
+	"livegate.dev/drivers"
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/kiosk/engine"
+	"livegate.dev/firmware/kiosk/simcam"
 	"livegate.dev/models/face"
 	"livegate.dev/models/liveness"
 	"livegate.dev/models/modelpack"
 	"livegate.dev/models/ort"
 )
+
+// reflectCamera wraps the sim board's recorded camera so the face in it
+// reflects the LEDs' light (simcam.Reflect, by the reflection model of
+// models/lightsim), found by loc.
+func reflectCamera(src drivers.FrameSource, lights map[string]drivers.Light, loc kioskLocator) (drivers.FrameSource, error) {
+	return simcam.NewReflect(src, lights, simcam.Opts{Locator: loc})
+}
 
 // newEngine loads the liveness engine and the audit face locator.
 func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLocator, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 
+	"livegate.dev/drivers"
 	"livegate.dev/firmware/config"
 )
 
@@ -16,6 +17,12 @@ var errNoEngine = errors.New("this build has no liveness engine (built with -tag
 
 func newEngine(c config.Config, threads int, seed uint64) (kioskEngine, kioskLocator, error) {
 	return nil, nil, errNoEngine
+}
+
+// reflectCamera: the reflection model comes with the engine (models/lightsim
+// speaks its types).
+func reflectCamera(drivers.FrameSource, map[string]drivers.Light, kioskLocator) (drivers.FrameSource, error) {
+	return nil, errNoEngine
 }
 
 func packSelfTest(context.Context, config.Config, string) (bool, error) { return false, errNoEngine }

@@ -15,7 +15,6 @@ import (
 	"livegate.dev/drivers"
 	"livegate.dev/firmware/config"
 	"livegate.dev/firmware/kiosk"
-	"livegate.dev/firmware/kiosk/simcam"
 	"livegate.dev/firmware/outbox"
 )
 
@@ -152,7 +151,7 @@ func cmdRunOnce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	camSrc := b.Camera
 	if b.Sim != nil && *source == "reflect" {
-		if camSrc, err = simcam.NewReflect(b.Camera, b.Lights, simcam.Opts{Locator: loc}); err != nil {
+		if camSrc, err = reflectCamera(b.Camera, b.Lights, loc); err != nil {
 			return err
 		}
 	}
