@@ -237,16 +237,23 @@ func serviceCert(ca *provision.CA, dataDir string, now time.Time) (tls.Certifica
 }
 
 // Run runs the embedded broker (if any) and the ingest until ctx is done.
+// The broker closes after the ingest has stopped: the ingest is the
+// broker's own client, and a client still connecting while the broker
+// closes races inside it (its connection count is added to while Close
+// waits on it).
 func (f *Fleet) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var berr error
+	bctx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBroker()
 	if f.Broker != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); berr = f.Broker.Run(ctx) }()
+		go func() { defer wg.Done(); berr = f.Broker.Run(bctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); f.Pending.Run(ctx, f.cfg.TickInterval) }()
 	err := f.Ingest.Run(ctx)
+	stopBroker()
 	wg.Wait()
 	return errors.Join(err, berr)
 }
