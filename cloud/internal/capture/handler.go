@@ -130,9 +130,10 @@ type Handler struct {
 	cancel  context.CancelFunc
 	limiter *Limiter
 
-	mu   sync.Mutex
-	live map[string]*conn
-	wg   sync.WaitGroup
+	mu     sync.Mutex
+	live   map[string]*conn
+	closed bool // Close was called: no new connection is served (under mu)
+	wg     sync.WaitGroup
 
 	received, analysed, dropped, rateCapped, badFrames, verdicts atomic.Int64
 }
@@ -185,6 +186,11 @@ func (h *Handler) Stats() Stats {
 
 // Close ends every connection (close code 1001) and waits for them.
 func (h *Handler) Close() error {
+	// A connection upgraded while Close runs must not join wg while it
+	// is waited on: serve adds to it under mu only while not closed.
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	h.cancel()
 	h.wg.Wait()
 	return nil
@@ -341,7 +347,13 @@ func (h *Handler) unregister(id string, c *conn) {
 }
 
 func (h *Handler) serve(ws *websocket.Conn) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
 	h.wg.Add(1)
+	h.mu.Unlock()
 	defer h.wg.Done()
 	sess, _ := ws.Locals(localSession).(*core.Session)
 	if sess == nil {
