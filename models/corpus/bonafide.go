@@ -222,8 +222,12 @@ func backlight(dst, src *imgproc.RGB, box [4]float64, lift, dark, gamma, soft fl
 }
 
 // lowResWindow: a low-resolution camera: each frame area-downscaled to
-// 160×120 or 120×90, scaled back up to 320×240 and compressed at JPEG
-// quality 45–80.
+// 160×120 or 120×90 and compressed at JPEG quality 45–80, delivered at that
+// size — the capture page sends a camera's frames at their own resolution
+// (it only ever scales down), and a kiosk's camera driver does the same.
+// (An earlier version scaled the frames back up to 320×240: the imaging
+// replicas of that interpolation made spectral peaks a real low-resolution
+// camera does not, and the moiré cue read them as a screen.)
 func (g *generator) lowResWindow(c *Clip) runFunc {
 	return func(j *job, rng *rand.Rand, w *video.AVIWriter) error {
 		small := imgproc.NewRGB(160, 120)
@@ -232,13 +236,14 @@ func (g *generator) lowResWindow(c *Clip) runFunc {
 		}
 		quality := 45 + rng.IntN(36)
 		j.label.Params = map[string]float64{"width": float64(small.W), "quality": float64(quality)}
-		up := imgproc.NewRGB(SampleW, SampleH)
+		if err := w.SetSize(small.W, small.H); err != nil {
+			return err
+		}
 		var buf bytes.Buffer
 		return g.eachFrame(j, c, 1, func(_ int, m *imgproc.RGB) error {
 			Resample(m, 0, 0, float64(m.W), float64(m.H), small)
-			Resample(small, 0, 0, float64(small.W), float64(small.H), up)
 			buf.Reset()
-			if err := EncodeJPEG(&buf, up, quality); err != nil {
+			if err := EncodeJPEG(&buf, small, quality); err != nil {
 				return err
 			}
 			return w.WriteJPEG(buf.Bytes())

@@ -404,9 +404,13 @@ func TestNewSamplesRender(t *testing.T) {
 			if len(frames) != g.maxFrames || la.Frames != g.maxFrames {
 				t.Errorf("%d frames decoded, label says %d, want %d", len(frames), la.Frames, g.maxFrames)
 			}
+			wantW, wantH := SampleW, SampleH
+			if tc.name == "lowres" { // delivered at the camera's own size
+				wantW, wantH = int(la.Params["width"]), int(la.Params["width"])*3/4
+			}
 			for _, f := range frames {
-				if f.W != SampleW || f.H != SampleH {
-					t.Fatalf("frame %d×%d", f.W, f.H)
+				if f.W != wantW || f.H != wantH {
+					t.Fatalf("frame %d×%d, want %d×%d", f.W, f.H, wantW, wantH)
 				}
 			}
 			if len(la.Params) == 0 {

@@ -45,6 +45,11 @@ type Options struct {
 	Workers int
 	// Log receives progress. Optional. Default: slog.Default().
 	Log *slog.Logger
+	// Only, when set, renders only the samples of these attack species
+	// and bona fide kinds (e.g. "lowres", "screen_replay"). Each sample is
+	// the one the whole corpus of the same seed and size holds, file name
+	// included, so a species can be re-made or studied alone. Optional.
+	Only []string
 }
 
 // ChallengeWindow is the challenge window the active samples are made for
@@ -141,7 +146,10 @@ func Generate(ctx context.Context, opts Options) ([]Label, error) {
 	if err := g.findBlinks(ctx); err != nil {
 		return nil, err
 	}
-	jobs := g.plan()
+	jobs, err := only(g.plan(), opts.Only)
+	if err != nil {
+		return nil, err
+	}
 	labels, err := g.run(ctx, jobs)
 	if err != nil {
 		return nil, err
@@ -375,6 +383,35 @@ func (g *generator) plan() []*job {
 		j.label.Seed = j.seed
 	}
 	return jobs
+}
+
+// only keeps the jobs whose species or bona fide kind is listed; an empty
+// list keeps all. A name no job has is an error (a typo would otherwise
+// give an empty corpus).
+func only(jobs []*job, names []string) ([]*job, error) {
+	if len(names) == 0 {
+		return jobs, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = false
+	}
+	var out []*job
+	for _, j := range jobs {
+		for _, n := range []string{j.label.Species, j.label.Kind} {
+			if _, ok := want[n]; ok && n != "" {
+				want[n] = true
+				out = append(out, j)
+				break
+			}
+		}
+	}
+	for n, seen := range want {
+		if !seen {
+			return nil, fmt.Errorf("corpus: no species or bona fide kind %q in this corpus", n)
+		}
+	}
+	return out, nil
 }
 
 func (g *generator) pickStill(rng *rand.Rand) string {

@@ -59,8 +59,8 @@ const (
 	// KindBacklit is a real window with a bright background and a darker
 	// face and body.
 	KindBacklit = "backlit"
-	// KindLowRes is a real window from a low-resolution camera, scaled up
-	// and compressed harder.
+	// KindLowRes is a real window from a low-resolution camera (160×120 or
+	// 120×90 frames, compressed harder).
 	KindLowRes = "lowres"
 	// KindFast is a real window at double speed (every second frame
 	// dropped, timestamps at the clip's rate).

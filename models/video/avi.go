@@ -302,6 +302,16 @@ func NewAVIWriter(w io.WriteSeeker, width, height, fpsNum, fpsDen, quality int) 
 	return a, nil
 }
 
+// SetSize changes the stream's frame size; it is allowed only before the
+// first frame (the headers, written at Close, carry one size).
+func (a *AVIWriter) SetSize(width, height int) error {
+	if a.frames > 0 || a.closed || width <= 0 || height <= 0 {
+		return fmt.Errorf("video: avi writer: size %d×%d after %d frames: %w", width, height, a.frames, ErrFormat)
+	}
+	a.width, a.height, a.rgba = width, height, nil
+	return nil
+}
+
 // WriteFrame encodes m as JPEG and appends it.
 func (a *AVIWriter) WriteFrame(m *imgproc.RGB) error {
 	if m.W != a.width || m.H != a.height {

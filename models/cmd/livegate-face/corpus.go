@@ -15,6 +15,7 @@ func corpusCmd(g *globals) *cobra.Command {
 	var out, size string
 	var seed uint64
 	var workers int
+	var only []string
 	c := &cobra.Command{
 		Use:   "corpus --out DIR",
 		Short: "Build a labelled evaluation corpus (bona fide windows and made attacks) from the real media",
@@ -32,7 +33,7 @@ lists them (docs/evaluation.md). The same --seed gives the same corpus.`,
 			}
 			start := time.Now()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			labels, err := corpus.Generate(cmd.Context(), corpus.Options{Out: out, Size: size, Seed: seed, Workers: workers, Log: log})
+			labels, err := corpus.Generate(cmd.Context(), corpus.Options{Out: out, Size: size, Seed: seed, Workers: workers, Log: log, Only: only})
 			if err != nil {
 				return err
 			}
@@ -66,5 +67,6 @@ lists them (docs/evaluation.md). The same --seed gives the same corpus.`,
 	c.Flags().StringVar(&size, "size", corpus.Small, "small (a few dozen samples), medium (about 130) or full (about 400)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed (same seed, same corpus)")
 	c.Flags().IntVar(&workers, "workers", 2, "samples rendered in parallel")
+	c.Flags().StringSliceVar(&only, "only", nil, "render only these attack species and bona fide kinds (comma-separated); each sample is the one the whole corpus holds")
 	return c
 }
