@@ -53,10 +53,12 @@ func (s *Server) createTenant(c *fiber.Ctx) error {
 // ViewTenant is a tenant as the admin API shows it (no secrets).
 func ViewTenant(t *core.Tenant) TenantView {
 	th := t.Settings.CaptureThrottle.Effective()
+	fmAccept, fmReview := t.Settings.Verification.Facematch()
 	v := TenantView{TenantID: t.ID, Name: t.Name, Mode: t.Mode, CreatedAt: t.CreatedAt, Disabled: t.Disabled, WebhookSecrets: []SecretView{},
 		Settings: SettingsView{CaptureThrottle: CaptureThrottleView{UserLimit: th.UserLimit, AddressLimit: th.AddressLimit,
 			WindowSeconds: int(th.Window / time.Second), CooldownSeconds: int(th.Cooldown / time.Second), TestExempt: th.TestExempt},
-			Verification: VerificationView{LivenessReviewBelow: t.Settings.Verification.LivenessReviewBelow}}}
+			Verification: VerificationView{LivenessReviewBelow: t.Settings.Verification.LivenessReviewBelow,
+				FacematchAccept: fmAccept, FacematchReviewFrom: fmReview}}}
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
 	}
@@ -177,7 +179,8 @@ func (s *Server) putTenantSettings(c *fiber.Ctx) error {
 			WindowSeconds: th.WindowSeconds, CooldownSeconds: th.CooldownSeconds, TestExempt: th.TestExempt}
 	}
 	if v := req.Verification; v != nil {
-		set.Verification = core.VerificationSettings{LivenessReviewBelow: v.LivenessReviewBelow}
+		set.Verification = core.VerificationSettings{LivenessReviewBelow: v.LivenessReviewBelow,
+			FacematchAccept: v.FacematchAccept, FacematchReviewFrom: v.FacematchReviewFrom}
 	}
 	t, err := s.cfg.Tenants.SetSettings(c.UserContext(), id, set)
 	if err != nil {

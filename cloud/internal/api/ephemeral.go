@@ -220,7 +220,7 @@ func workflowOf(t *core.Tenant, id string) (core.Workflow, error) {
 	case lifecycle.FlowLiveness:
 		return core.Workflow{Flow: id}, nil
 	case lifecycle.FlowLivenessFacematch, lifecycle.FlowLivenessFacematchDocument:
-		_, err := checkFlow(id)
+		_, err := checkFlow(id, noWorkflowFacematch)
 		return core.Workflow{}, err
 	}
 	return core.Workflow{}, apierr.New(CodeWorkflowNotFound, "no workflow %q: define it with PUT /admin/v1/tenants/{id}/workflows, or use a flow (%q)", id, lifecycle.FlowLiveness)
@@ -260,7 +260,7 @@ func checkWorkflows(in map[string]WorkflowSpec, checkURL func(field, raw string)
 		if id == lifecycle.FlowLiveness {
 			return nil, apierr.New(apierr.InvalidField, "workflow id %q is a flow's name: choose another", id)
 		}
-		if _, err := checkFlow(w.Flow); err != nil {
+		if _, err := checkFlow(w.Flow, noWorkflowFacematch); err != nil {
 			e, _ := apierr.As(err)
 			if e != nil && e.Code != CodeFlowUnavailable {
 				return nil, apierr.New(e.Code, "workflows[%q]: %s", id, e.Message)
@@ -410,7 +410,7 @@ func (s *Server) createEphemeralSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	flow, err := checkFlow(wf.Flow)
+	flow, err := checkFlow(wf.Flow, noWorkflowFacematch)
 	if err != nil {
 		return err
 	}
@@ -648,3 +648,8 @@ func (s *Server) listVerifications(c *fiber.Ctx) error {
 	}
 	return c.JSON(out)
 }
+
+// noWorkflowFacematch is why a workflow's flow cannot be
+// liveness+facematch: its sessions start from a device token
+// (POST /api/sessions?workflowId=…), which gives no reference face.
+const noWorkflowFacematch = "a workflow's sessions start without a reference face (create liveness+facematch sessions with POST /v1/sessions and referenceFace)"

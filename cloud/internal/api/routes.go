@@ -7,6 +7,7 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/faceapi"
 	"livegate.dev/cloud/internal/web"
 )
 
@@ -86,6 +87,8 @@ func bodyLimits() map[string]int {
 	return map[string]int{
 		"PUT /admin/v1/tenants/{id}/capture-page":      256 << 10,
 		"PUT /admin/v1/tenants/{id}/capture-page/logo": web.MaxLogoUpload,
+		"POST /v1/sessions":                            referenceBodyLimit,
+		"POST /api/v1/session/{id}/simulate":           referenceBodyLimit,
 	}
 }
 
@@ -144,6 +147,13 @@ func (s *Server) routes() []route {
 	urlErrs := []apierr.Code{apierr.URLInvalid, apierr.URLSchemeNotAllowed, apierr.URLHostNotAllowed, apierr.URLHostUnresolvable}
 	createErrs := append(append(append([]apierr.Code{}, keyAuthErrors...), urlErrs...), apierr.IdempotencyReused, apierr.LiveKey)
 	readErrs := []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeInsufficientScope, apierr.TokenExpired, apierr.SessionNotFound}
+	// faceErrs: a reference face or a simulated probe that the face
+	// engine refuses.
+	var faceErrs []apierr.Code
+	for _, c := range []faceapi.Code{faceapi.CodeNoFace, faceapi.CodeMultipleFaces, faceapi.CodeUnsupported, faceapi.CodeCorrupt,
+		faceapi.CodeTooLarge, faceapi.CodeTooSmall, faceapi.CodeNotVerified, faceapi.CodeBusy, faceapi.CodeEngineUnavailable} {
+		faceErrs = append(faceErrs, c.API)
+	}
 	return []route{
 		{openapi.Operation{Method: "POST", Path: "/api/v1/managed-session", ID: "createManagedSession", Tag: tagSessions,
 			Summary: "Create a managed session",
@@ -182,11 +192,12 @@ func (s *Server) routes() []route {
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session/{id}/simulate", ID: "simulateSession", Tag: tagTest,
 			Summary: "Complete a test-mode session with a chosen verdict",
 			Description: "Test keys only (live keys get 403). Completes the session exactly as a real capture: stored result, session.completed webhook, " +
-				"redirect target, and on pass a generated 480×600 JPEG marked as a test image.",
+				"redirect target, and on pass a generated 480×600 JPEG marked as a test image. For a liveness+facematch session, faceImage stands in " +
+				"for the capture's best frame: the face engine compares it with the reference face for real.",
 			Security: sec, Params: []openapi.Param{pathID}, Body: SimulateRequest{}, Example: `{"verdict": "pass"}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The completed session.", Body: SimulateResponse{}}},
-			Errors: append(append([]apierr.Code{}, keyAuthErrors...), apierr.LiveKey, apierr.SessionNotFound, apierr.SessionTerminal,
-				apierr.SessionExpired, apierr.MissingField)}, s.simulate},
+			Errors: append(append(append([]apierr.Code{}, keyAuthErrors...), apierr.LiveKey, apierr.SessionNotFound, apierr.SessionTerminal,
+				apierr.SessionExpired, apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable), faceErrs...)}, s.simulate},
 		{openapi.Operation{Method: "POST", Path: "/v1/liveness/sessions", ID: "createLivenessSession", Tag: tagLiveness,
 			Summary: "Create a managed liveness session (seed 002)", Security: sec, Params: []openapi.Param{idemKey},
 			Body: lifecycle.CreateRequest{}, Example: `{"user_id": "user_123", "mode": "passive"}`,
@@ -199,13 +210,15 @@ func (s *Server) routes() []route {
 		{openapi.Operation{Method: "POST", Path: "/v1/sessions", ID: "createVerificationSession", Tag: tagVerification,
 			Summary: "Create a verification session for a flow",
 			Description: "Needs the sessions:write scope. Send the user to hostedUrl (it carries clientToken, which authorizes the hosted page " +
-				"without your API key), then poll GET /v1/sessions/{id} or receive the webhook until status is terminal. Only flow liveness runs " +
-				"for now: the others get 422 session.flow_unavailable. subject is sealed at rest with your tenant's data key.",
+				"without your API key), then poll GET /v1/sessions/{id} or receive the webhook until status is terminal. Flows liveness and " +
+				"liveness+facematch run (liveness+facematch+document gets 422 session.flow_unavailable). liveness+facematch needs referenceFace: " +
+				"a photo (base64 JPEG or PNG with exactly one face; the body may then be up to about 6.7 MiB) or an earlier approved session of yours; " +
+				"only the face's embedding is kept, sealed with your tenant's data key, as subject is.",
 			Security: sec, Params: []openapi.Param{idemKey}, Body: VerificationRequest{},
 			Example:   `{"flow": "liveness", "reference": "signup_18422", "subject": {"firstName": "Ada", "lastName": "Lovelace"}, "metadata": {"order": 42}}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: lifecycle.Verification{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
-			Errors: append(append([]apierr.Code{}, verificationAuthErrs...), append(append([]apierr.Code{}, urlErrs...), apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable,
-				apierr.IdempotencyReused, apierr.LiveKey)...)}, s.createVerification},
+			Errors: append(append(append([]apierr.Code{}, verificationAuthErrs...), append(append([]apierr.Code{}, urlErrs...), apierr.MissingField, apierr.InvalidField, CodeFlowUnavailable,
+				apierr.IdempotencyReused, apierr.LiveKey, apierr.SessionNotFound)...), faceErrs...)}, s.createVerification},
 		{openapi.Operation{Method: "GET", Path: "/v1/sessions", ID: "listVerificationSessions", Tag: tagVerification,
 			Summary: "List the verification sessions of one external user",
 			Description: "Needs the sessions:read scope. The tenant's verification sessions whose externalUserId (metadata.externalUserId at " +

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -235,6 +236,9 @@ func (s *Server) simulate(c *fiber.Ctx) error {
 		Simulated:  true,
 	}
 	out.Checks, out.Reasons = simulatedChecks(sess.Mode, v, conf)
+	if out.FaceMatch, err = s.simulatedFaceMatch(c.UserContext(), sess, req.FaceImage); err != nil {
+		return err
+	}
 	if v == core.VerdictPass {
 		jpeg, err := icao.TestPhoto(sess.ID, s.cfg.Clock.Now())
 		if err != nil {
@@ -247,6 +251,39 @@ func (s *Server) simulate(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(SimulateResponse{Result: lifecycle.ResultOf(done), RedirectTo: lifecycle.RedirectTarget(done)})
+}
+
+// simulatedFaceMatch compares the simulate request's faceImage with the
+// reference face of a liveness+facematch session (nil without one).
+func (s *Server) simulatedFaceMatch(ctx context.Context, sess *core.Session, b64 string) (*core.FaceMatch, error) {
+	if b64 == "" {
+		return nil, nil
+	}
+	const field = "faceImage"
+	if sess.FaceRef == nil {
+		return nil, apierr.New(apierr.InvalidField, "field %q needs a session of flow %q, this one runs %q", field, lifecycle.FlowLivenessFacematch, lifecycle.FlowOf(sess))
+	}
+	faces := s.cfg.Sessions.Faces()
+	if faces == nil {
+		return nil, apierr.New(CodeFlowUnavailable, "field %q: this server serves no face engine", field)
+	}
+	img, err := decodeImage(field, b64)
+	if err != nil {
+		return nil, err
+	}
+	emb, err := faces.Embed(ctx, field, img)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := s.cfg.Tenants.DataKey(ctx, sess.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	fm, err := lifecycle.MatchFace(sess, dk, emb, img, lifecycle.ProbeSimulated, s.cfg.Clock.Now(), -1)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "comparing faces of session %s failed", sess.ID)
+	}
+	return fm, nil
 }
 
 // simulatedFailure is the layer a simulated fail or retry puts the blame

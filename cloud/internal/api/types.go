@@ -55,6 +55,7 @@ type LivenessSessionResult struct {
 type SimulateRequest struct {
 	Verdict    string   `json:"verdict" doc:"The verdict to simulate." enum:"pass,fail,retry"`
 	Confidence *float64 `json:"confidence,omitempty" doc:"Optional; must lie in the verdict's band (pass ≥ 0.70, retry 0.45–0.70, fail < 0.45). Default: 0.97, 0.55 or 0.12."`
+	FaceImage  string   `json:"faceImage,omitempty" doc:"liveness+facematch sessions only, optional: a JPEG or PNG photo with exactly one face, base64, that stands in for the capture's best frame — the face engine compares it with the session's reference face for real, so a test can reach facematch_pass, facematch_review and facematch_fail. Without it the session completes with nothing compared (facematch_unavailable, review). Limits and errors as referenceFace.image."`
 }
 
 // SimulateResponse is the session's result after simulation, plus where the
@@ -150,6 +151,8 @@ type TenantSettings struct {
 // sessions; a field left out takes its default.
 type VerificationSettings struct {
 	LivenessReviewBelow *float64 `json:"liveness_review_below,omitempty" doc:"A liveness pass whose confidence is below this is sent to review (liveness_grey_zone) instead of approved: 0.70–1. Default: none (every pass is approved). Applies to sessions created after the change."`
+	FacematchAccept     *float64 `json:"facematch_accept,omitempty" doc:"The similarity at or above which the facematch check passes: 0.60–1 (stricter than the calibrated 0.60, never looser; docs/face.md). Default 0.60. Applies to sessions created after the change."`
+	FacematchReviewFrom *float64 `json:"facematch_review_from,omitempty" doc:"Where the facematch grey zone starts: a similarity from it up to facematch_accept goes to review (facematch_review), below it is declined (facematch_fail); 0 to facematch_accept (equal: no grey zone). Default 0.50. Applies to sessions created after the change."`
 }
 
 // CaptureThrottleSettings are the failure throttle's settings; a field left
@@ -171,6 +174,8 @@ type SettingsView struct {
 // VerificationView is the verification decision rules in effect.
 type VerificationView struct {
 	LivenessReviewBelow *float64 `json:"liveness_review_below" doc:"null: every liveness pass is approved."`
+	FacematchAccept     float64  `json:"facematch_accept" doc:"The facematch accept threshold in effect."`
+	FacematchReviewFrom float64  `json:"facematch_review_from" doc:"Where the facematch grey zone starts."`
 }
 
 // CaptureThrottleView is the failure throttle's settings in effect.

@@ -24,6 +24,8 @@ import (
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/models/face"
+	"livegate.dev/models/imgproc"
 	"livegate.dev/models/liveness"
 	"livegate.dev/models/replay"
 )
@@ -63,6 +65,12 @@ type FailureThrottle interface {
 	Fail(key string, r Rule, now time.Time) (bool, time.Duration)
 }
 
+// FaceMatchFunc compares the best frame of a capture (img, its face mesh
+// lm, captured at at) with the reference face of sess, a session whose flow
+// runs facematch (sess.FaceRef set); frame is the index of the audit frame
+// that shows it, or -1.
+type FaceMatchFunc func(ctx context.Context, sess *core.Session, img *imgproc.RGB, lm *face.Landmarks, at time.Time, frame int) (*core.FaceMatch, error)
+
 // BoxFunc finds the face boxes of a JPEG (for audit frames).
 type BoxFunc func(ctx context.Context, jpeg []byte) ([][4]float64, error)
 
@@ -84,6 +92,11 @@ type Config struct {
 	Audit AuditStore
 	// Boxes finds face boxes for audit frames. Optional.
 	Boxes BoxFunc
+	// FaceMatch compares the deciding attempt's best frame with the
+	// reference face of a session that has one. Optional. Default: such
+	// sessions complete without a comparison (their decision goes to
+	// review, facematch_unavailable).
+	FaceMatch FaceMatchFunc
 	// MaxFrameBytes is the largest frame accepted. Optional. Default: 1.5 MB.
 	MaxFrameBytes int
 	// MaxFPS caps the frames analysed per second and session; faster frames
@@ -887,7 +900,9 @@ func (c *conn) finish(ctx context.Context, at *attempt) bool {
 	}
 	// The audit frames (and the recording) are on disk before the
 	// completion that lists them.
-	o.AuditFrames = c.storeAudit(ctx, at, v)
+	var bestShown int
+	o.AuditFrames, bestShown = c.storeAudit(ctx, at, v)
+	o.FaceMatch = c.matchFace(ctx, at, bestShown)
 	recorded := c.keepRecording(ctx, at, v)
 	sess, err := h.cfg.Sessions.Complete(ctx, c.sess.ID, o)
 	if err != nil {
@@ -918,15 +933,41 @@ func (c *conn) storeFailed(ctx context.Context, what string, err error) bool {
 
 func clamp01(v float64) float64 { return min(max(v, 0), 1) }
 
+// matchFace compares the attempt's best frame with the session's
+// reference face, whatever the liveness verdict (a failed liveness declines
+// anyway; the report still shows the comparison). nil when the session has
+// no reference, no matcher is configured, the attempt kept no face, or the
+// comparison failed (logged without any image data).
+func (c *conn) matchFace(ctx context.Context, at *attempt, frame int) *core.FaceMatch {
+	if c.sess.FaceRef == nil || c.h.cfg.FaceMatch == nil {
+		return nil
+	}
+	idx, img, lm, ok := at.an.BestFrame()
+	if !ok {
+		return nil
+	}
+	var when time.Time
+	if idx >= 0 && idx < len(at.times) {
+		when = at.times[idx]
+	}
+	fm, err := c.h.cfg.FaceMatch(ctx, c.sess, img, lm, when, frame)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: face match", slog.String("error", err.Error()))
+		return nil
+	}
+	return fm
+}
+
 // storeAudit keeps up to four frames (those the analyzer named first, then
 // the best frame, then the others held) with their face boxes, and returns
 // what the session lists of them (nothing when no store is configured or
-// storing failed). Only counts and errors are logged, never image data or
-// face geometry.
-func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) []core.AuditFrame {
+// storing failed) and the position in that list of the best frame (-1 when
+// not kept). Only counts and errors are logged, never image data or face
+// geometry.
+func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) ([]core.AuditFrame, int) {
 	a := c.h.cfg.Audit
 	if a == nil {
-		return nil
+		return nil, -1
 	}
 	var out []AuditFrame
 	var times []time.Time
@@ -962,7 +1003,15 @@ func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) 
 		}
 	}
 	if len(out) == 0 {
-		return nil
+		return nil, -1
+	}
+	best := -1
+	if idx, _, _, ok := at.an.BestFrame(); ok {
+		for i, f := range out {
+			if f.Index == idx {
+				best = i
+			}
+		}
 	}
 	if c.h.cfg.Boxes != nil {
 		for i := range out {
@@ -979,14 +1028,14 @@ func (c *conn) storeAudit(ctx context.Context, at *attempt, v liveness.Verdict) 
 	}
 	if err := a.Put(ctx, c.sess.ID, out); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "capture: storing audit frames", slog.Int("frames", len(out)), slog.String("error", err.Error()))
-		return nil
+		return nil, -1
 	}
 	expires := c.h.cfg.Clock.Now().UTC().Add(a.Retention())
 	refs := make([]core.AuditFrame, len(out))
 	for i, f := range out {
 		refs[i] = core.AuditFrame{Index: i, Why: f.Why, CapturedAt: times[i].UTC(), Boxes: f.Boxes, ExpiresAt: expires}
 	}
-	return refs
+	return refs, best
 }
 
 func sortedKeys(m map[int]auditCand) []int {

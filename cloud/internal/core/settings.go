@@ -23,6 +23,35 @@ type VerificationSettings struct {
 	// (every pass is approved). A retry is always review and a fail always
 	// declined.
 	LivenessReviewBelow *float64 `json:"liveness_review_below,omitempty"`
+	// FacematchAccept is the similarity at or above which the facematch
+	// check passes, in [FacematchAcceptMin, 1]: a tenant may be stricter
+	// than the calibrated threshold, never looser. Default:
+	// FacematchAcceptMin.
+	FacematchAccept *float64 `json:"facematch_accept,omitempty"`
+	// FacematchReviewFrom opens the facematch grey zone: a similarity from
+	// it up to FacematchAccept goes to review (facematch_review), below it
+	// fails; in [0, FacematchAccept]. Default: FacematchReviewFromDefault.
+	FacematchReviewFrom *float64 `json:"facematch_review_from,omitempty"`
+}
+
+// The facematch thresholds' defaults: livegate.dev/models/facematch's
+// calibrated Accept and ReviewFrom (a test in package api checks that they
+// agree; core stays free of the engine).
+const (
+	FacematchAcceptMin         = 0.60
+	FacematchReviewFromDefault = 0.50
+)
+
+// Facematch returns the facematch thresholds in effect.
+func (v VerificationSettings) Facematch() (accept, reviewFrom float64) {
+	accept, reviewFrom = FacematchAcceptMin, FacematchReviewFromDefault
+	if v.FacematchAccept != nil {
+		accept = *v.FacematchAccept
+	}
+	if v.FacematchReviewFrom != nil {
+		reviewFrom = *v.FacematchReviewFrom
+	}
+	return accept, reviewFrom
 }
 
 // CaptureThrottle sets how failed capture attempts of the tenant's sessions
@@ -116,6 +145,12 @@ func (e *SettingError) Error() string {
 func (s TenantSettings) Validate() error {
 	if v := s.Verification.LivenessReviewBelow; v != nil && (*v < PassThreshold || *v > 1) {
 		return fmt.Errorf("setting %q must be %.2f–1, got %v", "verification.liveness_review_below", PassThreshold, *v)
+	}
+	if v := s.Verification.FacematchAccept; v != nil && (*v < FacematchAcceptMin || *v > 1) {
+		return fmt.Errorf("setting %q must be %.2f–1, got %v", "verification.facematch_accept", FacematchAcceptMin, *v)
+	}
+	if accept, from := s.Verification.Facematch(); s.Verification.FacematchReviewFrom != nil && (from < 0 || from > accept) {
+		return fmt.Errorf("setting %q must be 0–%.2f (verification.facematch_accept), got %v", "verification.facematch_review_from", accept, from)
 	}
 	c := s.CaptureThrottle
 	for _, f := range []struct {

@@ -246,6 +246,13 @@ type Session struct {
 	// page before the camera starts (POST /s/{id}/consent); nil until then.
 	Consent *Consent `json:"consent,omitempty"`
 
+	// FaceRef is the reference face of a session whose flow runs facematch
+	// (sealed embedding, never the image); nil for other sessions.
+	FaceRef *FaceRef `json:"face_ref,omitempty"`
+	// FaceMatch is the facematch check's comparison, set when the session
+	// completes with a face to compare; nil until then or without one.
+	FaceMatch *FaceMatch `json:"face_match,omitempty"`
+
 	// IdempotencyKey, when set, makes creation idempotent per tenant.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 
@@ -278,6 +285,49 @@ type Session struct {
 	AuditFrames []AuditFrame `json:"audit_frames,omitempty"`
 
 	Version int64 `json:"version"` // incremented on every update
+}
+
+// Sources of a reference face.
+const (
+	FaceRefImage   = "image"   // uploaded by the integrator at creation
+	FaceRefSession = "session" // the portrait of an earlier approved session
+)
+
+// FaceRef is the reference face of a facematch session. It holds no image:
+// the embedding is sealed with the tenant's data key, and the face is
+// named by a keyed digest of the bytes it came from.
+type FaceRef struct {
+	Source string `json:"source"` // FaceRefImage or FaceRefSession
+	// SessionID is the earlier session whose portrait is the reference
+	// (FaceRefSession).
+	SessionID string `json:"session_id,omitempty"`
+	// Digest is an HMAC-SHA256, under the tenant's data key, of the image
+	// the face came from (the upload, or the earlier session's portrait).
+	Digest []byte `json:"digest"`
+	// SealedEmbedding is the face's embedding (192 float32, little endian)
+	// sealed with the tenant's data key.
+	SealedEmbedding []byte `json:"sealed_embedding"`
+	// Accept and ReviewFrom are the thresholds in force when the session
+	// was created: a similarity at or above Accept passes, from ReviewFrom
+	// goes to review, below fails.
+	Accept     float64 `json:"accept"`
+	ReviewFrom float64 `json:"review_from"`
+}
+
+// FaceMatch is the outcome of a session's facematch check.
+type FaceMatch struct {
+	Similarity float64 `json:"similarity"` // cosine similarity of the embeddings, in [-1, 1]
+	Status     string  `json:"status"`     // pass, review or fail (at the FaceRef's thresholds)
+	// ProbeSource is where the compared face came from: capture (the
+	// capture's best frame) or simulated (the test-mode simulate route).
+	ProbeSource string `json:"probe_source"`
+	// ProbeDigest is an HMAC-SHA256 under the tenant's data key of the
+	// compared frame's pixels (capture) or image bytes (simulated).
+	ProbeDigest []byte    `json:"probe_digest"`
+	ProbeAt     time.Time `json:"probe_at"` // when the compared frame was captured or sent
+	// ProbeFrame is the index of the audit frame that is the compared
+	// frame (why "best"), or -1 when no audit frame shows it.
+	ProbeFrame int `json:"probe_frame"`
 }
 
 // AuditFrame describes one frame kept for a session's audit trail. The

@@ -332,6 +332,49 @@ func round(v float64, places int) float64 {
 	return math.Round(v*p) / p
 }
 
+// one analyses data and requires exactly one face (with its embedding);
+// errors are *Error naming field.
+func (e *Engine) one(ctx context.Context, field string, data []byte) (*Face, error) {
+	a, err := e.Analyze(ctx, data, true)
+	if err != nil {
+		return nil, analyzeErr(field, err)
+	}
+	switch len(a.Faces) {
+	case 0:
+		return nil, newErr(CodeNoFace, nil, field+": no face found in the image")
+	case 1:
+		return &a.Faces[0], nil
+	}
+	return nil, newErr(CodeMultipleFaces, nil, fmt.Sprintf("%s: %d faces found, exactly one is needed", field, len(a.Faces)))
+}
+
+// EmbedOne returns the embedding of the one face of an uploaded JPEG or
+// PNG (mesh-aligned MobileFaceNet, as compare). Errors are *Error naming
+// field: image.* for a bad image, face.not_detected or face.multiple_faces
+// unless it shows exactly one face, server.busy.
+func (e *Engine) EmbedOne(ctx context.Context, field string, data []byte) ([]float32, error) {
+	f, err := e.one(ctx, field, data)
+	if err != nil {
+		return nil, err
+	}
+	return f.embedding, nil
+}
+
+// EmbedLandmarks returns the embedding of the face of img whose mesh is lm
+// (a capture's best frame).
+func (e *Engine) EmbedLandmarks(ctx context.Context, img *imgproc.RGB, lm *face.Landmarks) ([]float32, error) {
+	s, err := e.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(s)
+	out := make([]float32, face.EmbeddingSize)
+	if err := s.emb.Embed(img, face.AlignLandmarks(lm), out); err != nil {
+		return nil, fmt.Errorf("faceapi: embedding a %d×%d frame: %w", img.W, img.H, err)
+	}
+	return out, nil
+}
+
 // Similarity is the cosine similarity of the two faces' embeddings, clamped to [0, 1].
 func Similarity(a, b *Face) float64 {
 	if a.embedding == nil || b.embedding == nil {

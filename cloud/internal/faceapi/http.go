@@ -83,7 +83,7 @@ func (h *Handlers) Detect(c *fiber.Ctx) error {
 	defer cancel()
 	a, err := h.Engine.Analyze(ctx, data, false)
 	if err != nil {
-		return h.fail(c, h.analyzeErr("image", err))
+		return h.fail(c, analyzeErr("image", err))
 	}
 	return c.JSON(DetectResponse{Width: a.Width, Height: a.Height, FaceCount: len(a.Faces), Faces: a.Faces})
 }
@@ -156,20 +156,10 @@ func (h *Handlers) sessionPhoto(ctx context.Context, id string, owns func(*core.
 
 // one analyses data and requires exactly one face.
 func (h *Handlers) one(ctx context.Context, field string, data []byte) (*Face, error) {
-	a, err := h.Engine.Analyze(ctx, data, true)
-	if err != nil {
-		return nil, h.analyzeErr(field, err)
-	}
-	switch len(a.Faces) {
-	case 0:
-		return nil, newErr(CodeNoFace, nil, field+": no face found in the image")
-	case 1:
-		return &a.Faces[0], nil
-	}
-	return nil, newErr(CodeMultipleFaces, nil, fmt.Sprintf("%s: %d faces found, exactly one is needed", field, len(a.Faces)))
+	return h.Engine.one(ctx, field, data)
 }
 
-func (h *Handlers) analyzeErr(field string, err error) error {
+func analyzeErr(field string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return newErr(CodeBusy, err, "the face models stayed busy; retry later")
 	}

@@ -127,6 +127,9 @@ type Parts struct {
 	// calls its Notify once they are committed; without it they would wait
 	// for the worker's next poll (webhook.Config.PollInterval, 2 s).
 	Webhooks api.Notifier
+	// Tenants is the API's tenant service: tenants' settings and data keys
+	// (what a hook seals or opens for a tenant, it opens with these).
+	Tenants *tenancy.Service
 }
 
 // Daemon is a running livegate-cloud.
@@ -275,7 +278,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	var extra []api.Route
 	if o.Routes != nil {
 		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
-			PublicURL: d.url, MasterKey: master, URLs: policy, Webhooks: d.worker})
+			PublicURL: d.url, MasterKey: master, URLs: policy, Webhooks: d.worker, Tenants: d.tenants})
 		if err != nil {
 			d.closeListeners()
 			return nil, fmt.Errorf("daemon: extra routes: %w", err)

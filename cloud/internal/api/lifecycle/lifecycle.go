@@ -98,11 +98,25 @@ type Service struct {
 	cfg      Config
 	sealer   *secret.Sealer
 	assigner atomic.Pointer[Assigner]
+	faces    atomic.Pointer[Faces]
 }
 
 // SetAssigner enables device_id on session creation; the device fleet calls
 // it when it starts.
 func (s *Service) SetAssigner(a Assigner) { s.assigner.Store(&a) }
+
+// SetFaces enables the facematch check (flow liveness+facematch); the
+// capture routes, which own the face engine, call it when they are mounted.
+func (s *Service) SetFaces(f Faces) { s.faces.Store(&f) }
+
+// Faces returns the face engine set by SetFaces, or nil: this server runs
+// no facematch.
+func (s *Service) Faces() Faces {
+	if f := s.faces.Load(); f != nil {
+		return *f
+	}
+	return nil
+}
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -222,6 +236,8 @@ type Extra struct {
 	EphemeralDevice string
 	// Workflow is the workflowId the session was started with (seed 004).
 	Workflow string
+	// FaceRef is the reference face of a facematch flow (sealed).
+	FaceRef *core.FaceRef
 }
 
 // CreateWith is Create with the additions of x.
@@ -302,6 +318,7 @@ func (s *Service) CreateWith(ctx context.Context, p Principal, kind core.Session
 		ReviewBelow:     x.ReviewBelow,
 		EphemeralDevice: x.EphemeralDevice,
 		Workflow:        x.Workflow,
+		FaceRef:         x.FaceRef,
 		IdempotencyKey:  idempotencyKey,
 		Status:          core.StatusPending,
 		CreatedAt:       now,
@@ -352,7 +369,17 @@ func sameRequest(a, b *core.Session) bool {
 	return a.Kind == b.Kind && a.TenantID == b.TenantID && a.UserID == b.UserID && a.Mode == b.Mode &&
 		a.RedirectURL == b.RedirectURL && a.WebhookURL == b.WebhookURL && bytes.Equal(a.Metadata, b.Metadata) &&
 		a.DeviceID == b.DeviceID && slices.Equal(a.Challenges, b.Challenges) &&
-		slices.Equal(a.Flow, b.Flow) && a.Reference == b.Reference && bytes.Equal(a.SubjectDigest, b.SubjectDigest)
+		slices.Equal(a.Flow, b.Flow) && a.Reference == b.Reference && bytes.Equal(a.SubjectDigest, b.SubjectDigest) &&
+		sameFaceRef(a.FaceRef, b.FaceRef)
+}
+
+// sameFaceRef compares two reference faces by source and digest (their
+// sealed embeddings differ by nonce).
+func sameFaceRef(a, b *core.FaceRef) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Source == b.Source && a.SessionID == b.SessionID && bytes.Equal(a.Digest, b.Digest)
 }
 
 // checkChallenges validates the fixed challenge list of a creation request:
@@ -627,6 +654,9 @@ type Outcome struct {
 	// AuditFrames are the frames kept for the audit trail (their JPEGs
 	// already stored by the caller). Optional.
 	AuditFrames []core.AuditFrame
+	// FaceMatch is the facematch comparison of a session that has a
+	// reference face, when a face could be compared. Optional.
+	FaceMatch *core.FaceMatch
 }
 
 // Complete records the outcome of a capture: the photo (on pass) first, then
@@ -677,6 +707,7 @@ func (s *Service) Complete(ctx context.Context, id string, o Outcome) (*core.Ses
 		cur.Reasons = append([]string(nil), o.Reasons...)
 		cur.Simulated = o.Simulated
 		cur.AuditFrames = append([]core.AuditFrame(nil), o.AuditFrames...)
+		cur.FaceMatch = o.FaceMatch
 		cur.Attempts++
 		switch {
 		case v != core.VerdictPass:

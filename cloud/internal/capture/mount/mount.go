@@ -33,6 +33,8 @@ import (
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/faceapi"
 	"livegate.dev/cloud/internal/web"
+	"livegate.dev/models/face"
+	"livegate.dev/models/imgproc"
 	"livegate.dev/models/liveness"
 )
 
@@ -71,18 +73,12 @@ func Routes(o Options) func(daemon.Parts) ([]api.Route, func() error, error) {
 
 // CodeEngineUnavailable answers capture and face requests when the models
 // cannot be loaded.
-var CodeEngineUnavailable = faceapi.Code{ID: "server.engine_unavailable", Status: 503,
-	Meaning: "The liveness engine's models could not be loaded on this server (run `make setup`); retry later."}
+var CodeEngineUnavailable = faceapi.CodeEngineUnavailable
 
 // CodeRecordingUnavailable answers GET /api/v1/session/{id}/recording for a
 // session that has no recording to give.
 var CodeRecordingUnavailable = apierr.Register("session.recording_unavailable", 404,
 	"The session has no recording: it has not completed through the capture WebSocket (pending, in progress, simulated, cancelled or expired), its retention has ended, or this server keeps none.")
-
-func init() {
-	c := CodeEngineUnavailable
-	apierr.Register(c.ID, c.Status, c.Meaning)
-}
 
 type mount struct {
 	o       Options
@@ -122,6 +118,7 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 		return nil, err
 	}
 	m.web = w
+	p.Sessions.SetFaces(faces{m})
 	if o.PostgresDSN != "" {
 		tk := hmac.New(sha256.New, p.MasterKey)
 		tk.Write([]byte("livegate capture throttle key"))
@@ -193,6 +190,9 @@ func (m *mount) engines() error {
 			cfg.Audit = m.audit
 			cfg.Boxes = m.boxes
 		}
+		if m.p.Tenants != nil {
+			cfg.FaceMatch = m.matchFace
+		}
 		m.capture, m.err = capture.New(cfg)
 		if m.err != nil {
 			return
@@ -217,6 +217,38 @@ func (m *mount) boxes(ctx context.Context, jpeg []byte) ([][4]float64, error) {
 		out[i] = f.Box
 	}
 	return out, nil
+}
+
+// faces is the face engine as the facematch check uses it
+// (lifecycle.Faces): reference faces at session creation, simulated probes.
+type faces struct{ m *mount }
+
+var _ lifecycle.Faces = faces{}
+
+func (f faces) Embed(ctx context.Context, field string, image []byte) ([]float32, error) {
+	if f.m.engines() != nil {
+		return nil, apierr.New(CodeEngineUnavailable.API, "%s: the face engine is not available on this server", field)
+	}
+	emb, err := f.m.engine.EmbedOne(ctx, field, image)
+	if err != nil {
+		return nil, faceapi.APIError(err)
+	}
+	return emb, nil
+}
+
+// matchFace is the capture's capture.FaceMatchFunc: the best frame's
+// embedding against the session's reference face, opened with its
+// tenant's data key.
+func (m *mount) matchFace(ctx context.Context, sess *core.Session, img *imgproc.RGB, lm *face.Landmarks, at time.Time, frame int) (*core.FaceMatch, error) {
+	emb, err := m.engine.EmbedLandmarks(ctx, img, lm)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := m.p.Tenants.DataKey(ctx, sess.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("mount: data key of tenant %s: %w", sess.TenantID, err)
+	}
+	return lifecycle.MatchFace(sess, dk, emb, img.Pix, lifecycle.ProbeCapture, at, frame)
 }
 
 func (m *mount) live(id string) bool {
