@@ -35,7 +35,7 @@ type VerificationSettings struct {
 }
 
 // The facematch thresholds' defaults: livegate.dev/models/facematch's
-// calibrated Accept and ReviewFrom (a test in package api checks that they
+// calibrated Accept and ReviewFrom (a test in package lifecycle checks that they
 // agree; core stays free of the engine).
 const (
 	FacematchAcceptMin         = 0.60

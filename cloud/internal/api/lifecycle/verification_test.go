@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -50,6 +51,55 @@ func TestDecide(t *testing.T) {
 			if d == nil || *d != c.decision || !slices.Equal(reasons, []string{c.reason}) ||
 				len(checks) != 1 || checks[0] != (VerificationCheck{Type: "liveness", Status: c.check, Score: *c.conf}) {
 				t.Fatalf("got %v %v %+v, want %s %s %s", d, reasons, checks, c.decision, c.reason, c.check)
+			}
+		})
+	}
+}
+
+// TestDecideFacematch: with flow liveness+facematch the worst of the two
+// checks decides (declined over review over approved); a comparison that
+// could not be made is review; the check shows similarity and threshold,
+// never a score, and the liveness check never a similarity.
+func TestDecideFacematch(t *testing.T) {
+	pass, fail, retry := core.VerdictPass, core.VerdictFail, core.VerdictRetry
+	cases := []struct {
+		name     string
+		verdict  core.Verdict
+		match    *core.FaceMatch
+		decision string
+		reasons  []string
+		status   string
+	}{
+		{"both pass", pass, &core.FaceMatch{Similarity: 0.8, Status: "pass"}, "approved", []string{"liveness_pass", "facematch_pass"}, "pass"},
+		{"another person", pass, &core.FaceMatch{Similarity: 0.1, Status: "fail"}, "declined", []string{"liveness_pass", "facematch_fail"}, "fail"},
+		{"grey zone", pass, &core.FaceMatch{Similarity: 0.55, Status: "review"}, "review", []string{"liveness_pass", "facematch_review"}, "review"},
+		{"nothing compared", pass, nil, "review", []string{"liveness_pass", "facematch_unavailable"}, "review"},
+		{"liveness fail, same person", fail, &core.FaceMatch{Similarity: 0.9, Status: "pass"}, "declined", []string{"liveness_fail", "facematch_pass"}, "pass"},
+		{"liveness retry, grey zone", retry, &core.FaceMatch{Similarity: 0.55, Status: "review"}, "review", []string{"liveness_retry", "facematch_review"}, "review"},
+		{"liveness retry, another person", retry, &core.FaceMatch{Similarity: 0.2, Status: "fail"}, "declined", []string{"liveness_retry", "facematch_fail"}, "fail"},
+		{"an unknown status is reviewed", pass, &core.FaceMatch{Similarity: 0.9, Status: "maybe"}, "review", []string{"liveness_pass", "facematch_review"}, "review"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conf, v := 0.9, c.verdict
+			sess := &core.Session{ID: "ses_x", Status: core.StatusCompleted, Verdict: &v, Confidence: &conf, Flow: []string{"liveness", "facematch"},
+				FaceRef: &core.FaceRef{Accept: 0.6, ReviewFrom: 0.5}, FaceMatch: c.match}
+			d, reasons, checks := Decide(sess)
+			if d == nil || *d != c.decision || !slices.Equal(reasons, c.reasons) || len(checks) != 2 || checks[1].Type != "facematch" || checks[1].Status != c.status ||
+				checks[1].Threshold == nil || *checks[1].Threshold != 0.6 {
+				t.Fatalf("got %v %v %+v, want %s %v", d, reasons, checks, c.decision, c.reasons)
+			}
+			if (c.match == nil) != (checks[1].Similarity == nil) || (c.match != nil && *checks[1].Similarity != c.match.Similarity) {
+				t.Fatalf("similarity %v, match %+v", checks[1].Similarity, c.match)
+			}
+			b, err := json.Marshal(checks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw []map[string]any
+			json.Unmarshal(b, &raw)
+			if _, ok := raw[1]["score"]; ok || raw[0]["similarity"] != nil || raw[0]["score"] != 0.9 {
+				t.Fatalf("checks as JSON: %s", b)
 			}
 		})
 	}
