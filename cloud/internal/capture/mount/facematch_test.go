@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"image"
 	"image/jpeg"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +24,7 @@ import (
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/core"
+	"livegate.dev/cloud/internal/faceapi"
 	"livegate.dev/cloud/internal/pgtest"
 	"livegate.dev/models/assets"
 	"livegate.dev/models/facematch"
@@ -209,9 +213,34 @@ func testMountedFacematch(t *testing.T, o daemon.Options) {
 		}
 	}
 
+	ctx := context.Background()
+	// At rest: neither the reference image nor its embedding in clear, in
+	// any encoding a session record could hold it (raw, base64, hex) —
+	// checked before a session below keeps that image as its portrait.
+	engine, err := faceapi.New(faceapi.Config{Sets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := engine.EmbedOne(ctx, "reference", ref)
+	engine.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := make([]byte, 4*len(emb))
+	for i, x := range emb {
+		binary.LittleEndian.PutUint32(plain[4*i:], math.Float32bits(x))
+	}
+	raw := m.raw()
+	for what, b := range map[string][]byte{"the reference image": ref[200:264], "its embedding": plain[:64]} {
+		for _, enc := range [][]byte{b, []byte(base64.StdEncoding.EncodeToString(b)[:48]), []byte(hex.EncodeToString(b))} {
+			if bytes.Contains(raw, enc) {
+				t.Fatalf("the store holds %s in clear", what)
+			}
+		}
+	}
+
 	// A reference taken from an earlier approved session: its portrait
 	// (here a real photo, as a capture would have made it).
-	ctx := context.Background()
 	st, b = m.do("POST", "/v1/sessions", key, `{"flow":"liveness","mode":"passive"}`)
 	var earlier verification
 	if json.Unmarshal(b, &earlier); st != 201 {

@@ -1,17 +1,22 @@
 package mount
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/jackc/pgx/v5"
 
 	"livegate.dev/cloud/internal/api/daemon"
 )
@@ -21,6 +26,7 @@ import (
 type mounted struct {
 	t    *testing.T
 	d    *daemon.Daemon
+	o    daemon.Options
 	base string
 	doc  *openapi3.T
 }
@@ -40,7 +46,7 @@ func startMounted(t *testing.T, o daemon.Options, opts Options) *mounted {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Shutdown(context.Background()) })
-	return &mounted{t: t, d: d, base: "http://" + d.Addr().String()}
+	return &mounted{t: t, d: d, o: o, base: "http://" + d.Addr().String()}
 }
 
 // do sends a request, with bearer as the Authorization bearer when set and
@@ -144,4 +150,47 @@ func (m *mounted) match(method, path string, st int, body []byte, code string) {
 			m.t.Fatalf("%s %s %d: %v\n%s", method, path, st, err, body)
 		}
 	}
+}
+
+// raw returns every byte the store holds: the bbolt file, or every row of
+// every table of the PostgreSQL schema as text (bytea in hex, JSON as
+// written), for the checks of what is kept in clear.
+func (m *mounted) raw() []byte {
+	m.t.Helper()
+	if m.o.PostgresDSN == "" {
+		b, err := os.ReadFile(filepath.Join(m.o.DataDir, "livegate.db"))
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		return b
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, m.o.PostgresDSN)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) == 0 {
+		m.t.Fatalf("tables %v, %v", tables, err)
+	}
+	var out bytes.Buffer
+	for _, tb := range tables {
+		rows, err := conn.Query(ctx, fmt.Sprintf("SELECT t::text FROM %s t", pgx.Identifier{tb}.Sanitize()))
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		for _, s := range texts {
+			out.WriteString(s + "\n")
+		}
+	}
+	return out.Bytes()
 }

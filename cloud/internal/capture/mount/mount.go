@@ -219,6 +219,10 @@ func (m *mount) boxes(ctx context.Context, jpeg []byte) ([][4]float64, error) {
 	return out, nil
 }
 
+// faceTimeout bounds the wait for a face model set (then server.busy), as
+// the face routes' requests are bounded.
+const faceTimeout = 20 * time.Second
+
 // faces is the face engine as the facematch check uses it
 // (lifecycle.Faces): reference faces at session creation, simulated probes.
 type faces struct{ m *mount }
@@ -226,6 +230,8 @@ type faces struct{ m *mount }
 var _ lifecycle.Faces = faces{}
 
 func (f faces) Embed(ctx context.Context, field string, image []byte) ([]float32, error) {
+	ctx, cancel := context.WithTimeout(ctx, faceTimeout)
+	defer cancel()
 	if f.m.engines() != nil {
 		return nil, apierr.New(CodeEngineUnavailable.API, "%s: the face engine is not available on this server", field)
 	}
@@ -240,6 +246,8 @@ func (f faces) Embed(ctx context.Context, field string, image []byte) ([]float32
 // embedding against the session's reference face, opened with its
 // tenant's data key.
 func (m *mount) matchFace(ctx context.Context, sess *core.Session, img *imgproc.RGB, lm *face.Landmarks, at time.Time, frame int) (*core.FaceMatch, error) {
+	ctx, cancel := context.WithTimeout(ctx, faceTimeout)
+	defer cancel()
 	emb, err := m.engine.EmbedLandmarks(ctx, img, lm)
 	if err != nil {
 		return nil, err
