@@ -485,7 +485,11 @@ func run(t *testing.T, ctx context.Context, s *server, c *lifecycle.Created) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitRedirect(t, ctx, c.Session.ID)
+	param := "session_id"
+	if len(c.Session.Flow) > 0 { // a verification session (seed 003) names it sessionId
+		param = "sessionId"
+	}
+	waitRedirectParam(t, ctx, param, c.Session.ID)
 	sess, err := s.sessions.Get(context.Background(), c.Session.ID)
 	if err != nil || sess.Status != core.StatusCompleted || sess.Verdict == nil || string(*sess.Verdict) != verdict {
 		t.Fatalf("stored session %+v (%v) does not match the page's verdict %q", sess, err, verdict)
@@ -604,7 +608,13 @@ func imgColor(v uint8) color.Color { return color.Gray{Y: v} }
 // /done?session_id=… (polling the location across the navigation).
 func waitRedirect(t *testing.T, ctx context.Context, id string) {
 	t.Helper()
-	want := "/done?session_id=" + id
+	waitRedirectParam(t, ctx, "session_id", id)
+}
+
+// waitRedirectParam waits for the tab to reach /done?<param>=id.
+func waitRedirectParam(t *testing.T, ctx context.Context, param, id string) {
+	t.Helper()
+	want := "/done?" + param + "=" + id
 	end := time.Now().Add(deadline)
 	var loc string
 	for time.Now().Before(end) {
