@@ -59,6 +59,8 @@ func ViewTenant(t *core.Tenant) TenantView {
 			WindowSeconds: int(th.Window / time.Second), CooldownSeconds: int(th.Cooldown / time.Second), TestExempt: th.TestExempt},
 			Verification: VerificationView{LivenessReviewBelow: t.Settings.Verification.LivenessReviewBelow,
 				FacematchAccept: fmAccept, FacematchReviewFrom: fmReview}}}
+	ret := t.Settings.Retention.Effective()
+	v.Settings.Retention = RetentionView{BiometricDays: int(ret.Biometrics / (24 * time.Hour)), DataDays: int(ret.Data / (24 * time.Hour))}
 	for _, s := range t.WebhookSecrets {
 		v.WebhookSecrets = append(v.WebhookSecrets, SecretView{CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt})
 	}
@@ -181,6 +183,9 @@ func (s *Server) putTenantSettings(c *fiber.Ctx) error {
 	if v := req.Verification; v != nil {
 		set.Verification = core.VerificationSettings{LivenessReviewBelow: v.LivenessReviewBelow,
 			FacematchAccept: v.FacematchAccept, FacematchReviewFrom: v.FacematchReviewFrom}
+	}
+	if r := req.Retention; r != nil {
+		set.Retention = core.RetentionSettings{BiometricDays: r.BiometricDays, DataDays: r.DataDays}
 	}
 	t, err := s.cfg.Tenants.SetSettings(c.UserContext(), id, set)
 	if err != nil {

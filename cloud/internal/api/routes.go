@@ -130,8 +130,16 @@ const (
 	tagEphemeral    = "Ephemeral devices (seed 004)"
 	tagTest         = "Test mode"
 	tagAdmin        = "Admin"
+	tagDeletion     = "Data deletion"
 	tagMeta         = "Service"
 )
+
+// redactDoc describes the redact routes of every surface.
+const redactDoc = "Deletes the session's data now (synchronous: done when the call returns; docs/data-deletion.md): with scope all (default) its biometric data " +
+	"(ICAO photo, audit frames and their face boxes, the capture recording, embeddings) and its personal fields (subject, user id, reference, metadata, " +
+	"redirect URL, and the same in its webhook payloads); with scope biometrics the biometric data only. The decision, status and timestamps stay " +
+	"(a tombstone). Answers the signed deletion receipt and queues session.redacted. Idempotent: a session already redacted with the scope " +
+	"answers the same receipt. A pending or in-progress session gets 409 session.not_finished (cancel it first)."
 
 var keyAuthErrors = []apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, CodeInsufficientScope}
 
@@ -189,6 +197,12 @@ func (s *Server) routes() []route {
 			Security:    sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The cancelled session.", Body: lifecycle.Result{}}},
 			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound, apierr.SessionTerminal)}, s.cancel},
+		{openapi.Operation{Method: "POST", Path: "/api/v1/session/{id}/redact", ID: "redactSession", Tag: tagDeletion,
+			Summary:     "Delete a session's biometric data and personal data (managed and seed 002 sessions)",
+			Description: "With the owning API key (sessions:write). " + redactDoc,
+			Security:    sec, Params: []openapi.Param{pathID}, Body: RedactRequest{}, Example: `{"reason": "erasure request #4411"}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The deletion receipt.", Body: core.DeletionReceipt{}}},
+			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound, lifecycle.CodeNotFinished, apierr.InvalidField)}, s.redactSession},
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session/{id}/simulate", ID: "simulateSession", Tag: tagTest,
 			Summary: "Complete a test-mode session with a chosen verdict",
 			Description: "Test keys only (live keys get 403). Completes the session exactly as a real capture: stored result, session.completed webhook, " +
@@ -248,6 +262,30 @@ func (s *Server) routes() []route {
 			Security: sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The report.", Body: VerificationReport{}}},
 			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound)}, s.verificationReport},
+		{openapi.Operation{Method: "POST", Path: "/v1/sessions/{id}/redact", ID: "redactVerificationSession", Tag: tagDeletion,
+			Summary:     "Delete a verification session's biometric data and personal data",
+			Description: "Needs the sessions:write scope. " + redactDoc + " The session.redacted event has the verification sessions' camelCase shape.",
+			Security:    sec, Params: []openapi.Param{pathID}, Body: RedactRequest{}, Example: `{"reason": "erasure request #4411"}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The deletion receipt.", Body: core.DeletionReceipt{}}},
+			Errors:    append(append([]apierr.Code{}, verificationAuthErrs...), apierr.SessionNotFound, lifecycle.CodeNotFinished, apierr.InvalidField)}, s.redactVerification},
+		{openapi.Operation{Method: "GET", Path: "/v1/deletion-receipts", ID: "listDeletionReceipts", Tag: tagDeletion,
+			Summary: "Your tenant's deletion trail: every deletion receipt, in order",
+			Description: "Needs the sessions:read scope. Append-only and hash-chained: entry seq n carries the hash of entry n-1 (prev_hash), " +
+				"so a removed or altered entry breaks the chain. Deletions by the retention sweeper are listed with deleted_by retention. docs/data-deletion.md shows how to verify it.",
+			Security: sec, Params: []openapi.Param{
+				{Name: "after", In: "query", Type: "integer", Description: "Entries after this seq (default 0: from the first)."},
+				{Name: "limit", In: "query", Type: "integer", Description: "1–1000, default 100."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The entries.", Body: DeletionReceiptList{}}},
+			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.InvalidQuery)}, s.listReceipts},
+		{openapi.Operation{Method: "GET", Path: "/v1/deletion-receipts/{id}", ID: "getDeletionReceipt", Tag: tagDeletion,
+			Summary: "Get one deletion receipt", Description: "Needs the sessions:read scope; another tenant's receipt is 404.",
+			Security: sec, Params: []openapi.Param{{Name: "id", In: "path", Description: "Receipt id (del_…)."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The receipt.", Body: core.DeletionReceipt{}}},
+			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), lifecycle.CodeReceiptNotFound)}, s.getReceipt},
+		{openapi.Operation{Method: "GET", Path: "/v1/deletion-keys", ID: "getDeletionKeys", Tag: tagDeletion,
+			Summary:     "The public keys that verify deletion receipts (no authentication)",
+			Description: "Ed25519 over the receipt's canonical JSON (keys sorted, no whitespace, without signature); docs/data-deletion.md.",
+			Responses:   []openapi.Response{{Status: 200, Description: "The keys.", Body: DeletionKeys{}}}}, s.deletionKeys},
 		{openapi.Operation{Method: "POST", Path: "/api/device/ephemeral", ID: "createEphemeralDevice", Tag: tagEphemeral,
 			Summary: "Create an ephemeral device: a token that starts and reads its own sessions",
 			Description: "Needs the ephemeral_devices:write scope; send the API key as Authorization: <key> or Bearer <key>. The token " +
@@ -275,6 +313,13 @@ func (s *Server) routes() []route {
 			Security:    []string{openapi.SecEphemeral}, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: EphemeralSession{}}},
 			Errors:    []apierr.Code{apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound}}, s.getEphemeralSession},
+		{openapi.Operation{Method: "POST", Path: "/api/sessions/{id}/redact", ID: "redactEphemeralSession", Tag: tagDeletion,
+			Summary:     "Delete the data of a session started with this ephemeral device's token",
+			Description: "Authorization is the device's token (with or without Bearer); deleted_by is the device's id. " + redactDoc,
+			Security:    []string{openapi.SecEphemeral}, Params: []openapi.Param{pathID}, Body: RedactRequest{}, Example: `{"reason": "user left"}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The deletion receipt.", Body: core.DeletionReceipt{}}},
+			Errors: []apierr.Code{apierr.AuthMissing, CodeEphemeralRequired, CodeEphemeralExpired, apierr.SessionNotFound, lifecycle.CodeNotFinished,
+				apierr.InvalidField}}, s.redactEphemeral},
 		{openapi.Operation{Method: "GET", Path: "/mobile", ID: "mobileHandoff", Tag: tagEphemeral,
 			Summary: "The phone's link: opens the hosted page of one session",
 			Description: "303 to the session's hosted page while the device's token lives and the session can be captured; the link names one " +
@@ -317,9 +362,10 @@ func (s *Server) routes() []route {
 			Description: "The body replaces the tenant's settings; every field left out takes its default. capture_throttle sets how failed " +
 				"capture attempts are throttled: per end user (user_id, or the session) and, as a backstop, per client address, and whether " +
 				"test-mode sessions are exempt. Captures read the settings when they connect, so a change applies from the next connection. " +
-				"verification.liveness_review_below sends a verification session's liveness pass below that confidence to review; a session takes the rule in force when it is created.",
+				"verification.liveness_review_below sends a verification session's liveness pass below that confidence to review; a session takes the rule in force when it is created. " +
+				"retention.biometric_days and retention.data_days (1–1095, defaults 30 and 365) are when the retention sweeper deletes a session's biometric data, then every personal field (docs/data-deletion.md).",
 			Security: admin, Params: []openapi.Param{tenantIDPath},
-			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}, "verification": {"liveness_review_below": 0.85}}`,
+			Body: TenantSettings{}, Example: `{"capture_throttle": {"user_limit": 5, "address_limit": 100, "window_seconds": 180, "cooldown_seconds": 180, "test_exempt": true}, "verification": {"liveness_review_below": 0.85}, "retention": {"biometric_days": 30, "data_days": 365}}`,
 			Responses: []openapi.Response{{Status: 200, Description: "The tenant with its settings in effect.", Body: TenantView{}}},
 			Errors:    adminErrs(apierr.TenantNotFound, apierr.SettingInvalid)}, s.admin(s.putTenantSettings)},
 		{openapi.Operation{Method: "PUT", Path: "/admin/v1/tenants/{id}/capture-page", ID: "putCapturePage", Tag: tagAdmin,

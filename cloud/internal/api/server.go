@@ -259,6 +259,7 @@ func webhookDocs() []openapi.Webhook {
 		ev("session.completed", "The session has a verdict (pass, fail or retry)"),
 		ev("session.expired", "The session passed its TTL without completing"),
 		ev("session.cancelled", "The session was cancelled"),
+		ev("session.redacted", "The session's data was deleted (a redact route or the retention sweeper); data is the tombstone with redaction {scope, redacted_at, reason, receipt_id, deleted_by}, and the session's earlier payloads were rewritten the same way"),
 		{Name: "verification_session_event", Summary: "Any of the events above, for a verification session (/v1/sessions)",
 			Description: "POSTed to the verification session's webhookUrl with the same headers and signature; data is the session as " +
 				"GET /v1/sessions/{id} returns it, with clientToken null, plus reference and metadata. See docs/webhooks.md.",

@@ -183,6 +183,8 @@ func (s *Server) photo(c *fiber.Ctx) error {
 		return pending("the session has not completed yet; a photo exists only if it passes")
 	case sess.Status != core.StatusCompleted || sess.Verdict == nil || *sess.Verdict != core.VerdictPass:
 		return apierr.New(apierr.PhotoUnavailable, "session %s is %s without a pass verdict: it has no photo", sess.ID, sess.Status)
+	case sess.Photo == core.PhotoDeleted:
+		return apierr.New(apierr.PhotoUnavailable, "the photo of session %s was deleted (receipt %s)", sess.ID, sess.Redaction.ReceiptID)
 	case sess.Photo == core.PhotoPending:
 		return pending("the photo is being made")
 	case sess.Photo != core.PhotoReady:

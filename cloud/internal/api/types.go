@@ -145,6 +145,20 @@ type LogoView struct {
 type TenantSettings struct {
 	CaptureThrottle *CaptureThrottleSettings `json:"capture_throttle,omitempty" doc:"How failed capture attempts of the tenant's sessions are throttled (docs/api.md, Failed captures)."`
 	Verification    *VerificationSettings    `json:"verification,omitempty" doc:"How verification sessions (/v1/sessions) decide."`
+	Retention       *RetentionSettings       `json:"retention,omitempty" doc:"When the retention sweeper deletes the tenant's session data (docs/data-deletion.md)."`
+}
+
+// RetentionSettings are a tenant's retention, in days after a session was
+// created; a field left out takes its default.
+type RetentionSettings struct {
+	BiometricDays *int `json:"biometric_days,omitempty" doc:"Then the photo, audit frames, recording and embeddings are deleted: 1–1095. Default 30."`
+	DataDays      *int `json:"data_days,omitempty" doc:"Then every personal field is deleted too, leaving the tombstone (decision, status, timestamps): 1–1095. Default 365."`
+}
+
+// RetentionView is the retention in force.
+type RetentionView struct {
+	BiometricDays int `json:"biometric_days"`
+	DataDays      int `json:"data_days"`
 }
 
 // VerificationSettings are a tenant's decision rules for verification
@@ -169,6 +183,7 @@ type CaptureThrottleSettings struct {
 type SettingsView struct {
 	CaptureThrottle CaptureThrottleView `json:"capture_throttle"`
 	Verification    VerificationView    `json:"verification"`
+	Retention       RetentionView       `json:"retention"`
 }
 
 // VerificationView is the verification decision rules in effect.

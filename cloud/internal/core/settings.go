@@ -12,6 +12,8 @@ type TenantSettings struct {
 	CaptureThrottle CaptureThrottle `json:"capture_throttle,omitzero"`
 	// Verification sets how verification sessions (seed 003) decide.
 	Verification VerificationSettings `json:"verification,omitzero"`
+	// Retention sets when the sweeper deletes the tenant's session data.
+	Retention RetentionSettings `json:"retention,omitzero"`
 }
 
 // VerificationSettings are a tenant's decision rules for verification
@@ -151,6 +153,9 @@ func (s TenantSettings) Validate() error {
 	}
 	if accept, from := s.Verification.Facematch(); s.Verification.FacematchReviewFrom != nil && (from < 0 || from > accept) {
 		return fmt.Errorf("setting %q must be 0–%.2f (verification.facematch_accept), got %v", "verification.facematch_review_from", accept, from)
+	}
+	if err := s.Retention.Validate(); err != nil {
+		return err
 	}
 	c := s.CaptureThrottle
 	for _, f := range []struct {

@@ -283,6 +283,9 @@ type Session struct {
 	// (their JPEGs are in the capture service's audit store), set when a
 	// real capture completes.
 	AuditFrames []AuditFrame `json:"audit_frames,omitempty"`
+	// Redaction, when set, says the session's data was deleted (a
+	// tombstone: the decision and timestamps stay).
+	Redaction *Redaction `json:"redaction,omitempty"`
 
 	Version int64 `json:"version"` // incremented on every update
 }

@@ -56,12 +56,36 @@ type Store interface {
 	// is written and the error is returned as is.
 	UpdateSession(ctx context.Context, id string, fn func(*core.Session) ([]*core.Delivery, error)) (*core.Session, error)
 	// ListVerificationsByUser returns tenantID's verification sessions
-	// (Flow set) whose UserID is userID, newest first, at most limit. Both stores scan the tenant's
-	// sessions (no index on the user yet).
+	// (Flow set) whose UserID is userID, newest first, at most limit, from
+	// an index on (tenant, user).
 	ListVerificationsByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error)
 	// ListExpiring returns ids of sessions not in a terminal status whose
 	// ExpiresAt is at or before now, oldest first, at most limit.
 	ListExpiring(ctx context.Context, now time.Time, limit int) ([]string, error)
+
+	// Redact deletes a session's data in one transaction. fn erases sess in
+	// place and returns the receipt to append to the session's tenant's
+	// deletion trail (prev is the trail's last entry, nil when it is
+	// empty; the store serialises appends per tenant, so fn sees the true
+	// last entry), the deliveries to queue, and scrub, which the store
+	// calls on each earlier delivery of the session to rewrite its body.
+	// The session's photo is deleted. If fn returns an error nothing is
+	// written and the error is returned as is.
+	Redact(ctx context.Context, id string, fn RedactFunc) (*core.Session, *core.DeletionReceipt, error)
+	// GetDeletionReceipt returns tenantID's receipt id, or ErrNotFound.
+	GetDeletionReceipt(ctx context.Context, tenantID, id string) (*core.DeletionReceipt, error)
+	// ListDeletionReceipts returns tenantID's deletion trail in Seq order,
+	// the entries after afterSeq, at most limit.
+	ListDeletionReceipts(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*core.DeletionReceipt, error)
+	// ListRetentionDue returns the ids of tenantID's sessions created at or
+	// before before whose data of scope (core.ScopeBiometrics or
+	// core.ScopeAll) has not been deleted, oldest first, at most limit.
+	ListRetentionDue(ctx context.Context, tenantID, scope string, before time.Time, limit int) ([]string, error)
+	// Scrub makes the data that redactions deleted unrecoverable from the
+	// store's own files: bolt overwrites its free pages with zeros,
+	// PostgreSQL rewrites the tables that held it (VACUUM FULL), dropping
+	// the dead row versions.
+	Scrub(ctx context.Context) error
 
 	// PutPhoto stores the ICAO JPEG of a session; GetPhoto returns it or ErrNotFound.
 	PutPhoto(ctx context.Context, sessionID string, jpeg []byte) error
@@ -86,6 +110,9 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// RedactFunc is Redact's update function.
+type RedactFunc func(sess *core.Session, prev *core.DeletionReceipt) (rec *core.DeletionReceipt, events []*core.Delivery, scrub func(*core.Delivery), err error)
 
 // DeliveryFilter selects deliveries. Zero fields match everything.
 type DeliveryFilter struct {

@@ -88,6 +88,10 @@ type Options struct {
 	BodyLimit int
 	// SweepInterval of the TTL sweeper. Optional. Default: 15s.
 	SweepInterval time.Duration
+	// RetentionInterval is how often the retention sweeper applies the
+	// tenants' retention (and, on PostgreSQL, scrubs what redactions
+	// left in the table files). Optional. Default: 1h.
+	RetentionInterval time.Duration
 	// Webhook tunes the delivery worker (Store, Sealer, Clock, Policy and
 	// Logger are filled in). Optional.
 	Webhook webhook.Config
@@ -269,6 +273,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 	d.sessions, err = lifecycle.New(lifecycle.Config{
 		Store: d.st, URLs: policy, TokenKey: TokenKey(master), PublicURL: d.url, Notifier: d.worker,
 		Clock: o.Clock, TTL: o.SessionTTL, SweepInterval: o.SweepInterval, Logger: o.Logger,
+		RetentionInterval: o.RetentionInterval, ScrubAfterRedact: o.Store == StoreBolt,
 	})
 	if err != nil {
 		d.closeListeners()
@@ -307,7 +312,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	d.wg.Add(3)
+	d.wg.Add(4)
 	go func() {
 		defer d.wg.Done()
 		if err := d.worker.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
@@ -318,6 +323,12 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		defer d.wg.Done()
 		if err := d.sessions.RunSweeper(bg); err != nil && !errors.Is(err, context.Canceled) {
 			d.errc <- fmt.Errorf("session sweeper: %w", err)
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		if err := d.sessions.RunRetention(bg); err != nil && !errors.Is(err, context.Canceled) {
+			d.errc <- fmt.Errorf("retention sweeper: %w", err)
 		}
 	}()
 	go func() {

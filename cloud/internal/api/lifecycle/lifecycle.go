@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
+	"livegate.dev/cloud/internal/receipt"
 	"livegate.dev/cloud/internal/secret"
 	"livegate.dev/cloud/internal/store"
 	"livegate.dev/cloud/internal/webhook"
@@ -61,6 +63,14 @@ type Config struct {
 	SweepInterval time.Duration
 	// Logger. Optional. Default: slog.Default().
 	Logger *slog.Logger
+	// RetentionInterval is how often RunRetention applies the tenants'
+	// retention. Optional. Default: 1h.
+	RetentionInterval time.Duration
+	// ScrubAfterRedact makes every redaction scrub the store (Store.Scrub)
+	// before it returns; otherwise the next retention pass scrubs. Set for
+	// bbolt, whose scrub is cheap; PostgreSQL's rewrites tables under an
+	// exclusive lock, once per pass. Optional. Default: false.
+	ScrubAfterRedact bool
 }
 
 func configDefault(c Config) (Config, error) {
@@ -90,6 +100,9 @@ func configDefault(c Config) (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = time.Hour
+	}
 	return c, nil
 }
 
@@ -99,6 +112,12 @@ type Service struct {
 	sealer   *secret.Sealer
 	assigner atomic.Pointer[Assigner]
 	faces    atomic.Pointer[Faces]
+	// signer signs deletion receipts.
+	signer    *receipt.Signer
+	erasersMu sync.Mutex
+	erasers   []Eraser
+	// dirty: a redaction has not been scrubbed from the store's files yet.
+	dirty atomic.Bool
 }
 
 // SetAssigner enables device_id on session creation; the device fleet calls
@@ -131,7 +150,11 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, sealer: sealer}, nil
+	signer, err := receipt.NewSigner(cfg.TokenKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, sealer: sealer, signer: signer}, nil
 }
 
 // TTL is the configured session TTL.
@@ -760,20 +783,46 @@ func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core
 	if sess.WebhookURL == "" {
 		return nil, nil
 	}
-	var view any = ResultOf(sess)
-	if len(sess.Flow) > 0 {
-		// A verification session (seed 003): its own camelCase shape.
-		view = VerificationEventOf(sess, s.cfg.PublicURL)
-	}
-	data, err := json.Marshal(view)
+	data, err := s.eventData(sess)
 	if err != nil {
-		return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
+		return nil, err
 	}
 	d, err := webhook.NewDelivery(now, typ, sess, data)
 	if err != nil {
 		return nil, err
 	}
 	return []*core.Delivery{d}, nil
+}
+
+// eventData is the data of sess's webhook events: its result, or for a
+// verification session (seed 003) its own camelCase shape; a redacted
+// session's carries its redaction.
+func (s *Service) eventData(sess *core.Session) (json.RawMessage, error) {
+	var view any = ResultOf(sess)
+	if len(sess.Flow) > 0 {
+		view = VerificationEventOf(sess, s.cfg.PublicURL)
+	}
+	data, err := json.Marshal(view)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
+	}
+	if r := sess.Redaction; r != nil {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(data, &obj); err != nil {
+			return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
+		}
+		red := map[string]any{"scope": r.Scope, "redacted_at": r.At, "reason": r.Reason, "receipt_id": r.ReceiptID, "deleted_by": r.By}
+		if len(sess.Flow) > 0 {
+			red = map[string]any{"scope": r.Scope, "redactedAt": r.At, "reason": r.Reason, "receiptId": r.ReceiptID, "deletedBy": r.By}
+		}
+		if obj["redaction"], err = json.Marshal(red); err != nil {
+			return nil, err
+		}
+		if data, err = json.Marshal(obj); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
 }
 
 // RedirectTarget is where the user goes when sess completes: redirect_url

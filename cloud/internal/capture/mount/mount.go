@@ -134,6 +134,9 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 			m.closeThrottle()
 			return nil, err
 		}
+		// A redaction deletes the session's audit frames and recording.
+		audit := m.audit
+		p.Sessions.AddEraser(lifecycle.Eraser{Deletes: []string{core.DeletedAuditFrames, core.DeletedRecording}, Erase: audit.Delete})
 		m.wg.Add(1)
 		go m.sweep()
 	}

@@ -49,11 +49,26 @@ var (
 	bDeliveryState   = []byte("delivery_state")
 	bDeliverySession = []byte("delivery_session")
 	bDeliveryTenant  = []byte("delivery_tenant")
+	// bSessionUser indexes verification sessions by tenant and user id.
+	bSessionUser = []byte("session_user")
+	// bRetainBio and bRetainAll index sessions by tenant and creation time
+	// while their biometric data, or any of their data, is kept.
+	bRetainBio = []byte("session_retain_biometrics")
+	bRetainAll = []byte("session_retain_all")
+	// bDeletions is the deletion trail: tenant \x00 seq → receipt;
+	// bDeletionIDs maps a receipt id to its key there.
+	bDeletions   = []byte("deletions")
+	bDeletionIDs = []byte("deletion_ids")
+
+	// keySessionIndexes marks a file whose session indexes (user,
+	// retention) are built; files from before them are indexed at Open.
+	keySessionIndexes = []byte("session_indexes_v1")
 
 	allBuckets = [][]byte{
 		bTenants, bAPIKeys, bAPIKeyHash, bAPIKeyTenant, bSessions, bSessionIdem,
 		bSessionExpiry, bPhotos, bDeliveries, bDeliveryDue, bDeliveryState,
-		bDeliverySession, bDeliveryTenant,
+		bDeliverySession, bDeliveryTenant, bSessionUser, bRetainBio, bRetainAll,
+		bDeletions, bDeletionIDs,
 	}
 )
 
@@ -102,7 +117,11 @@ type Store struct {
 	maxBatch  int
 	maxLinger time.Duration
 
-	mu      sync.RWMutex // guards closed and sending on queue
+	mu sync.RWMutex // guards closed and sending on queue
+	// readers is held shared by every read transaction and exclusively by
+	// Scrub, which overwrites free pages that an open reader could still
+	// be reading.
+	readers sync.RWMutex
 	closed  bool
 	queue   chan *request
 	stopped chan struct{}
@@ -141,6 +160,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		if meta.Get(keySessionIndexes) == nil {
+			if err := buildSessionIndexes(tx); err != nil {
+				return err
+			}
+			if err := meta.Put(keySessionIndexes, []byte("1")); err != nil {
+				return err
 			}
 		}
 		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
@@ -197,7 +224,9 @@ func (s *Store) view(ctx context.Context, what string, fn func(*bbolt.Tx) error)
 	if closed {
 		return fmt.Errorf("bolt: %s: %w", what, store.ErrClosed)
 	}
+	s.readers.RLock()
 	err := s.db.View(fn)
+	s.readers.RUnlock()
 	if errors.Is(err, bberrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("bolt: %s: %w", what, store.ErrClosed)
 	}

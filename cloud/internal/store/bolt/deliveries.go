@@ -175,6 +175,15 @@ func (s *Store) SaveDelivery(ctx context.Context, d *core.Delivery) error {
 		if old.SessionID != d.SessionID || old.TenantID != d.TenantID {
 			return reject(fmt.Errorf("bolt: save delivery %s: session and tenant are immutable", d.ID))
 		}
+		if !bytes.Equal(old.Body, d.Body) {
+			// The body is written once, and rewritten only by a
+			// redaction: a worker saving an attempt keeps what is stored.
+			cp := *d
+			cp.Body = old.Body
+			if data, err = json.Marshal(&cp); err != nil {
+				return reject(fmt.Errorf("bolt: encode delivery %s: %w", d.ID, err))
+			}
+		}
 		return putDelivery(tx, d, data, old)
 	})
 }

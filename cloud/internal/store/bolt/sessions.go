@@ -104,6 +104,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session, events []
 				return fmt.Errorf("bolt: index session %s: %w", sess.ID, err)
 			}
 		}
+		if err := indexSession(tx, nil, sess); err != nil {
+			return err
+		}
 		return putNewDeliveries(tx, evs)
 	})
 	if existing != nil {
@@ -152,6 +155,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Sess
 		if err != nil {
 			return reject(err)
 		}
+		old := *sess
 		tenant, idem, version := sess.TenantID, sess.IdempotencyKey, sess.Version
 		oldExpiry := []byte(nil)
 		if !sess.Status.Terminal() {
@@ -189,6 +193,9 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Sess
 			if err := exp.Put(timeKey(sess.ExpiresAt, id), nil); err != nil {
 				return fmt.Errorf("bolt: index session %s: %w", id, err)
 			}
+		}
+		if err := indexSession(tx, &old, sess); err != nil {
+			return err
 		}
 		if err := putNewDeliveries(tx, evs); err != nil {
 			return err
@@ -245,25 +252,6 @@ func (s *Store) GetPhoto(ctx context.Context, sessionID string) ([]byte, error) 
 			return notFound("photo of session", sessionID)
 		}
 		out = bytes.Clone(v)
-		return nil
-	})
-	return out, err
-}
-
-func (s *Store) ListVerificationsByUser(ctx context.Context, tenantID, userID string, limit int) ([]*core.Session, error) {
-	var out []*core.Session
-	err := s.view(ctx, "list sessions of a user", func(tx *bbolt.Tx) error {
-		c := bucket(tx, bSessions).Cursor()
-		// Ids are time-ordered: newest first is the cursor backwards.
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			sess, err := decode[core.Session]("session", string(k), v)
-			if err != nil {
-				return err
-			}
-			if sess.TenantID == tenantID && sess.UserID == userID && len(sess.Flow) > 0 {
-				out = append(out, sess)
-			}
-		}
 		return nil
 	})
 	return out, err

@@ -383,10 +383,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session, events []
 	}
 	// One statement: the session and its deliveries commit together, in one
 	// round trip.
-	sql := `WITH s AS (INSERT INTO sessions (id, tenant_id, idempotency_key, terminal, expires_at, version, doc)
-		VALUES ($8, $9, $10, $11, $12, $13, $14))
+	sql := `WITH s AS (INSERT INTO sessions (id, tenant_id, idempotency_key, terminal, expires_at, version, doc,
+			created_at, user_id, verification, erased)
+		VALUES ($8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18))
 		` + insertDeliveries
-	args := append(rows.args(), sess.ID, sess.TenantID, sess.IdempotencyKey, sess.Status.Terminal(), sess.ExpiresAt, sess.Version, doc)
+	args := append(rows.args(), sess.ID, sess.TenantID, sess.IdempotencyKey, sess.Status.Terminal(), sess.ExpiresAt, sess.Version, doc,
+		sess.CreatedAt, sess.UserID, len(sess.Flow) > 0, erased(sess))
 	if _, err := s.pool.Exec(ctx, sql, args...); err != nil {
 		if pe := pgErr(err); pe != nil && pe.Code == "23505" && pe.ConstraintName == "sessions_idempotency" {
 			var id string
@@ -423,7 +425,7 @@ func (s *Store) ListVerificationsByUser(ctx context.Context, tenantID, userID st
 	if err := s.check("list sessions of a user"); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT id, doc FROM sessions WHERE tenant_id = $1 AND convert_from(doc, 'UTF8')::jsonb->>'user_id' = $2 AND convert_from(doc, 'UTF8')::jsonb->'flow' IS NOT NULL ORDER BY id DESC LIMIT $3",
+	rows, err := s.pool.Query(ctx, "SELECT id, doc FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND verification AND user_id <> '' ORDER BY id DESC LIMIT $3",
 		tenantID, userID, limit)
 	if err != nil {
 		return nil, mapErr("list sessions of a user", err)
@@ -475,8 +477,8 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*core.Sess
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE sessions SET terminal = $2, expires_at = $3, version = $4, doc = $5 WHERE id = $1",
-			id, sess.Status.Terminal(), sess.ExpiresAt, sess.Version, doc); err != nil {
+		if _, err := tx.Exec(ctx, "UPDATE sessions SET terminal = $2, expires_at = $3, version = $4, doc = $5, user_id = $6, verification = $7, erased = $8 WHERE id = $1",
+			id, sess.Status.Terminal(), sess.ExpiresAt, sess.Version, doc, sess.UserID, len(sess.Flow) > 0, erased(sess)); err != nil {
 			return mapErr("update session "+id, err)
 		}
 		if len(events) > 0 {
@@ -602,7 +604,11 @@ func (s *Store) SaveDelivery(ctx context.Context, d *core.Delivery) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET state = $4, next_attempt_at = $5, lease_until = $6, doc = $7
+	// A body a redaction rewrote (scrubbed) is kept: the worker's copy
+	// may be older.
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET state = $4, next_attempt_at = $5, lease_until = $6,
+		doc = CASE WHEN scrubbed THEN convert_to(jsonb_set(convert_from($7, 'UTF8')::jsonb, '{body}',
+			convert_from(doc, 'UTF8')::jsonb->'body')::text, 'UTF8') ELSE $7 END
 		WHERE id = $1 AND session_id = $2 AND tenant_id = $3`,
 		d.ID, d.SessionID, d.TenantID, string(d.State), d.NextAttemptAt, d.LeaseUntil, doc)
 	if err != nil {
