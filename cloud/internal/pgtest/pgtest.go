@@ -206,6 +206,10 @@ func tail(b []byte, n int) string {
 // Port is the server's TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 
+// DataDir is the server's data directory (the cluster's files: base/ holds
+// the tables). Tests that look for bytes in the table files read it.
+func (s *Server) DataDir() string { return s.data }
+
 // DSN is the connection string of the server's postgres database.
 func (s *Server) DSN() string { return s.dsn("postgres") }
 

@@ -74,7 +74,7 @@ var (
 	SessionNotFound   = register("session.not_found", http.StatusNotFound, "No such session, or it belongs to another tenant, or the token is not this session's.")
 	SessionExpired    = register("session.expired", http.StatusGone, "The session passed its TTL; its URL no longer serves capture.")
 	SessionTerminal   = register("session.already_finished", http.StatusConflict, "The session is already completed, expired or cancelled.")
-	PhotoUnavailable  = register("session.photo_unavailable", http.StatusNotFound, "The session did not pass, so it has no ICAO photo (or the photo could not be made).")
+	PhotoUnavailable  = register("session.photo_unavailable", http.StatusNotFound, "The session did not pass, so it has no ICAO photo (or the photo could not be made, or was deleted by a redaction).")
 	IdempotencyReused = register("session.idempotency_conflict", http.StatusConflict, "The Idempotency-Key was already used with a different request body.")
 
 	TenantNotFound   = register("tenant.not_found", http.StatusNotFound, "No tenant with this id.")
