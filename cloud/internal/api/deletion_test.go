@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
@@ -45,6 +46,103 @@ func TestDeletionPostgres(t *testing.T) {
 	start := startPostgres(dsn, "d")
 	for _, tc := range deletionSuite {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, start) })
+	}
+}
+
+// openAPICheck returns a check that a response of method path matches the
+// server's OpenAPI document: its status is documented, its JSON body
+// matches the schema, and an error's code is listed in x-error-codes.
+func openAPICheck(t *testing.T, e *env) func(method, path string, r resp) {
+	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(method, path string, r resp) {
+		t.Helper()
+		op := doc.Paths.Find(path).GetOperation(method)
+		if op == nil {
+			t.Fatalf("%s %s is not documented", method, path)
+		}
+		ref := op.Responses.Status(r.status)
+		if ref == nil {
+			t.Fatalf("%s %s: status %d is not documented", method, path, r.status)
+		}
+		ct := ref.Value.Content.Get("application/json")
+		if ct == nil {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := ct.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Fatalf("%s %s %d: body does not match its schema: %v\n%s", method, path, r.status, err, r.body)
+		}
+		if r.status >= 400 {
+			var env struct {
+				Detail struct{ Code string } `json:"detail"`
+			}
+			json.Unmarshal(r.body, &env)
+			codes, _ := ref.Value.Extensions["x-error-codes"].([]any)
+			found := false
+			for _, c := range codes {
+				found = found || c == env.Detail.Code
+			}
+			if !found {
+				t.Fatalf("%s %s %d: code %s is not documented on the response (%v)", method, path, r.status, env.Detail.Code, codes)
+			}
+		}
+	}
+}
+
+// TestDeletionMatchesSchemas: the answers of the deletion routes, errors
+// included, match the OpenAPI document.
+func TestDeletionMatchesSchemas(t *testing.T) {
+	e := startWith(nil)(t)
+	check := openAPICheck(t, e)
+	rcv := newReceiver(t)
+	tc := e.tenant("test")
+	key := bearer(tc.APIKey)
+	sc := e.session(tc.APIKey, map[string]any{"user_id": "u", "mode": "passive", "webhook_url": rcv.url()})
+	check("POST", "/api/v1/session/{id}/redact", e.do("POST", "/api/v1/session/"+sc.SessionID+"/redact", "", key...))
+	check("POST", "/api/v1/session/{id}/redact", e.do("POST", "/api/v1/session/"+sc.SessionID+"/redact", `{"scope":"x"}`, key...))
+	check("POST", "/api/v1/session/{id}/redact", e.do("POST", "/api/v1/session/ses_nope/redact", "", key...))
+	e.do("POST", "/api/v1/session/"+sc.SessionID+"/simulate", `{"verdict":"pass"}`, key...).want(t, 200, "")
+	r := e.do("POST", "/api/v1/session/"+sc.SessionID+"/redact", `{"scope":"biometrics","reason":"ticket 1"}`, key...)
+	check("POST", "/api/v1/session/{id}/redact", r.want(t, 200, ""))
+	var rec core.DeletionReceipt
+	r.decode(t, &rec)
+	check("POST", "/api/v1/session/{id}/redact", e.do("POST", "/api/v1/session/"+sc.SessionID+"/redact", "", key...).want(t, 200, ""))
+
+	v := e.vsession(tc.APIKey, map[string]any{"flow": "liveness", "reference": "r"})
+	check("POST", "/v1/sessions/{id}/redact", e.do("POST", "/v1/sessions/"+v.SessionID+"/redact", "", key...).want(t, 409, "session.not_finished"))
+	check("POST", "/v1/sessions/{id}/redact", e.do("POST", "/v1/sessions/"+v.SessionID+"/redact", "", bearer(legacyKey)...))
+	e.do("POST", "/api/v1/session/"+v.SessionID+"/simulate", `{"verdict":"retry"}`, key...).want(t, 200, "")
+	check("POST", "/v1/sessions/{id}/redact", e.do("POST", "/v1/sessions/"+v.SessionID+"/redact", "", key...).want(t, 200, ""))
+
+	dev := e.ephemeral(tc.APIKey, `{"ttl":3600}`)
+	es := e.esession(dev.Authorization, "liveness", `{"metadata":{"externalUserId":"x"}}`)
+	check("POST", "/api/sessions/{id}/redact", e.do("POST", "/api/sessions/"+es.SessionID+"/redact", "", raw(dev.Authorization)...).want(t, 409, "session.not_finished"))
+	check("POST", "/api/sessions/{id}/redact", e.do("POST", "/api/sessions/"+es.SessionID+"/redact", "", raw(tc.APIKey)...))
+	e.do("POST", "/api/v1/session/"+es.SessionID+"/cancel", "", key...).want(t, 200, "")
+	check("POST", "/api/sessions/{id}/redact", e.do("POST", "/api/sessions/"+es.SessionID+"/redact", "", raw(dev.Authorization)...).want(t, 200, ""))
+
+	check("GET", "/v1/deletion-receipts", e.do("GET", "/v1/deletion-receipts", nil, key...).want(t, 200, ""))
+	check("GET", "/v1/deletion-receipts", e.do("GET", "/v1/deletion-receipts?limit=1", nil, key...).want(t, 200, ""))
+	check("GET", "/v1/deletion-receipts", e.do("GET", "/v1/deletion-receipts?after=-1", nil, key...).want(t, 400, "request.invalid_query"))
+	check("GET", "/v1/deletion-receipts", e.do("GET", "/v1/deletion-receipts", nil).want(t, 401, "auth.missing"))
+	check("GET", "/v1/deletion-receipts/{id}", e.do("GET", "/v1/deletion-receipts/"+rec.ID, nil, key...).want(t, 200, ""))
+	check("GET", "/v1/deletion-receipts/{id}", e.do("GET", "/v1/deletion-receipts/del_nope", nil, key...).want(t, 404, "deletion.receipt_not_found"))
+	check("GET", "/v1/deletion-keys", e.do("GET", "/v1/deletion-keys", nil).want(t, 200, ""))
+	sp := "/admin/v1/tenants/" + tc.TenantID + "/settings"
+	check("PUT", "/admin/v1/tenants/{id}/settings", e.do("PUT", sp, `{"retention":{"biometric_days":7,"data_days":90}}`, bearer(adminToken)...).want(t, 200, ""))
+	check("PUT", "/admin/v1/tenants/{id}/settings", e.do("PUT", sp, `{"retention":{"data_days":0}}`, bearer(adminToken)...).want(t, 400, "tenant.invalid_setting"))
+	// The session.redacted event matches the documented webhook body.
+	for {
+		ev := rcv.next(t).event(t)
+		if ev.Type == core.EventSessionRedacted {
+			break
+		}
 	}
 }
 

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/webhook"
@@ -505,46 +503,7 @@ func testWorkflows(t *testing.T, start starter) {
 // the OpenAPI document, errors included.
 func TestEphemeralMatchesSchemas(t *testing.T) {
 	e := startWith(nil)(t)
-	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(method, path string, r resp) {
-		t.Helper()
-		op := doc.Paths.Find(path).GetOperation(method)
-		if op == nil {
-			t.Fatalf("%s %s is not documented", method, path)
-		}
-		ref := op.Responses.Status(r.status)
-		if ref == nil {
-			t.Fatalf("%s %s: status %d is not documented", method, path, r.status)
-		}
-		ct := ref.Value.Content.Get("application/json")
-		if ct == nil {
-			return
-		}
-		var v any
-		if err := json.Unmarshal(r.body, &v); err != nil {
-			t.Fatal(err)
-		}
-		if err := ct.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
-			t.Fatalf("%s %s %d: body does not match its schema: %v\n%s", method, path, r.status, err, r.body)
-		}
-		if r.status >= 400 {
-			var env struct {
-				Detail struct{ Code string } `json:"detail"`
-			}
-			json.Unmarshal(r.body, &env)
-			codes, _ := ref.Value.Extensions["x-error-codes"].([]any)
-			found := false
-			for _, c := range codes {
-				found = found || c == env.Detail.Code
-			}
-			if !found {
-				t.Fatalf("%s %s %d: code %s is not documented on the response (%v)", method, path, r.status, env.Detail.Code, codes)
-			}
-		}
-	}
+	check := openAPICheck(t, e)
 	tc := e.tenant("test")
 	r := e.do("POST", "/api/device/ephemeral", `{"ttl":3600}`, raw(tc.APIKey)...)
 	check("POST", "/api/device/ephemeral", r)
