@@ -166,6 +166,7 @@ Secrets come from the environment only:
 	f.DurationVar(&backoffBase, "webhook-backoff-base", webhook.DefaultBackoffBase, "first webhook retry window (doubles per failure)")
 	f.DurationVar(&backoffCap, "webhook-backoff-cap", webhook.DefaultBackoffCap, "largest webhook retry window")
 	f.DurationVar(&o.SweepInterval, "sweep-interval", 15*time.Second, "how often expired sessions are swept")
+	f.DurationVar(&o.RetentionInterval, "retention-interval", time.Hour, "how often the tenants' retention is applied (data past biometric_days / data_days deleted) and, with --store postgres, redacted data scrubbed from the table files (docs/data-deletion.md)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
 	f.StringVar(&otaRoots, "ota-roots", "", "PEM bundle of trusted OTA root public keys (livegate-ota keygen root); enables /admin/v1/releases, /admin/v1/rollouts, /admin/v1/devices/{id}/labels and /api/v1/releases/{id}/artifact; rollouts reach devices with --mqtt-addr or --mqtt-url")

@@ -236,7 +236,7 @@ func (s *Server) routes() []route {
 		{openapi.Operation{Method: "GET", Path: "/v1/sessions", ID: "listVerificationSessions", Tag: tagVerification,
 			Summary: "List the verification sessions of one external user",
 			Description: "Needs the sessions:read scope. The tenant's verification sessions whose externalUserId (metadata.externalUserId at " +
-				"POST /api/sessions) is the one given, newest first, without client tokens. The stores scan the tenant's sessions for it (not indexed yet).",
+				"POST /api/sessions) is the one given, newest first, without client tokens, from an index on the tenant and user. A redacted session has no user id left and is not listed.",
 			Security: sec, Params: []openapi.Param{
 				{Name: "externalUserId", In: "query", Required: true, Description: "The external user id, as given at creation."},
 				{Name: "limit", In: "query", Type: "integer", Description: "1–100, default 20."}},
