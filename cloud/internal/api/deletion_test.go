@@ -138,11 +138,27 @@ func TestDeletionMatchesSchemas(t *testing.T) {
 	check("PUT", "/admin/v1/tenants/{id}/settings", e.do("PUT", sp, `{"retention":{"biometric_days":7,"data_days":90}}`, bearer(adminToken)...).want(t, 200, ""))
 	check("PUT", "/admin/v1/tenants/{id}/settings", e.do("PUT", sp, `{"retention":{"data_days":0}}`, bearer(adminToken)...).want(t, 400, "tenant.invalid_setting"))
 	// The session.redacted event matches the documented webhook body.
+	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
-		ev := rcv.next(t).event(t)
-		if ev.Type == core.EventSessionRedacted {
-			break
+		d := rcv.next(t)
+		if d.event(t).Type != core.EventSessionRedacted {
+			continue
 		}
+		var body any
+		if err := json.Unmarshal(d.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		schema := doc.Webhooks["session.redacted"].Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+		if err := schema.VisitJSON(body, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Fatalf("session.redacted does not match its documented body: %v\n%s", err, d.body)
+		}
+		if !strings.Contains(string(d.body), `"receipt_id":"`+rec.ID+`"`) {
+			t.Fatalf("session.redacted lacks its receipt: %s", d.body)
+		}
+		return
 	}
 }
 

@@ -204,7 +204,8 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	check("GET", "/admin/v1/deliveries", e.do("GET", "/admin/v1/deliveries", nil, bearer(adminToken)...))
 	check("GET", "/healthz", e.do("GET", "/healthz", nil))
 	// A webhook body matches the documented event.
-	if len(doc.Webhooks) != 5 || doc.Webhooks["session.completed"] == nil || doc.Webhooks["session.in_progress"] == nil ||
+	if len(doc.Webhooks) != 6 || doc.Webhooks["session.completed"] == nil || doc.Webhooks["session.in_progress"] == nil ||
+		doc.Webhooks["session.redacted"] == nil ||
 		doc.Webhooks["verification_session_event"] == nil {
 		t.Fatalf("webhooks documented: %v", doc.Webhooks)
 	}

@@ -285,7 +285,7 @@ type DeliveryList struct {
 // document's "webhooks"; built by webhook.NewDelivery).
 type WebhookEvent struct {
 	ID      string           `json:"id" doc:"Event id (evt_…), also Livegate-Event-Id; the same on every attempt and replay: deduplicate on it."`
-	Type    string           `json:"type" enum:"session.completed,session.expired,session.cancelled,session.in_progress,session.photo_ready"`
+	Type    string           `json:"type" enum:"session.completed,session.expired,session.cancelled,session.in_progress,session.photo_ready,session.redacted"`
 	Created int64            `json:"created" doc:"Unix seconds when the state changed."`
 	Data    lifecycle.Result `json:"data" doc:"The session's result at that change, as GET …/result returns it."`
 }

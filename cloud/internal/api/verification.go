@@ -176,7 +176,7 @@ type ReportCapture struct {
 // (built by the lifecycle, documented here).
 type VerificationWebhookEvent struct {
 	ID      string                      `json:"id" doc:"Event id (evt_…), also Livegate-Event-Id; the same on every attempt and replay: deduplicate on it."`
-	Type    string                      `json:"type" enum:"session.completed,session.expired,session.cancelled,session.in_progress"`
+	Type    string                      `json:"type" enum:"session.completed,session.expired,session.cancelled,session.in_progress,session.redacted"`
 	Created int64                       `json:"created" doc:"Unix seconds when the state changed."`
 	Data    lifecycle.VerificationEvent `json:"data" doc:"The session at that change, as GET /v1/sessions/{id} returns it (clientToken null), with reference and metadata."`
 }

@@ -795,8 +795,7 @@ func (s *Service) events(sess *core.Session, typ string, now time.Time) ([]*core
 }
 
 // eventData is the data of sess's webhook events: its result, or for a
-// verification session (seed 003) its own camelCase shape; a redacted
-// session's carries its redaction.
+// verification session (seed 003) its own camelCase shape.
 func (s *Service) eventData(sess *core.Session) (json.RawMessage, error) {
 	var view any = ResultOf(sess)
 	if len(sess.Flow) > 0 {
@@ -805,22 +804,6 @@ func (s *Service) eventData(sess *core.Session) (json.RawMessage, error) {
 	data, err := json.Marshal(view)
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
-	}
-	if r := sess.Redaction; r != nil {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, fmt.Errorf("lifecycle: encoding result of %s: %w", sess.ID, err)
-		}
-		red := map[string]any{"scope": r.Scope, "redacted_at": r.At, "reason": r.Reason, "receipt_id": r.ReceiptID, "deleted_by": r.By}
-		if len(sess.Flow) > 0 {
-			red = map[string]any{"scope": r.Scope, "redactedAt": r.At, "reason": r.Reason, "receiptId": r.ReceiptID, "deletedBy": r.By}
-		}
-		if obj["redaction"], err = json.Marshal(red); err != nil {
-			return nil, err
-		}
-		if data, err = json.Marshal(obj); err != nil {
-			return nil, err
-		}
 	}
 	return data, nil
 }

@@ -29,6 +29,7 @@ type Result struct {
 	Simulated      bool            `json:"simulated,omitempty" doc:"true when the verdict came from the test-mode simulate route."`
 	Challenges     []string        `json:"challenges,omitempty" doc:"Test-mode sessions created with a fixed challenge list only: the challenges asked, in order (otherwise they are drawn at random when the capture starts and not listed)." enum:"blink,turn_left,turn_right,smile,nod"`
 	AuditFrames    []AuditFrame    `json:"audit_frames" doc:"0–4 frames of the capture kept for your audit trail, each with its face boxes and a URL to fetch the JPEG with the same credentials as this result; empty when none were kept (simulated or kiosk sessions, audit frames disabled) or once their retention (30 days by default) has ended."`
+	Redaction      *Redaction      `json:"redaction,omitempty" doc:"Set once the session's data was deleted (docs/data-deletion.md): the result is then a tombstone without personal data."`
 }
 
 // AuditFrame is one audit frame of a result.
@@ -97,6 +98,9 @@ func ResultOf(sess *core.Session) Result {
 		Simulated:      sess.Simulated,
 		Challenges:     sess.Challenges,
 	}
+	if red := sess.Redaction; red != nil {
+		r.Redaction = &Redaction{Scope: red.Scope, RedactedAt: red.At, Reason: red.Reason, ReceiptID: red.ReceiptID, DeletedBy: red.By}
+	}
 	if r.Checks == nil {
 		r.Checks = []core.Check{}
 	}
@@ -105,4 +109,13 @@ func ResultOf(sess *core.Session) Result {
 	}
 	r.AuditFrames = AuditFramesAt(sess, time.Time{})
 	return r
+}
+
+// Redaction says when and how a session's data was deleted.
+type Redaction struct {
+	Scope      string    `json:"scope" enum:"all,biometrics"`
+	RedactedAt time.Time `json:"redacted_at"`
+	Reason     string    `json:"reason"`
+	ReceiptID  string    `json:"receipt_id" doc:"The signed deletion receipt (GET /v1/deletion-receipts/{id})."`
+	DeletedBy  string    `json:"deleted_by" doc:"An API key id (key_…), an ephemeral device (eph_…), legacy_key or retention."`
 }

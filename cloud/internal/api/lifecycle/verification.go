@@ -98,8 +98,19 @@ func (c VerificationCheck) MarshalJSON() ([]byte, error) {
 // webhook is no place for a bearer token — plus reference and metadata.
 type VerificationEvent struct {
 	Verification
-	Reference string          `json:"reference,omitempty" doc:"Your identifier given at creation."`
-	Metadata  json.RawMessage `json:"metadata,omitempty" doc:"The metadata given at creation."`
+	Reference string                 `json:"reference,omitempty" doc:"Your identifier given at creation."`
+	Metadata  json.RawMessage        `json:"metadata,omitempty" doc:"The metadata given at creation."`
+	Redaction *VerificationRedaction `json:"redaction,omitempty" doc:"Set once the session's data was deleted (session.redacted; docs/data-deletion.md)."`
+}
+
+// VerificationRedaction is Redaction in the verification sessions'
+// camelCase.
+type VerificationRedaction struct {
+	Scope      string    `json:"scope" enum:"all,biometrics"`
+	RedactedAt time.Time `json:"redactedAt"`
+	Reason     string    `json:"reason"`
+	ReceiptID  string    `json:"receiptId"`
+	DeletedBy  string    `json:"deletedBy"`
 }
 
 // Decide renders the decision of a session: nil, no reasons and no checks
@@ -212,7 +223,11 @@ func VerificationOf(sess *core.Session, publicURL, clientToken string) Verificat
 
 // VerificationEventOf renders sess as its webhooks carry it.
 func VerificationEventOf(sess *core.Session, publicURL string) VerificationEvent {
-	return VerificationEvent{Verification: VerificationOf(sess, publicURL, ""), Reference: sess.Reference, Metadata: sess.Metadata}
+	ev := VerificationEvent{Verification: VerificationOf(sess, publicURL, ""), Reference: sess.Reference, Metadata: sess.Metadata}
+	if r := sess.Redaction; r != nil {
+		ev.Redaction = &VerificationRedaction{Scope: r.Scope, RedactedAt: r.At, Reason: r.Reason, ReceiptID: r.ReceiptID, DeletedBy: r.By}
+	}
+	return ev
 }
 
 // NeedsConsent says whether the capture WebSocket refuses sess until the
