@@ -148,12 +148,13 @@ func (s *Store) ListRetentionDue(ctx context.Context, tenantID, scope string, be
 	if limit <= 0 {
 		limit = 100
 	}
-	level := 2
+	// The predicate is written out, not a parameter, so that the planner
+	// matches it to its partial index (sessions_retain_…).
+	sql := "SELECT id FROM sessions WHERE tenant_id = $1 AND erased < 2 AND created_at <= $2 ORDER BY created_at, id LIMIT $3"
 	if scope == core.ScopeBiometrics {
-		level = 1
+		sql = "SELECT id FROM sessions WHERE tenant_id = $1 AND erased < 1 AND created_at <= $2 ORDER BY created_at, id LIMIT $3"
 	}
-	rows, err := s.pool.Query(ctx, "SELECT id FROM sessions WHERE tenant_id = $1 AND erased < $2 AND created_at <= $3 ORDER BY created_at, id LIMIT $4",
-		tenantID, level, before, limit)
+	rows, err := s.pool.Query(ctx, sql, tenantID, before, limit)
 	if err != nil {
 		return nil, mapErr("list retention due", err)
 	}
