@@ -27,6 +27,7 @@ var deletionSuite = []struct {
 	{"RedactEverySurface", testRedactSurfaces},
 	{"RedactScopesAndRefusals", testRedactScopes},
 	{"RetentionSweep", testRetentionSweep},
+	{"MatchesOpenAPI", testDeletionSchemas},
 }
 
 func TestDeletionBolt(t *testing.T) {
@@ -95,10 +96,10 @@ func openAPICheck(t *testing.T, e *env) func(method, path string, r resp) {
 	}
 }
 
-// TestDeletionMatchesSchemas: the answers of the deletion routes, errors
-// included, match the OpenAPI document.
-func TestDeletionMatchesSchemas(t *testing.T) {
-	e := startWith(nil)(t)
+// testDeletionSchemas: the answers of the deletion routes, errors
+// included, and the session.redacted event match the OpenAPI document.
+func testDeletionSchemas(t *testing.T, start starter) {
+	e := start(t)
 	check := openAPICheck(t, e)
 	rcv := newReceiver(t)
 	tc := e.tenant("test")
