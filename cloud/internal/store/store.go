@@ -84,7 +84,8 @@ type Store interface {
 	// Scrub makes the data that redactions deleted unrecoverable from the
 	// store's own files: bolt overwrites its free pages with zeros,
 	// PostgreSQL rewrites the tables that held it (VACUUM FULL), dropping
-	// the dead row versions.
+	// the dead row versions. It does nothing when no redaction was
+	// committed since the last scrub (on PostgreSQL: by any replica).
 	Scrub(ctx context.Context) error
 
 	// PutPhoto stores the ICAO JPEG of a session; GetPhoto returns it or ErrNotFound.

@@ -116,8 +116,6 @@ type Service struct {
 	signer    *receipt.Signer
 	erasersMu sync.Mutex
 	erasers   []Eraser
-	// dirty: a redaction has not been scrubbed from the store's files yet.
-	dirty atomic.Bool
 }
 
 // SetAssigner enables device_id on session creation; the device fleet calls

@@ -122,10 +122,12 @@ type Store struct {
 	// Scrub, which overwrites free pages that an open reader could still
 	// be reading.
 	readers sync.RWMutex
-	closed  bool
-	queue   chan *request
-	stopped chan struct{}
-	commits atomic.Int64 // group commits attempted, for tests
+	// scrubDue: a redaction was committed since the last scrub.
+	scrubDue atomic.Bool
+	closed   bool
+	queue    chan *request
+	stopped  chan struct{}
+	commits  atomic.Int64 // group commits attempted, for tests
 }
 
 var _ store.Store = (*Store)(nil)

@@ -253,6 +253,7 @@ func (s *Store) Redact(ctx context.Context, id string, fn store.RedactFunc) (*co
 	if err != nil {
 		return nil, nil, err
 	}
+	s.scrubDue.Store(true)
 	return out, rec, nil
 }
 
@@ -297,7 +298,8 @@ func (s *Store) ListDeletionReceipts(ctx context.Context, tenantID string, after
 	return out, err
 }
 
-// Scrub overwrites every free page of the file with zeros, so that the
+// Scrub overwrites every free page of the file with zeros, when a
+// redaction was committed since the last scrub, so that the
 // bytes of deleted values (bbolt copies a page on write and frees the old
 // copy, which keeps its content until the page is reused) are gone from
 // the file. It waits for open read transactions to end and keeps new ones
@@ -314,6 +316,15 @@ func (s *Store) Scrub(ctx context.Context) error {
 	if s.closed {
 		return fmt.Errorf("bolt: scrub: %w", store.ErrClosed)
 	}
+	if !s.scrubDue.Swap(false) {
+		return nil
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.scrubDue.Store(true)
+		}
+	}()
 	s.readers.Lock()
 	defer s.readers.Unlock()
 	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
@@ -358,5 +369,6 @@ func (s *Store) Scrub(ctx context.Context) error {
 			return fmt.Errorf("bolt: scrub %s: %w", s.path, err)
 		}
 	}
+	ok = true
 	return nil
 }

@@ -169,8 +169,9 @@ func (s *Store) ListRetentionDue(ctx context.Context, tenantID, scope string, be
 // photo, its webhook bodies).
 var scrubTables = []string{"sessions", "photos", "deliveries"}
 
-// Scrub rewrites the tables that held deleted data (VACUUM FULL): the old
-// row versions a redaction left behind as dead tuples, which a plain
+// Scrub rewrites the tables that held deleted data (VACUUM FULL) when a
+// receipt newer than the last scrub exists, whichever replica made it: the
+// old row versions a redaction left behind as dead tuples, which a plain
 // VACUUM only marks reusable, are not copied into the new files, and the
 // old files are removed. It holds an ACCESS EXCLUSIVE lock on each table
 // while it is rewritten, so the sweeper runs it once per pass, not per
@@ -179,10 +180,20 @@ func (s *Store) Scrub(ctx context.Context) error {
 	if err := s.check("scrub"); err != nil {
 		return err
 	}
+	var newest, done string
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(id), ''), (SELECT scrubbed_through FROM scrub_state) FROM deletion_receipts").Scan(&newest, &done); err != nil {
+		return mapErr("scrub state", err)
+	}
+	if newest <= done {
+		return nil
+	}
 	for _, t := range scrubTables {
 		if _, err := s.pool.Exec(ctx, "VACUUM (FULL) "+t); err != nil {
 			return mapErr("scrub "+t, err)
 		}
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE scrub_state SET scrubbed_through = $1 WHERE scrubbed_through < $1", newest); err != nil {
+		return mapErr("scrub state", err)
 	}
 	return nil
 }

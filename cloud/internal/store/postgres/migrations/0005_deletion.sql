@@ -35,3 +35,11 @@ BEGIN
 END $$;
 CREATE TRIGGER deletion_receipts_append_only BEFORE UPDATE OR DELETE ON deletion_receipts
     FOR EACH ROW EXECUTE FUNCTION deletion_receipts_append_only();
+
+-- The newest receipt whose deletion the table files are known to be free
+-- of (Scrub): any replica scrubs what another redacted.
+CREATE TABLE scrub_state (
+    id               boolean PRIMARY KEY DEFAULT true CHECK (id),
+    scrubbed_through text NOT NULL DEFAULT ''
+);
+INSERT INTO scrub_state DEFAULT VALUES;
