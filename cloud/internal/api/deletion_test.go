@@ -113,7 +113,9 @@ func testDeletionSchemas(t *testing.T, start starter) {
 	check("POST", "/api/v1/session/{id}/redact", r.want(t, 200, ""))
 	var rec core.DeletionReceipt
 	r.decode(t, &rec)
+	check("POST", "/v1/liveness/sessions/{id}/redact", e.do("POST", "/v1/liveness/sessions/"+sc.SessionID+"/redact", "", key...).want(t, 200, ""))
 	check("POST", "/api/v1/session/{id}/redact", e.do("POST", "/api/v1/session/"+sc.SessionID+"/redact", "", key...).want(t, 200, ""))
+	check("POST", "/v1/liveness/sessions/{id}/redact", e.do("POST", "/v1/liveness/sessions/ses_nope/redact", "", key...).want(t, 404, "session.not_found"))
 
 	v := e.vsession(tc.APIKey, map[string]any{"flow": "liveness", "reference": "r"})
 	check("POST", "/v1/sessions/{id}/redact", e.do("POST", "/v1/sessions/"+v.SessionID+"/redact", "", key...).want(t, 409, "session.not_finished"))

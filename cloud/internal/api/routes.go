@@ -221,6 +221,12 @@ func (s *Server) routes() []route {
 			Summary: "Get a liveness session and its result (seed 002)", Security: sec, Params: []openapi.Param{pathID},
 			Responses: []openapi.Response{{Status: 200, Description: "The session.", Body: LivenessSession{}}},
 			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound)}, s.getLiveness},
+		{openapi.Operation{Method: "POST", Path: "/v1/liveness/sessions/{id}/redact", ID: "redactLivenessSession", Tag: tagDeletion,
+			Summary:     "Delete a liveness session's biometric data and personal data (seed 002 paths)",
+			Description: "The same as POST /api/v1/session/{id}/redact, beside the seed 002 routes. With the owning API key (sessions:write). " + redactDoc,
+			Security:    sec, Params: []openapi.Param{pathID}, Body: RedactRequest{}, Example: `{"scope": "biometrics"}`,
+			Responses: []openapi.Response{{Status: 200, Description: "The deletion receipt.", Body: core.DeletionReceipt{}}},
+			Errors:    append(append([]apierr.Code{}, keyAuthErrors...), apierr.SessionNotFound, lifecycle.CodeNotFinished, apierr.InvalidField)}, s.redactSession},
 		{openapi.Operation{Method: "POST", Path: "/v1/sessions", ID: "createVerificationSession", Tag: tagVerification,
 			Summary: "Create a verification session for a flow",
 			Description: "Needs the sessions:write scope. Send the user to hostedUrl (it carries clientToken, which authorizes the hosted page " +
