@@ -476,3 +476,28 @@ func testRetentionSweep(t *testing.T, start starter) {
 	}
 	e.do("GET", "/api/v1/session/"+ks.SessionID+"/photo", nil, bearer(keep.APIKey)...).want(t, 200, "")
 }
+
+// TestRetentionRunsOnTheClock: the daemon's own retention pass runs every
+// RetentionInterval of the service clock — nothing calls it here.
+func TestRetentionRunsOnTheClock(t *testing.T) {
+	e := startWith(nil)(t, func(o *daemon.Options) { o.RetentionInterval = time.Hour })
+	tc := e.tenant("test")
+	key := bearer(tc.APIKey)
+	e.do("PUT", "/admin/v1/tenants/"+tc.TenantID+"/settings", `{"retention":{"biometric_days":1}}`, bearer(adminToken)...).want(t, 200, "")
+	sc := e.session(tc.APIKey, map[string]any{"mode": "passive"})
+	e.do("POST", "/api/v1/session/"+sc.SessionID+"/simulate", `{"verdict":"pass"}`, key...).want(t, 200, "")
+	e.clk.Advance(24*time.Hour + time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for e.do("GET", "/api/v1/session/"+sc.SessionID+"/photo", nil, key...).status == 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the retention pass did not run after its interval")
+		}
+		e.clk.Advance(time.Hour) // the pass waits on the clock from its last run
+		time.Sleep(10 * time.Millisecond)
+	}
+	var trail api.DeletionReceiptList
+	e.do("GET", "/v1/deletion-receipts", nil, key...).want(t, 200, "").decode(t, &trail)
+	if len(trail.Receipts) != 1 || trail.Receipts[0].By != core.DeletedByRetention {
+		t.Fatalf("trail %+v", trail.Receipts)
+	}
+}
