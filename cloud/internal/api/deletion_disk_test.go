@@ -3,10 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,13 +75,32 @@ func diskSession(t *testing.T, e *env, key, tag string, audit *capture.DirStore,
 	user := "MARKER-USER-" + tag + "-7f3a9c"
 	meta := "MARKER-META-" + tag + "-51d2e8"
 	ref := "MARKER-REF-" + tag + "-c09b44"
+	// No subject: it is sealed (no clear marker to find), and it would
+	// take the row past PostgreSQL's compression threshold.
 	v := e.vsession(key, map[string]any{"flow": "liveness", "reference": ref, "webhookUrl": rcv.url(),
-		"subject":  map[string]any{"firstName": "Ada", "lastName": "Lovelace"},
 		"metadata": map[string]any{"externalUserId": user, "note": meta}})
 	e.do("POST", "/api/v1/session/"+v.SessionID+"/simulate", `{"verdict":"pass"}`, bearer(key)...).want(t, 200, "")
 	photo := e.do("GET", "/api/v1/session/"+v.SessionID+"/photo", nil, bearer(key)...).want(t, 200, "").body
 	if len(photo) < 4096 {
 		t.Fatalf("photo of %d bytes", len(photo))
+	}
+	// The reference face of a facematch session as the store keeps it (the
+	// face engine is not loaded here): its sealed embedding and the keyed
+	// digests of the faces compared.
+	// The store keeps them as base64 in the session's JSON: the markers
+	// are sized to whole base64 groups, and searched in both forms. Kept
+	// short, so that PostgreSQL does not compress the row (a compressed row
+	// hides every marker, before as after).
+	// Every 12-byte run of them is the tag's own (hex of its hash).
+	emb := []byte(threes(fmt.Sprintf("EMB-%s-%x", tag, sha256.Sum256([]byte("embedding "+tag)))[:24]))
+	digest := []byte(threes(fmt.Sprintf("DIG-%s-%x", tag, sha256.Sum256([]byte("digest "+tag)))[:24]))
+	_, err := e.d.Store().UpdateSession(context.Background(), v.SessionID, func(s *core.Session) ([]*core.Delivery, error) {
+		s.FaceRef = &core.FaceRef{Source: core.FaceRefImage, Digest: digest, SealedEmbedding: emb, Accept: 0.6, ReviewFrom: 0.5}
+		s.FaceMatch = &core.FaceMatch{Similarity: 0.9, Status: "pass", ProbeSource: "capture", ProbeDigest: digest, ProbeFrame: -1}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	frame := append([]byte("\xff\xd8\xff\xe0MARKER-FRAME-"+tag+"-88e1d0"), bytes.Repeat([]byte{0x5a, 0xa5}, 512)...)
 	if err := audit.Put(context.Background(), v.SessionID, []capture.AuditFrame{{Why: "best", JPEG: frame}}); err != nil {
@@ -89,7 +111,25 @@ func diskSession(t *testing.T, e *env, key, tag string, audit *capture.DirStore,
 		{"metadata " + tag, [][]byte{[]byte(meta)}},
 		{"reference " + tag, [][]byte{[]byte(ref)}},
 		{"audit frame " + tag, [][]byte{[]byte("MARKER-FRAME-" + tag + "-88e1d0")}},
+		{"face embedding " + tag, base64Pieces(emb)},
+		{"face digest " + tag, base64Pieces(digest)},
 	}
+}
+
+// base64Pieces are b and the base64 of each run of 12 bytes of b from a
+// multiple of 3: substrings of the base64 the store keeps, short enough
+// that one lies whole in a row PostgreSQL splits into TOAST chunks.
+func base64Pieces(b []byte) [][]byte {
+	out := [][]byte{b}
+	for i := 0; i+12 <= len(b); i += 3 {
+		out = append(out, []byte(base64.StdEncoding.EncodeToString(b[i:i+12])))
+	}
+	return out
+}
+
+// threes pads s with dots to a multiple of 3 bytes (whole base64 groups).
+func threes(s string) string {
+	return s + strings.Repeat(".", (3-len(s)%3)%3)
 }
 
 // photoMarker is 48 bytes of photo's entropy-coded data (the image itself)

@@ -9,7 +9,7 @@ import (
 const (
 	// ScopeBiometrics deletes a session's biometric data: the ICAO photo,
 	// the audit frames and their face boxes, the capture recording, and
-	// any face embedding kept for it. The subject and the integrator's
+	// the face embedding and face digests of a facematch session. The subject and the integrator's
 	// identifiers stay.
 	ScopeBiometrics = "biometrics"
 	// ScopeAll deletes the biometric data and every personal field: the
@@ -181,6 +181,21 @@ func EraseBiometrics(sess *Session) []string {
 		sess.Photo = PhotoDeleted
 	}
 	sess.AuditFrames = nil
+	// A facematch session's reference embedding (sealed) and the keyed
+	// digests of the faces compared: the thresholds, the sources and the
+	// similarity stay with the decision.
+	if r := sess.FaceRef; r != nil {
+		if len(r.SealedEmbedding) > 0 || len(r.Digest) > 0 {
+			out = append(out, DeletedEmbeddings)
+		}
+		r.SealedEmbedding, r.Digest = nil, nil
+	}
+	if m := sess.FaceMatch; m != nil {
+		if len(m.ProbeDigest) > 0 {
+			out = append(out, DeletedEmbeddings)
+		}
+		m.ProbeDigest = nil
+	}
 	return out
 }
 
