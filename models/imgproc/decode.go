@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -12,10 +13,15 @@ import (
 )
 
 // Limits for Decode. DefaultMaxPixels (40 MP) is above any camera or phone
-// photo a verification flow sees and keeps the decoded buffer under ~160 MB.
+// photo a verification flow sees. DefaultMaxDecodedBytes bounds what the
+// decoder and the RGB copy hold at once, estimated from the header: a pixel
+// count alone does not, since a 16-bit RGBA PNG holds 8 bytes a pixel where
+// a phone's JPEG holds 1.5 (a 130 kB 4096×4096 16-bit PNG would take about
+// 185 MB; a 25 MP 4:4:4 JPEG takes about 150 MB and is accepted).
 const (
-	DefaultMaxPixels = 40_000_000
-	DefaultMaxBytes  = 64 << 20
+	DefaultMaxPixels       = 40_000_000
+	DefaultMaxBytes        = 64 << 20
+	DefaultMaxDecodedBytes = 160 << 20
 )
 
 // Decoding errors; the returned errors wrap one of these.
@@ -33,6 +39,10 @@ type DecodeOptions struct {
 	MaxPixels int
 	// MaxBytes is the largest encoded size read. Optional. Default: DefaultMaxBytes.
 	MaxBytes int64
+	// MaxDecodedBytes is the largest memory the decoded image and its RGB
+	// copy may take, estimated from the header (DecodedBytes) before
+	// decoding. Optional. Default: DefaultMaxDecodedBytes.
+	MaxDecodedBytes int64
 }
 
 func (o DecodeOptions) withDefaults() DecodeOptions {
@@ -41,6 +51,9 @@ func (o DecodeOptions) withDefaults() DecodeOptions {
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxDecodedBytes <= 0 {
+		o.MaxDecodedBytes = DefaultMaxDecodedBytes
 	}
 	return o
 }
@@ -114,6 +127,10 @@ func DecodeBytes(data []byte, dst *RGB, opts DecodeOptions) (m *RGB, err error) 
 	if int64(cfg.Width)*int64(cfg.Height) > int64(opts.MaxPixels) {
 		return nil, fmt.Errorf("%w: %s is %dx%d, limit %d pixels", ErrTooLarge, format, cfg.Width, cfg.Height, opts.MaxPixels)
 	}
+	if need := DecodedBytes(cfg); need > opts.MaxDecodedBytes {
+		return nil, fmt.Errorf("%w: %s is %dx%d at %d bytes a pixel decoded (%d MiB), limit %d MiB", ErrTooLarge, format,
+			cfg.Width, cfg.Height, need/(int64(cfg.Width)*int64(cfg.Height)), need>>20, opts.MaxDecodedBytes>>20)
+	}
 	var img image.Image
 	if format == "jpeg" {
 		img, err = jpeg.Decode(bytes.NewReader(data))
@@ -124,4 +141,29 @@ func DecodeBytes(data []byte, dst *RGB, opts DecodeOptions) (m *RGB, err error) 
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, format, err)
 	}
 	return FromImage(img, dst), nil
+}
+
+// DecodedBytes estimates the memory decoding an image of this header takes:
+// the decoder's own buffer (by its colour model: 1 byte a pixel for grey and
+// paletted images, 2 for 16-bit grey, 4 for 8-bit RGBA and CMYK, 8 for
+// 16-bit RGBA, 3 for YCbCr, whose subsampling the header does not tell)
+// plus the RGB copy (3 bytes a pixel).
+func DecodedBytes(cfg image.Config) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	per := int64(4)
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		per = 1
+	case color.Gray16Model:
+		per = 2
+	case color.YCbCrModel, color.NYCbCrAModel:
+		per = 3
+	case color.RGBA64Model, color.NRGBA64Model:
+		per = 8
+	default:
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			per = 1
+		}
+	}
+	return px * (per + 3)
 }

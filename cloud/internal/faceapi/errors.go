@@ -41,7 +41,7 @@ var (
 	CodeMultipleFaces = code("face.multiple_faces", http.StatusUnprocessableEntity, "Several faces were found where compare, or a verification session's reference face, needs exactly one (the message names the field).")
 	CodeUnsupported   = code("image.unsupported_type", http.StatusUnsupportedMediaType, "The file is not a JPEG or PNG image (by its bytes, whatever its name or declared type), or the request is not multipart/form-data.")
 	CodeCorrupt       = code("image.corrupt", http.StatusBadRequest, "The image is truncated or cannot be decoded.")
-	CodeTooLarge      = code("image.too_large", http.StatusRequestEntityTooLarge, "The image is over 5 MiB, 25 megapixels or 8192 pixels a side (checked from its header before decoding).")
+	CodeTooLarge      = code("image.too_large", http.StatusRequestEntityTooLarge, "The image is over 5 MiB, 25 megapixels or 8192 pixels a side, or would take over 160 MiB to decode (a 16-bit RGBA PNG holds 8 bytes a pixel); all checked from its header before decoding.")
 	CodeTooSmall      = code("image.too_small", http.StatusBadRequest, "The image is under 32 pixels a side.")
 	CodeMissingField  = code("request.missing_field", http.StatusBadRequest, "A required multipart field is missing; the message names it.")
 	CodeInvalidField  = code("request.invalid_field", http.StatusBadRequest, "A field has an invalid value (threshold outside [0, 1], both reference and session_id…); the message names it.")

@@ -187,7 +187,10 @@ func blank(t testing.TB) []byte {
 
 // pngWithSize is a valid PNG signature and IHDR declaring w×h with a tiny
 // deflate stream: a decompression bomb by its header.
-func pngWithSize(w, h uint32) []byte {
+func pngWithSize(w, h uint32) []byte { return pngWithFormat(w, h, 8, 2) } // 8-bit RGB
+
+// pngWithFormat is pngWithSize at a bit depth and PNG colour type.
+func pngWithFormat(w, h uint32, depth, colourType byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -202,7 +205,7 @@ func pngWithSize(w, h uint32) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	ihdr[8], ihdr[9] = depth, colourType
 	chunk("IHDR", ihdr)
 	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
 	chunk("IEND", nil)
@@ -323,6 +326,7 @@ func TestHostileUploads(t *testing.T) {
 	}{
 		{"png bomb 30000x30000", pngWithSize(30000, 30000), CodeTooLarge},
 		{"png 9000x10 (one side too long)", pngWithSize(9000, 10), CodeTooLarge},
+		{"png 4096x4096 16-bit RGBA (185 MB decoded, within 25 MP)", pngWithFormat(4096, 4096, 16, 6), CodeTooLarge},
 		{"jpeg header 60000x60000", jpegWithSize(t, real, 60000, 60000), CodeTooLarge},
 		{"over 5 MiB", huge, CodeTooLarge},
 		{"truncated jpeg", real[:len(real)/3], CodeCorrupt},
