@@ -82,7 +82,7 @@ func New(cfg Config) (*Broker, error) {
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = cfg.MaxWritesPending
 	caps.MaximumInflight = 1<<16 - 1
-	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: cfg.Logger.With(slog.String("component", "mqtt-broker"))})
+	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: slog.New(redactLogs(cfg.Logger.Handler())).With(slog.String("component", "mqtt-broker"))})
 	if err := srv.AddHook(&authHook{cfg: &cfg}, nil); err != nil {
 		return nil, fmt.Errorf("broker: add auth hook: %w", err)
 	}
