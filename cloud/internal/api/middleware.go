@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -100,6 +102,38 @@ func rateScope(method, path string) string {
 		return openapi.PerAddress
 	}
 	return openapi.PerCredential
+}
+
+// textInput refuses query parameters and an Idempotency-Key that are not
+// UTF-8 text (control characters included): they reach the stores, which
+// hold text (PostgreSQL refused such a key with SQLSTATE 22021, a 500), and
+// come back in results.
+func textInput(c *fiber.Ctx) error {
+	var bad string
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if bad == "" && (!isText(k) || !isText(v)) {
+			bad = fmt.Sprintf("query parameter %q", strings.ToValidUTF8(string(k), "\ufffd"))
+		}
+	})
+	if bad == "" && !isText(c.Request().Header.Peek("Idempotency-Key")) {
+		bad = "header Idempotency-Key"
+	}
+	if bad != "" {
+		return apierr.New(apierr.InvalidField, "%s must be UTF-8 text without control characters", bad)
+	}
+	return c.Next()
+}
+
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // browserPath reports whether a path is meant for browsers on other origins:

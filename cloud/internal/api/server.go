@@ -161,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HSTS != "" {
 		s.app.Use(hsts(cfg.HSTS))
 	}
-	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, s.cors, s.rateLimit)
+	s.app.Use(s.requestID, s.accessLog, s.recoverPanic, textInput, s.cors, s.rateLimit)
 	for _, r := range s.ops {
 		limit, ok := limits[r.Method+" "+r.Path]
 		if !ok {

@@ -536,6 +536,18 @@ func testIdempotency(t *testing.T, start starter) {
 	if e.session(a.APIKey, body).SessionID == e.session(a.APIKey, body).SessionID {
 		t.Fatal("sessions without Idempotency-Key collided")
 	}
+	// A key or a query parameter that is not UTF-8 text is a clear 400 on
+	// every store (PostgreSQL refused the bytes with a 500 before), and
+	// creates nothing.
+	// (net/http refuses to send control characters in a header; the query
+	// parameters below carry them.)
+	e.do("POST", "/api/v1/managed-session", body, append(bearer(a.APIKey), "Idempotency-Key", "order-\xff")...).want(t, 400, "request.invalid_field")
+	for _, q := range []string{"%FF", "%00", "a%1Bb"} {
+		msg := e.do("GET", "/api/v1/session/"+s1.SessionID+"/result?token="+q, nil).want(t, 400, "request.invalid_field").message(t)
+		if !strings.Contains(msg, `query parameter "token"`) {
+			t.Fatalf("message %q does not name the parameter", msg)
+		}
+	}
 }
 
 // hostileURLs are refused as redirect_url and webhook_url, even in dev mode

@@ -19,6 +19,9 @@ func Decode(body []byte, v any) *apierr.Error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if err := strict(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -42,6 +42,23 @@ func TestDecode(t *testing.T) {
 		{"wrong type number", `{"confidence":"high"}`, apierr.InvalidField.ID, `"confidence" must be a number, got string`},
 		{"wrong type integer", `{"count":1.5}`, apierr.InvalidField.ID, `"count" must be an integer`},
 		{"wrong nested type", `{"nested":{"on":"yes"}}`, apierr.InvalidField.ID, `"nested.on" must be a boolean`},
+		// Stricter than encoding/json: what an integrator's own parser may refuse
+		// when the value comes back in a result or a webhook.
+		{"null body", `null`, apierr.InvalidJSON.ID, "must be a JSON object, got null"},
+		{"duplicate key", `{"mode":"active","mode":"passive"}`, apierr.InvalidField.ID, `"mode" appears twice`},
+		{"duplicate nested key", `{"nested":{"on":true,"on":false}}`, apierr.InvalidField.ID, `"nested.on" appears twice`},
+		{"duplicate key in metadata", `{"metadata":{"a":1,"a":2}}`, apierr.InvalidField.ID, `"metadata.a" appears twice`},
+		{"key case", `{"User_ID":"u1"}`, apierr.UnknownField.ID, `case-sensitive: "user_id"`},
+		{"nested key case", `{"nested":{"On":true}}`, apierr.UnknownField.ID, `"nested.On"`},
+		{"metadata keys are free", `{"metadata":{"User_ID":1,"user_id":2}}`, "", ""},
+		{"invalid UTF-8", "{\"user_id\":\"u\xff\"}", apierr.InvalidJSON.ID, "not UTF-8 at byte offset 13"},
+		{"NUL escape", `{"user_id":"a\u0000b"}`, apierr.InvalidField.ID, `\u0000`},
+		{"lone high surrogate", `{"user_id":"\ud83d"}`, apierr.InvalidField.ID, "lone high surrogate"},
+		{"lone low surrogate", `{"metadata":{"k":"\ude00"}}`, apierr.InvalidField.ID, "lone low surrogate"},
+		{"surrogate pair", `{"user_id":"\ud83d\ude00"}`, "", ""},
+		{"escaped backslash then u0000 text", `{"user_id":"\\u0000"}`, "", ""},
+		{"number beyond float64", `{"metadata":{"n":1e400}}`, apierr.InvalidField.ID, `"metadata.n": the number 1e400 is out of range`},
+		{"large but finite number", `{"metadata":{"n":1e300}}`, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
