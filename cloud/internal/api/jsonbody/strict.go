@@ -268,4 +268,3 @@ func tokenKind(tok json.Token) string {
 	}
 	return "something else"
 }
-
