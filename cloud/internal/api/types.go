@@ -79,7 +79,7 @@ type Health struct {
 
 // CreateTenantRequest is the body of POST /admin/v1/tenants.
 type CreateTenantRequest struct {
-	Name   string   `json:"name" doc:"Display name, 1–200 characters."`
+	Name   string   `json:"name" doc:"Display name, 1–200 characters, no control characters."`
 	Mode   string   `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
 	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on the session routes), ephemeral_devices:write (POST /api/device/ephemeral). Default: every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write" minItems:"1"`
 }

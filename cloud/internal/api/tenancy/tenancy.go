@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"livegate.dev/cloud/internal/api/apierr"
@@ -109,6 +110,11 @@ func (s *Service) CreateScoped(ctx context.Context, name string, mode core.Tenan
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 {
 		return nil, apierr.New(apierr.InvalidField, "field \"name\" must be 1–200 characters")
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		// A name is shown in consoles and terminals: an escape sequence in it
+		// would reach an operator's screen.
+		return nil, apierr.New(apierr.InvalidField, "field \"name\" must not hold control characters")
 	}
 	if mode != core.TenantLive && mode != core.TenantTest {
 		return nil, apierr.New(apierr.InvalidField, "field \"mode\" must be \"live\" or \"test\", got %q", mode)

@@ -163,3 +163,29 @@ func TestRevocationByAnotherReplica(t *testing.T) {
 	_, _, err = a.Authenticate(ctx, nt.APIKey)
 	wantCode(t, err, apierr.AuthInvalid)
 }
+
+// TestTenantName: a name is 1–200 characters of text; control characters
+// (a terminal escape, NUL, a newline) are refused — a name reaches
+// consoles, logs and terminals.
+func TestTenantName(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Acme Bank — Lisboa", true},
+		{"银行", true},
+		{strings.Repeat("a", 200), true},
+		{"", false},
+		{strings.Repeat("a", 201), false},
+		{"Acme\x1b[2J", false},
+		{"Acme\x00", false},
+		{"Acme\nBank", false},
+	} {
+		_, err := s.Create(ctx, tc.name, core.TenantTest)
+		if (err == nil) != tc.ok {
+			t.Errorf("Create(%q): %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
