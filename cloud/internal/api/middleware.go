@@ -139,7 +139,7 @@ func isText(b []byte) bool {
 // browserPath reports whether a path is meant for browsers on other origins:
 // direct sessions (created client-side, seed 001) and token reads.
 func browserPath(path string) bool {
-	if path == "/api/v1/session" {
+	if path == "/api/v1/session" || path == "/api/v1/captcha/challenge" {
 		return true
 	}
 	if rest, ok := strings.CutPrefix(path, "/api/v1/session/"); ok {
@@ -159,7 +159,7 @@ func (s *Server) cors(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlExposeHeaders, "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After")
 	if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
 		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST")
-		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization")
+		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization, X-Captcha")
 		c.Set(fiber.HeaderAccessControlMaxAge, "600")
 		return c.SendStatus(fiber.StatusNoContent)
 	}
@@ -170,7 +170,8 @@ func (s *Server) cors(c *fiber.Ctx) error {
 // client IP whatever Authorization header comes with it (so inventing
 // bearer values cannot buy a fresh budget).
 func keyless(method, path string) bool {
-	return (method == fiber.MethodPost && path == "/api/v1/session") || strings.HasPrefix(path, "/s/") ||
+	return (method == fiber.MethodPost && path == "/api/v1/session") || path == "/api/v1/captcha/challenge" || path == "/start" || strings.HasPrefix(path, "/start/") ||
+		strings.HasPrefix(path, "/s/") ||
 		strings.HasPrefix(path, "/docs/") || path == "/openapi.json"
 }
 

@@ -6,6 +6,7 @@ import (
 	"livegate.dev/cloud/internal/api/apierr"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/openapi"
+	"livegate.dev/cloud/internal/captcha"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/faceapi"
 	"livegate.dev/cloud/internal/web"
@@ -117,10 +118,11 @@ func merge(builtin []route, extra []Route) []route {
 }
 
 var (
-	pathID       = openapi.Param{Name: "id", In: "path", Description: "Session id (ses_…)."}
-	queryToken   = openapi.Param{Name: "token", In: "query", Description: "The session's result token (alternatively send the owning tenant's API key as a bearer)."}
-	idemKey      = openapi.Param{Name: "Idempotency-Key", In: "header", Description: "Optional, ≤ 255 characters. A retry with the same key (per tenant) and the same body returns the same session and tokens (201, Idempotent-Replayed: true); a different body gets 409."}
-	tenantIDPath = openapi.Param{Name: "id", In: "path", Description: "Tenant id (ten_…)."}
+	pathID        = openapi.Param{Name: "id", In: "path", Description: "Session id (ses_…)."}
+	queryToken    = openapi.Param{Name: "token", In: "query", Description: "The session's result token (alternatively send the owning tenant's API key as a bearer)."}
+	idemKey       = openapi.Param{Name: "Idempotency-Key", In: "header", Description: "Optional, ≤ 255 characters. A retry with the same key (per tenant) and the same body returns the same session and tokens (201, Idempotent-Replayed: true); a different body gets 409."}
+	captchaHeader = openapi.Param{Name: "X-Captcha", In: "header", Description: "Required when the server runs with --captcha: a proof-of-work solution (base64 JSON, see GET /api/v1/captcha/challenge) or an hCaptcha/Turnstile response token. Each is usable once."}
+	tenantIDPath  = openapi.Param{Name: "id", In: "path", Description: "Tenant id (ten_…)."}
 )
 
 const (
@@ -172,11 +174,23 @@ func (s *Server) routes() []route {
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location", "Idempotent-Replayed"}}},
 			Errors:    createErrs}, s.createManaged},
 		{openapi.Operation{Method: "POST", Path: "/api/v1/session", ID: "createDirectSession", Tag: tagSessions,
-			Summary:     "Create a direct session (no API key)",
-			Description: "Client-side sessions for demos and standalone apps. Rate-limited per client IP; no webhook.",
-			Body:        lifecycle.DirectRequest{}, Example: `{"mode": "passive"}`,
+			Summary: "Create a direct session (no API key)",
+			Description: "Client-side sessions for demos and standalone apps. Rate-limited per client IP; no webhook. " +
+				"On a server started with --captcha (pow, hcaptcha or turnstile) the request needs a solution in the X-Captcha header, " +
+				"each usable once: with pow, the base64 JSON {algorithm, challenge, number, salt, signature} solving a challenge from " +
+				"GET /api/v1/captcha/challenge; with hcaptcha or turnstile, the widget's response token.",
+			Params: []openapi.Param{captchaHeader},
+			Body:   lifecycle.DirectRequest{}, Example: `{"mode": "passive"}`,
 			Responses: []openapi.Response{{Status: 201, Description: "Session created (pending).", Body: SessionCreated{}, Headers: []string{"Location"}}},
-			Errors:    urlErrs}, s.createDirect},
+			Errors: append(append([]apierr.Code{}, urlErrs...), CodeCaptchaRequired, CodeCaptchaInvalid, CodeCaptchaExpired,
+				CodeCaptchaReplayed, CodeCaptchaUnavailable)}, s.createDirect},
+		{openapi.Operation{Method: "GET", Path: "/api/v1/captcha/challenge", ID: "getCaptchaChallenge", Tag: tagSessions,
+			Summary: "Get a proof-of-work challenge for a direct session (no API key)",
+			Description: "With --captcha pow: a challenge signed by the server (HMAC-SHA256), valid 5 minutes. Find the number n in " +
+				"[0, maxnumber] with hex(SHA-256(salt + decimal n)) = challenge, then send base64 of the JSON {algorithm, challenge, " +
+				"number, salt, signature} as X-Captcha on POST /api/v1/session. maxnumber doubles under load. No cookie; rate-limited per client IP.",
+			Responses: []openapi.Response{{Status: 200, Description: "A challenge.", Body: captcha.Challenge{}}},
+			Errors:    []apierr.Code{CodeCaptchaDisabled}}, s.captchaChallenge},
 		{openapi.Operation{Method: "GET", Path: "/api/v1/session/{id}/result", ID: "getSessionResult", Tag: tagSessions,
 			Summary:     "Get a session's result",
 			Description: "With ?token= (this session's token only) or the owning tenant's API key. Any other credential gets 404, exactly like a missing session.",
@@ -349,6 +363,19 @@ func (s *Server) routes() []route {
 			Params:      []openapi.Param{pathID, {Name: "t", In: "query", Description: "The client token.", Required: true}},
 			Responses:   []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}},
 			Errors:      []apierr.Code{apierr.SessionNotFound, apierr.SessionExpired, apierr.SessionTerminal}}, s.hostedPage},
+		{openapi.Operation{Method: "GET", Path: "/start", ID: "startPage", Tag: tagSessions,
+			Summary: "The start page: creates a direct session and opens its capture page",
+			Description: "HTML for a standalone deployment's users. It creates a direct session (POST /api/v1/session) and goes to its session_url; " +
+				"on a server with --captcha pow it first solves a challenge in a Web Worker, without user action, cookie or third-party call.",
+			Params: []openapi.Param{{Name: "mode", In: "query", Description: "passive (default) or active."},
+				{Name: "redirect_url", In: "query", Description: "Where the capture page sends the user when done (https)."}},
+			Responses: []openapi.Response{{Status: 200, Description: "The page.", ContentType: "text/html"}}}, web.StartPage},
+		{openapi.Operation{Method: "GET", Path: "/start/start.js", ID: "startScript", Tag: tagSessions,
+			Summary:   "The start page's script",
+			Responses: []openapi.Response{{Status: 200, Description: "JavaScript.", ContentType: "text/javascript"}}}, web.StartScript},
+		{openapi.Operation{Method: "GET", Path: "/start/pow-worker.js", ID: "startPowWorker", Tag: tagSessions,
+			Summary:   "The start page's proof-of-work solver (a Web Worker)",
+			Responses: []openapi.Response{{Status: 200, Description: "JavaScript.", ContentType: "text/javascript"}}}, web.PowWorker},
 
 		{openapi.Operation{Method: "POST", Path: "/admin/v1/tenants", ID: "createTenant", Tag: tagAdmin,
 			Summary: "Create a tenant with its first API key and webhook secret", Security: admin,

@@ -20,6 +20,7 @@ import (
 	"livegate.dev/cloud/internal/api/openapi"
 	"livegate.dev/cloud/internal/api/ratelimit"
 	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/captcha"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/store"
@@ -78,6 +79,11 @@ type Config struct {
 	// over TLS (never over plain HTTP), e.g. "max-age=31536000". Optional.
 	// Default: none.
 	HSTS string
+	// Captcha, when set, guards POST /api/v1/session: a request without a
+	// solution the verifier accepts (X-Captcha) is refused with a captcha.*
+	// code and creates nothing; a *captcha.PoW also serves
+	// GET /api/v1/captcha/challenge. Optional. Default: none.
+	Captcha captcha.Verifier
 }
 
 // Server is the HTTP API.

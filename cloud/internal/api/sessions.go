@@ -40,6 +40,9 @@ func (s *Server) createDirect(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if err := s.checkCaptcha(c); err != nil {
+		return err
+	}
 	created, err := s.cfg.Sessions.Create(c.UserContext(), lifecycle.Principal{}, core.KindDirect,
 		lifecycle.CreateRequest{UserID: req.UserID, Mode: req.Mode, RedirectURL: req.RedirectURL}, "")
 	if err != nil {

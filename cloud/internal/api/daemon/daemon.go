@@ -18,6 +18,7 @@ import (
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/lifecycle"
 	"livegate.dev/cloud/internal/api/tenancy"
+	"livegate.dev/cloud/internal/captcha"
 	"livegate.dev/cloud/internal/clock"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/netguard"
@@ -110,6 +111,47 @@ type Options struct {
 	// function to call at shutdown after the HTTP server stopped (may be nil).
 	// Optional.
 	Routes func(p Parts) ([]api.Route, func() error, error)
+	// Captcha protects POST /api/v1/session (docs/api.md, "Abuse
+	// protection"). Optional. Default: off.
+	Captcha CaptchaOptions
+}
+
+// CaptchaOptions chooses the direct-session route's abuse protection.
+type CaptchaOptions struct {
+	// Kind is "" (off), "pow", "hcaptcha" or "turnstile".
+	Kind string
+	// Secret is the hCaptcha or Turnstile secret key (required for those;
+	// pow signs with a key derived from the master key, so replicas agree).
+	Secret string
+	// VerifyURL overrides the service's siteverify URL. Optional.
+	VerifyURL string
+	// PoW tunes the proof of work (difficulty, growth under load); Secret
+	// and Clock are set by the daemon. Optional.
+	PoW captcha.PoWConfig
+}
+
+// CaptchaKey is the proof-of-work challenges' HMAC key, derived from the
+// master key.
+func CaptchaKey(master []byte) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("livegate captcha pow v1"))
+	return m.Sum(nil)
+}
+
+// newCaptcha builds the verifier o.Captcha names (nil when off).
+func newCaptcha(ctx context.Context, o Options, master []byte, policy netguard.Policy) (captcha.Verifier, error) {
+	switch o.Captcha.Kind {
+	case "":
+		return nil, nil
+	case "pow":
+		cfg := o.Captcha.PoW
+		cfg.Secret, cfg.Clock = CaptchaKey(master), o.Clock
+		return captcha.NewPoW(cfg)
+	case "hcaptcha", "turnstile":
+		return captcha.NewRemote(ctx, captcha.RemoteConfig{Kind: o.Captcha.Kind, Secret: o.Captcha.Secret,
+			VerifyURL: o.Captcha.VerifyURL, Policy: policy})
+	}
+	return nil, fmt.Errorf("daemon: --captcha %q: want pow, hcaptcha or turnstile", o.Captcha.Kind)
 }
 
 // Parts are what a Routes hook may build on.
@@ -280,6 +322,11 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.tenants = tenancy.New(d.st, d.sealer, o.Clock)
+	verifier, err := newCaptcha(ctx, o, master, policy)
+	if err != nil {
+		d.closeListeners()
+		return nil, err
+	}
 	var extra []api.Route
 	if o.Routes != nil {
 		extra, d.closeExtra, err = o.Routes(Parts{Sessions: d.sessions, Store: d.st, Clock: o.Clock, Logger: o.Logger,
@@ -300,7 +347,7 @@ func Start(ctx context.Context, o Options) (*Daemon, error) {
 		},
 		Notifier: d.worker, AdminToken: o.AdminToken, LegacyKey: o.LegacyKey, RateLimit: rate,
 		BodyLimit: o.BodyLimit, ProxyHeader: o.ProxyHeader, Clock: o.Clock, Logger: o.Logger, Version: o.Version,
-		Routes: extra, HSTS: d.hsts(),
+		Routes: extra, HSTS: d.hsts(), Captcha: verifier,
 	})
 	if err != nil {
 		d.closeListeners()
