@@ -26,9 +26,10 @@
         w.terminate();
         if (e.data.number < 0) { reject(new Error("no solution")); return; }
         const sol = { algorithm: ch.algorithm, challenge: ch.challenge, number: e.data.number, salt: ch.salt, signature: ch.signature };
-        resolve({ header: btoa(JSON.stringify(sol)), tried: e.data.number + 1 });
+        resolve({ header: btoa(JSON.stringify(sol)), tried: e.data.number + 1, ms: performance.now() - t0 });
       };
       w.onerror = function (e) { w.terminate(); reject(e); };
+      const t0 = performance.now();
       w.postMessage({ salt: ch.salt, challenge: ch.challenge, maxnumber: ch.maxnumber });
     });
   }
@@ -53,6 +54,7 @@
       const j = await r.json();
       if (r.status === 201) {
         document.documentElement.dataset.powTried = pow ? String(pow.tried) : "0";
+        document.documentElement.dataset.powSolveMs = pow ? String(Math.round(pow.ms)) : "0";
         document.documentElement.dataset.powMs = String(Math.round(performance.now() - started));
         document.documentElement.dataset.sessionId = j.session_id;
         status.textContent = "Opening the camera page…";
