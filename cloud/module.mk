@@ -11,6 +11,16 @@ bench-cloud-api: build
 	@bin/livegate-cloud bench --duration $${LIVEGATE_BENCH_DURATION:-10s}
 include cloud/capture.mk
 
+BENCH_EXTRA += bench-cloud-captcha
+
+.PHONY: bench-cloud-captcha
+# The direct-session route's proof of work (docs/api.md, "Abuse protection"):
+# the server's verification cost against session creation without it, in
+# one run, and the expected solve work per difficulty in Go.
+bench-cloud-captcha:
+	@cd cloud && $(GO) test -run '^$$' -bench 'PoW' ./internal/captcha/ && \
+		$(GO) test -run '^$$' -bench DirectSessionCaptcha -benchtime 2s ./internal/api/
+
 BENCH_EXTRA += bench-cloud-store
 
 .PHONY: bench-cloud-store
