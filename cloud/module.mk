@@ -19,7 +19,7 @@ BENCH_EXTRA += bench-cloud-captcha
 # one run, and the expected solve work per difficulty in Go.
 bench-cloud-captcha:
 	@cd cloud && $(GO) test -run '^$$' -bench 'PoW' ./internal/captcha/ && \
-		$(GO) test -run '^$$' -bench DirectSessionCaptcha -benchtime 2s ./internal/api/
+		$(GO) test -run '^$$' -bench 'DirectSessionCaptcha|AbuserRate' -benchtime 2s ./internal/api/
 
 BENCH_EXTRA += bench-cloud-store
 

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"livegate.dev/cloud/internal/captcha"
 )
@@ -39,4 +41,25 @@ func BenchmarkDirectSessionCaptcha(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAbuserRate is the load test of the proof of work: one client
+// doing what an abuser's script does — fetch a challenge, solve it in Go,
+// create a session — as fast as it can, over HTTP, at fixed difficulties.
+// Its sessions/s falls as maxnumber rises (the server's automatic raise
+// under load moves along this curve).
+func BenchmarkAbuserRate(b *testing.B) {
+	for _, max := range []int64{50_000, 200_000, 800_000} {
+		b.Run(fmt.Sprintf("maxnumber=%d", max), func(b *testing.B) {
+			e := startWith(nil)(b, withPoW(max, 1<<30))
+			start := time.Now()
+			b.ResetTimer()
+			for range b.N {
+				if r := e.do("POST", "/api/v1/session", `{}`, "X-Captcha", e.solved()); r.status != 201 {
+					b.Fatalf("%d %s", r.status, r.body)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sessions/s")
+		})
+	}
 }
