@@ -71,7 +71,7 @@ type Challenge struct {
 	Algorithm string `json:"algorithm" doc:"Always SHA-256."`
 	Challenge string `json:"challenge" doc:"Hex SHA-256 of salt followed by the secret number in decimal."`
 	MaxNumber int64  `json:"maxnumber" doc:"The secret number is in [0, maxnumber]: the page tries 0, 1, 2… (maxnumber/2 hashes on average). Raised under load."`
-	Salt      string `json:"salt" doc:"Random hex, then ?expires=<unix seconds>."`
+	Salt      string `json:"salt" doc:"Random hex, then ?expires=<unix seconds>&."`
 	Signature string `json:"signature" doc:"Hex HMAC-SHA256 of challenge with the server's secret."`
 }
 
@@ -150,7 +150,11 @@ func (p *PoW) NewChallenge() (Challenge, error) {
 	if _, err := rand.Read(raw[:]); err != nil {
 		return Challenge{}, fmt.Errorf("captcha: salt: %w", err)
 	}
-	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(now.Add(p.cfg.TTL).Unix(), 10)
+	// The salt ends in "&" so that no digit can move between the expiry
+	// and the number: without it, salt "…?expires=1700000000" with number
+	// 123 hashes as salt "…?expires=17000000001" with number 23, an expiry
+	// pushed centuries ahead under the same signature.
+	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(now.Add(p.cfg.TTL).Unix(), 10) + "&"
 	ch := HashHex(salt, n.Int64())
 	return Challenge{Algorithm: Algorithm, Challenge: ch, MaxNumber: max, Salt: salt, Signature: p.sign(ch)}, nil
 }
@@ -203,6 +207,9 @@ func (p *PoW) Verify(_ context.Context, payload, _ string) error {
 	if !now.Before(expires) {
 		return ErrExpired
 	}
+	if expires.After(now.Add(p.cfg.TTL + time.Minute)) {
+		return fmt.Errorf("%w: expiry further ahead than this server issues", ErrInvalid)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.spent) >= p.pruneAt {
@@ -224,7 +231,7 @@ func (p *PoW) Verify(_ context.Context, payload, _ string) error {
 
 func saltExpiry(salt string) (time.Time, error) {
 	_, q, ok := strings.Cut(salt, "?")
-	if !ok {
+	if !ok || !strings.HasSuffix(q, "&") {
 		return time.Time{}, fmt.Errorf("%w: salt has no expiry", ErrInvalid)
 	}
 	v, err := url.ParseQuery(q)

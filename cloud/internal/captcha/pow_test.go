@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ func TestPoWVerify(t *testing.T) {
 		{"other algorithm", tamper(t, good, func(s *Solution) { s.Algorithm = "SHA-1" }), ErrInvalid},
 		{"forged signature", tamper(t, good, func(s *Solution) { s.Signature = other.sign(s.Challenge) }), ErrInvalid},
 		{"salt changed", tamper(t, good, func(s *Solution) { s.Salt = "00?expires=99999999999" }), ErrInvalid},
+		{"digit moved from the number into the expiry", shifted(t, p), ErrInvalid},
 		{"good", good, nil},
 		{"replayed", good, ErrReplayed},
 		{"replayed upper-case signature", tamper(t, good, func(s *Solution) { s.Signature = upper(s.Signature) }), ErrReplayed},
@@ -77,6 +79,32 @@ func TestPoWVerify(t *testing.T) {
 			if !errors.Is(err, tt.want) && !(tt.want == nil && err == nil) {
 				t.Fatalf("Verify = %v, want %v", err, tt.want)
 			}
+		})
+	}
+}
+
+// shifted solves a challenge whose number has at least two digits, then
+// moves its first digit to the end of the salt: the same string is hashed,
+// so the hash and the signature still hold, and a salt without its closing
+// "&" would carry an expiry ten times as far.
+func shifted(t *testing.T, p *PoW) string {
+	t.Helper()
+	for {
+		c, err := p.NewChallenge()
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, n, err := Solve(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 10 {
+			continue
+		}
+		return tamper(t, payload, func(s *Solution) {
+			d := strconv.FormatInt(s.Number, 10)
+			s.Salt += d[:1]
+			s.Number, _ = strconv.ParseInt(d[1:], 10, 64)
 		})
 	}
 }
@@ -166,7 +194,7 @@ func BenchmarkPoWVerify(b *testing.B) {
 func BenchmarkPoWSolve(b *testing.B) {
 	for _, max := range []int64{50_000, 200_000, 800_000, 3_200_000} {
 		b.Run(itoa(max), func(b *testing.B) {
-			salt := "0123456789abcdef01234567?expires=9999999999"
+			salt := "0123456789abcdef01234567?expires=9999999999&"
 			b.ReportMetric(float64(max)/2, "hashes/solve")
 			for range b.N {
 				n := max / 2
