@@ -260,10 +260,17 @@ func TestCaptchaRemote(t *testing.T) {
 			}
 		})
 	}
-	// Without --dev the verify URL must be https to a public address.
-	_, err := daemon.Start(context.Background(), daemon.Options{Listener: nil, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-		Captcha: daemon.CaptchaOptions{Kind: "turnstile", Secret: "s", VerifyURL: fake.URL}})
-	if err == nil {
-		t.Fatal("an http loopback verify URL was accepted without --dev")
+	// Refused at start: without --dev the verify URL must be https to a
+	// public address; a remote kind needs its secret; unknown kinds.
+	for _, c := range []daemon.CaptchaOptions{
+		{Kind: "turnstile", Secret: "s", VerifyURL: fake.URL},
+		{Kind: "hcaptcha"},
+		{Kind: "recaptcha", Secret: "s"},
+	} {
+		d, err := daemon.Start(context.Background(), daemon.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Captcha: c})
+		if err == nil {
+			d.Shutdown(context.Background())
+			t.Errorf("--captcha %+v was accepted", c)
+		}
 	}
 }
