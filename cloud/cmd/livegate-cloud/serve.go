@@ -162,7 +162,7 @@ Secrets come from the environment only:
 	f.DurationVar(&o.SessionTTL, "session-ttl", 30*time.Minute, "how long a session can be captured")
 	f.IntVar(&rateLimit, "rate-limit", api.DefaultRateLimit, "requests per minute per API key, and per client IP on keyless routes; 0 disables (per replica)")
 	f.StringVar(&o.Captcha.Kind, "captcha", "", "protect POST /api/v1/session (direct sessions): pow (self-hosted proof of work, no third party), hcaptcha or turnstile (secret from LIVEGATE_CAPTCHA_SECRET); default off")
-	f.Int64Var(&o.Captcha.PoW.MaxNumber, "captcha-difficulty", 50_000, "with --captcha pow: maxnumber at rest (a browser tries maxnumber/2 hashes on average); doubles for each 60 direct sessions a minute, up to 64×")
+	f.Int64Var(&o.Captcha.PoW.MaxNumber, "captcha-difficulty", 50_000, "with --captcha pow: maxnumber at rest (a browser tries maxnumber/2 hashes on average); doubles for each 60 direct sessions a minute, and for each 10 a minute from one address, up to 64×")
 	f.StringVar(&o.Captcha.VerifyURL, "captcha-verify-url", "", "with --captcha hcaptcha|turnstile: the siteverify URL (default: the service's own); https to a public address (with --dev, http to 127.0.0.1 too)")
 	f.BoolVar(&o.Dev, "dev", false, "also accept http:// redirect/webhook URLs whose host is literally 127.0.0.1, ::1 or localhost, and generate a local CA for --tls-addr without --tls-cert (local integration only)")
 	f.StringVar(&o.ProxyHeader, "proxy-header", "", "header carrying the client IP behind a trusted proxy, e.g. X-Forwarded-For")

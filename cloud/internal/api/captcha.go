@@ -30,7 +30,7 @@ var (
 // challenger is what the challenge route needs of the configured verifier
 // (*captcha.PoW).
 type challenger interface {
-	NewChallenge() (captcha.Challenge, error)
+	NewChallenge(addr string) (captcha.Challenge, error)
 }
 
 // captchaChallenge: GET /api/v1/captcha/challenge (no key).
@@ -39,7 +39,7 @@ func (s *Server) captchaChallenge(c *fiber.Ctx) error {
 	if !ok {
 		return apierr.New(CodeCaptchaDisabled, "this server issues no proof-of-work challenges")
 	}
-	out, err := ch.NewChallenge()
+	out, err := ch.NewChallenge(c.IP())
 	if err != nil {
 		return apierr.Wrap(apierr.Internal, err, "internal error")
 	}

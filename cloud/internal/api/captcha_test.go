@@ -69,7 +69,7 @@ func errCode(r resp) string {
 
 func withPoW(max int64, step int) func(*daemon.Options) {
 	return func(o *daemon.Options) {
-		o.Captcha = daemon.CaptchaOptions{Kind: "pow", PoW: captcha.PoWConfig{MaxNumber: max, Step: step, Window: time.Minute}}
+		o.Captcha = daemon.CaptchaOptions{Kind: "pow", PoW: captcha.PoWConfig{MaxNumber: max, Step: step, AddressStep: 1 << 30, Window: time.Minute}}
 	}
 }
 
@@ -194,6 +194,43 @@ func TestCaptchaDifficultyRisesUnderLoad(t *testing.T) {
 	e.clk.Advance(time.Minute)
 	if got := e.challenge().MaxNumber; got != 500 {
 		t.Fatalf("a quiet minute later: maxnumber %d, want 500", got)
+	}
+}
+
+// TestCaptchaDifficultyPerAddress: one client address creating sessions
+// gets harder challenges while another address keeps the resting
+// difficulty (addresses from X-Forwarded-For behind --proxy-header).
+func TestCaptchaDifficultyPerAddress(t *testing.T) {
+	e := startWith(nil)(t, func(o *daemon.Options) {
+		o.ProxyHeader = "X-Forwarded-For"
+		o.Captcha = daemon.CaptchaOptions{Kind: "pow", PoW: captcha.PoWConfig{MaxNumber: 500, Step: 1 << 30, AddressStep: 2}}
+	})
+	from := func(addr string) captcha.Challenge {
+		r := e.do("GET", "/api/v1/captcha/challenge", nil, "X-Forwarded-For", addr)
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		var c captcha.Challenge
+		r.decode(t, &c)
+		return c
+	}
+	for i, want := range []int64{500, 1000, 2000} {
+		c := from("198.51.100.7")
+		if c.MaxNumber != want {
+			t.Fatalf("after %d sessions from the address: maxnumber %d, want %d", 2*i, c.MaxNumber, want)
+		}
+		for range 2 {
+			payload, _, err := captcha.Solve(context.Background(), from("198.51.100.7"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := e.do("POST", "/api/v1/session", `{}`, "X-Captcha", payload, "X-Forwarded-For", "198.51.100.7"); r.status != 201 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+		}
+	}
+	if got := from("203.0.113.9").MaxNumber; got != 500 {
+		t.Fatalf("another address: maxnumber %d, want 500", got)
 	}
 }
 

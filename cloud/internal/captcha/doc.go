@@ -9,9 +9,10 @@
 //
 // PoW needs no third party, no cookie and no user action. Its difficulty
 // (maxnumber, the size of the range the browser searches: half of it on
-// average) doubles for each Step challenges issued within Window, up to
-// MaxNumberCap, so an abuser's request rate falls as load rises while a
-// browser's single solve stays short. The replay cache is in memory: one
+// average) doubles for each Step solutions verified within Window, and again
+// for each AddressStep from the requesting address, up to MaxNumberCap, so an
+// abuser's request rate falls as load rises while a browser's single solve
+// stays short. The replay cache is in memory: one
 // replica takes each solution once; with N replicas behind a balancer that
 // does not pin clients, a solution could be spent once per replica within
 // its expiry (see docs/api.md, "Abuse protection").

@@ -16,7 +16,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	ch, err := pow.NewChallenge()
+	ch, err := pow.NewChallenge("")
 	if err != nil {
 		panic(err)
 	}

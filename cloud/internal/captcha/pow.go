@@ -41,6 +41,12 @@ type PoWConfig struct {
 	// Default: 1 minute and 60.
 	Window time.Duration
 	Step   int
+	// AddressStep raises it for one client address besides: maxnumber
+	// doubles again for each AddressStep solutions verified from that
+	// address within Window, so one address hammering the route pays more
+	// while a browser elsewhere keeps the lower difficulty. Optional.
+	// Default: 10.
+	AddressStep int
 	// Clock. Optional. Default: clock.Real.
 	Clock clock.Clock
 }
@@ -60,6 +66,9 @@ func (c *PoWConfig) defaults() {
 	}
 	if c.Step <= 0 {
 		c.Step = 60
+	}
+	if c.AddressStep <= 0 {
+		c.AddressStep = 10
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
@@ -95,6 +104,10 @@ type PoW struct {
 	// swept (amortised: the sweep runs when the map has doubled).
 	pruneAt int
 	recent  []time.Time // verifications within Window, oldest first
+	// byAddr holds each client address's verifications within Window,
+	// oldest first; swept like spent.
+	byAddr      map[string][]time.Time
+	addrPruneAt int
 }
 
 var _ Verifier = (*PoW)(nil)
@@ -108,26 +121,50 @@ func NewPoW(cfg PoWConfig) (*PoW, error) {
 	if cfg.MaxNumberCap < cfg.MaxNumber {
 		return nil, fmt.Errorf("captcha: MaxNumberCap %d is below MaxNumber %d", cfg.MaxNumberCap, cfg.MaxNumber)
 	}
-	return &PoW{cfg: cfg, spent: map[string]time.Time{}}, nil
+	return &PoW{cfg: cfg, spent: map[string]time.Time{}, byAddr: map[string][]time.Time{}}, nil
 }
 
 // Kind is "pow".
 func (p *PoW) Kind() string { return "pow" }
 
-// Difficulty is the maxnumber a challenge issued now gets.
-func (p *PoW) Difficulty() int64 {
+// Difficulty is the maxnumber a challenge issued now to addr gets ("" for
+// the load of every address alone).
+func (p *PoW) Difficulty(addr string) int64 {
+	// A copy: the caller's string may share a buffer it reuses (Fiber's
+	// c.IP() does), and a map assignment stores the key it is given.
+	addr = strings.Clone(addr)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.difficultyLocked(p.cfg.Clock.Now())
+	return p.difficultyLocked(p.cfg.Clock.Now(), addr)
 }
 
-func (p *PoW) difficultyLocked(now time.Time) int64 {
+func (p *PoW) difficultyLocked(now time.Time, addr string) int64 {
 	p.pruneRecentLocked(now)
+	doublings := len(p.recent) / p.cfg.Step
+	if addr != "" {
+		doublings += len(p.addrRecentLocked(now, addr)) / p.cfg.AddressStep
+	}
 	n := p.cfg.MaxNumber
-	for i := len(p.recent) / p.cfg.Step; i > 0 && n < p.cfg.MaxNumberCap; i-- {
+	for ; doublings > 0 && n < p.cfg.MaxNumberCap; doublings-- {
 		n *= 2
 	}
 	return min(n, p.cfg.MaxNumberCap)
+}
+
+// addrRecentLocked returns addr's verifications within Window (pruned).
+func (p *PoW) addrRecentLocked(now time.Time, addr string) []time.Time {
+	ts := p.byAddr[addr]
+	cut := 0
+	for cut < len(ts) && now.Sub(ts[cut]) >= p.cfg.Window {
+		cut++
+	}
+	ts = ts[cut:]
+	if len(ts) == 0 {
+		delete(p.byAddr, addr)
+	} else {
+		p.byAddr[addr] = ts
+	}
+	return ts
 }
 
 func (p *PoW) pruneRecentLocked(now time.Time) {
@@ -138,10 +175,11 @@ func (p *PoW) pruneRecentLocked(now time.Time) {
 	p.recent = p.recent[cut:]
 }
 
-// NewChallenge makes a signed challenge at the current difficulty.
-func (p *PoW) NewChallenge() (Challenge, error) {
+// NewChallenge makes a signed challenge at the current difficulty for a
+// client at addr.
+func (p *PoW) NewChallenge(addr string) (Challenge, error) {
 	now := p.cfg.Clock.Now()
-	max := p.Difficulty()
+	max := p.Difficulty(addr)
 	n, err := rand.Int(rand.Reader, big.NewInt(max+1))
 	if err != nil {
 		return Challenge{}, fmt.Errorf("captcha: secret number: %w", err)
@@ -173,7 +211,8 @@ func HashHex(salt string, n int64) string {
 
 // Verify checks a base64 JSON Solution: signature (constant time), hash,
 // expiry, then spends it (a second use gets ErrReplayed).
-func (p *PoW) Verify(_ context.Context, payload, _ string) error {
+func (p *PoW) Verify(_ context.Context, payload, remoteIP string) error {
+	remoteIP = strings.Clone(remoteIP) // see Difficulty
 	if payload == "" {
 		return ErrRequired
 	}
@@ -226,6 +265,15 @@ func (p *PoW) Verify(_ context.Context, payload, _ string) error {
 	p.spent[strings.ToLower(s.Signature)] = expires
 	p.pruneRecentLocked(now)
 	p.recent = append(p.recent, now)
+	if remoteIP != "" {
+		if len(p.byAddr) >= p.addrPruneAt {
+			for a := range p.byAddr {
+				p.addrRecentLocked(now, a)
+			}
+			p.addrPruneAt = max(1024, 2*len(p.byAddr))
+		}
+		p.byAddr[remoteIP] = append(p.addrRecentLocked(now, remoteIP), now)
+	}
 	return nil
 }
 

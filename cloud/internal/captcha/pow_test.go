@@ -24,7 +24,7 @@ func newPoW(t testing.TB, clk clock.Clock, max int64) *PoW {
 
 func solve(t testing.TB, p *PoW) string {
 	t.Helper()
-	c, err := p.NewChallenge()
+	c, err := p.NewChallenge("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestPoWVerify(t *testing.T) {
 func shifted(t *testing.T, p *PoW) string {
 	t.Helper()
 	for {
-		c, err := p.NewChallenge()
+		c, err := p.NewChallenge("")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestPoWDifficultyRisesUnderLoad(t *testing.T) {
 	p := newPoW(t, clk, 100) // Step 5 within a minute, cap 6400
 	want := []int64{100, 200, 400, 800, 1600, 3200, 6400, 6400}
 	for i, w := range want {
-		c, err := p.NewChallenge()
+		c, err := p.NewChallenge("")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,8 +161,47 @@ func TestPoWDifficultyRisesUnderLoad(t *testing.T) {
 		}
 	}
 	clk.Advance(time.Minute)
-	if d := p.Difficulty(); d != 100 {
+	if d := p.Difficulty(""); d != 100 {
 		t.Fatalf("a quiet minute later: maxnumber %d, want 100", d)
+	}
+}
+
+// TestPoWDifficultyPerAddress: one address's solutions raise its own
+// difficulty (AddressStep) before the global count (Step) moves, and
+// other addresses keep the resting difficulty.
+func TestPoWDifficultyPerAddress(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	p, err := NewPoW(PoWConfig{Secret: bytes.Repeat([]byte{7}, 32), MaxNumber: 100, Clock: clk, Step: 100, AddressStep: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{100, 200, 400, 800} {
+		if got := p.Difficulty("198.51.100.7"); got != want {
+			t.Fatalf("after %d solutions from the address: %d, want %d", 2*i, got, want)
+		}
+		for range 2 {
+			if err := p.Verify(context.Background(), solve(t, p), "198.51.100.7"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := p.Difficulty("203.0.113.9"); got != 100 {
+		t.Fatalf("another address: %d, want 100", got)
+	}
+	clk.Advance(time.Minute)
+	// Addresses whose window passed are swept as the map grows.
+	p.addrPruneAt = 0
+	if err := p.Verify(context.Background(), solve(t, p), "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	n := len(p.byAddr)
+	p.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("addresses held: %d, want 1 (198.51.100.7's minute has passed)", n)
+	}
+	if got := p.Difficulty("198.51.100.7"); got != 100 {
+		t.Fatalf("a quiet minute later: %d, want 100", got)
 	}
 }
 
