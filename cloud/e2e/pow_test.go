@@ -21,6 +21,11 @@ import (
 // newPoWServer starts livegate-cloud with --captcha pow at maxnumber max
 // (and the capture routes when capture is set).
 func newPoWServer(t *testing.T, max int64, capture bool) (*daemon.Daemon, string) {
+	return newStartServer(t, daemon.CaptchaOptions{Kind: "pow", PoW: captcha.PoWConfig{MaxNumber: max}}, capture)
+}
+
+// newStartServer starts livegate-cloud with the captcha options c.
+func newStartServer(t *testing.T, c daemon.CaptchaOptions, capture bool) (*daemon.Daemon, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,7 +35,7 @@ func newPoWServer(t *testing.T, max int64, capture bool) (*daemon.Daemon, string
 	base := "http://" + ln.Addr().String()
 	o := daemon.Options{Listener: ln, DataDir: dir, PublicURL: base, Dev: true,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Captcha: daemon.CaptchaOptions{Kind: "pow", PoW: captcha.PoWConfig{MaxNumber: max}}}
+		Captcha: c}
 	if capture {
 		o.Routes = mount.Routes(mount.Options{DataDir: dir, ModelSets: 1})
 	}
@@ -148,5 +153,34 @@ new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.p
 		}
 		t.Logf("maxnumber %d: the worker tried %s numbers in %s ms; %s ms from the script's start to the 201; main-thread long tasks (ms): %v",
 			max, got.Tried, got.SolveMs, got.Ms, long)
+	}
+}
+
+// TestStartPageWithoutCaptcha: on a server without --captcha the challenge
+// route answers 404 captcha.not_enabled and the start page creates the
+// session without solving anything.
+func TestStartPageWithoutCaptcha(t *testing.T) {
+	d, base := newStartServer(t, daemon.CaptchaOptions{}, false)
+	ctx := browser(t, "")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/start?stay=1&mode=active")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.documentElement.dataset.sessionId`, chromedp.WithPollingTimeout(deadline))); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[started](startedJS))
+		t.Fatalf("no session: %v (%+v)", err, got)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[started](startedJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Tried != "0" {
+		t.Fatalf("the page solved %s numbers on a server that asks for none", got.Tried)
+	}
+	sess, err := d.Store().GetSession(context.Background(), got.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Mode != core.ModeActive || sess.Kind != core.KindDirect {
+		t.Fatalf("session %s: mode %s kind %s, want an active direct session", sess.ID, sess.Mode, sess.Kind)
 	}
 }
