@@ -13,6 +13,9 @@ pkgs=(
   qemu-user-static      # run arm64 tests under emulation
   wrk                   # HTTP load for benchmarks
   libubootenv-tool      # fw_printenv/fw_setenv: the OTA U-Boot layout is also tested against the real tools
+  tesseract-ocr         # the ID-document reader's OCR engine (models/document), run as a command
+  tesseract-ocr-eng     # its English model: the MRZ alphabet is read with it
+  fonts-ocr-b           # OCR-B, the MRZ font, for the synthetic documents
   unzip xz-utils ca-certificates
 )
 missing=()
