@@ -25,6 +25,7 @@ const (
 	ReasonCheckDigit        = "document_check_digit"
 	ReasonExpired           = "document_expired"
 	ReasonNameMismatch      = "document_name_mismatch"
+	ReasonNameUncertain     = "document_name_uncertain"
 	ReasonBirthDateMismatch = "document_birth_date_mismatch"
 	ReasonNumberMismatch    = "document_number_mismatch"
 )
@@ -89,8 +90,10 @@ type Decision struct {
 }
 
 // Decide applies the policy to what was read. Failures declare themselves
-// only on fields the OCR engine was sure of; the same failure on an
-// uncertain field sends to review. A subject's name that matches the MRZ
+// only on fields the OCR engine was sure of, and check digits only in a
+// zone that reads coherently (at most one field check failing, at most two
+// uncertain fields, both dates real days); the same failure otherwise
+// sends to review. A subject's name that matches the MRZ
 // confirms the name fields whatever their confidence. The decision is
 // the worst of the findings: decline over review over accept.
 func Decide(r *Result, subj Subject, now time.Time, p Policy) Decision {
@@ -117,9 +120,25 @@ func Decide(r *Result, subj Subject, now time.Time, p Policy) Decision {
 	}
 	m := r.MRZ
 	sure := func(f Field) bool { return f.Confidence >= p.MinConfidence }
+	// A zone that reads as a whole like a misreading (more than one field
+	// check failing, several uncertain fields, a date that is no day) cannot
+	// decline on its check digits: it goes to review.
+	failed, low := 0, 0
 	for _, f := range m.Fields {
+		if f.HasCheck && !f.CheckOK && f.Name != FieldComposite {
+			failed++
+		}
+		if !sure(f) {
+			low++
+		}
+	}
+	coherent := failed <= 1 && low <= 2 && !m.BirthDate.IsZero() && !m.ExpiryDate.IsZero()
+	for _, f := range m.Fields {
+		if f.Name == FieldComposite && failed > 0 {
+			continue // explained by the field whose own check failed
+		}
 		if f.HasCheck && !f.CheckOK {
-			if sure(f) {
+			if sure(f) && coherent {
 				add(p.CheckDigit, ReasonCheckDigit)
 			} else {
 				add(Review, ReasonLowConfidence)
@@ -134,9 +153,14 @@ func Decide(r *Result, subj Subject, now time.Time, p Policy) Decision {
 	giv, _ := m.Field(FieldGivenNames)
 	if subj.FirstName != "" || subj.LastName != "" {
 		if !NameMatches(m, subj) {
-			if sure(sur) && sure(giv) {
+			switch {
+			case nameNear(m, subj):
+				// One character off: as likely a misreading as another
+				// person; a person decides.
+				add(Review, ReasonNameUncertain)
+			case sure(sur) && sure(giv):
 				add(p.Mismatch, ReasonNameMismatch)
-			} else {
+			default:
 				add(Review, ReasonLowConfidence)
 			}
 		}
@@ -193,4 +217,39 @@ func NameMatches(m *MRZ, subj Subject) bool {
 		return false
 	}
 	return match(norm(subj.LastName), m.Surname, false) && match(norm(subj.FirstName), m.GivenNames, true)
+}
+
+// nameNear reports a subject whose names differ from the MRZ's in one
+// character (an insertion, a deletion or a substitution) in all.
+func nameNear(m *MRZ, subj Subject) bool {
+	norm := func(s string) string {
+		return strings.Join(strings.FieldsFunc(MRZName(s), func(r rune) bool { return r == '<' }), " ")
+	}
+	want := norm(subj.LastName) + "<<" + norm(subj.FirstName)
+	given := m.GivenNames
+	if first := norm(subj.FirstName); first != "" && !strings.Contains(first, " ") {
+		given, _, _ = strings.Cut(given, " ")
+	}
+	return len(want) >= 6 && editDistance(want, m.Surname+"<<"+given) == 1
+}
+
+// editDistance is Levenshtein's distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -135,7 +135,7 @@ func evalOne(ctx context.Context, s *Sample, r *Reader, ocrb *opentype.Font, now
 	}
 	if res.MRZ != nil {
 		for i := range s.Lines {
-			if res.MRZ.Lines[i] != s.Lines[i] {
+			if i >= len(res.MRZ.Lines) || res.MRZ.Lines[i] != s.Lines[i] {
 				sr.FullRead = false
 			}
 		}

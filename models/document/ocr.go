@@ -8,6 +8,7 @@ import (
 	"html"
 	"image"
 	"image/png"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -80,6 +81,9 @@ func (t Tesseract) Check(ctx context.Context) error {
 // reads one character (page segmentation mode 10).
 func (t Tesseract) Read(ctx context.Context, img image.Image, mode Mode) ([]Glyph, error) {
 	t = t.withDefaults()
+	if _, err := exec.LookPath(t.Path); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoTesseract, err)
+	}
 	psm := t.PSM
 	if mode == ModeChar {
 		psm = 10
@@ -96,6 +100,9 @@ func (t Tesseract) Read(ctx context.Context, img image.Image, mode Mode) ([]Glyp
 		"-c", "hocr_char_boxes=1",
 		"-c", "tessedit_create_hocr=1")
 	cmd.Stdin = &in
+	// One thread: Tesseract's OpenMP threads only contend with the
+	// caller's own parallel readers on a small machine.
+	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

@@ -107,13 +107,15 @@ func (r *Reader) Read(ctx context.Context, img image.Image) (*Result, error) {
 	res.Quad = q
 	res.Status = StatusUnreadable
 	src := toRGBA(img)
-	// The outline's aspect says card or passport page; the other is tried
-	// when the first gives nothing.
+	// The outline's aspect says card or passport page first; the other is
+	// tried when the first does not read with every check digit right, and
+	// the reading with more checks passing is kept.
 	formats := []Format{TD1, TD3}
 	if math.Abs(q.Aspect()-TD3.Aspect()) < math.Abs(q.Aspect()-TD1.Aspect()) {
 		formats = []Format{TD3, TD1}
 	}
 	var firstPortrait *image.RGBA
+	bestScore := -1.0
 	for _, f := range formats {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -128,15 +130,24 @@ func (r *Reader) Read(ctx context.Context, img image.Image) (*Result, error) {
 		if firstPortrait == nil {
 			firstPortrait = portrait
 		}
-		band := image.NewRGBA(image.Rect(0, int(g.mrzTop*s), int(g.w*s), int(g.h*s)))
+		// The band stops short of the document's edges, where a sliver of
+		// background would be ink stuck to the first character, and is read
+		// on a white margin.
+		band := image.NewRGBA(image.Rect(int((g.mrzLeft-2)*s), int(g.mrzTop*s), int((g.w-1.5)*s), int((g.h-0.8)*s)))
 		warp(band, src, h)
 		bin := binarise(band, int(3*g.pitch*s))
-		glyphs, err := ocr.Read(ctx, bin, ModeBlock)
+		pad := int(2 * g.pitch * s)
+		padded := image.NewGray(image.Rect(0, 0, bin.Rect.Dx()+2*pad, bin.Rect.Dy()+2*pad))
+		for i := range padded.Pix {
+			padded.Pix[i] = 255
+		}
+		draw.Draw(padded, bin.Rect.Sub(bin.Rect.Min).Add(image.Pt(pad, pad)), bin, bin.Rect.Min, draw.Src)
+		glyphs, err := ocr.Read(ctx, padded, ModeBlock)
 		if err != nil {
 			return nil, err
 		}
 		for i := range glyphs { // back to document pixels
-			glyphs[i].Box = glyphs[i].Box.Add(bin.Rect.Min)
+			glyphs[i].Box = glyphs[i].Box.Add(bin.Rect.Min.Sub(image.Pt(pad, pad)))
 		}
 		lines, conf, centres := placeOnGrid(glyphs, f, s)
 		if lines == nil {
@@ -147,19 +158,42 @@ func (r *Reader) Read(ctx context.Context, img image.Image) (*Result, error) {
 			return nil, err
 		}
 		nameTail(lines, conf, f)
-		res.OCRLines = make([]string, len(lines))
-		for i, l := range lines {
-			res.OCRLines[i] = string(l)
-		}
 		m := correct(lines, conf, f, now())
 		if m == nil {
 			continue
 		}
-		res.Status, res.MRZ, res.Portrait = StatusRead, m, portrait
-		return res, nil
+		if sc := score(m); sc > bestScore {
+			bestScore = sc
+			res.Status, res.MRZ, res.Portrait = StatusRead, m, portrait
+			res.OCRLines = make([]string, len(lines))
+			for i, l := range lines {
+				res.OCRLines[i] = string(l)
+			}
+		}
+		if m.Valid() {
+			break
+		}
 	}
-	res.Portrait = firstPortrait
+	if res.Portrait == nil {
+		res.Portrait = firstPortrait
+	}
 	return res, nil
+}
+
+// score ranks readings of one photo: the share of check digits that
+// match, then the mean field confidence.
+func score(m *MRZ) float64 {
+	var checks, ok, conf float64
+	for _, f := range m.Fields {
+		conf += f.Confidence
+		if f.HasCheck {
+			checks++
+			if f.CheckOK {
+				ok++
+			}
+		}
+	}
+	return ok/max(checks, 1) + 0.1*conf/float64(max(len(m.Fields), 1))
 }
 
 func toRGBA(img image.Image) *image.RGBA {
@@ -351,19 +385,21 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// reread gives the cells of digits that the block reading left empty
-// (Tesseract tends to drop a check digit that follows a run of fillers) a
-// second reading each, alone.
+// reread gives the cells with ink that the block reading left empty
+// (Tesseract tends to drop a check digit that follows a run of fillers, and
+// a line's first character) a second reading each, alone.
 func reread(ctx context.Context, ocr OCR, bin *image.Gray, lines [][]byte, conf [][]float64, centres [][]Point, f Format, s float64) error {
 	g := geometryOf(f)
-	cls := classes(f)
 	pw, ch := g.pitch*s, g.capHeight*s
 	for r := range lines {
 		for c := range lines[r] {
-			if cls[r][c] != classNumeric || conf[r][c] > 0 {
+			if conf[r][c] > 0 {
 				continue
 			}
 			p := centres[r][c]
+			if _, _, _, n := cellInk(bin, image.Rect(int(p.X-pw/2), int(p.Y-ch*0.6), int(p.X+pw/2), int(p.Y+ch*0.6))); float64(n) < 0.05*pw*ch {
+				continue
+			}
 			cell := image.Rect(int(p.X-pw*0.55), int(p.Y-ch*0.8), int(p.X+pw*0.55), int(p.Y+ch*0.8)).Intersect(bin.Rect)
 			if cell.Empty() {
 				continue
@@ -443,8 +479,9 @@ var (
 )
 
 // swapBelow is the confidence under which a character of a document number
-// or optional field may be swapped to make its check digit match.
-const swapBelow = 0.97
+// or optional field may be swapped to make its check digit match: any, as
+// Tesseract is sure of many a wrong O for 0. The composite check guards the swap.
+const swapBelow = 1.01
 
 // correct fixes what the character classes and the check digits allow and
 // parses the result; field confidences are the lowest of their characters'.
