@@ -179,8 +179,15 @@ func Decide(r *Result, subj Subject, now time.Time, p Policy) Decision {
 			add(p.Mismatch, ReasonNumberMismatch)
 		}
 	}
-	for _, name := range []string{FieldDocumentCode, FieldIssuer, FieldNationality, FieldSex} {
+	for _, name := range []string{FieldDocumentCode, FieldSex} {
 		if f, ok := m.Field(name); ok && !sure(f) {
+			add(Review, ReasonLowConfidence)
+		}
+	}
+	// A state code is checked against the list of codes, not the engine's
+	// confidence: the reader has already turned lookalikes into listed codes.
+	for _, name := range []string{FieldIssuer, FieldNationality} {
+		if f, ok := m.Field(name); ok && !stateCodes[f.Raw] {
 			add(Review, ReasonLowConfidence)
 		}
 	}

@@ -74,7 +74,9 @@ func TestDecide(t *testing.T) {
 		{"other surname, uncertain name", mrzOf(t, td3, 0.95, FieldSurname, FieldGivenNames), Subject{FirstName: "Anna", LastName: "Novak"}, Policy{}, Review, []string{ReasonLowConfidence}},
 		{"matching name confirms uncertain name fields", mrzOf(t, td3, 0.95, FieldSurname, FieldGivenNames), anna, Policy{}, Accept, []string{ReasonVerified}},
 		{"uncertain name, no subject", mrzOf(t, td3, 0.95, FieldSurname), Subject{}, Policy{}, Review, []string{ReasonLowConfidence}},
-		{"uncertain nationality", mrzOf(t, td3, 0.95, FieldNationality), anna, Policy{}, Review, []string{ReasonLowConfidence}},
+		{"uncertain nationality, a listed code", mrzOf(t, td3, 0.95, FieldNationality), anna, Policy{}, Accept, []string{ReasonVerified}},
+		{"nationality not a listed code", mrzOf(t, tamper(td3, 1, 11, 'Q'), 0.95), anna, Policy{}, Review, []string{ReasonLowConfidence}},
+		{"uncertain sex", mrzOf(t, td3, 0.95, FieldSex), anna, Policy{}, Review, []string{ReasonLowConfidence}},
 		{"other birth date", mrzOf(t, td3, 0.95), Subject{FirstName: "Anna", LastName: "Eriksson", DateOfBirth: "1974-08-13"}, Policy{}, Decline, []string{ReasonBirthDateMismatch}},
 		{"other number", mrzOf(t, td3, 0.95), Subject{FirstName: "Anna", LastName: "Eriksson", IDNumber: "L898902C4"}, Policy{}, Decline, []string{ReasonNumberMismatch}},
 		{"mismatch, tenant reviews", mrzOf(t, td3, 0.95), Subject{FirstName: "Anna", LastName: "Novak"}, Policy{Mismatch: Review}, Review, []string{ReasonNameMismatch}},
@@ -153,4 +155,26 @@ func MRZNameWords(s string) string {
 func stripFill(s string) string {
 	sur, _ := splitName(s)
 	return sur
+}
+
+func TestFixStateCode(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"JPN", "JPN", true},
+		{"IPN", "JPN", true},
+		{"UPN", "JPN", true},
+		{"3PN", "JPN", true},
+		{"UT0", "UTO", true},
+		{"D<<", "D<<", true},
+		{"0<<", "D<<", true},
+		{"SWF", "SWE", true},
+		{"QQQ", "", false},
+	} {
+		got, ok := fixStateCode(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("fixStateCode(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
 }

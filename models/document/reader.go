@@ -300,6 +300,20 @@ func placeOnGrid(glyphs []Glyph, f Format, s float64) ([][]byte, [][]float64, []
 			cs += math.Cos(a)
 		}
 		off := math.Atan2(sn, cs) / (2 * math.Pi) * pitch
+		// Then the line's own start and pitch, fitted by least squares to
+		// the columns so found: a small scale error of the rectification
+		// would otherwise add up along 44 characters.
+		a, b := x0+off, pitch
+		var sx, sy, sxx, sxy, n float64
+		for _, gl := range row {
+			col := math.Round((cx(gl) - a) / b)
+			sx, sy, sxx, sxy, n = sx+col, sy+cx(gl), sxx+col*col, sxy+col*cx(gl), n+1
+		}
+		if den := n*sxx - sx*sx; n >= 10 && den > 0 {
+			if fb := (n*sxy - sx*sy) / den; math.Abs(fb-pitch) < 0.05*pitch {
+				a, b = (sy-fb*sx)/n, fb
+			}
+		}
 		line := make([]byte, f.Width())
 		c := make([]float64, f.Width())
 		d := make([]float64, f.Width())
@@ -307,18 +321,18 @@ func placeOnGrid(glyphs []Glyph, f Format, s float64) ([][]byte, [][]float64, []
 			d[i] = math.Inf(1)
 		}
 		for _, gl := range row {
-			col := int(math.Round((cx(gl) - x0 - off) / pitch))
+			col := int(math.Round((cx(gl) - a) / b))
 			if col < 0 || col >= f.Width() {
 				continue
 			}
-			dd := math.Abs(cx(gl) - x0 - off - float64(col)*pitch)
+			dd := math.Abs(cx(gl) - a - float64(col)*b)
 			if dd < d[col] {
 				line[col], c[col], d[col] = gl.Char, gl.Confidence, dd
 			}
 		}
 		centres[r] = make([]Point, f.Width())
 		for i := range line {
-			centres[r][i] = Point{x0 + off + float64(i)*pitch, rowY[r] + dy}
+			centres[r][i] = Point{a + float64(i)*b, rowY[r] + dy}
 		}
 		lines[r], conf[r] = line, c
 	}
@@ -505,6 +519,21 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 			}
 		}
 	}
+	// Issuing state and nationality are listed codes: a code that is not
+	// becomes the one listed code a lookalike letter away.
+	codeAt := map[Format][][2]int{TD3: {{0, 2}, {1, 10}}, TD1: {{0, 2}, {1, 15}}}
+	for _, at := range codeAt[f] {
+		l := fixed[at[0]]
+		read := string(l[at[1] : at[1]+3])
+		if code, ok := fixStateCode(read); ok && code != read {
+			for k := 0; k < 3; k++ {
+				if l[at[1]+k] != code[k] {
+					l[at[1]+k], changed[at[0]][at[1]+k] = code[k], true
+					conf[at[0]][at[1]+k] = math.Max(conf[at[0]][at[1]+k], 0.85)
+				}
+			}
+		}
+	}
 	strs := func() []string {
 		s := make([]string, len(fixed))
 		for i, l := range fixed {
@@ -516,9 +545,10 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 	if err != nil {
 		return nil
 	}
-	// Alphanumeric fields whose check fails: try swapping up to two of their
+	// Alphanumeric fields whose check fails: try swapping one of their four
 	// least certain ambiguous characters; keep a swap only when the field's
-	// check and the composite then both pass.
+	// check and the composite then both pass (two swaps would pass both by
+	// chance too often).
 	for _, name := range []string{FieldDocumentNumber, FieldOptional1} {
 		fd, ok := m.Field(name)
 		if !ok || !fd.HasCheck || fd.CheckOK {
@@ -534,7 +564,7 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 		if len(cand) > 4 {
 			cand = cand[:4]
 		}
-		try := func(pos ...int) bool {
+		try := func(pos ...int) bool { // one position; a list keeps it general
 			l := fixed[fd.line]
 			old := make([]byte, len(pos))
 			for k, p := range pos {
@@ -558,13 +588,9 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 			}
 			return false
 		}
-		done := false
-		for a := 0; a < len(cand) && !done; a++ {
-			done = try(cand[a])
-		}
-		for a := 0; a < len(cand) && !done; a++ {
-			for b := a + 1; b < len(cand) && !done; b++ {
-				done = try(cand[a], cand[b])
+		for a := 0; a < len(cand); a++ {
+			if try(cand[a]) {
+				break
 			}
 		}
 	}
