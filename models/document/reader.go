@@ -158,6 +158,7 @@ func (r *Reader) Read(ctx context.Context, img image.Image) (*Result, error) {
 			return nil, err
 		}
 		nameTail(lines, conf, f)
+		optionalTail(lines, conf, f)
 		m := correct(lines, conf, f, now())
 		if m == nil {
 			continue
@@ -459,6 +460,23 @@ func nameTail(lines [][]byte, conf [][]float64, f Format) {
 	}
 }
 
+// optionalTail: an optional data field's fillers run to its end, so from
+// its first "<<<" on the field is fillers whatever the engine read (a
+// check digit or the composite still covers it).
+func optionalTail(lines [][]byte, conf [][]float64, f Format) {
+	spans := map[Format][][3]int{TD3: {{1, 28, 42}}, TD1: {{0, 15, 30}, {1, 18, 29}}}
+	for _, sp := range spans[f] {
+		l := lines[sp[0]]
+		k := strings.Index(string(l[sp[1]:sp[2]]), "<<<")
+		if k < 0 {
+			continue
+		}
+		for i := sp[1] + k; i < sp[2]; i++ {
+			l[i], conf[sp[0]][i] = '<', math.Max(conf[sp[0]][i], 0.85)
+		}
+	}
+}
+
 // Character classes of MRZ positions.
 const (
 	classAlpha   = 'A' // letters or '<'
@@ -489,7 +507,7 @@ func classes(f Format) []string {
 var (
 	toDigit  = map[byte]byte{'O': '0', 'Q': '0', 'D': '0', 'U': '0', 'I': '1', 'L': '1', 'T': '1', 'Z': '2', 'S': '5', 'G': '6', 'B': '8', 'A': '4'}
 	toLetter = map[byte]byte{'0': 'O', '1': 'I', '2': 'Z', '4': 'A', '5': 'S', '6': 'G', '8': 'B'}
-	swap     = map[byte]byte{'0': 'O', 'O': '0', '1': 'I', 'I': '1', '5': 'S', 'S': '5', '8': 'B', 'B': '8', '2': 'Z', 'Z': '2', '6': 'G', 'G': '6', 'D': '0'}
+	swap     = map[byte]string{'0': "O", 'O': "0", '1': "I", 'I': "1J", 'J': "I", '5': "S", 'S': "5J", '8': "B", 'B': "86", '2': "Z", 'Z': "2", '6': "GB", 'G': "6", 'D': "0"}
 )
 
 // swapBelow is the confidence under which a character of a document number
@@ -546,7 +564,7 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 		return nil
 	}
 	// Alphanumeric fields whose check fails: try swapping one of their four
-	// least certain ambiguous characters; keep a swap only when the field's
+	// least certain ambiguous characters for each of its lookalikes; keep a swap only when the field's
 	// check and the composite then both pass (two swaps would pass both by
 	// chance too often).
 	for _, name := range []string{FieldDocumentNumber, FieldOptional1} {
@@ -564,33 +582,29 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 		if len(cand) > 4 {
 			cand = cand[:4]
 		}
-		try := func(pos ...int) bool { // one position; a list keeps it general
+		try := func(p int, to byte) bool {
 			l := fixed[fd.line]
-			old := make([]byte, len(pos))
-			for k, p := range pos {
-				old[k] = l[p]
-				l[p] = swap[l[p]]
-			}
+			old := l[p]
+			l[p] = to
 			mm, err := Parse(strs(), now)
 			if err == nil {
 				a, _ := mm.Field(name)
 				c, _ := mm.Field(FieldComposite)
 				if a.CheckOK && c.CheckOK {
-					for _, p := range pos {
-						changed[fd.line][p] = true
-					}
+					changed[fd.line][p] = true
 					m = mm
 					return true
 				}
 			}
-			for k, p := range pos {
-				l[p] = old[k]
-			}
+			l[p] = old
 			return false
 		}
-		for a := 0; a < len(cand); a++ {
-			if try(cand[a]) {
-				break
+	swaps:
+		for _, p := range cand {
+			for _, to := range []byte(swap[fixed[fd.line][p]]) {
+				if try(p, to) {
+					break swaps
+				}
 			}
 		}
 	}
