@@ -1,10 +1,8 @@
 package document
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/jpeg"
 	"sort"
 	"sync"
 	"time"
@@ -99,11 +97,7 @@ func evalOne(ctx context.Context, s *Sample, r *Reader, ocrb *opentype.Font, now
 		return SampleResult{}, err
 	}
 	start := time.Now()
-	img, err := jpeg.Decode(bytes.NewReader(photo))
-	if err != nil {
-		return SampleResult{}, fmt.Errorf("document: decode %s: %w", s.ID, err)
-	}
-	res, err := r.Read(ctx, img)
+	res, err := r.ReadBytes(ctx, photo)
 	if err != nil {
 		return SampleResult{}, fmt.Errorf("document: read %s: %w", s.ID, err)
 	}

@@ -109,6 +109,14 @@ func TestTesseractRejectsMissingCommand(t *testing.T) {
 	}
 }
 
+func TestReadBytesRejectsNonImages(t *testing.T) {
+	for _, data := range [][]byte{nil, []byte("not an image"), {0xff, 0xd8, 0xff, 0xe0, 0, 16}} {
+		if _, err := (&Reader{}).ReadBytes(context.Background(), data); err == nil {
+			t.Errorf("%q: no error", data)
+		}
+	}
+}
+
 func TestReadHonoursContext(t *testing.T) {
 	ocrb, files := needReadingKit(t)
 	samples, err := Generate(1, 1, files, testNow)

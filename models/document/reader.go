@@ -2,12 +2,15 @@ package document
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/draw"
 	"math"
 	"sort"
 	"strings"
 	"time"
+
+	"livegate.dev/models/imgproc"
 )
 
 // OCR reads characters from an image: what Reader needs of an engine.
@@ -250,7 +253,7 @@ func binarise(src *image.RGBA, win int) *image.Gray {
 // the row whose line its centre is nearest, the column its centre falls in
 // at the 2.54 mm pitch (offsets estimated from the characters themselves).
 // Two characters in one cell (a '<' read as "<K") keep the one nearer the
-// cell's centre; an empty cell becomes '<', trusted only between fillers.
+// cell's centre; an empty cell is left 0 for fillers and reread.
 func placeOnGrid(glyphs []Glyph, f Format, s float64) ([][]byte, [][]float64, [][]Point) {
 	g := geometryOf(f)
 	if len(glyphs) < f.Lines()*f.Width()/2 {
@@ -373,9 +376,6 @@ func fillers(bin *image.Gray, lines [][]byte, conf [][]float64, centres [][]Poin
 				lines[r][c] = '<'
 			}
 			box, ext, mid, n := cellInk(bin, cells[r][c])
-			if debugFill {
-				println(r, c, string(lines[r][c]), box.Dy(), int(fullH), int(ext*100), int(mid*100), n)
-			}
 			chevron := n > 0 && ext <= 0.36 && mid >= 0.38 && mid <= 0.62 && float64(box.Dy()) < 0.93*fullH
 			switch {
 			case cls[r][c] == classNumeric && !(lines[r][c] == '<' && chevron):
@@ -660,4 +660,14 @@ func cellInk(bin *image.Gray, cell image.Rectangle) (box image.Rectangle, leftEx
 	return box, float64(y1-y0) / h, (float64(y0+y1)/2 - float64(box.Min.Y)) / h, n
 }
 
-var debugFill = false
+// ReadBytes decodes a JPEG or PNG as sent by a browser or a phone, with
+// imgproc's limits (size and pixel count checked before any pixel buffer
+// exists), and reads it. A file that is not an image is an error wrapping
+// imgproc's (ErrNotImage, ErrTooLarge, ErrCorrupt, …).
+func (r *Reader) ReadBytes(ctx context.Context, data []byte) (*Result, error) {
+	img, err := imgproc.DecodeBytes(data, nil, imgproc.DecodeOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("document: photo: %w", err)
+	}
+	return r.Read(ctx, img.ToImage())
+}
