@@ -55,3 +55,7 @@ func fixStateCode(read string) (string, bool) {
 	}
 	return found, found != ""
 }
+
+// KnownStateCode reports whether an MRZ's issuing state or nationality (as
+// printed, three characters with '<' fillers) is a listed code.
+func KnownStateCode(code string) bool { return stateCodes[code] }

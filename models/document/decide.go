@@ -187,7 +187,7 @@ func Decide(r *Result, subj Subject, now time.Time, p Policy) Decision {
 	// A state code is checked against the list of codes, not the engine's
 	// confidence: the reader has already turned lookalikes into listed codes.
 	for _, name := range []string{FieldIssuer, FieldNationality} {
-		if f, ok := m.Field(name); ok && !stateCodes[f.Raw] {
+		if f, ok := m.Field(name); ok && !KnownStateCode(f.Raw) {
 			add(Review, ReasonLowConfidence)
 		}
 	}

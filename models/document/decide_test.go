@@ -35,7 +35,7 @@ func encode(t *testing.T, f Format, id Identity) []string {
 
 func TestDecide(t *testing.T) {
 	id := Identity{DocumentCode: "P", Issuer: "UTO", Number: "L898902C3", Surname: "Eriksson", GivenNames: "Anna Maria",
-		Nationality: "UTO", Sex: 'F', Birth: time.Date(1974, 8, 12, 0, 0, 0, 0, time.UTC),
+		Nationality: "UTO", Sex: "F", Birth: time.Date(1974, 8, 12, 0, 0, 0, 0, time.UTC),
 		Expiry: time.Date(2030, 4, 15, 0, 0, 0, 0, time.UTC), Optional: "ZE184226B"}
 	td3 := encode(t, TD3, id)
 	idCard := id
@@ -122,11 +122,11 @@ func TestEncodeRoundTrip(t *testing.T) {
 		id Identity
 	}{
 		{TD3, Identity{DocumentCode: "P", Issuer: "D", Number: "C01X00T47", Surname: "Müller-Lüdenscheidt", GivenNames: "Hans Jürgen",
-			Nationality: "D", Sex: 'M', Birth: time.Date(1964, 8, 12, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2031, 1, 2, 0, 0, 0, 0, time.UTC)}},
+			Nationality: "D", Sex: "M", Birth: time.Date(1964, 8, 12, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2031, 1, 2, 0, 0, 0, 0, time.UTC)}},
 		{TD1, Identity{DocumentCode: "ID", Issuer: "FRA", Number: "X4RTBPFW4", Surname: "O'Brien", GivenNames: "Siobhán",
-			Nationality: "IRL", Sex: '<', Birth: time.Date(2001, 2, 28, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2029, 12, 31, 0, 0, 0, 0, time.UTC), Optional: "AB12"}},
+			Nationality: "IRL", Sex: "", Birth: time.Date(2001, 2, 28, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2029, 12, 31, 0, 0, 0, 0, time.UTC), Optional: "AB12"}},
 		{TD1, Identity{DocumentCode: "I", Issuer: "UTO", Number: "1", Surname: "Wolfeschlegelsteinhausenbergerdorff", GivenNames: "Hubert Blaine",
-			Nationality: "UTO", Sex: 'M', Birth: time.Date(1914, 2, 4, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)}},
+			Nationality: "UTO", Sex: "M", Birth: time.Date(1914, 2, 4, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)}},
 	} {
 		lines := encode(t, tc.f, tc.id)
 		m, err := Parse(lines, testNow)

@@ -53,16 +53,16 @@ func LoadOCRB() (*opentype.Font, error) {
 // Identity is what a document states about its holder, the input of
 // EncodeMRZ and Render.
 type Identity struct {
-	DocumentCode string // "P" for a passport, "I" or "ID" for an ID card
-	Issuer       string // three-letter state code
-	Number       string // up to 9 characters of A–Z and 0–9
-	Surname      string
-	GivenNames   string
-	Nationality  string
-	Sex          byte // 'M', 'F' or '<'
-	Birth        time.Time
-	Expiry       time.Time
-	Optional     string // personal number (TD3) or optional data (TD1)
+	DocumentCode string    `json:"document_code"` // "P" for a passport, "I" or "ID" for an ID card
+	Issuer       string    `json:"issuer"`        // three-letter state code
+	Number       string    `json:"number"`        // up to 9 characters of A–Z and 0–9
+	Surname      string    `json:"surname"`
+	GivenNames   string    `json:"given_names"`
+	Nationality  string    `json:"nationality"`
+	Sex          string    `json:"sex"` // "M", "F" or "" (unspecified, '<' in the MRZ)
+	Birth        time.Time `json:"birth"`
+	Expiry       time.Time `json:"expiry"`
+	Optional     string    `json:"optional,omitempty"` // personal number (TD3) or optional data (TD1)
 }
 
 // MRZName transliterates a name (or optional data) to the MRZ alphabet:
@@ -134,10 +134,7 @@ func EncodeMRZ(f Format, id Identity) ([]string, error) {
 	if len(id.Number) > 9 || strings.Trim(id.Number, Alphabet) != "" {
 		return nil, fmt.Errorf("document: number %q: want up to 9 characters of A–Z, 0–9", id.Number)
 	}
-	sex := string(id.Sex)
-	if id.Sex == 0 {
-		sex = "<"
-	}
+	sex := pad(id.Sex, 1)
 	num := pad(id.Number, 9)
 	birth, expiry := yymmdd(id.Birth), yymmdd(id.Expiry)
 	switch f {
@@ -271,7 +268,7 @@ func Render(f Format, id Identity, lines []string, portrait image.Image, ocrb *o
 	}
 	viz := [][2]string{
 		{"SURNAME", id.Surname}, {"GIVEN NAMES", id.GivenNames},
-		{"NATIONALITY", id.Nationality}, {"SEX", string(id.Sex)},
+		{"NATIONALITY", id.Nationality}, {"SEX", id.Sex},
 		{"DATE OF BIRTH", id.Birth.Format("02 01 2006")}, {"DOCUMENT NO", id.Number},
 		{"DATE OF EXPIRY", id.Expiry.Format("02 01 2006")},
 	}

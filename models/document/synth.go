@@ -112,7 +112,7 @@ func Generate(n int, seed int64, portraits []string, now time.Time) ([]Sample, e
 		id := Identity{
 			DocumentCode: "I", Issuer: synthStates[rng.Intn(len(synthStates))], Number: string(num),
 			Surname: synthSurnames[rng.Intn(len(synthSurnames))], GivenNames: synthGiven[rng.Intn(len(synthGiven))],
-			Sex: "MF"[rng.Intn(2)], Birth: birth, Expiry: expiry,
+			Sex: string("MF"[rng.Intn(2)]), Birth: birth, Expiry: expiry,
 		}
 		if f == TD3 {
 			id.DocumentCode = "P"
