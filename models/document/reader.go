@@ -510,6 +510,14 @@ var (
 	swap     = map[byte]string{'0': "O", 'O': "0", '1': "I", 'I': "1J", 'J': "I", '5': "S", 'S': "5J", '8': "B", 'B': "86", '2': "Z", 'Z': "2", '6': "GB", 'G': "6", 'D': "0"}
 )
 
+// guessed is the confidence of a character the reader had to guess: a
+// letter read where a digit goes, or a letter that looks like a digit in a
+// number.
+const guessed = 0.5
+
+// digitLookalikes are the letters Tesseract reads for OCR-B digits.
+const digitLookalikes = "OQDISJBGZ"
+
 // swapBelow is the confidence under which a character of a document number
 // or optional field may be swapped to make its check digit match: any, as
 // Tesseract is sure of many a wrong O for 0. The composite check guards the swap.
@@ -533,7 +541,10 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 				to = toLetter[c]
 			}
 			if to != 0 {
+				// A letter where only digits go (or the reverse) is the
+				// engine's mistake: the corrected character is a guess.
 				fixed[r][i], changed[r][i] = to, true
+				conf[r][i] = math.Min(conf[r][i], guessed)
 			}
 		}
 	}
@@ -605,6 +616,20 @@ func correct(lines [][]byte, conf [][]float64, f Format, now time.Time) *MRZ {
 				if try(p, to) {
 					break swaps
 				}
+			}
+		}
+	}
+	// In a number or optional field, a letter that looks like a digit may
+	// be one (Tesseract reads OCR-B's 0 as O, 5 as S, 9 as S or J…): such a
+	// field is not certain enough to decline on its check digit.
+	for _, name := range []string{FieldDocumentNumber, FieldOptional1, FieldOptional2} {
+		fd, ok := m.Field(name)
+		if !ok {
+			continue
+		}
+		for p := fd.start; p < fd.end; p++ {
+			if strings.IndexByte(digitLookalikes, fixed[fd.line][p]) >= 0 {
+				conf[fd.line][p] = math.Min(conf[fd.line][p], guessed)
 			}
 		}
 	}
