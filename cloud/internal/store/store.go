@@ -106,6 +106,8 @@ type Store interface {
 
 	// DeviceStore: devices and enrollment tokens (the fleet).
 	DeviceStore
+	// GalleryStore: face galleries and their enrolled persons.
+	GalleryStore
 
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SaveKeepsScrubbedBody", testSaveKeepsScrubbedBody},
 		{"Enrollment", testEnrollment},
 		{"Devices", testDevices},
+		{"Galleries", testGalleries},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
