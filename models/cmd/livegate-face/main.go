@@ -47,7 +47,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print JSON")
 	root.PersistentFlags().IntVar(&g.threads, "threads", 1, "ONNX Runtime intra-op threads")
-	root.AddCommand(detectCmd(g), landmarksCmd(g), compareCmd(g), convertCmd(g), benchCmd(g), livenessCmd(g), corpusCmd(g), evalCmd(g), packCmd(g), replayCmd(g), facematchEvalCmd(g), documentEvalCmd(g))
+	root.AddCommand(detectCmd(g), landmarksCmd(g), compareCmd(g), convertCmd(g), benchCmd(g), livenessCmd(g), corpusCmd(g), evalCmd(g), packCmd(g), replayCmd(g), facematchEvalCmd(g), documentEvalCmd(g), searchEvalCmd(g))
 	return root
 }
 
