@@ -80,10 +80,15 @@ const (
 	// ScopeEphemeralDevicesWrite lets a key create ephemeral devices
 	// (POST /api/device/ephemeral, seed 004).
 	ScopeEphemeralDevicesWrite = "ephemeral_devices:write"
+	// ScopeGalleriesRead lets a key read face galleries and their persons
+	// and search them (POST /v1/face/search); ScopeGalleriesWrite lets it
+	// create galleries, add, enrol and delete persons.
+	ScopeGalleriesRead  = "galleries:read"
+	ScopeGalleriesWrite = "galleries:write"
 )
 
 // Scopes are every scope a key may carry.
-var Scopes = []string{ScopeSessionsRead, ScopeSessionsWrite, ScopeEphemeralDevicesWrite}
+var Scopes = []string{ScopeSessionsRead, ScopeSessionsWrite, ScopeEphemeralDevicesWrite, ScopeGalleriesRead, ScopeGalleriesWrite}
 
 // HasScope reports whether the key may act with scope.
 func (k *APIKey) HasScope(scope string) bool {

@@ -382,3 +382,17 @@ func Similarity(a, b *Face) float64 {
 	}
 	return round(math.Max(0, float64(face.Cosine(a.embedding, b.embedding))), 4)
 }
+
+// One analyses an uploaded image and returns its one face with quality
+// measures and embedding (Face.Embedding). Errors are *Error naming field,
+// as EmbedOne's.
+func (e *Engine) One(ctx context.Context, field string, data []byte) (*Face, error) {
+	return e.one(ctx, field, data)
+}
+
+// Embedding is the face's embedding when it was analysed with one (nil otherwise).
+func (f *Face) Embedding() []float32 { return f.embedding }
+
+// AnalyzeErr maps an error of Analyze on field to the face routes' *Error
+// (server.busy for a wait past the deadline, image.* for a bad image).
+func AnalyzeErr(field string, err error) error { return analyzeErr(field, err) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,14 @@ func (h *Handlers) Compare(c *fiber.Ctx) error {
 	return c.JSON(CompareResponse{Similarity: sim, Match: sim >= thr, Threshold: thr, Reference: *rf, Probe: *pf, SessionID: sessionID})
 }
 
+// SessionPhoto returns the ICAO portrait of session id — made from the
+// best frame of its liveness capture — for a caller that owns it: the
+// API's session.not_found otherwise, session.not_verified unless it passed
+// with its photo ready.
+func (h *Handlers) SessionPhoto(ctx context.Context, id string, owns func(*core.Session) bool) ([]byte, error) {
+	return h.sessionPhoto(ctx, id, owns)
+}
+
 func (h *Handlers) sessionPhoto(ctx context.Context, id string, owns func(*core.Session) bool) ([]byte, error) {
 	if h.Sessions == nil {
 		return nil, newErr(CodeInvalidField, nil, "session_id is not supported by this server")
@@ -168,6 +177,14 @@ func analyzeErr(field string, err error) error {
 
 // file reads a multipart file field, bounded by the engine's byte limit.
 func (h *Handlers) file(c *fiber.Ctx, field string, required bool) ([]byte, error) {
+	return FormFile(c, field, required, h.Engine.Config().MaxBytes)
+}
+
+// FormFile reads the multipart file field of a request, at most limit
+// bytes: nil without it unless required. Errors are *Error naming field
+// (image.unsupported_type for a body that is not multipart/form-data,
+// request.missing_field, image.too_large).
+func FormFile(c *fiber.Ctx, field string, required bool, limit int64) ([]byte, error) {
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, fiber.MIMEMultipartForm) {
 		return nil, newErr(CodeUnsupported, nil, fmt.Sprintf("send multipart/form-data, got %q", c.Get(fiber.HeaderContentType)))
@@ -179,7 +196,11 @@ func (h *Handlers) file(c *fiber.Ctx, field string, required bool) ([]byte, erro
 		}
 		return nil, newErr(CodeMissingField, err, fmt.Sprintf("multipart file field %q is required", field))
 	}
-	limit := h.Engine.Config().MaxBytes
+	return ReadFile(fh, field, limit)
+}
+
+// ReadFile reads one uploaded file of field, at most limit bytes.
+func ReadFile(fh *multipart.FileHeader, field string, limit int64) ([]byte, error) {
 	if fh.Size > limit {
 		return nil, newErr(CodeTooLarge, nil, fmt.Sprintf("%s: %d bytes, the limit is %d", field, fh.Size, limit))
 	}
@@ -223,4 +244,9 @@ func (h *Handlers) logger() *slog.Logger {
 		return h.Logger
 	}
 	return slog.Default()
+}
+
+// FormFileTypeError is the error of a request that is not multipart/form-data.
+func FormFileTypeError(c *fiber.Ctx) error {
+	return newErr(CodeUnsupported, nil, fmt.Sprintf("send multipart/form-data, got %q", c.Get(fiber.HeaderContentType)))
 }

@@ -86,3 +86,10 @@ func decodeEmbedding(b []byte) ([]float32, error) {
 	}
 	return v, nil
 }
+
+// EncodeEmbedding is the byte form of an embedding that is sealed at rest
+// (float32 little-endian): a session's reference face, a gallery template.
+func EncodeEmbedding(v []float32) []byte { return encodeEmbedding(v) }
+
+// DecodeEmbedding reads what EncodeEmbedding wrote (face.EmbeddingSize values).
+func DecodeEmbedding(b []byte) ([]float32, error) { return decodeEmbedding(b) }

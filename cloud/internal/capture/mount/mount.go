@@ -32,6 +32,7 @@ import (
 	"livegate.dev/cloud/internal/capture"
 	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/faceapi"
+	"livegate.dev/cloud/internal/gallery"
 	"livegate.dev/cloud/internal/web"
 	"livegate.dev/models/face"
 	"livegate.dev/models/imgproc"
@@ -98,6 +99,9 @@ type mount struct {
 	capture *capture.Handler
 	ws      fiber.Handler
 	face    *faceapi.Handlers
+	// gal serves the galleries and face search; its Engine is set when
+	// the engines load.
+	gal *gallery.Handlers
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -119,6 +123,8 @@ func newMount(o Options, p daemon.Parts) (*mount, error) {
 	}
 	m.web = w
 	p.Sessions.SetFaces(faces{m})
+	m.gal = &gallery.Handlers{Authenticate: m.authenticate, SessionPhoto: m.sessionPhoto, Timeout: faceTimeout,
+		Service: gallery.New(gallery.Config{Store: p.Store, Keys: m.dataKey, Clock: p.Clock, Logger: m.log})}
 	if o.PostgresDSN != "" {
 		tk := hmac.New(sha256.New, p.MasterKey)
 		tk.Write([]byte("livegate capture throttle key"))
@@ -201,6 +207,7 @@ func (m *mount) engines() error {
 			return
 		}
 		m.ws = m.capture.Route()
+		m.gal.Engine = m.engine
 		m.face = &faceapi.Handlers{Engine: m.engine, Authorize: m.authorize, Sessions: m.p.Sessions, Logger: m.log,
 			NotFound: func(id string) error { return apierr.New(apierr.SessionNotFound, "session %s not found", id) }}
 	})
@@ -280,6 +287,36 @@ func (m *mount) authorize(c *fiber.Ctx) (func(*core.Session) bool, error) {
 		return nil, err
 	}
 	return func(s *core.Session) bool { return s.TenantID != "" && s.TenantID == t.ID }, nil
+}
+
+// authenticate authenticates a tenant API key carrying scope (the
+// gallery routes).
+func (m *mount) authenticate(c *fiber.Ctx, scope string) (gallery.Principal, error) {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+		return gallery.Principal{}, apierr.New(apierr.AuthMissing, "send Authorization: Bearer <API key>")
+	}
+	k, t, err := m.tenants.Authenticate(c.UserContext(), strings.TrimSpace(h[7:]))
+	if err != nil {
+		return gallery.Principal{}, err
+	}
+	if !core.HasScope(k.Scopes, scope) {
+		return gallery.Principal{}, apierr.New(api.CodeInsufficientScope, "this API key lacks the %s scope (it has %s)", scope, strings.Join(k.Scopes, ", "))
+	}
+	return gallery.Principal{TenantID: t.ID, Scopes: k.Scopes}, nil
+}
+
+// sessionPhoto is a liveness session's portrait for a search by sessionId.
+func (m *mount) sessionPhoto(ctx context.Context, tenantID, id string) ([]byte, error) {
+	return m.face.SessionPhoto(ctx, id, func(s *core.Session) bool { return s.TenantID != "" && s.TenantID == tenantID })
+}
+
+// dataKey is a tenant's data key, which seals the gallery templates.
+func (m *mount) dataKey(ctx context.Context, tenantID string) (lifecycle.DataKey, error) {
+	if m.p.Tenants == nil {
+		return nil, errors.New("mount: no tenant service to seal gallery templates with")
+	}
+	return m.p.Tenants.DataKey(ctx, tenantID)
 }
 
 func (m *mount) unavailable(c *fiber.Ctx) error {
@@ -425,7 +462,9 @@ func (m *mount) routes() []api.Route {
 	}
 	tag := "Capture"
 	policy := capture.DefaultPolicy() // a tenant's settings may change it
-	return []api.Route{
+	galleries := gallery.Routes(func() *gallery.Handlers { return m.gal }, func(h fiber.Handler) fiber.Handler { return withEngine(h) },
+		[]apierr.Code{apierr.AuthMissing, apierr.AuthInvalid, api.CodeInsufficientScope})
+	return append([]api.Route{
 		{Operation: openapi.Operation{Method: "GET", Path: "/s/{id}", ID: "hostedPage", Tag: tagSessions,
 			Summary: "The hosted capture page (session_url)",
 			Description: "HTML, all assets inline (about 31 kB, 11 kB compressed; docs/capture.md): consent (POST /s/{id}/consent), welcome, camera permission, live guidance with a face-guide oval, " +
@@ -520,7 +559,7 @@ func (m *mount) routes() []api.Route {
 			Responses: []openapi.Response{{Status: 200, Description: "The comparison.", Body: faceapi.CompareResponse{}}},
 			Errors:    append(append([]apierr.Code{}, keyErrs...), apierr.SessionNotFound)}, Handler: withEngine(func(c *fiber.Ctx) error { return m.face.Compare(c) }),
 			BodyLimit: 2*faceapi.DefaultMaxBytes + multipartSlack},
-	}
+	}, galleries...)
 }
 
 const tagSessions = "Sessions"
