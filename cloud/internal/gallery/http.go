@@ -110,14 +110,14 @@ type PersonList struct {
 	Persons []PersonView `json:"persons"`
 }
 
-// EnrolResponse is the body of POST /v1/galleries/{id}/persons/{personId}/faces.
+// EnrolResponse is the body of POST /v1/galleries/{id}/persons/{person_id}/faces.
 type EnrolResponse struct {
 	Face    FaceView        `json:"face"`
 	Quality faceapi.Quality `json:"quality" doc:"The measures the image passed."`
 	Person  PersonView      `json:"person"`
 }
 
-// DeleteResponse is the body of DELETE /v1/galleries/{id}/persons/{personId}.
+// DeleteResponse is the body of DELETE /v1/galleries/{id}/persons/{person_id}.
 type DeleteResponse struct {
 	PersonID         string `json:"personId"`
 	Deleted          bool   `json:"deleted"`
@@ -289,39 +289,39 @@ func (h *Handlers) ListPersons(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// GetPerson: GET /v1/galleries/{id}/persons/{personId}.
+// GetPerson: GET /v1/galleries/{id}/persons/{person_id}.
 func (h *Handlers) GetPerson(c *fiber.Ctx) error {
 	g, err := h.gallery(c, scopeRead)
 	if err != nil {
 		return err
 	}
-	p, err := h.Service.Person(c.UserContext(), g, c.Params("personId"))
+	p, err := h.Service.Person(c.UserContext(), g, c.Params("person_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(personView(p))
 }
 
-// DeletePerson: DELETE /v1/galleries/{id}/persons/{personId}.
+// DeletePerson: DELETE /v1/galleries/{id}/persons/{person_id}.
 func (h *Handlers) DeletePerson(c *fiber.Ctx) error {
 	g, err := h.gallery(c, scopeWrite)
 	if err != nil {
 		return err
 	}
-	p, err := h.Service.DeletePerson(c.UserContext(), g, c.Params("personId"))
+	p, err := h.Service.DeletePerson(c.UserContext(), g, c.Params("person_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(DeleteResponse{PersonID: p.ID, Deleted: true, TemplatesDeleted: len(p.Faces)})
 }
 
-// Enrol: POST /v1/galleries/{id}/persons/{personId}/faces (multipart image).
+// Enrol: POST /v1/galleries/{id}/persons/{person_id}/faces (multipart image).
 func (h *Handlers) Enrol(c *fiber.Ctx) error {
 	g, err := h.gallery(c, scopeWrite)
 	if err != nil {
 		return err
 	}
-	if _, err := h.Service.Person(c.UserContext(), g, c.Params("personId")); err != nil {
+	if _, err := h.Service.Person(c.UserContext(), g, c.Params("person_id")); err != nil {
 		return err
 	}
 	data, err := faceapi.FormFile(c, "image", true, h.Engine.Config().MaxBytes)
@@ -337,7 +337,7 @@ func (h *Handlers) Enrol(c *fiber.Ctx) error {
 	if why := Poor(f); len(why) > 0 {
 		return apierr.New(CodePoorImage, "image: the face would make a poor template: %s", strings.Join(why, "; "))
 	}
-	p, t, err := h.Service.Enrol(c.UserContext(), g, c.Params("personId"), f.Embedding(), data)
+	p, t, err := h.Service.Enrol(c.UserContext(), g, c.Params("person_id"), f.Embedding(), data)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 	tag := "Galleries"
 	sec := []string{openapi.SecAPIKey}
 	id := openapi.Param{Name: "id", In: "path", Description: "Gallery id (gal_…)."}
-	pid := openapi.Param{Name: "personId", In: "path", Description: "Person id (per_…)."}
+	pid := openapi.Param{Name: "person_id", In: "path", Description: "Person id (per_…)."}
 	errs := func(codes ...apierr.Code) []apierr.Code { return append(append([]apierr.Code{}, authErrs...), codes...) }
 	jsonErrs := []apierr.Code{apierr.InvalidJSON, apierr.UnknownField, apierr.MissingField, apierr.InvalidField, apierr.UnsupportedMediaType}
 	imageErrs := []apierr.Code{faceapi.CodeNoFace.API, faceapi.CodeMultipleFaces.API, faceapi.CodeUnsupported.API, faceapi.CodeCorrupt.API,
@@ -54,16 +54,16 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 			Example:     `{"externalId": "emp-1042", "displayName": "Ada L.", "validFrom": "2026-01-01T00:00:00Z", "zones": ["lobby"]}`,
 			Responses:   []openapi.Response{{Status: 201, Description: "The person.", Body: PersonView{}}},
 			Errors:      errs(append(jsonErrs, CodeGalleryNotFound, CodePersonExists, CodeLimitReached)...)}, Handler: call((*Handlers).AddPerson)},
-		{Operation: openapi.Operation{Method: "GET", Path: "/v1/galleries/{id}/persons/{personId}", ID: "getPerson", Tag: tag, Security: sec,
+		{Operation: openapi.Operation{Method: "GET", Path: "/v1/galleries/{id}/persons/{person_id}", ID: "getPerson", Tag: tag, Security: sec,
 			Summary: "Get a person", Description: "The person and their enrolled faces' ids." + scopes, Params: []openapi.Param{id, pid},
 			Responses: []openapi.Response{{Status: 200, Description: "The person.", Body: PersonView{}}},
 			Errors:    errs(CodeGalleryNotFound, CodePersonNotFound)}, Handler: call((*Handlers).GetPerson)},
-		{Operation: openapi.Operation{Method: "DELETE", Path: "/v1/galleries/{id}/persons/{personId}", ID: "deletePerson", Tag: tag, Security: sec,
+		{Operation: openapi.Operation{Method: "DELETE", Path: "/v1/galleries/{id}/persons/{person_id}", ID: "deletePerson", Tag: tag, Security: sec,
 			Summary:     "Delete a person and every enrolled face",
 			Description: "The person and all their templates go in one transaction; the next search no longer returns them." + scopes, Params: []openapi.Param{id, pid},
 			Responses: []openapi.Response{{Status: 200, Description: "Deleted.", Body: DeleteResponse{}}},
 			Errors:    errs(CodeGalleryNotFound, CodePersonNotFound)}, Handler: call((*Handlers).DeletePerson)},
-		{Operation: openapi.Operation{Method: "POST", Path: "/v1/galleries/{id}/persons/{personId}/faces", ID: "enrolFace", Tag: tag, Security: sec,
+		{Operation: openapi.Operation{Method: "POST", Path: "/v1/galleries/{id}/persons/{person_id}/faces", ID: "enrolFace", Tag: tag, Security: sec,
 			Summary: "Enrol a face of a person",
 			Description: "multipart/form-data with a file field image holding exactly one face. An image that would make a poor template is refused " +
 				"with gallery.poor_image naming each reason (face_too_small, not_frontal, blurred, eyes_closed, exposure). The face's embedding is kept " +
