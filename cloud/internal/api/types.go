@@ -81,7 +81,7 @@ type Health struct {
 type CreateTenantRequest struct {
 	Name   string   `json:"name" doc:"Display name, 1–200 characters, no control characters."`
 	Mode   string   `json:"mode" doc:"live keys decide for real; test keys may also simulate verdicts." enum:"live,test"`
-	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on the session routes), ephemeral_devices:write (POST /api/device/ephemeral). Default: every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write" minItems:"1"`
+	Scopes []string `json:"scopes,omitempty" doc:"What the first API key may do: sessions:read, sessions:write (checked on the session routes), ephemeral_devices:write (POST /api/device/ephemeral), galleries:read and galleries:write (/v1/galleries, POST /v1/face/search). Default: every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write,galleries:read,galleries:write" minItems:"1"`
 }
 
 // TenantCreated is the 201 body of tenant creation. Secrets are shown once.
@@ -93,7 +93,7 @@ type TenantCreated struct {
 	KeyID         string          `json:"key_id"`
 	APIKey        string          `json:"api_key" doc:"iksk_live_… or iksk_test_…; shown once, stored hashed."`
 	WebhookSecret string          `json:"webhook_secret" doc:"whsec_…: the HMAC-SHA256 key of Livegate-Signature; shown once."`
-	Scopes        []string        `json:"scopes" doc:"The scopes of the API key." enum:"sessions:read,sessions:write,ephemeral_devices:write"`
+	Scopes        []string        `json:"scopes" doc:"The scopes of the API key." enum:"sessions:read,sessions:write,ephemeral_devices:write,galleries:read,galleries:write"`
 }
 
 // TenantView is a tenant without secrets.
@@ -222,7 +222,7 @@ type KeyView struct {
 	RevokedAt *time.Time      `json:"revoked_at"`
 	ExpiresAt *time.Time      `json:"expires_at" doc:"End of the grace period of a rotated key."`
 	Usable    bool            `json:"usable" doc:"Whether the key authenticates now."`
-	Scopes    []string        `json:"scopes" doc:"What the key may do; keys made without a list have every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write"`
+	Scopes    []string        `json:"scopes" doc:"What the key may do; keys made without a list have every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write,galleries:read,galleries:write"`
 }
 
 // KeyList is the body of GET /admin/v1/tenants/{id}/keys.
@@ -238,7 +238,7 @@ type RotateRequest struct {
 // RotateKeyRequest is the body of POST /admin/v1/tenants/{id}/keys/rotate.
 type RotateKeyRequest struct {
 	GracePeriodSeconds *int64   `json:"grace_period_seconds,omitempty" doc:"How long the keys usable now keep working: 0–7776000 seconds. Default: 0 (they stop now)."`
-	Scopes             []string `json:"scopes,omitempty" doc:"What the new key may do: sessions:read, sessions:write (checked on the session routes), ephemeral_devices:write (POST /api/device/ephemeral). Default: every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write" minItems:"1"`
+	Scopes             []string `json:"scopes,omitempty" doc:"What the new key may do: sessions:read, sessions:write (checked on the session routes), ephemeral_devices:write (POST /api/device/ephemeral), galleries:read and galleries:write (/v1/galleries, POST /v1/face/search). Default: every scope." enum:"sessions:read,sessions:write,ephemeral_devices:write,galleries:read,galleries:write" minItems:"1"`
 }
 
 // KeyRotated is the 201 body of key rotation. The key is shown once.
@@ -249,7 +249,7 @@ type KeyRotated struct {
 	Mode                 core.TenantMode `json:"mode" enum:"live,test"`
 	CreatedAt            time.Time       `json:"created_at"`
 	PreviousKeysExpireAt time.Time       `json:"previous_keys_expire_at" doc:"When the keys that were usable before stop working."`
-	Scopes               []string        `json:"scopes" doc:"The new key's scopes." enum:"sessions:read,sessions:write,ephemeral_devices:write"`
+	Scopes               []string        `json:"scopes" doc:"The new key's scopes." enum:"sessions:read,sessions:write,ephemeral_devices:write,galleries:read,galleries:write"`
 }
 
 // SecretRotated is the 201 body of webhook secret rotation.

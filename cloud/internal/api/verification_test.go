@@ -455,13 +455,13 @@ func testVerificationScopes(t *testing.T, vs vstore) {
 	// Keys made without a list have every scope, and rotation without one
 	// makes such a key.
 	all := e.tenant("test")
-	if !slices.Equal(all.Scopes, []string{"sessions:read", "sessions:write", "ephemeral_devices:write"}) {
+	if !slices.Equal(all.Scopes, []string{"sessions:read", "sessions:write", "ephemeral_devices:write", "galleries:read", "galleries:write"}) {
 		t.Fatalf("default scopes %v", all.Scopes)
 	}
 	w := e.vsession(all.APIKey, `{"flow":"liveness"}`)
 	e.vget(all.APIKey, w.SessionID)
 	e.do("POST", "/admin/v1/tenants/"+all.TenantID+"/keys/rotate", nil, bearer(adminToken)...).want(t, 201, "").decode(t, &rot)
-	if !slices.Equal(rot.Scopes, []string{"sessions:read", "sessions:write", "ephemeral_devices:write"}) {
+	if !slices.Equal(rot.Scopes, []string{"sessions:read", "sessions:write", "ephemeral_devices:write", "galleries:read", "galleries:write"}) {
 		t.Fatalf("rotated default scopes %v", rot.Scopes)
 	}
 	for _, bad := range []string{`{"scopes":[]}`, `{"scopes":["admin"]}`, `{"scopes":["sessions:read","sessions:read"]}`, `{"scopes":"sessions:read"}`} {

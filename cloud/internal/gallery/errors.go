@@ -17,7 +17,7 @@ var (
 	CodeLimitReached = apierr.Register("gallery.limit_reached", http.StatusConflict,
 		"A gallery limit is reached: 100 galleries per tenant, 100,000 persons per gallery, or 10 faces per person; the message names which.")
 	CodePoorImage = apierr.Register("gallery.poor_image", http.StatusUnprocessableEntity,
-		"The face would make a poor template; the message lists each reason: face_too_small (under 64 px wide), not_frontal (|yaw| or |pitch| over 20°, |roll| over 15°), blurred (sharpness under 20), eyes_closed (eye aspect ratio under 0.22), exposure (mean face grey outside 40–230).")
+		"The face would make a poor template; the message lists each reason: face_too_small (under 64 px wide), not_frontal (yaw or pitch beyond ±20°, roll beyond ±15°), blurred (sharpness under 20), eyes_closed (eye aspect ratio under 0.22), exposure (mean face grey outside 40–230).")
 	CodeTooManyProbes = apierr.Register("search.too_many_probes", http.StatusBadRequest,
 		"A batch search sent more than 16 probe images, or none.")
 )
