@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/lifecycle"
+	"livegate.dev/cloud/internal/core"
 	"livegate.dev/cloud/internal/faceapi"
 	"livegate.dev/cloud/internal/pgtest"
 )
@@ -141,8 +141,6 @@ func testMountedGalleries(t *testing.T, o daemon.Options) {
 		}
 		return media(t, "johns/"+who+"/"+files[who][n])
 	}
-	_ = johns
-	type js = map[string]any
 	var gal struct {
 		GalleryID string
 		Threshold float64
@@ -311,6 +309,29 @@ func testMountedGalleries(t *testing.T, o daemon.Options) {
 		t.Fatalf("a read-only key of another tenant: %d %s", st, b)
 	}
 
+	// A liveness session's portrait as the probe (here a real photo of
+	// John Salley, as a capture would have made it); before it passes,
+	// session.not_verified; another tenant's, session.not_found.
+	newSession := func(bearer string) string {
+		t.Helper()
+		st, b := m.do("POST", "/v1/sessions", bearer, `{"flow":"liveness","mode":"passive"}`)
+		var v struct{ SessionID string }
+		if json.Unmarshal(b, &v); st != 201 {
+			t.Fatalf("session: %d %s", st, b)
+		}
+		return v.SessionID
+	}
+	sid := newSession(key)
+	search(409, "session.not_verified", g, part{"sessionId", "", []byte(sid)})
+	if _, err := m.d.Sessions().Complete(context.Background(), sid, lifecycle.Outcome{Confidence: 0.95, Verdict: core.VerdictPass, Photo: johns("John_Salley", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	a = search(200, "", g, part{"sessionId", "", []byte(sid)})
+	if !a.Match || a.Candidates[0].PersonID != salley {
+		t.Fatalf("by session: %+v", a)
+	}
+	search(404, "session.not_found", g, part{"sessionId", "", []byte(newSession(other))})
+
 	// Batch.
 	batch := func(status int, code string, parts ...part) searchAnswer {
 		t.Helper()
@@ -356,6 +377,4 @@ func testMountedGalleries(t *testing.T, o daemon.Options) {
 	if json.Unmarshal(b, &gal); gal.Persons != 1 || gal.Version != 5 {
 		t.Fatalf("gallery after 2 adds, 2 enrolments, 1 delete: %s", b)
 	}
-	_ = fmt.Sprint
-	_ = js{}
 }
