@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,11 +17,13 @@ func searchEvalCmd(g *globals) *cobra.Command {
 	var threshold float64
 	var sizes []int
 	var draws, candidates int
+	var every time.Duration
 	c := &cobra.Command{
 		Use:   "search-eval",
 		Short: "1:N figures of the face search: FPIR and FNIR at the threshold for several gallery sizes",
 		Long: "Embeds every face of the face match's calibration set (facematch-eval's: dlib's johns, the franck stills\n" +
-			"of the franck clip, grace_hopper, astronaut, pigo's sample, every face of the face-api group photos), then\n" +
+			"of the franck clip, grace_hopper, astronaut, pigo's sample, every face of the face-api group photos) and a\n" +
+			"frame every --clip-every of the three real clips (franck's, and cap12/cap13 of one other person), then\n" +
 			"for each gallery size enrols that many identities picked at random (each by its first face), searches with\n" +
 			"every other face, and counts in NIST's terms: FNIR, mated searches (the probe's identity is enrolled) that\n" +
 			"do not return the mate at or above the threshold within the candidate list; FPIR, non-mated searches that\n" +
@@ -39,6 +42,13 @@ func searchEvalCmd(g *globals) *cobra.Command {
 			faces, err := e.EmbedAll(media, set)
 			if err != nil {
 				return err
+			}
+			if every > 0 {
+				cf, err := clipFaces(cmd.Context(), e, media, every)
+				if err != nil {
+					return err
+				}
+				faces = append(faces, cf...)
 			}
 			ids := map[string]bool{}
 			for _, f := range faces {
@@ -60,7 +70,7 @@ func searchEvalCmd(g *globals) *cobra.Command {
 				}{len(faces), len(ids), figs})
 			}
 			p := func(format string, a ...any) { fmt.Fprintf(g.out, format, a...) }
-			p("calibration set: %d faces of %d identities; threshold %.2f, %d candidates, %d random galleries per size\n",
+			p("calibration set and clips: %d faces of %d identities; threshold %.2f, %d candidates, %d random galleries per size\n",
 				len(faces), len(ids), threshold, candidates, draws)
 			p("%7s %16s %7s %9s %20s %7s %9s %10s %12s\n", "gallery", "mated (faces)", "FNIR", "≤ (95%)", "non-mated (faces)", "FPIR", "≤ (95%)", "mated min", "non-mated max")
 			for _, f := range figs {
@@ -74,6 +84,7 @@ func searchEvalCmd(g *globals) *cobra.Command {
 	c.Flags().Float64Var(&threshold, "threshold", facematch.Accept, "similarity at or above which a candidate is a match (a gallery's default)")
 	c.Flags().IntSliceVar(&sizes, "sizes", facesearch.EvalSizes, "gallery sizes (identities enrolled; fewer than the set's)")
 	c.Flags().IntVar(&draws, "draws", facesearch.EvalDraws, "random galleries per size")
+	c.Flags().DurationVar(&every, "clip-every", 3*time.Second, "also embed one frame this often of each real clip ("+clipNames()+"); 0 leaves the clips out")
 	c.Flags().IntVar(&candidates, "candidates", facesearch.EvalCandidates, "candidate list length L")
 	return c
 }
