@@ -34,9 +34,9 @@ type Figures struct {
 	DistinctMated    int     `json:"distinct_mated_probes"`
 	DistinctNonMated int     `json:"distinct_non_mated_probes"`
 	FNIR             float64 `json:"fnir"`
-	FPIR        float64 `json:"fpir"`
-	FNIRUpper95 float64 `json:"fnir_upper95"`
-	FPIRUpper95 float64 `json:"fpir_upper95"`
+	FPIR             float64 `json:"fpir"`
+	FNIRUpper95      float64 `json:"fnir_upper95"`
+	FPIRUpper95      float64 `json:"fpir_upper95"`
 	// MatedMin is the lowest score of a mate; NonMatedMax the highest
 	// score of any candidate of a non-mated search: the margin around the
 	// threshold on this data.

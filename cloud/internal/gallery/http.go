@@ -126,8 +126,8 @@ type DeleteResponse struct {
 
 // SearchResult is the answer for one probe.
 type SearchResult struct {
-	Match      bool        `json:"match" doc:"The first candidate is a match (similarity ≥ threshold)."`
-	Candidates []Candidate `json:"candidates" doc:"Up to topK persons by descending similarity; matches first."`
+	Match      bool          `json:"match" doc:"The first candidate is a match (similarity ≥ threshold)."`
+	Candidates []Candidate   `json:"candidates" doc:"Up to topK persons by descending similarity; matches first."`
 	Probe      *faceapi.Face `json:"probe,omitempty" doc:"The probe face (box, score, keypoints, quality)."`
 	// Error is set instead, in a batch, for a probe that could not be searched.
 	Error *ProbeError `json:"error,omitempty" doc:"Batch only: why this probe was not searched (the same codes as a single search)."`

@@ -21,11 +21,15 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 	sec := []string{openapi.SecAPIKey}
 	id := openapi.Param{Name: "id", In: "path", Description: "Gallery id (gal_…)."}
 	pid := openapi.Param{Name: "person_id", In: "path", Description: "Person id (per_…)."}
-	errs := func(codes ...apierr.Code) []apierr.Code { return append(append([]apierr.Code{}, authErrs...), codes...) }
+	errs := func(codes ...apierr.Code) []apierr.Code {
+		return append(append([]apierr.Code{}, authErrs...), codes...)
+	}
 	jsonErrs := []apierr.Code{apierr.InvalidJSON, apierr.UnknownField, apierr.MissingField, apierr.InvalidField, apierr.UnsupportedMediaType}
 	imageErrs := []apierr.Code{faceapi.CodeNoFace.API, faceapi.CodeMultipleFaces.API, faceapi.CodeUnsupported.API, faceapi.CodeCorrupt.API,
 		faceapi.CodeTooLarge.API, faceapi.CodeTooSmall.API, faceapi.CodeBusy.API, faceapi.CodeEngineUnavailable.API}
-	call := func(f func(*Handlers, *fiber.Ctx) error) fiber.Handler { return func(c *fiber.Ctx) error { return f(h(), c) } }
+	call := func(f func(*Handlers, *fiber.Ctx) error) fiber.Handler {
+		return func(c *fiber.Ctx) error { return f(h(), c) }
+	}
 	limits := " Limits: 100 galleries per tenant, 100,000 persons per gallery, 10 faces per person; images JPEG or PNG, 5 MiB, 25 MP and 8192 px a side."
 	scopes := " Needs the galleries:read scope (reads and searches) or galleries:write (changes)."
 	return []api.Route{
@@ -37,8 +41,8 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 			Summary:     "Create a face gallery",
 			Description: "A gallery holds persons and their enrolled faces for 1:N search (POST /v1/face/search), with its match threshold." + limits + scopes,
 			Body:        GalleryRequest{}, Example: `{"name": "staff", "threshold": 0.6}`,
-			Responses:   []openapi.Response{{Status: 201, Description: "The gallery.", Body: GalleryView{}}},
-			Errors:      errs(append(jsonErrs, CodeLimitReached)...)}, Handler: call((*Handlers).CreateGallery)},
+			Responses: []openapi.Response{{Status: 201, Description: "The gallery.", Body: GalleryView{}}},
+			Errors:    errs(append(jsonErrs, CodeLimitReached)...)}, Handler: call((*Handlers).CreateGallery)},
 		{Operation: openapi.Operation{Method: "GET", Path: "/v1/galleries/{id}", ID: "getGallery", Tag: tag, Security: sec,
 			Summary: "Get a face gallery", Description: "Its threshold, person count and version." + scopes, Params: []openapi.Param{id},
 			Responses: []openapi.Response{{Status: 200, Description: "The gallery.", Body: GalleryView{}}},
@@ -51,9 +55,9 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 			Summary:     "Add a person to a gallery",
 			Description: "externalId (unique in the gallery), displayName, an optional validity window and zones; enrol faces next." + limits + scopes,
 			Params:      []openapi.Param{id}, Body: PersonRequest{},
-			Example:     `{"externalId": "emp-1042", "displayName": "Ada L.", "validFrom": "2026-01-01T00:00:00Z", "zones": ["lobby"]}`,
-			Responses:   []openapi.Response{{Status: 201, Description: "The person.", Body: PersonView{}}},
-			Errors:      errs(append(jsonErrs, CodeGalleryNotFound, CodePersonExists, CodeLimitReached)...)}, Handler: call((*Handlers).AddPerson)},
+			Example:   `{"externalId": "emp-1042", "displayName": "Ada L.", "validFrom": "2026-01-01T00:00:00Z", "zones": ["lobby"]}`,
+			Responses: []openapi.Response{{Status: 201, Description: "The person.", Body: PersonView{}}},
+			Errors:    errs(append(jsonErrs, CodeGalleryNotFound, CodePersonExists, CodeLimitReached)...)}, Handler: call((*Handlers).AddPerson)},
 		{Operation: openapi.Operation{Method: "GET", Path: "/v1/galleries/{id}/persons/{person_id}", ID: "getPerson", Tag: tag, Security: sec,
 			Summary: "Get a person", Description: "The person and their enrolled faces' ids." + scopes, Params: []openapi.Param{id, pid},
 			Responses: []openapi.Response{{Status: 200, Description: "The person.", Body: PersonView{}}},
