@@ -269,25 +269,11 @@ func (s *Service) open(ctx context.Context, g *store.Gallery) (*cached, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gallery: data key of tenant %s: %w", g.TenantID, err)
 	}
-	c = &cached{version: g.Version, ix: facesearch.NewIndex(face.EmbeddingSize), persons: make(map[string]*store.Person, len(ps)), used: s.cfg.Clock.Now()}
-	for _, p := range ps {
-		for _, t := range p.Faces {
-			plain, err := k.Open(t.SealedEmbedding)
-			if err != nil {
-				return nil, fmt.Errorf("gallery: opening template %s of person %s: %w", t.ID, p.ID, err)
-			}
-			v, err := lifecycle.DecodeEmbedding(plain)
-			if err != nil {
-				return nil, fmt.Errorf("gallery: template %s of person %s: %w", t.ID, p.ID, err)
-			}
-			if err := c.ix.Add(p.ID, v); err != nil {
-				return nil, err
-			}
-		}
-		meta := *p
-		meta.Faces = nil
-		c.persons[p.ID] = &meta
+	c, err = openAll(ps, k)
+	if err != nil {
+		return nil, err
 	}
+	c.version, c.used = g.Version, s.cfg.Clock.Now()
 	if cur, err := s.cfg.Store.GetGallery(ctx, g.ID); err == nil && cur.Version != g.Version {
 		c.version = -1 // changed while reading: serve this search, cache nothing
 		return c, nil
@@ -311,4 +297,28 @@ func (s *Service) forget(galleryID string) {
 	s.mu.Lock()
 	delete(s.cache, galleryID)
 	s.mu.Unlock()
+}
+
+// openAll opens every template of persons with k into a fresh index.
+func openAll(ps []*store.Person, k lifecycle.DataKey) (*cached, error) {
+	c := &cached{ix: facesearch.NewIndex(face.EmbeddingSize), persons: make(map[string]*store.Person, len(ps))}
+	for _, p := range ps {
+		for _, t := range p.Faces {
+			plain, err := k.Open(t.SealedEmbedding)
+			if err != nil {
+				return nil, fmt.Errorf("gallery: opening template %s of person %s: %w", t.ID, p.ID, err)
+			}
+			v, err := lifecycle.DecodeEmbedding(plain)
+			if err != nil {
+				return nil, fmt.Errorf("gallery: template %s of person %s: %w", t.ID, p.ID, err)
+			}
+			if err := c.ix.Add(p.ID, v); err != nil {
+				return nil, err
+			}
+		}
+		meta := *p
+		meta.Faces = nil
+		c.persons[p.ID] = &meta
+	}
+	return c, nil
 }
