@@ -75,7 +75,7 @@ func Routes(h func() *Handlers, wrap func(fiber.Handler) fiber.Handler, authErrs
 			Params:    []openapi.Param{id, pid},
 			Responses: []openapi.Response{{Status: 201, Description: "The enrolled face.", Body: EnrolResponse{}}},
 			Errors: errs(append(append([]apierr.Code{}, imageErrs...), apierr.MissingField, CodeGalleryNotFound, CodePersonNotFound, CodePoorImage,
-				CodeLimitReached)...)}, Handler: wrap(call((*Handlers).Enrol)), BodyLimit: faceapi.DefaultMaxBytes + multipartSlack},
+				CodeFaceExists, CodeLimitReached)...)}, Handler: wrap(call((*Handlers).Enrol)), BodyLimit: faceapi.DefaultMaxBytes + multipartSlack},
 		{Operation: openapi.Operation{Method: "POST", Path: "/v1/face/search", ID: "searchFaces", Tag: "Face", Security: sec,
 			Summary: "Search a gallery for a face (1:N)",
 			Description: "multipart/form-data: galleryId, image (a file holding exactly one face) or sessionId (a passed liveness session of your " +

@@ -1,6 +1,7 @@
 package gallery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -194,6 +195,11 @@ func (s *Service) Enrol(ctx context.Context, g *store.Gallery, id string, emb []
 	now := s.cfg.Clock.Now().UTC()
 	t := store.Template{ID: core.NewID("fac", now), SealedEmbedding: k.Seal(lifecycle.EncodeEmbedding(emb)), ImageDigest: k.Digest(image), CreatedAt: now}
 	p, err := s.cfg.Store.UpdatePerson(ctx, id, func(p *store.Person) error {
+		for _, f := range p.Faces {
+			if bytes.Equal(f.ImageDigest, t.ImageDigest) {
+				return apierr.New(CodeFaceExists, "person %s already has face %s from this image", id, f.ID)
+			}
+		}
 		if len(p.Faces) >= MaxFaces {
 			return apierr.New(CodeLimitReached, "person %s has %d faces, the limit", id, len(p.Faces))
 		}

@@ -231,6 +231,7 @@ func testMountedGalleries(t *testing.T, o daemon.Options) {
 	enrol("per_nope", johns("John_Simm", 0), 404, "gallery.person_not_found", "")
 	enrol(simm, johns("John_Simm", 0), 201, "", `"faceId"`)
 	enrol(salley, johns("John_Salley", 0), 201, "", `"faceId"`)
+	enrol(salley, johns("John_Salley", 0), 409, "gallery.face_exists", "")
 	st, b = m.do("GET", gp+"/persons/"+simm, key, "")
 	m.match("GET", "/v1/galleries/{id}/persons/{person_id}", st, b, "")
 	if st != 200 || strings.Count(string(b), `"faceId"`) != 1 {
