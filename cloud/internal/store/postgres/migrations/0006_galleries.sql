@@ -1,4 +1,4 @@
--- livegate-cloud store, version 3: face galleries and their enrolled
+-- livegate-cloud store, version 6: face galleries and their enrolled
 -- persons. Same layout as version 1: the full JSON in doc (a person's
 -- templates hold embeddings sealed with the tenant's data key, never clear).
 
