@@ -45,36 +45,11 @@ func (s *Store) CreateGallery(ctx context.Context, g *store.Gallery) error {
 }
 
 func (s *Store) GetGallery(ctx context.Context, id string) (*store.Gallery, error) {
-	var out *store.Gallery
-	err := s.view(ctx, "get gallery", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bGalleries).Get([]byte(id))
-		if v == nil {
-			return notFound("gallery", id)
-		}
-		var err error
-		out, err = decode[store.Gallery]("gallery", id, v)
-		return err
-	})
-	return out, err
+	return getRecord[store.Gallery](ctx, s, bGalleries, "gallery", id)
 }
 
 func (s *Store) ListGalleries(ctx context.Context, tenantID string) ([]*store.Gallery, error) {
-	var out []*store.Gallery
-	err := s.view(ctx, "list galleries", func(tx *bbolt.Tx) error {
-		gb := tx.Bucket(bGalleries)
-		prefix := pairKey(tenantID, "")
-		c := tx.Bucket(bGalleryTenant).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			id := string(k[len(prefix):])
-			g, err := decode[store.Gallery]("gallery", id, gb.Get([]byte(id)))
-			if err != nil {
-				return err
-			}
-			out = append(out, g)
-		}
-		return nil
-	})
-	return out, err
+	return listOwned[store.Gallery](ctx, s, bGalleryTenant, bGalleries, "gallery", tenantID)
 }
 
 // bumpGallery adds delta persons and one version to gallery id.
@@ -129,32 +104,43 @@ func (s *Store) CreatePerson(ctx context.Context, p *store.Person) error {
 }
 
 func (s *Store) GetPerson(ctx context.Context, id string) (*store.Person, error) {
-	var out *store.Person
-	err := s.view(ctx, "get person", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bPersons).Get([]byte(id))
+	return getRecord[store.Person](ctx, s, bPersons, "person", id)
+}
+
+func (s *Store) ListPersons(ctx context.Context, galleryID string) ([]*store.Person, error) {
+	return listOwned[store.Person](ctx, s, bPersonGallery, bPersons, "person", galleryID)
+}
+
+// getRecord reads the kind record id of bucket b.
+func getRecord[T any](ctx context.Context, s *Store, b []byte, kind, id string) (*T, error) {
+	var out *T
+	err := s.view(ctx, "get "+kind, func(tx *bbolt.Tx) error {
+		v := tx.Bucket(b).Get([]byte(id))
 		if v == nil {
-			return notFound("person", id)
+			return notFound(kind, id)
 		}
 		var err error
-		out, err = decode[store.Person]("person", id, v)
+		out, err = decode[T](kind, id, v)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) ListPersons(ctx context.Context, galleryID string) ([]*store.Person, error) {
-	var out []*store.Person
-	err := s.view(ctx, "list persons", func(tx *bbolt.Tx) error {
-		pb := tx.Bucket(bPersons)
-		prefix := pairKey(galleryID, "")
-		c := tx.Bucket(bPersonGallery).Cursor()
+// listOwned reads the kind records of bucket data that the index bucket
+// idx lists under owner (keys pairKey(owner, id)), in id order.
+func listOwned[T any](ctx context.Context, s *Store, idx, data []byte, kind, owner string) ([]*T, error) {
+	var out []*T
+	err := s.view(ctx, "list "+kind+"s", func(tx *bbolt.Tx) error {
+		db := tx.Bucket(data)
+		prefix := pairKey(owner, "")
+		c := tx.Bucket(idx).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			id := string(k[len(prefix):])
-			p, err := decode[store.Person]("person", id, pb.Get([]byte(id)))
+			r, err := decode[T](kind, id, db.Get([]byte(id)))
 			if err != nil {
 				return err
 			}
-			out = append(out, p)
+			out = append(out, r)
 		}
 		return nil
 	})
