@@ -50,57 +50,11 @@ func TestDeletionPostgres(t *testing.T) {
 	}
 }
 
-// openAPICheck returns a check that a response of method path matches the
-// server's OpenAPI document: its status is documented, its JSON body
-// matches the schema, and an error's code is listed in x-error-codes.
-func openAPICheck(t *testing.T, e *env) func(method, path string, r resp) {
-	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(method, path string, r resp) {
-		t.Helper()
-		op := doc.Paths.Find(path).GetOperation(method)
-		if op == nil {
-			t.Fatalf("%s %s is not documented", method, path)
-		}
-		ref := op.Responses.Status(r.status)
-		if ref == nil {
-			t.Fatalf("%s %s: status %d is not documented", method, path, r.status)
-		}
-		ct := ref.Value.Content.Get("application/json")
-		if ct == nil {
-			return
-		}
-		var v any
-		if err := json.Unmarshal(r.body, &v); err != nil {
-			t.Fatal(err)
-		}
-		if err := ct.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
-			t.Fatalf("%s %s %d: body does not match its schema: %v\n%s", method, path, r.status, err, r.body)
-		}
-		if r.status >= 400 {
-			var env struct {
-				Detail struct{ Code string } `json:"detail"`
-			}
-			json.Unmarshal(r.body, &env)
-			codes, _ := ref.Value.Extensions["x-error-codes"].([]any)
-			found := false
-			for _, c := range codes {
-				found = found || c == env.Detail.Code
-			}
-			if !found {
-				t.Fatalf("%s %s %d: code %s is not documented on the response (%v)", method, path, r.status, env.Detail.Code, codes)
-			}
-		}
-	}
-}
-
 // testDeletionSchemas: the answers of the deletion routes, errors
 // included, and the session.redacted event match the OpenAPI document.
 func testDeletionSchemas(t *testing.T, start starter) {
 	e := start(t)
-	check := openAPICheck(t, e)
+	check := schemaChecker(t, e)
 	rcv := newReceiver(t)
 	tc := e.tenant("test")
 	key := bearer(tc.APIKey)

@@ -503,7 +503,7 @@ func testWorkflows(t *testing.T, start starter) {
 // the OpenAPI document, errors included.
 func TestEphemeralMatchesSchemas(t *testing.T) {
 	e := startWith(nil)(t)
-	check := openAPICheck(t, e)
+	check := schemaChecker(t, e)
 	tc := e.tenant("test")
 	r := e.do("POST", "/api/device/ephemeral", `{"ttl":3600}`, raw(tc.APIKey)...)
 	check("POST", "/api/device/ephemeral", r)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"livegate.dev/cloud/internal/api"
 	"livegate.dev/cloud/internal/api/daemon"
 	"livegate.dev/cloud/internal/api/openapi"
@@ -364,4 +366,54 @@ func sprint(v ...any) string { return fmt.Sprint(v...) }
 
 func contextWithTimeout() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// schemaChecker checks answers against the server's OpenAPI document:
+// the status is documented, the body matches its schema and an error's
+// code is among the response's x-error-codes.
+func schemaChecker(t *testing.T, e *env) func(method, path string, r resp) {
+	doc, err := openapi3.NewLoader().LoadFromData(e.do("GET", "/openapi.json", nil).body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(method, path string, r resp) {
+		t.Helper()
+		op := doc.Paths.Find(path).GetOperation(method)
+		if op == nil {
+			t.Fatalf("%s %s is not documented", method, path)
+		}
+		ref := op.Responses.Status(r.status)
+		if ref == nil {
+			t.Fatalf("%s %s: status %d is not documented (%s)", method, path, r.status, r.body)
+		}
+		ct := ref.Value.Content.Get("application/json")
+		if ct == nil {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := ct.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Fatalf("%s %s %d: body does not match its schema: %v\n%s", method, path, r.status, err, r.body)
+		}
+		if r.status >= 400 {
+			codes, _ := ref.Value.Extensions["x-error-codes"].([]any)
+			found := false
+			for _, c := range codes {
+				found = found || c == errCode(r)
+			}
+			if !found {
+				t.Fatalf("%s %s %d: code %s is not documented on the response (%v)", method, path, r.status, errCode(r), codes)
+			}
+		}
+	}
+}
+
+func errCode(r resp) string {
+	var env struct {
+		Detail struct{ Code string } `json:"detail"`
+	}
+	json.Unmarshal(r.body, &env)
+	return env.Detail.Code
 }
